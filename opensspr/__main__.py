@@ -1,0 +1,3 @@
+from opensspr.cli import main
+
+main()

@@ -1,0 +1,262 @@
+"""Deployment settings: the environment, with embedded defaults.
+
+Embedded default: SQLite in the data folder, in-process cache, database-backed
+sessions, one process. Scale-out: ``DATABASE_URL`` pointing at PostgreSQL and
+``REDIS_URL`` at Redis (cache, counters and sessions), several stateless app
+processes. See docs/operators/configuration.md for every variable.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from opensspr.config import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.text("OPENSSPR_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+DEBUG = env.flag("OPENSSPR_DEBUG")
+SECRET_KEY = env.text("OPENSSPR_SECRET_KEY")
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured(
+        "OPENSSPR_SECRET_KEY must be set to a random value of at least 32 characters "
+        '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))"). '
+        "`opensspr demo` makes and keeps one for you."
+    )
+
+OPENSSPR_BASE_URL = env.base_url("OPENSSPR_BASE_URL", "http://127.0.0.1:8000")
+_base = urlsplit(OPENSSPR_BASE_URL)
+_https = _base.scheme == "https"
+ALLOWED_HOSTS = env.listing("OPENSSPR_ALLOWED_HOSTS", [_base.hostname or "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+OPENSSPR_ORGANISATION_NAME_DEFAULT = env.text("OPENSSPR_ORGANISATION_NAME", "OpenSSPR")
+
+# How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
+OPENSSPR_TRUSTED_PROXY_HOPS = env.integer("OPENSSPR_TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5)
+if OPENSSPR_TRUSTED_PROXY_HOPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS = [
+    "opensspr.core",
+    "opensspr.accounts",
+    "opensspr.audit",
+    "opensspr.policy",
+    "opensspr.signin",
+    "opensspr.resets",
+    "opensspr.portal",
+    "opensspr.console",
+    "opensspr.demo",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "opensspr.core.middleware.RequestContextMiddleware",
+    "opensspr.core.metrics.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "opensspr.core.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "opensspr.config.urls"
+WSGI_APPLICATION = "opensspr.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "opensspr.core.context.site",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------
+_database_url = env.text("DATABASE_URL")
+if not _database_url:  # the embedded default: SQLite in the data folder
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _database_url = f"sqlite:///{DATA_DIR / 'opensspr.sqlite3'}"
+try:
+    _database = dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
+_engine = _database["ENGINE"]
+if _engine == "django.db.backends.sqlite3":
+    _database["CONN_MAX_AGE"] = 0
+    _database["OPTIONS"] = {
+        # One writer at a time, waiting instead of failing: the embedded default.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif _engine != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be sqlite:///path or postgres://user@host:port/name; "
+        f"{_engine} is not supported."
+    )
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.text("REDIS_URL")
+if REDIS_URL:
+    if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"REDIS_URL must start with redis://, rediss:// or unix://: {REDIS_URL!r}"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "opensspr",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
+
+# --- Mail ----------------------------------------------------------------------
+OPENSSPR_MAIL_FROM = env.text("OPENSSPR_MAIL_FROM", "OpenSSPR <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = OPENSSPR_MAIL_FROM
+_smtp_host = env.text("OPENSSPR_SMTP_HOST")
+_smtp_security = env.text("OPENSSPR_SMTP_SECURITY", "starttls").lower()
+if _smtp_security not in {"starttls", "tls", "none"}:
+    raise ImproperlyConfigured("OPENSSPR_SMTP_SECURITY must be starttls, tls or none.")
+if _smtp_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp_host,
+                "port": env.integer("OPENSSPR_SMTP_PORT", 587, minimum=1, maximum=65535),
+                "username": env.text("OPENSSPR_SMTP_USER"),
+                "password": env.text("OPENSSPR_SMTP_PASSWORD"),
+                "use_tls": _smtp_security == "starttls",
+                "use_ssl": _smtp_security == "tls",
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+# --- Identity ------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["opensspr.signin.backends.DirectorySessionBackend"]
+PASSWORD_HASHERS = [
+    "opensspr.core.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # our own policy engine decides
+LOGIN_URL = "signin:signin"
+LOGIN_REDIRECT_URL = "portal:home"
+
+# Smart lockout (reference §5.4): threshold, first lockout, growth cap.
+OPENSSPR_LOCKOUT_THRESHOLD = env.integer("OPENSSPR_LOCKOUT_THRESHOLD", 10, minimum=3, maximum=100)
+OPENSSPR_LOCKOUT_SECONDS = env.integer("OPENSSPR_LOCKOUT_SECONDS", 60, minimum=5, maximum=3600)
+OPENSSPR_LOCKOUT_MAX_SECONDS = env.integer(
+    "OPENSSPR_LOCKOUT_MAX_SECONDS", 3600, minimum=60, maximum=86400
+)
+# A password-change-required sign-in must finish the change within this window.
+OPENSSPR_PENDING_CHANGE_SECONDS = 600
+
+# --- Browser hardening -----------------------------------------------------------
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SESSION_COOKIE_NAME = "__Host-opensspr-session" if _https else "opensspr-session"
+CSRF_COOKIE_NAME = "__Host-opensspr-csrf" if _https else "opensspr-csrf"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.integer(
+    "OPENSSPR_SESSION_SECONDS", 8 * 3600, minimum=300, maximum=86400 * 14
+)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# "same-origin", not "no-referrer": no referrer ever leaves the site, but browsers
+# send `Origin: null` on form posts under "no-referrer", which CSRF origin checks
+# (rightly) refuse. Found by the browser tests; see docs/operators/configuration.md.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = _https and env.flag("OPENSSPR_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if _https else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# --- Localisation ----------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env.text("OPENSSPR_TIME_ZONE", "UTC")
+USE_TZ = True
+
+# --- Static files ------------------------------------------------------------------
+STATIC_URL = "/static/"
+# WhiteNoise serves straight from the package (finders); collectstatic is optional.
+STATIC_ROOT = env.text("OPENSSPR_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Operations ----------------------------------------------------------------------
+OPENSSPR_METRICS_TOKEN = env.text("OPENSSPR_METRICS_TOKEN")
+_log_format = env.text("OPENSSPR_LOG_FORMAT", "text").lower()
+if _log_format not in {"text", "json"}:
+    raise ImproperlyConfigured("OPENSSPR_LOG_FORMAT must be text or json.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "opensspr.core.logging.RequestContextFilter"}},
+    "formatters": {
+        "text": {"()": "opensspr.core.logging.SafeTextFormatter"},
+        "json": {"()": "opensspr.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": _log_format,
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.text("OPENSSPR_LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        "django.security": {"level": "INFO"},
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,13 @@
+from django.urls import include, path
+
+from opensspr.console.site import console_site
+from opensspr.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
+    path("console/", console_site.urls),
+    path("", include("opensspr.signin.urls")),
+    path("", include("opensspr.portal.urls")),
+]

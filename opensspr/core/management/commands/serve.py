@@ -1,0 +1,30 @@
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from opensspr.core.serving import serve
+
+
+class Command(BaseCommand):
+    help = "Serve OpenSSPR under gunicorn (production). Runs the system checks first."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=os.environ.get("OPENSSPR_BIND", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("OPENSSPR_WORKERS", "3"))
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("OPENSSPR_THREADS", "4"))
+        )
+        parser.add_argument("--migrate", action="store_true", help="apply migrations first")
+
+    def handle(self, *args: object, **options: object) -> None:
+        call_command("check", fail_level="ERROR")
+        if options["migrate"]:
+            call_command("migrate", interactive=False)
+        serve(
+            bind=str(options["bind"]),
+            workers=int(str(options["workers"])),
+            threads=int(str(options["threads"])),
+        )

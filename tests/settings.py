@@ -1,0 +1,16 @@
+"""Settings for the test suite: the real settings module, with test environment defaults.
+
+The configuration under test (embedded SQLite, or PostgreSQL + Redis) comes from
+``DATABASE_URL`` / ``REDIS_URL`` exactly as in production; ``./dev test`` runs both.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("OPENSSPR_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnop")
+os.environ.setdefault("OPENSSPR_DATA_DIR", tempfile.mkdtemp(prefix="opensspr-test-"))
+os.environ.setdefault("OPENSSPR_BASE_URL", "http://testserver")
+os.environ.setdefault("OPENSSPR_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("OPENSSPR_ORGANISATION_NAME", "Contoso")
+
+from opensspr.config.settings import *  # noqa: F403  (the real settings, unchanged)
