@@ -1,0 +1,56 @@
+"""Administrator roles and what each may do in the console.
+
+Holding any role makes a user an administrator for the SSPR policy (strict
+two-gate reset, reference §3). Console permissions are derived from roles here,
+in one table, instead of Django's per-user permission rows: the directory, not
+the console, decides who is an administrator.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AdminRole(models.TextChoices):
+    GLOBAL = "global_admin", _("Global administrator")
+    PRIVILEGED_AUTHENTICATION = (
+        "privileged_authentication_admin",
+        _("Privileged authentication administrator"),
+    )
+    AUTHENTICATION = "authentication_admin", _("Authentication administrator")
+    PASSWORD = "password_admin", _("Password administrator")
+    HELPDESK = "helpdesk_admin", _("Helpdesk administrator")
+    USER = "user_admin", _("User administrator")
+    SECURITY = "security_admin", _("Security administrator")
+
+
+_ALL = {"view", "add", "change", "delete"}
+_VIEW = {"view"}
+
+# role -> {app_label.model or app_label: actions}
+ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
+    AdminRole.GLOBAL: {"*": _ALL},
+    AdminRole.PRIVILEGED_AUTHENTICATION: {"accounts": _ALL, "policy": _ALL, "audit": _VIEW},
+    AdminRole.AUTHENTICATION: {"accounts.user": {"view", "change"}, "audit": _VIEW},
+    AdminRole.SECURITY: {"policy": _ALL, "accounts": _VIEW, "audit": _VIEW},
+    AdminRole.USER: {"accounts": _ALL, "audit": _VIEW},
+    AdminRole.PASSWORD: {"accounts.user": {"view", "change"}},
+    AdminRole.HELPDESK: {"accounts.user": {"view", "change"}},
+}
+
+
+def role_allows(roles: set[str], app_label: str, model: str | None, action: str) -> bool:
+    for role in roles:
+        grants = ROLE_PERMISSIONS.get(AdminRole(role), {})
+        for scope in ("*", app_label, f"{app_label}.{model}" if model else None):
+            if scope and action in grants.get(scope, set()):
+                return True
+    return False
+
+
+def role_touches_app(roles: set[str], app_label: str) -> bool:
+    """Whether any role grants anything in ``app_label`` (shows the app in the console)."""
+    for role in roles:
+        for scope in ROLE_PERMISSIONS.get(AdminRole(role), {}):
+            if scope == "*" or scope.split(".", 1)[0] == app_label:
+                return True
+    return False

@@ -1,0 +1,70 @@
+"""The one way to write an audit event.
+
+Callers pass structured facts; this module decides what may be stored. Detail
+keys that name a secret are refused with an exception, because a caller that
+tries to audit one has a bug that tests must catch, not a value to scrub.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from opensspr.accounts.models import User
+from opensspr.audit.models import AuditEvent, Outcome
+from opensspr.core import clock
+from opensspr.core.crypto import keyed_digest
+from opensspr.core.request_meta import RequestMeta
+
+_FORBIDDEN_KEY = re.compile(r"pass(word)?|code|answer|secret|token|otp|pin|hash", re.IGNORECASE)
+_MAX_LABEL = 256
+
+
+class ForbiddenAuditDetailError(ValueError):
+    """A detail key could carry a secret; audit rows never hold secrets."""
+
+
+def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in details.items():
+        if _FORBIDDEN_KEY.search(key):
+            raise ForbiddenAuditDetailError(f"audit detail key {key!r} could carry a secret")
+        if isinstance(value, Mapping):
+            _check_details(value)
+    return dict(details)
+
+
+def unknown_identifier_label(identifier_key: str) -> str:
+    """How an unknown user ID appears in the audit log: a keyed digest, never the text.
+
+    People sometimes type their password into the user ID box; storing what was
+    typed would put that password in the audit log. The digest still lets an
+    administrator match repeated attempts against one name.
+    """
+    return "unknown:" + keyed_digest("audit-unknown-user", identifier_key)[:20]
+
+
+def record_event(
+    *,
+    activity: str,
+    outcome: Outcome | str,
+    meta: RequestMeta,
+    reason: str = "",
+    actor: User | None = None,
+    target: User | None = None,
+    target_label: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one event. Call inside the transaction that makes the change it records."""
+    return AuditEvent.objects.create(
+        occurred_at=clock.now(),
+        activity=activity,
+        outcome=Outcome(outcome),
+        reason=reason,
+        actor=actor,
+        actor_label=(actor.user_id if actor else "")[:_MAX_LABEL],
+        target=target,
+        target_label=(target_label or (target.user_id if target else ""))[:_MAX_LABEL],
+        correlation_id=meta.correlation_id,
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+        details=_check_details(details or {}),
+    )
