@@ -1,0 +1,66 @@
+"""The contract every directory connector keeps.
+
+A connector is where a user's password really lives: the built-in store for
+cloud users, LDAP or Active Directory for synchronised users. Services call a
+connector and then record the result; a connector never audits, never decides
+policy and never touches a request. A directory that refuses a password raises
+``DirectoryRejectedError`` carrying a stable code the person is shown.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from opensspr.accounts.models import User
+
+
+class HealthState(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass(frozen=True)
+class Health:
+    state: HealthState
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryPasswordPolicy:
+    """What the directory itself enforces, shown beside our own rules."""
+
+    min_length: int | None = None
+    history: int | None = None
+    complexity: bool = False
+
+
+class DirectoryError(Exception):
+    code = "directory_error"
+
+
+class DirectoryRejectedError(DirectoryError):
+    """The directory refused the new password (length, history, complexity...)."""
+
+    def __init__(self, code: str, reason: str = "") -> None:
+        super().__init__(reason or code)
+        self.code = code
+        self.reason = reason
+
+
+class DirectoryUnavailableError(DirectoryError):
+    code = "directory_unavailable"
+
+
+class DirectoryConnector(Protocol):
+    def verify_password(self, user: User, password: str) -> bool: ...
+
+    def set_password(self, user: User, password: str, *, unlock: bool) -> None: ...
+
+    def change_password(self, user: User, old: str, new: str) -> None: ...
+
+    def unlock(self, user: User) -> None: ...
+
+    def password_policy(self, user: User) -> DirectoryPasswordPolicy | None: ...
+
+    def check_health(self) -> Health: ...

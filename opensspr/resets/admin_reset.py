@@ -1,0 +1,54 @@
+"""An administrator resets a user's password to a one-time temporary password.
+
+The administrator never chooses the password: it is generated from ``secrets``,
+shown once on the response page, never stored in clear, never audited, and the
+user must replace it at the next sign-in (ASVS 6.4.1).
+"""
+
+import secrets
+import string
+
+from django.db import transaction
+
+from opensspr.accounts.identifiers import identifier_key
+from opensspr.accounts.models import User
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.core.request_meta import RequestMeta
+from opensspr.directory import connector_for
+from opensspr.signin import lockout
+
+_ALPHABET = string.ascii_letters + string.digits + "-_!+=#%"
+_LENGTH = 16
+
+
+def generate_temporary_password() -> str:
+    """16 random characters holding all four character classes (~100 bits)."""
+    while True:
+        candidate = "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+        classes = [
+            any(c.islower() for c in candidate),
+            any(c.isupper() for c in candidate),
+            any(c.isdigit() for c in candidate),
+            any(not c.isalnum() for c in candidate),
+        ]
+        if all(classes):
+            return candidate
+
+
+def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> str:
+    password = generate_temporary_password()
+    with transaction.atomic():
+        connector_for(user).set_password(user, password, unlock=True)
+        user.must_change_password = True
+        user.save(update_fields=["must_change_password"])
+        lockout.clear(lockout.lockout_key(identifier_key(user.user_id)))
+        record_event(
+            activity="password.reset_by_admin",
+            outcome=Outcome.SUCCESS,
+            meta=meta,
+            actor=actor,
+            target=user,
+            details={"temporary": True},
+        )
+    return password

@@ -1,0 +1,137 @@
+"""Changing a known password (reference §12.3), voluntary or forced at sign-in.
+
+The current password is checked by the directory that owns it, and a wrong one
+counts toward smart lockout exactly like a failed sign-in, so the change form is
+not a way to guess passwords without limit. The new password must pass the
+organisation's policy (and, for a synchronised user, the directory's own).
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db import transaction
+
+from opensspr.accounts.identifiers import identifier_key
+from opensspr.accounts.models import User
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.core import clock
+from opensspr.core.metrics import PASSWORD_CHANGES
+from opensspr.core.request_meta import RequestMeta
+from opensspr.directory import connector_for
+from opensspr.directory.base import (
+    DirectoryConnector,
+    DirectoryRejectedError,
+    DirectoryUnavailableError,
+)
+from opensspr.policy.passwords import RuleFailure, check_password
+from opensspr.policy.selectors import get_password_profile, password_context_for
+from opensspr.signin import lockout
+from opensspr.signin.services import register_wrong_password
+
+
+class ChangeOutcome(StrEnum):
+    CHANGED = "changed"
+    WRONG_CURRENT = "wrong_current_password"
+    LOCKED = "account_locked"
+    POLICY_REJECTED = "policy_rejected"
+    DIRECTORY_REJECTED = "directory_rejected"
+    UNAVAILABLE = "directory_unavailable"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    outcome: ChangeOutcome
+    failures: tuple[RuleFailure, ...] = field(default=())
+    directory_reason: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.outcome == ChangeOutcome.CHANGED
+
+
+def _audit_failure(user: User, reason: str, meta: RequestMeta, forced_reason: str) -> None:
+    record_event(
+        activity="password.change_failed",
+        outcome=Outcome.FAILURE,
+        reason=reason,
+        meta=meta,
+        actor=user,
+        target=user,
+        details={"forced": forced_reason} if forced_reason else None,
+    )
+
+
+def change_password(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    meta: RequestMeta,
+    forced_reason: str = "",
+) -> ChangeResult:
+    """Change ``user``'s password; ``forced_reason`` names why sign-in demanded it."""
+    result = _change(user, current_password, new_password, meta, forced_reason)
+    PASSWORD_CHANGES.labels(result.outcome.value).inc()
+    return result
+
+
+def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) -> ChangeResult:
+    now = clock.now()
+    key = identifier_key(user.user_id)
+    if lockout.get_lock_state(lockout.lockout_key(key)).is_locked(now):
+        _audit_failure(user, ChangeOutcome.LOCKED, meta, forced)
+        return ChangeResult(ChangeOutcome.LOCKED)
+    connector = connector_for(user)
+    try:
+        correct = connector.verify_password(user, current)
+    except DirectoryUnavailableError:
+        _audit_failure(user, ChangeOutcome.UNAVAILABLE, meta, forced)
+        return ChangeResult(ChangeOutcome.UNAVAILABLE)
+    if not correct:
+        state = register_wrong_password(user=user, key=key, password=current, now=now, meta=meta)
+        outcome = ChangeOutcome.LOCKED if state.is_locked(now) else ChangeOutcome.WRONG_CURRENT
+        _audit_failure(user, outcome, meta, forced)
+        return ChangeResult(outcome)
+    verdict = check_password(
+        new,
+        profile=get_password_profile(),
+        context=password_context_for(user, current_password=current),
+    )
+    if not verdict.accepted:
+        _audit_failure(user, verdict.failures[0].code, meta, forced)
+        return ChangeResult(ChangeOutcome.POLICY_REJECTED, failures=verdict.failures)
+    return _write(user, connector, current=current, new=new, meta=meta, forced=forced, key=key)
+
+
+def _write(
+    user: User,
+    connector: DirectoryConnector,
+    *,
+    current: str,
+    new: str,
+    meta: RequestMeta,
+    forced: str,
+    key: str,
+) -> ChangeResult:
+    try:
+        with transaction.atomic():
+            connector.change_password(user, current, new)
+            user.must_change_password = False
+            user.save(update_fields=["must_change_password"])
+            lockout.clear(lockout.lockout_key(key))
+            record_event(
+                activity="password.changed_forced" if forced else "password.changed",
+                outcome=Outcome.SUCCESS,
+                meta=meta,
+                actor=user,
+                target=user,
+                reason=forced,
+            )
+    except DirectoryRejectedError as exc:
+        _audit_failure(user, f"directory:{exc.code}", meta, forced)
+        return ChangeResult(ChangeOutcome.DIRECTORY_REJECTED, directory_reason=exc.code)
+    except DirectoryUnavailableError:
+        _audit_failure(user, ChangeOutcome.UNAVAILABLE, meta, forced)
+        return ChangeResult(ChangeOutcome.UNAVAILABLE)
+    return ChangeResult(ChangeOutcome.CHANGED)

@@ -1,0 +1,42 @@
+"""What a person is told about each sign-in or change outcome, in their language."""
+
+from django.utils.translation import gettext_lazy as _
+
+from opensspr.resets.change import ChangeOutcome, ChangeResult
+from opensspr.signin.services import SignInOutcome
+
+SIGN_IN_ERRORS = {
+    SignInOutcome.INVALID: _(
+        "Your user ID or password is incorrect. If you don't remember your password, reset it now."
+    ),
+    SignInOutcome.LOCKED: _(
+        "Your account is temporarily locked to prevent unauthorised use. Try again later, "
+        "or reset your password now. If you still have trouble, contact your administrator."
+    ),
+    SignInOutcome.DISABLED: _(
+        "Your account has been disabled. Contact your administrator to have it enabled."
+    ),
+    SignInOutcome.UNAVAILABLE: _(
+        "We can't reach your organisation's directory right now. Nothing was changed; "
+        "please try again in a few minutes."
+    ),
+}
+
+CHANGE_ERRORS = {
+    ChangeOutcome.WRONG_CURRENT: _("Your current password is incorrect."),
+    ChangeOutcome.LOCKED: SIGN_IN_ERRORS[SignInOutcome.LOCKED],
+    ChangeOutcome.UNAVAILABLE: SIGN_IN_ERRORS[SignInOutcome.UNAVAILABLE],
+    ChangeOutcome.DIRECTORY_REJECTED: _(
+        "Your organisation's directory did not accept this password (it may be too short, "
+        "used before, or not complex enough). Choose a different password."
+    ),
+}
+
+
+def change_errors(result: ChangeResult) -> list[tuple[str | None, str]]:
+    """(field, message) pairs for a failed change; field None means the whole form."""
+    if result.outcome == ChangeOutcome.POLICY_REJECTED:
+        return [("new_password", str(f.message)) for f in result.failures]
+    if result.outcome == ChangeOutcome.WRONG_CURRENT:
+        return [("current_password", str(CHANGE_ERRORS[result.outcome]))]
+    return [(None, str(CHANGE_ERRORS[result.outcome]))]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from opensspr.signin import views
+
+app_name = "signin"
+urlpatterns = [
+    path("signin", views.signin_view, name="signin"),
+    path("signin/update-password", views.change_required_view, name="change_required"),
+    path("signout", views.signout_view, name="signout"),
+]
