@@ -1,0 +1,214 @@
+"""Console pages for the directory: users, groups, roles and the organisation."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from opensspr.accounts.identifiers import identifier_key
+from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
+from opensspr.accounts.phones import normalise_phone
+from opensspr.accounts.selectors import group_would_cycle
+from opensspr.console.admin_base import AuditedModelAdmin, _actor
+from opensspr.console.site import console_site
+from opensspr.core import clock
+from opensspr.core.request_meta import request_meta
+from opensspr.resets.admin_reset import issue_temporary_password
+from opensspr.signin import lockout
+from opensspr.signin.services import unlock_sign_in
+
+
+class UserForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = (
+            "user_id",
+            "display_name",
+            "given_name",
+            "surname",
+            "email",
+            "auth_email",
+            "mobile_phone",
+            "office_phone",
+            "account_enabled",
+            "sspr_licensed",
+            "user_type",
+            "guest_kind",
+            "source",
+            "on_premises_dn",
+            "password_never_expires",
+            "must_change_password",
+        )
+
+    def clean_mobile_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("mobile_phone", ""))
+
+    def clean_office_phone(self) -> str:
+        return normalise_phone(self.cleaned_data.get("office_phone", ""))
+
+    def validate_unique(self) -> None:
+        super().validate_unique()
+        key = identifier_key(self.cleaned_data.get("user_id", ""))
+        clash = User.objects.filter(user_id_key=key).exclude(pk=self.instance.pk)
+        if key and clash.exists():
+            self.add_error("user_id", _("A user with this user ID already exists."))
+
+
+class RoleInline(admin.TabularInline):
+    model = RoleAssignment
+    extra = 0
+    verbose_name = _("administrator role")
+
+
+class AdministratorFilter(admin.SimpleListFilter):
+    title = _("administrator")
+    parameter_name = "admin"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value() == "yes":
+            return queryset.filter(role_assignments__isnull=False).distinct()
+        if self.value() == "no":
+            return queryset.filter(role_assignments__isnull=True)
+        return queryset
+
+
+@admin.register(User, site=console_site)
+class UserAdmin(AuditedModelAdmin):
+    form = UserForm
+    inlines = (RoleInline,)
+    list_display = (
+        "user_id",
+        "display_name",
+        "user_type",
+        "source",
+        "account_enabled",
+        "sspr_licensed",
+        "password_last_set",
+    )
+    list_filter = ("account_enabled", "sspr_licensed", "source", "user_type", AdministratorFilter)
+    search_fields = ("user_id", "display_name", "email")
+    readonly_fields = ("password_last_set", "last_login", "created_at", "lockout_status")
+    actions = ("unlock_accounts", "reset_with_temporary_password")
+    fieldsets = (
+        (None, {"fields": ("user_id", "display_name", "given_name", "surname")}),
+        (
+            _("Contact and authentication data"),
+            {"fields": ("email", "auth_email", "mobile_phone", "office_phone")},
+        ),
+        (
+            _("Account"),
+            {
+                "fields": (
+                    "account_enabled",
+                    "sspr_licensed",
+                    "user_type",
+                    "guest_kind",
+                    "source",
+                    "on_premises_dn",
+                )
+            },
+        ),
+        (
+            _("Password"),
+            {
+                "fields": (
+                    "password_never_expires",
+                    "must_change_password",
+                    "password_last_set",
+                    "lockout_status",
+                    "last_login",
+                    "created_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("sign-in lockout"))
+    def lockout_status(self, obj: User) -> str:
+        state = lockout.get_lock_state(lockout.lockout_key(identifier_key(obj.user_id)))
+        if state.is_locked(clock.now()):
+            return str(_("Locked until %(time)s") % {"time": state.locked_until})
+        return str(_("Not locked"))
+
+    @admin.action(description=_("Unlock selected accounts"), permissions=["change"])
+    def unlock_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            unlock_sign_in(actor=_actor(request), user=user, meta=request_meta(request))
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%d account unlocked.", "%d accounts unlocked.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Reset password to a temporary password"), permissions=["change"])
+    def reset_with_temporary_password(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one user."), messages.ERROR)
+            return None
+        user = queryset.get()
+        try:
+            password = issue_temporary_password(
+                actor=_actor(request), user=user, meta=request_meta(request)
+            )
+        except ValidationError as exc:  # pragma: no cover - defensive
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        # Rendered once in this response; never put into messages (they live in the session).
+        response = TemplateResponse(
+            request,
+            "console/temporary_password.html",
+            {
+                **self.admin_site.each_context(request),
+                "target": user,
+                "password": password,
+                "title": _("Temporary password"),
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class GroupForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = ("name", "description", "members", "member_groups")
+
+    def clean_member_groups(self) -> Any:
+        children = list(self.cleaned_data.get("member_groups") or [])
+        if self.instance.pk and group_would_cycle(self.instance, children):
+            raise ValidationError(
+                _("A group can't contain itself, directly or through other groups.")
+            )
+        return self.cleaned_data.get("member_groups")
+
+
+@admin.register(Group, site=console_site)
+class GroupAdmin(AuditedModelAdmin):
+    form = GroupForm
+    list_display = ("name", "description")
+    search_fields = ("name",)
+    filter_horizontal = ("members", "member_groups")
+
+
+@admin.register(Organisation, site=console_site)
+class OrganisationAdmin(AuditedModelAdmin):
+    audit_values = True
+    list_display = ("name",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not Organisation.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
