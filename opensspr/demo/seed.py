@@ -1,0 +1,143 @@
+"""The demo organisation: enough variety to walk every path by hand.
+
+Seeding goes through the same services as everything else (so the audit log
+shows it) and is idempotent: users that already exist are left alone.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+
+from opensspr.accounts.models import Group, GuestKind, Organisation, User, UserType
+from opensspr.accounts.roles import AdminRole
+from opensspr.accounts.services import UserData, create_group, create_user, rename_organisation
+from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
+
+DOMAIN = "lakeside.example"
+DEMO_PASSWORD = "Sunrise-Harbour-42"  # noqa: S105 (demo only; printed to the operator on purpose)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    data: UserData
+    note: str
+    password_age_days: int = 0
+
+
+def _id(local: str) -> str:
+    return f"{local}@{DOMAIN}"
+
+
+ACCOUNTS = (
+    DemoAccount(
+        UserData(
+            _id("ada.admin"),
+            "Ada Admin",
+            "Ada",
+            "Admin",
+            email=_id("ada.admin"),
+            auth_email="ada.private@mail.example",
+            mobile_phone="+31 6 12345601",
+            roles=(AdminRole.GLOBAL,),
+            groups=("All staff",),
+        ),
+        "global administrator (console at /console/)",
+    ),
+    DemoAccount(
+        UserData(
+            _id("hugo.helpdesk"),
+            "Hugo Helpdesk",
+            "Hugo",
+            "Helpdesk",
+            email=_id("hugo.helpdesk"),
+            auth_email="hugo@mail.example",
+            roles=(AdminRole.HELPDESK,),
+            groups=("All staff",),
+        ),
+        "helpdesk administrator",
+    ),
+    DemoAccount(
+        UserData(
+            _id("jan.jansen"),
+            "Jan Jansen",
+            "Jan",
+            "Jansen",
+            email=_id("jan.jansen"),
+            auth_email="jan.jansen@mail.example",
+            mobile_phone="+31 6 12345602",
+            office_phone="+31 20 555 0102",
+            groups=("Sales", "All staff"),
+        ),
+        "member with email and phones registered",
+    ),
+    DemoAccount(
+        UserData(
+            _id("maria.garcia"),
+            "María García",
+            "María",
+            "García",
+            email=_id("maria.garcia"),
+            auth_email="maria@mail.example",
+            groups=("All staff",),
+        ),
+        "member with an authentication email only",
+    ),
+    DemoAccount(
+        UserData(
+            _id("nina.new"), "Nina New", "Nina", "New", email=_id("nina.new"), groups=("All staff",)
+        ),
+        "member who never registered any security info",
+    ),
+    DemoAccount(
+        UserData(
+            _id("oscar.old"),
+            "Oscar Old",
+            "Oscar",
+            "Old",
+            email=_id("oscar.old"),
+            auth_email="oscar@mail.example",
+            groups=("All staff",),
+        ),
+        "member whose password has expired (must change at sign-in)",
+        password_age_days=200,
+    ),
+    DemoAccount(
+        UserData(
+            "pat_partner.example#EXT#@" + DOMAIN,
+            "Pat Partner (guest)",
+            "Pat",
+            "Partner",
+            email="pat@partner.example",
+            auth_email="pat@partner.example",
+            user_type=UserType.GUEST,
+            guest_kind=GuestKind.B2B_PARTNER,
+        ),
+        "guest from a B2B partner organisation",
+    ),
+)
+
+
+@transaction.atomic
+def seed_demo() -> list[DemoAccount]:
+    meta = RequestMeta.system()
+    if not Organisation.objects.exists():
+        rename_organisation(name="Lakeside", meta=meta)
+    if not Group.objects.filter(name="All staff").exists():
+        create_group(name="All staff", description="Everyone", meta=meta)
+        create_group(name="Sales", description="Sales team", meta=meta)
+        create_group(
+            name="SSPR pilot",
+            description="Pilot users of self-service reset",
+            member_groups=["Sales"],
+            meta=meta,
+        )
+    for account in ACCOUNTS:
+        if User.objects.filter(user_id=account.data.user_id).exists():
+            continue
+        user = create_user(data=account.data, meta=meta, password=DEMO_PASSWORD)
+        if account.password_age_days:
+            user.password_last_set = clock.now() - timedelta(days=account.password_age_days)
+            user.save(update_fields=["password_last_set"])
+    return list(ACCOUNTS)

@@ -1,0 +1,94 @@
+"""Canary test: planted passwords and secrets never reach a log line or an audit row.
+
+Every flow of this issue runs through the real HTTP stack with canary values:
+sign-in (right, wrong, unknown user), password change (rejected and accepted),
+the forced change after an administrator's temporary password, and the console.
+Then every log record (formatted by both of our formatters), every audit row
+and every stored session is searched for the canaries, the password hash and
+the secret key.
+"""
+
+import logging
+import uuid
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+
+from opensspr.audit.models import AuditEvent
+from opensspr.core.logging import JsonFormatter, SafeTextFormatter
+
+pytestmark = pytest.mark.django_db
+
+
+def _everything_written(caplog) -> str:
+    lines = []
+    for record in caplog.records:
+        lines.append(JsonFormatter().format(record))
+        lines.append(SafeTextFormatter().format(record))
+    for event in AuditEvent.objects.all():
+        lines.append(repr({f.name: getattr(event, f.name) for f in AuditEvent._meta.fields}))
+    for session in Session.objects.all():
+        lines.append(str(session.get_decoded()))
+    return "\n".join(lines)
+
+
+def test_no_password_hash_or_secret_in_logs_audit_or_sessions(client, user_factory, caplog):
+    caplog.set_level(logging.DEBUG)
+    canary = f"CANARY-PW-{uuid.uuid4().hex[:12]}-Aa1!"
+    wrong = f"CANARY-WRONG-{uuid.uuid4().hex[:12]}-Aa1!"
+    new = f"CANARY-NEW-{uuid.uuid4().hex[:12]}-Bb2!"
+    user = user_factory("canary@contoso.example", password=canary)
+    admin = user_factory("admin@contoso.example", password=canary, roles=("global_admin",))
+
+    client.post("/signin", {"user_id": "canary@contoso.example", "password": wrong})
+    client.post("/signin", {"user_id": "ghost@contoso.example", "password": wrong})
+    client.post("/signin", {"user_id": wrong, "password": wrong})  # password typed as user ID
+    client.post("/signin", {"user_id": "canary@contoso.example", "password": canary})
+    client.post(
+        "/password/change",
+        {"current_password": canary, "new_password": "weak", "confirm_password": "weak"},
+    )
+    client.post(
+        "/password/change",
+        {"current_password": canary, "new_password": new, "confirm_password": new},
+    )
+    client.post("/signout")
+
+    client.post("/signin", {"user_id": "admin@contoso.example", "password": canary})
+    response = client.post(
+        "/console/accounts/user/",
+        {
+            "action": "reset_with_temporary_password",
+            "_selected_action": [user.pk],
+        },
+    )
+    temporary = response.context["password"]
+    client.post("/signout")
+    client.post("/signin", {"user_id": "canary@contoso.example", "password": temporary})
+    final = f"CANARY-FINAL-{uuid.uuid4().hex[:12]}-Cc3!"
+    done = client.post(
+        "/signin/update-password",
+        {
+            "current_password": temporary,
+            "new_password": final,
+            "confirm_password": final,
+        },
+    )
+    assert done.status_code == 302
+
+    user.refresh_from_db()
+    admin.refresh_from_db()
+    written = _everything_written(caplog)
+    assert AuditEvent.objects.count() >= 10
+    for secret in (
+        canary,
+        wrong,
+        new,
+        temporary,
+        final,
+        user.password,
+        admin.password,
+        settings.SECRET_KEY,
+    ):
+        assert secret not in written
