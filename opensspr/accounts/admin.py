@@ -8,13 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
 from opensspr.accounts.phones import normalise_phone
-from opensspr.accounts.selectors import group_would_cycle
+from opensspr.accounts.selectors import can_manage_user, group_would_cycle
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core import clock
@@ -61,9 +63,20 @@ class UserForm(forms.ModelForm):
 
 
 class RoleInline(admin.TabularInline):
+    """Roles are granted and removed by global administrators only."""
+
     model = RoleAssignment
     extra = 0
     verbose_name = _("administrator role")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
 
 
 class AdministratorFilter(admin.SimpleListFilter):
@@ -132,18 +145,42 @@ class UserAdmin(AuditedModelAdmin):
         ),
     )
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can_manage_user(_actor(request), obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or can_manage_user(_actor(request), obj))
+
+    def _manageable(self, request: HttpRequest, queryset: QuerySet[User]) -> list[User]:
+        users = list(queryset)
+        allowed = [u for u in users if can_manage_user(_actor(request), u)]
+        if len(allowed) < len(users):
+            self.message_user(
+                request,
+                _(
+                    "Only a global administrator can act on administrator accounts; "
+                    "those were left unchanged."
+                ),
+                messages.WARNING,
+            )
+        return allowed
+
     @admin.display(description=_("sign-in lockout"))
     def lockout_status(self, obj: User) -> str:
         state = lockout.get_lock_state(lockout.lockout_key(identifier_key(obj.user_id)))
         if state.is_locked(clock.now()):
-            return str(_("Locked until %(time)s") % {"time": state.locked_until})
+            until = date_format(localtime(state.locked_until), "DATETIME_FORMAT")
+            return str(_("Locked until %(time)s") % {"time": until})
         return str(_("Not locked"))
 
     @admin.action(description=_("Unlock selected accounts"), permissions=["change"])
     def unlock_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
+        users = self._manageable(request, queryset)
+        for user in users:
             unlock_sign_in(actor=_actor(request), user=user, meta=request_meta(request))
-        count = queryset.count()
+        count = len(users)
         self.message_user(
             request,
             ngettext("%d account unlocked.", "%d accounts unlocked.", count) % count,
@@ -157,14 +194,13 @@ class UserAdmin(AuditedModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one user."), messages.ERROR)
             return None
-        user = queryset.get()
-        try:
-            password = issue_temporary_password(
-                actor=_actor(request), user=user, meta=request_meta(request)
-            )
-        except ValidationError as exc:  # pragma: no cover - defensive
-            self.message_user(request, str(exc), messages.ERROR)
+        users = self._manageable(request, queryset)
+        if not users:
             return None
+        user = users[0]
+        password = issue_temporary_password(
+            actor=_actor(request), user=user, meta=request_meta(request)
+        )
         # Rendered once in this response; never put into messages (they live in the session).
         response = TemplateResponse(
             request,

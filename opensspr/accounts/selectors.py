@@ -69,3 +69,20 @@ def group_would_cycle(group: Group, candidate_children: list[Group]) -> bool:
             seen.add(node)
             stack.extend(edges.get(node, ()))
     return False
+
+
+def can_manage_user(actor: User, target: User) -> bool:
+    """Whether ``actor`` may change ``target``'s data, password or lockout.
+
+    Only global administrators act on administrator accounts (including their
+    own roles): otherwise a helpdesk or user administrator could take over a
+    global administrator by changing the phone or email that resets its
+    password, or grant themselves a stronger role.
+    """
+    if not actor.is_staff:
+        return False
+    if actor.is_superuser:
+        return True
+    if target.is_administrator:
+        return False
+    return actor.has_perm("accounts.change_user")

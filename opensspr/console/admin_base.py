@@ -43,6 +43,31 @@ class AuditedModelAdmin(admin.ModelAdmin):
             values=values,
         )
 
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
+    ) -> None:
+        """Inline rows (role assignments) are saved and audited like the parent object."""
+        if not formset.has_changed():
+            formset.save()
+            return
+        saved: dict[str, list[str]] = {}
+
+        def save() -> None:
+            formset.save()
+            saved["added"] = [str(o) for o in formset.new_objects]
+            saved["changed"] = [str(o) for o, _fields in formset.changed_objects]
+            saved["deleted"] = [str(o) for o in formset.deleted_objects]
+
+        save_from_console(
+            actor=_actor(request),
+            obj=form.instance,
+            is_new=False,
+            changed_fields=[formset.model._meta.label_lower],
+            meta=request_meta(request),
+            save=save,
+            values=saved,
+        )
+
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         delete_from_console(actor=_actor(request), obj=obj, meta=request_meta(request))
 

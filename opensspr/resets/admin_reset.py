@@ -8,10 +8,12 @@ user must replace it at the next sign-in (ASVS 6.4.1).
 import secrets
 import string
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
+from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
@@ -37,6 +39,8 @@ def generate_temporary_password() -> str:
 
 
 def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> str:
+    if not can_manage_user(actor, user):
+        raise PermissionDenied("only a global administrator resets an administrator")
     password = generate_temporary_password()
     with transaction.atomic():
         connector_for(user).set_password(user, password, unlock=True)

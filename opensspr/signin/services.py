@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
-from opensspr.accounts.selectors import get_user_by_identifier
+from opensspr.accounts.selectors import can_manage_user, get_user_by_identifier
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
 from opensspr.core import clock
@@ -165,6 +166,8 @@ def _right_password(user: User, key: str, now: datetime) -> SignInResult:
 
 def unlock_sign_in(*, actor: User, user: User, meta: RequestMeta) -> None:
     """An administrator ends a smart lockout without waiting for it to run out."""
+    if not can_manage_user(actor, user):
+        raise PermissionDenied("only a global administrator unlocks an administrator")
     with transaction.atomic():
         lockout.clear(lockout.lockout_key(identifier_key(user.user_id)))
         record_event(
