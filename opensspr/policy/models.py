@@ -26,7 +26,7 @@ class PasswordSettings(models.Model):
         _("minimum length (NIST profile)"),
         default=15,
         validators=[MinValueValidator(8), MaxValueValidator(64)],
-        help_text=_("15 when the password is the only factor; 8 at least."),
+        help_text=_("15 when the password is the only factor; at least 8."),
     )
     passwords_expire = models.BooleanField(_("passwords expire"), default=True)
     expiry_days = models.PositiveSmallIntegerField(

@@ -94,3 +94,22 @@ def test_mkt_choice_is_kept_for_the_session(client):
     response = client.get("/signin", headers={"Accept-Language": "en"})
     assert response["Content-Language"] == "nl"
     assert "Aanmelden" in response.content.decode()
+
+
+def test_field_errors_are_announced_with_their_input(client, user_factory):
+    from tests.conftest import DEFAULT_PASSWORD
+
+    user = user_factory()
+    client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/password/change",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
+    html = response.content.decode()
+    assert 'aria-describedby="id_new_password_error"' in html
+    assert '<ul class="errors" id="id_new_password_error">' in html
+    assert 'type="password"' in html and 'autocomplete="new-password"' in html

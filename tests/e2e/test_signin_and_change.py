@@ -26,8 +26,9 @@ def _change(page, current, new, confirm=None):
 
 
 def test_sign_in_and_change_password_in_english(page, user_factory):
-    user_factory("jan.jansen@contoso.example", given_name="Jan", surname="Jansen",
-                 display_name="Jan Jansen")
+    user_factory(
+        "jan.jansen@contoso.example", given_name="Jan", surname="Jansen", display_name="Jan Jansen"
+    )
     _sign_in(page, "jan.jansen@contoso.example", "Not-My-Password-1")
     expect(page.locator("#signin-error")).to_contain_text("incorrect")
     expect(page.locator("#cant-access")).to_have_attribute("href", "/reset")
@@ -37,7 +38,7 @@ def test_sign_in_and_change_password_in_english(page, user_factory):
     page.click("#change-password")
     expect(page.locator("h1")).to_have_text("Change password")
     _change(page, DEFAULT_PASSWORD, "jansen")
-    expect(page.locator("#id_new_password_errors")).to_contain_text("8")
+    expect(page.locator("#id_new_password_error")).to_contain_text("8")
     new = "Copper-Kettle-Morning-84"
     _change(page, DEFAULT_PASSWORD, new)
     expect(page.locator(".notice")).to_have_text("Your password has been changed.")
@@ -57,9 +58,9 @@ def test_sign_in_and_change_password_in_dutch(page, user_factory):
     page.click("#change-password")
     expect(page.locator("h1")).to_have_text("Wachtwoord wijzigen")
     _change(page, "Fout-Wachtwoord-9", "Zilveren-Vlinder-Avond-31")
-    expect(page.locator("#id_current_password_errors")).to_contain_text("onjuist")
+    expect(page.locator("#id_current_password_error")).to_contain_text("onjuist")
     _change(page, DEFAULT_PASSWORD, "kort")
-    expect(page.locator("#id_new_password_errors")).to_contain_text("8")
+    expect(page.locator("#id_new_password_error")).to_contain_text("8")
     _change(page, DEFAULT_PASSWORD, "Zilveren-Vlinder-Avond-31")
     expect(page.locator(".notice")).to_have_text("Je wachtwoord is gewijzigd.")
 

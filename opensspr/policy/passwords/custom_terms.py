@@ -44,7 +44,11 @@ def _term_length_errors(terms: list[str]) -> list[str]:
     for term in terms:
         if not MIN_TERM_CHARS <= len(term) <= MAX_TERM_CHARS:
             errors.append(
-                gettext("“%(term)s” has %(length)d characters; each term needs %(min)d to %(max)d.")
+                ngettext(
+                    "“%(term)s” has %(length)d character; each term needs %(min)d to %(max)d.",
+                    "“%(term)s” has %(length)d characters; each term needs %(min)d to %(max)d.",
+                    len(term),
+                )
                 % {"term": term, "length": len(term), "min": MIN_TERM_CHARS, "max": MAX_TERM_CHARS}
             )
     return errors

@@ -4,7 +4,7 @@ They are rendered in the active language when called (a form asks at request
 time), so the caller gets plain strings it can join or list.
 """
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from opensspr.policy.passwords import cloud, nist
 from opensspr.policy.passwords.context import PasswordContext
@@ -28,11 +28,10 @@ def describe_policy(profile: PasswordProfile, context: PasswordContext) -> list[
 
 
 def _length_line(minimum: int, maximum: int) -> str:
-    return ngettext(
-        "Between %(minimum)d and %(maximum)d character long.",
-        "Between %(minimum)d and %(maximum)d characters long.",
-        maximum,
-    ) % {"minimum": minimum, "maximum": maximum}
+    return gettext("Between %(minimum)d and %(maximum)d characters long.") % {
+        "minimum": minimum,
+        "maximum": maximum,
+    }
 
 
 def _cloud_lines() -> list[str]:
