@@ -20,13 +20,22 @@ def _signed_in(client, user):
 
 def _user_form(user, **overrides):
     data = {
-        "user_id": user.user_id, "display_name": user.display_name,
-        "given_name": user.given_name, "surname": user.surname, "email": user.email,
-        "auth_email": user.auth_email, "mobile_phone": user.mobile_phone,
-        "office_phone": user.office_phone, "account_enabled": "on", "sspr_licensed": "on",
-        "user_type": user.user_type, "guest_kind": user.guest_kind, "source": user.source,
+        "user_id": user.user_id,
+        "display_name": user.display_name,
+        "given_name": user.given_name,
+        "surname": user.surname,
+        "email": user.email,
+        "auth_email": user.auth_email,
+        "mobile_phone": user.mobile_phone,
+        "office_phone": user.office_phone,
+        "account_enabled": "on",
+        "sspr_licensed": "on",
+        "user_type": user.user_type,
+        "guest_kind": user.guest_kind,
+        "source": user.source,
         "on_premises_dn": user.on_premises_dn,
-        "role_assignments-TOTAL_FORMS": "0", "role_assignments-INITIAL_FORMS": "0",
+        "role_assignments-TOTAL_FORMS": "0",
+        "role_assignments-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
@@ -48,8 +57,10 @@ def test_editing_a_user_is_audited_with_field_names_only(client, user_factory):
     admin = user_factory(roles=("user_admin",))
     target = user_factory(mobile_phone="+31 6 12345678")
     _signed_in(client, admin)
-    response = client.post(f"/console/accounts/user/{target.pk}/change/",
-                           _user_form(target, display_name="Renamed", mobile_phone="+31 6 87654321"))
+    response = client.post(
+        f"/console/accounts/user/{target.pk}/change/",
+        _user_form(target, display_name="Renamed", mobile_phone="+31 6 87654321"),
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     target.refresh_from_db()
     assert target.display_name == "Renamed" and target.mobile_phone == "+31687654321"
@@ -63,10 +74,16 @@ def test_policy_changes_are_audited_with_old_and_new_values(client, user_factory
     admin = user_factory(roles=("global_admin",))
     PasswordSettings.objects.create(pk=1)
     _signed_in(client, admin)
-    response = client.post("/console/policy/passwordsettings/1/change/", {
-        "profile": "nist_800_63b_4", "nist_min_length": "15", "passwords_expire": "on",
-        "expiry_days": "90", "custom_banned_terms": "lakeside\nharbour",
-    })
+    response = client.post(
+        "/console/policy/passwordsettings/1/change/",
+        {
+            "profile": "nist_800_63b_4",
+            "nist_min_length": "15",
+            "passwords_expire": "on",
+            "expiry_days": "90",
+            "custom_banned_terms": "lakeside\nharbour",
+        },
+    )
     assert response.status_code == 302
     settings = PasswordSettings.objects.get(pk=1)
     assert settings.profile == "nist_800_63b_4" and settings.banned_terms == ("lakeside", "harbour")
@@ -76,10 +93,15 @@ def test_policy_changes_are_audited_with_old_and_new_values(client, user_factory
 
 def test_custom_banned_list_is_validated_in_the_console(client, user_factory):
     _signed_in(client, user_factory(roles=("global_admin",)))
-    response = client.post("/console/policy/passwordsettings/add/", {
-        "profile": "cloud", "nist_min_length": "15", "expiry_days": "90",
-        "custom_banned_terms": "abc\nthistermiswaytoolong",
-    })
+    response = client.post(
+        "/console/policy/passwordsettings/add/",
+        {
+            "profile": "cloud",
+            "nist_min_length": "15",
+            "expiry_days": "90",
+            "custom_banned_terms": "abc\nthistermiswaytoolong",
+        },
+    )
     assert response.status_code == 200
     assert not PasswordSettings.objects.exists()
     assert "abc" in response.content.decode()
@@ -89,10 +111,14 @@ def test_global_admin_grants_a_role_and_it_is_audited(client, user_factory):
     admin = user_factory(roles=("global_admin",))
     target = user_factory()
     _signed_in(client, admin)
-    data = _user_form(target, **{
-        "role_assignments-TOTAL_FORMS": "1", "role_assignments-0-role": "helpdesk_admin",
-        "role_assignments-0-user": str(target.pk),
-    })
+    data = _user_form(
+        target,
+        **{
+            "role_assignments-TOTAL_FORMS": "1",
+            "role_assignments-0-role": "helpdesk_admin",
+            "role_assignments-0-user": str(target.pk),
+        },
+    )
     response = client.post(f"/console/accounts/user/{target.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert set(RoleAssignment.objects.filter(user=target).values_list("role", flat=True)) == {
@@ -108,14 +134,20 @@ def test_user_admin_cannot_grant_roles_or_touch_administrators(client, user_fact
     user_admin = user_factory(roles=("user_admin",))
     global_admin = user_factory(roles=("global_admin",))
     _signed_in(client, user_admin)
-    data = _user_form(user_admin, **{
-        "role_assignments-TOTAL_FORMS": "1", "role_assignments-0-role": "global_admin",
-        "role_assignments-0-user": str(user_admin.pk),
-    })
+    data = _user_form(
+        user_admin,
+        **{
+            "role_assignments-TOTAL_FORMS": "1",
+            "role_assignments-0-role": "global_admin",
+            "role_assignments-0-user": str(user_admin.pk),
+        },
+    )
     client.post(f"/console/accounts/user/{user_admin.pk}/change/", data)
     assert not RoleAssignment.objects.filter(user=user_admin, role="global_admin").exists()
-    response = client.post(f"/console/accounts/user/{global_admin.pk}/change/",
-                           _user_form(global_admin, auth_email="attacker@evil.example"))
+    response = client.post(
+        f"/console/accounts/user/{global_admin.pk}/change/",
+        _user_form(global_admin, auth_email="attacker@evil.example"),
+    )
     assert response.status_code == 403
     global_admin.refresh_from_db()
     assert global_admin.auth_email == ""
@@ -125,9 +157,13 @@ def test_helpdesk_cannot_reset_an_administrators_password(client, user_factory, 
     helpdesk = user_factory(roles=("helpdesk_admin",))
     global_admin = user_factory(roles=("global_admin",))
     _signed_in(client, helpdesk)
-    response = client.post("/console/accounts/user/", {
-        "action": "reset_with_temporary_password", "_selected_action": [global_admin.pk],
-    })
+    response = client.post(
+        "/console/accounts/user/",
+        {
+            "action": "reset_with_temporary_password",
+            "_selected_action": [global_admin.pk],
+        },
+    )
     assert response.status_code == 302
     global_admin.refresh_from_db()
     assert global_admin.check_password(DEFAULT_PASSWORD) and not global_admin.must_change_password
@@ -141,19 +177,25 @@ def test_helpdesk_unlocks_a_member_and_it_is_audited(client, user_factory, meta)
     key = lockout.lockout_key(member.user_id_key)
     assert lockout.get_lock_state(key).locked_until is not None
     _signed_in(client, helpdesk)
-    client.post("/console/accounts/user/", {"action": "unlock_accounts",
-                                            "_selected_action": [member.pk]})
+    client.post(
+        "/console/accounts/user/", {"action": "unlock_accounts", "_selected_action": [member.pk]}
+    )
     assert lockout.get_lock_state(key).locked_until is None
-    assert AuditEvent.objects.filter(activity="signin.unlocked_by_admin", target=member,
-                                     actor=helpdesk).exists()
+    assert AuditEvent.objects.filter(
+        activity="signin.unlocked_by_admin", target=member, actor=helpdesk
+    ).exists()
 
 
 def test_temporary_password_page_is_not_cached(client, user_factory):
     _signed_in(client, user_factory(roles=("global_admin",)))
     member = user_factory()
-    response = client.post("/console/accounts/user/", {
-        "action": "reset_with_temporary_password", "_selected_action": [member.pk],
-    })
+    response = client.post(
+        "/console/accounts/user/",
+        {
+            "action": "reset_with_temporary_password",
+            "_selected_action": [member.pk],
+        },
+    )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     member.refresh_from_db()
