@@ -9,7 +9,7 @@ import tempfile
 
 os.environ.setdefault("OPENSSPR_SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnop")
 os.environ.setdefault("OPENSSPR_DATA_DIR", tempfile.mkdtemp(prefix="opensspr-test-"))
-os.environ.setdefault("OPENSSPR_BASE_URL", "http://testserver")
+os.environ.setdefault("OPENSSPR_BASE_URL", "http://localhost")
 os.environ.setdefault("OPENSSPR_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("OPENSSPR_ORGANISATION_NAME", "Contoso")
 
