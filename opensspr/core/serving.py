@@ -42,6 +42,8 @@ def serve(*, bind: str, workers: int, threads: int) -> None:
             "errorlog": "-",
             "timeout": 60,
             "graceful_timeout": 20,
+            # We don't use gunicorn's runtime control socket; don't leave one in $HOME.
+            "control_socket_disable": True,
             "forwarded_allow_ips": "*"
             if os.environ.get("OPENSSPR_TRUSTED_PROXY_HOPS")
             else "127.0.0.1",

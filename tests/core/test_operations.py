@@ -2,6 +2,7 @@
 
 import pytest
 
+from opensspr.resets.change import change_password
 from opensspr.signin.services import sign_in
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -33,10 +34,12 @@ def test_readyz_reports_an_unreachable_cache(client, settings):
 def test_metrics_count_requests_and_sign_ins(client, user_factory, meta):
     user = user_factory()
     sign_in(identifier=user.user_id, password=DEFAULT_PASSWORD, meta=meta)
+    change_password(user=user, current_password="Not-The-One-1", new_password="x", meta=meta)
     client.get("/healthz")
     body = client.get("/metrics").content.decode()
     assert 'opensspr_http_requests_total{method="GET",status="200",view="healthz"}' in body
     assert 'opensspr_sign_ins_total{outcome="success"}' in body
+    assert 'opensspr_password_changes_total{outcome="wrong_current_password"}' in body
 
 
 def test_metrics_token_is_enforced_when_set(client, settings):

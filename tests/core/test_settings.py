@@ -57,3 +57,47 @@ def test_sane_settings_pass_the_check(tmp_path):
     done = _check({}, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "no issues" in done.stdout
+
+
+def _settings_value(extra: dict[str, str], tmp_path, expression: str) -> str:
+    env = {
+        **BASE_ENV,
+        "OPENSSPR_DATA_DIR": str(tmp_path),
+        **extra,
+        "DJANGO_SETTINGS_MODULE": "opensspr.config.settings",
+    }
+    code = (
+        f"import django; django.setup(); from django.conf import settings as s; print({expression})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.getcwd(),
+    )
+    return done.stdout.strip()
+
+
+def test_https_base_url_hardens_cookies_and_transport(tmp_path):
+    https = {"OPENSSPR_BASE_URL": "https://sspr.example.org"}
+    expression = (
+        "s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_NAME, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+        "s.CSRF_TRUSTED_ORIGINS, s.ALLOWED_HOSTS"
+    )
+    assert _settings_value(https, tmp_path, expression) == (
+        "True __Host-opensspr-session True __Host-opensspr-csrf 31536000 True "
+        "['https://sspr.example.org'] ['sspr.example.org']"
+    )
+    assert _settings_value({}, tmp_path, "s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_NAME") == (
+        "False opensspr-session"
+    )
+
+
+def test_redis_url_moves_cache_and_sessions_to_redis(tmp_path):
+    expression = "s.CACHES['default']['BACKEND'], s.SESSION_ENGINE"
+    assert _settings_value({"REDIS_URL": "redis://127.0.0.1:6379/3"}, tmp_path, expression) == (
+        "django.core.cache.backends.redis.RedisCache django.contrib.sessions.backends.cache"
+    )
