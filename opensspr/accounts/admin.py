@@ -21,6 +21,7 @@ from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
+from opensspr.directory.base import DirectoryError
 from opensspr.resets.admin_reset import issue_temporary_password
 from opensspr.signin import lockout
 from opensspr.signin.services import unlock_sign_in
@@ -169,8 +170,11 @@ class UserAdmin(AuditedModelAdmin):
 
     @admin.display(description=_("sign-in lockout"))
     def lockout_status(self, obj: User) -> str:
-        state = lockout.get_lock_state(lockout.lockout_key(identifier_key(obj.user_id)))
-        if state.is_locked(clock.now()):
+        now = clock.now()
+        states = [lockout.get_lock_state(k) for k in lockout.all_keys(identifier_key(obj.user_id))]
+        locked = [s for s in states if s.is_locked(now)]
+        if locked:
+            state = max(locked, key=lambda s: s.locked_until or now)
             until = date_format(localtime(state.locked_until), "DATETIME_FORMAT")
             return str(_("Locked until %(time)s") % {"time": until})
         return str(_("Not locked"))
@@ -198,9 +202,20 @@ class UserAdmin(AuditedModelAdmin):
         if not users:
             return None
         user = users[0]
-        password = issue_temporary_password(
-            actor=_actor(request), user=user, meta=request_meta(request)
-        )
+        try:
+            password = issue_temporary_password(
+                actor=_actor(request), user=user, meta=request_meta(request)
+            )
+        except DirectoryError:
+            self.message_user(
+                request,
+                _(
+                    "The directory that holds this user's password can't be reached or isn't "
+                    "configured, so no temporary password was set."
+                ),
+                messages.ERROR,
+            )
+            return None
         # Rendered once in this response; never put into messages (they live in the session).
         response = TemplateResponse(
             request,

@@ -90,6 +90,9 @@ class User(AbstractBaseUser):
     must_change_password = models.BooleanField(
         _("must change password at next sign-in"), default=False
     )
+    temporary_password_expires_at = models.DateTimeField(
+        _("temporary password expires"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     objects: ClassVar[UserManager] = UserManager()

@@ -15,7 +15,30 @@ from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
 
-_FORBIDDEN_KEY = re.compile(r"pass(word)?|code|answer|secret|token|otp|pin|hash", re.IGNORECASE)
+# Whole words of a key (split on "_", "-", ".") that name a secret. Whole words, so
+# that a setting such as "passwords_expire" or "pinned" is not mistaken for one.
+_FORBIDDEN_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "code",
+        "codes",
+        "otp",
+        "pin",
+        "answer",
+        "answers",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "hash",
+        "seed",
+        "key",
+    }
+)
+_WORD_SPLIT = re.compile(r"[_.\-]+")
 _MAX_LABEL = 256
 
 
@@ -25,7 +48,7 @@ class ForbiddenAuditDetailError(ValueError):
 
 def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in details.items():
-        if _FORBIDDEN_KEY.search(key):
+        if _FORBIDDEN_WORDS & set(_WORD_SPLIT.split(key.lower())):
             raise ForbiddenAuditDetailError(f"audit detail key {key!r} could carry a secret")
         if isinstance(value, Mapping):
             _check_details(value)

@@ -41,6 +41,12 @@ if OPENSSPR_TRUSTED_PROXY_HOPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "opensspr.core",
     "opensspr.accounts",
     "opensspr.audit",
@@ -50,12 +56,6 @@ INSTALLED_APPS = [
     "opensspr.portal",
     "opensspr.console",
     "opensspr.demo",
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +181,14 @@ OPENSSPR_LOCKOUT_THRESHOLD = env.integer("OPENSSPR_LOCKOUT_THRESHOLD", 10, minim
 OPENSSPR_LOCKOUT_SECONDS = env.integer("OPENSSPR_LOCKOUT_SECONDS", 60, minimum=5, maximum=3600)
 OPENSSPR_LOCKOUT_MAX_SECONDS = env.integer(
     "OPENSSPR_LOCKOUT_MAX_SECONDS", 3600, minimum=60, maximum=86400
+)
+# Failed sign-ins allowed from one client address per 15 minutes (password spraying).
+OPENSSPR_SIGNIN_FAILURES_PER_IP = env.integer(
+    "OPENSSPR_SIGNIN_FAILURES_PER_IP", 100, minimum=10, maximum=100000
+)
+# An administrator's temporary password works for this long (ASVS 6.4.1: short-lived).
+OPENSSPR_TEMPORARY_PASSWORD_HOURS = env.integer(
+    "OPENSSPR_TEMPORARY_PASSWORD_HOURS", 72, minimum=1, maximum=720
 )
 # A password-change-required sign-in must finish the change within this window.
 OPENSSPR_PENDING_CHANGE_SECONDS = 600

@@ -45,4 +45,13 @@ def check_deployment(app_configs: object = None, **kwargs: object) -> list[Check
                 id="opensspr.W001",
             )
         )
+    loopback = {"127.0.0.1", "localhost", "::1"}
+    if not settings.OPENSSPR_METRICS_TOKEN and base.hostname not in loopback:
+        problems.append(
+            Warning(
+                "/metrics is open to anyone who can reach the site (sign-in and lockout counts).",
+                hint="Set OPENSSPR_METRICS_TOKEN, or keep /metrics off the public listener.",
+                id="opensspr.W002",
+            )
+        )
     return problems

@@ -7,7 +7,9 @@ user must replace it at the next sign-in (ASVS 6.4.1).
 
 import secrets
 import string
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -16,6 +18,7 @@ from opensspr.accounts.models import User
 from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
+from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.signin import lockout
@@ -45,8 +48,11 @@ def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> s
     with transaction.atomic():
         connector_for(user).set_password(user, password, unlock=True)
         user.must_change_password = True
-        user.save(update_fields=["must_change_password"])
-        lockout.clear(lockout.lockout_key(identifier_key(user.user_id)))
+        user.temporary_password_expires_at = clock.now() + timedelta(
+            hours=settings.OPENSSPR_TEMPORARY_PASSWORD_HOURS
+        )
+        user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+        lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
         record_event(
             activity="password.reset_by_admin",
             outcome=Outcome.SUCCESS,

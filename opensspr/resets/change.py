@@ -27,7 +27,7 @@ from opensspr.directory.base import (
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.signin import lockout
-from opensspr.signin.services import register_wrong_password
+from opensspr.signin.services import lock_key_for, register_wrong_password
 
 
 class ChangeOutcome(StrEnum):
@@ -79,11 +79,12 @@ def change_password(
 def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) -> ChangeResult:
     now = clock.now()
     key = identifier_key(user.user_id)
-    if lockout.get_lock_state(lockout.lockout_key(key)).is_locked(now):
+    lock_key = lock_key_for(key, meta, now)
+    if lockout.get_lock_state(lock_key).is_locked(now):
         _audit_failure(user, ChangeOutcome.LOCKED, meta, forced)
         return ChangeResult(ChangeOutcome.LOCKED)
-    connector = connector_for(user)
     try:
+        connector = connector_for(user)
         correct = connector.verify_password(user, current)
     except DirectoryUnavailableError:
         _audit_failure(user, ChangeOutcome.UNAVAILABLE, meta, forced)
@@ -101,7 +102,9 @@ def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) 
     if not verdict.accepted:
         _audit_failure(user, verdict.failures[0].code, meta, forced)
         return ChangeResult(ChangeOutcome.POLICY_REJECTED, failures=verdict.failures)
-    return _write(user, connector, current=current, new=new, meta=meta, forced=forced, key=key)
+    return _write(
+        user, connector, current=current, new=new, meta=meta, forced=forced, lock_key=lock_key
+    )
 
 
 def _write(
@@ -112,14 +115,15 @@ def _write(
     new: str,
     meta: RequestMeta,
     forced: str,
-    key: str,
+    lock_key: str,
 ) -> ChangeResult:
     try:
         with transaction.atomic():
             connector.change_password(user, current, new)
             user.must_change_password = False
-            user.save(update_fields=["must_change_password"])
-            lockout.clear(lockout.lockout_key(key))
+            user.temporary_password_expires_at = None
+            user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+            lockout.clear(lock_key)
             record_event(
                 activity="password.changed_forced" if forced else "password.changed",
                 outcome=Outcome.SUCCESS,

@@ -9,6 +9,9 @@
   again: a person retrying the same typo is not an attacker guessing.
 * After 24 hours without a failure everything starts afresh; a successful
   sign-in clears the state at once.
+* Networks the user signed in from in the last 90 days count apart
+  (``signin.sources``), so a lock set by guesses from elsewhere does not stop
+  the person at their usual place.
 
 Counting is atomic (``select_for_update``). The lock check before a password
 check is a plain read, so a few guesses already in flight when the lock lands
@@ -37,8 +40,14 @@ class LockState:
         return self.locked_until is not None and self.locked_until > now
 
 
-def lockout_key(identifier_key: str) -> str:
-    return keyed_digest("signin-lockout", identifier_key)
+def lockout_key(identifier_key: str, *, familiar: bool = False) -> str:
+    """The counter for ``identifier_key`` from familiar or from other networks."""
+    suffix = "\x00familiar" if familiar else ""
+    return keyed_digest("signin-lockout", identifier_key + suffix)
+
+
+def all_keys(identifier_key: str) -> list[str]:
+    return [lockout_key(identifier_key), lockout_key(identifier_key, familiar=True)]
 
 
 def _failure_digest(key: str, password: str) -> str:
@@ -85,6 +94,6 @@ def register_failure(key: str, password: str, now: datetime) -> LockState:
         return LockState(row.locked_until, newly_locked=newly_locked)
 
 
-def clear(key: str) -> None:
-    """Forget every failure for ``key`` (successful sign-in, reset, admin unlock)."""
-    SignInLockout.objects.filter(key=key).delete()
+def clear(*keys: str) -> None:
+    """Forget every failure for these counters (successful sign-in, reset, admin unlock)."""
+    SignInLockout.objects.filter(key__in=keys).delete()

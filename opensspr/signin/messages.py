@@ -16,16 +16,21 @@ SIGN_IN_ERRORS = {
     SignInOutcome.DISABLED: _(
         "Your account has been disabled. Contact your administrator to have it enabled."
     ),
-    SignInOutcome.UNAVAILABLE: _(
-        "We can't reach your organisation's directory right now. Nothing was changed; "
-        "please try again in a few minutes."
+    SignInOutcome.THROTTLED: _(
+        "There have been too many sign-in attempts from your network. Wait a few minutes "
+        "and try again."
     ),
 }
+
+DIRECTORY_UNAVAILABLE = _(
+    "We can't reach your organisation's directory right now. Nothing was changed; "
+    "please try again in a few minutes."
+)
 
 CHANGE_ERRORS = {
     ChangeOutcome.WRONG_CURRENT: _("Your current password is incorrect."),
     ChangeOutcome.LOCKED: SIGN_IN_ERRORS[SignInOutcome.LOCKED],
-    ChangeOutcome.UNAVAILABLE: SIGN_IN_ERRORS[SignInOutcome.UNAVAILABLE],
+    ChangeOutcome.UNAVAILABLE: DIRECTORY_UNAVAILABLE,
     ChangeOutcome.DIRECTORY_REJECTED: _(
         "Your organisation's directory did not accept this password (it may be too short, "
         "used before, or not complex enough). Choose a different password."

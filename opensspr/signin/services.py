@@ -1,16 +1,19 @@
 """Signing in with a user ID and password.
 
-Every attempt takes the same path whether or not the user exists: look up the
-lockout state for what was typed, verify the password (a dummy argon2id run for
-unknown users), count a failure. Only a *correct* password reveals anything
+Every attempt takes the same path whether or not the user exists: the per-IP
+budget, the lockout state for what was typed, a password verification (a dummy
+argon2id run for unknown users, and also when a user's directory can't be
+reached), and a counted failure. Only a *correct* password reveals anything
 about the account (disabled, expired), so nothing tells an attacker without the
-password which IDs exist (attack A1).
+password which IDs exist (attack A1). The real reason of every failure goes to
+the audit log, never to the person.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -19,23 +22,27 @@ from opensspr.accounts.models import User
 from opensspr.accounts.selectors import can_manage_user, get_user_by_identifier
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
-from opensspr.core import clock
+from opensspr.core import clock, ratelimit
 from opensspr.core.metrics import LOCKOUTS, SIGN_INS
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError
 from opensspr.directory.local import verify_dummy
 from opensspr.policy.selectors import is_password_expired
-from opensspr.signin import lockout
+from opensspr.signin import lockout, sources
+
+FAILURES_PER_IP = ratelimit.Limit(
+    "signin-failures-ip", settings.OPENSSPR_SIGNIN_FAILURES_PER_IP, 15 * 60
+)
 
 
 class SignInOutcome(StrEnum):
     SUCCESS = "success"
     INVALID = "invalid_credentials"
     LOCKED = "account_locked"
+    THROTTLED = "too_many_attempts"
     DISABLED = "account_disabled"
     CHANGE_REQUIRED = "change_required"
-    UNAVAILABLE = "directory_unavailable"
 
 
 class ChangeReason(StrEnum):
@@ -49,57 +56,54 @@ class SignInResult:
     user: User | None = None
     locked_until: datetime | None = None
     change_reason: ChangeReason | None = None
+    audit_reason: str = ""  # the real reason, for the audit log only
 
 
-def _label(user: User | None, key: str) -> str:
-    return user.user_id if user else unknown_identifier_label(key)
+@dataclass(frozen=True)
+class _Attempt:
+    user: User | None
+    key: str
+    lock_key: str
+    now: datetime
+    meta: RequestMeta
 
 
-def _audit(
-    activity: str,
-    *,
-    outcome: Outcome,
-    reason: str,
-    user: User | None,
-    key: str,
-    meta: RequestMeta,
-) -> None:
+def _audit(activity: str, *, outcome: Outcome, reason: str, attempt: _Attempt) -> None:
+    user = attempt.user
     record_event(
         activity=activity,
         outcome=outcome,
         reason=reason,
-        meta=meta,
+        meta=attempt.meta,
         actor=user,
         target=user,
-        target_label=_label(user, key),
+        target_label=user.user_id if user else unknown_identifier_label(attempt.key),
     )
 
 
-def _check_password(user: User | None, password: str) -> bool:
-    if user is None:
-        verify_dummy(password)
-        return False
-    return connector_for(user).verify_password(user, password)
+def lock_key_for(key: str, meta: RequestMeta, now: datetime) -> str:
+    """The lockout counter that applies to ``key`` from the client's network."""
+    return lockout.lockout_key(key, familiar=sources.is_familiar(key, meta.ip_address, now))
 
 
 def register_wrong_password(
-    *, user: User | None, key: str, password: str, now: datetime, meta: RequestMeta
+    *, user: User | None, key: str, password: str, meta: RequestMeta, now: datetime
 ) -> lockout.LockState:
-    """Count a wrong password toward smart lockout and audit a lock when it lands.
+    """Count a wrong password toward smart lockout and the per-IP budget.
 
     Shared by sign-in and password change, so the change form is no way around
-    the lockout.
+    either limit.
     """
-    state = lockout.register_failure(lockout.lockout_key(key), password, now)
+    attempt = _Attempt(user, key, lock_key_for(key, meta, now), now, meta)
+    ratelimit.hit(FAILURES_PER_IP, meta.ip_address or "-", now)
+    state = lockout.register_failure(attempt.lock_key, password, now)
     if state.newly_locked:
         LOCKOUTS.inc()
         _audit(
             "signin.locked_out",
             outcome=Outcome.SUCCESS,
             reason="threshold_reached",
-            user=user,
-            key=key,
-            meta=meta,
+            attempt=attempt,
         )
     return state
 
@@ -107,73 +111,116 @@ def register_wrong_password(
 def sign_in(*, identifier: str, password: str, meta: RequestMeta) -> SignInResult:
     key = identifier_key(identifier)
     now = clock.now()
-    user = get_user_by_identifier(identifier)
-    state = lockout.get_lock_state(lockout.lockout_key(key))
-    if state.is_locked(now):
+    attempt = _Attempt(
+        get_user_by_identifier(identifier), key, lock_key_for(key, meta, now), now, meta
+    )
+    state = lockout.get_lock_state(attempt.lock_key)
+    if ratelimit.exceeded(FAILURES_PER_IP, meta.ip_address or "-", now):
+        result = SignInResult(SignInOutcome.THROTTLED)
+    elif state.is_locked(now):
         result = SignInResult(SignInOutcome.LOCKED, locked_until=state.locked_until)
     else:
+        result = _verify(attempt, password)
+    _record(attempt, result)
+    return result
+
+
+def _verify(attempt: _Attempt, password: str) -> SignInResult:
+    user = attempt.user
+    audit_reason = ""
+    if user is None:
+        verify_dummy(password)
+        correct = False
+    else:
         try:
-            correct = _check_password(user, password)
-        except DirectoryError:
-            result = SignInResult(SignInOutcome.UNAVAILABLE)
-        else:
-            if correct and user is not None:
-                result = _right_password(user, key, now)
-            else:
-                result = _wrong_password(user=user, key=key, password=password, now=now, meta=meta)
+            correct = connector_for(user).verify_password(user, password)
+        except DirectoryError as exc:
+            verify_dummy(password)  # keep the time of an ordinary wrong password
+            correct, audit_reason = False, exc.code
+    if not correct:
+        state = register_wrong_password(
+            user=user, key=attempt.key, password=password, meta=attempt.meta, now=attempt.now
+        )
+        if state.is_locked(attempt.now):
+            return SignInResult(
+                SignInOutcome.LOCKED, locked_until=state.locked_until, audit_reason=audit_reason
+            )
+        return SignInResult(SignInOutcome.INVALID, audit_reason=audit_reason)
+    assert user is not None  # a correct password belongs to a user
+    return _right_password(user, attempt)
+
+
+def _right_password(user: User, attempt: _Attempt) -> SignInResult:
+    now = attempt.now
+    # Re-check the lock, which a parallel wrong guess may have set meanwhile.
+    if lockout.get_lock_state(attempt.lock_key).is_locked(now):
+        return SignInResult(SignInOutcome.LOCKED)
+    expiry = user.temporary_password_expires_at
+    if user.must_change_password and expiry is not None and expiry <= now:
+        return SignInResult(SignInOutcome.INVALID, audit_reason="temporary_password_expired")
+    lockout.clear(attempt.lock_key)
+    if not user.account_enabled:
+        return SignInResult(SignInOutcome.DISABLED, user=user)
+    if user.must_change_password:
+        return SignInResult(
+            SignInOutcome.CHANGE_REQUIRED, user, change_reason=ChangeReason.ADMIN_RESET
+        )
+    if is_password_expired(user, now):
+        return SignInResult(SignInOutcome.CHANGE_REQUIRED, user, change_reason=ChangeReason.EXPIRED)
+    return SignInResult(SignInOutcome.SUCCESS, user)
+
+
+def _record(attempt: _Attempt, result: SignInResult) -> None:
     succeeded = result.outcome == SignInOutcome.SUCCESS
     with transaction.atomic():
         _audit(
             "signin.succeeded" if succeeded else "signin.failed",
             outcome=Outcome.SUCCESS if succeeded else Outcome.FAILURE,
-            reason="" if succeeded else result.outcome.value,
-            user=user,
-            key=key,
-            meta=meta,
+            reason="" if succeeded else (result.audit_reason or result.outcome.value),
+            attempt=attempt,
         )
         if succeeded and result.user is not None:
-            result.user.last_login = now
-            result.user.save(update_fields=["last_login"])
+            _mark_signed_in(result.user, attempt.meta, attempt.now)
     SIGN_INS.labels(result.outcome.value).inc()
-    return result
 
 
-def _wrong_password(
-    *, user: User | None, key: str, password: str, now: datetime, meta: RequestMeta
-) -> SignInResult:
-    state = register_wrong_password(user=user, key=key, password=password, now=now, meta=meta)
-    if state.is_locked(now):
-        return SignInResult(SignInOutcome.LOCKED, locked_until=state.locked_until)
-    return SignInResult(SignInOutcome.INVALID)
+def _mark_signed_in(user: User, meta: RequestMeta, now: datetime) -> None:
+    user.last_login = now
+    user.save(update_fields=["last_login"])
+    sources.remember(user.user_id_key, meta.ip_address, now)
 
 
-def _right_password(user: User, key: str, now: datetime) -> SignInResult:
-    # Re-check the lock, which a parallel wrong guess may have set meanwhile.
-    if lockout.get_lock_state(lockout.lockout_key(key)).is_locked(now):
-        return SignInResult(SignInOutcome.LOCKED)
-    lockout.clear(lockout.lockout_key(key))
-    reason = None
-    if user.must_change_password:
-        reason = ChangeReason.ADMIN_RESET
-    elif is_password_expired(user, now):
-        reason = ChangeReason.EXPIRED
-    if not user.account_enabled:
-        return SignInResult(SignInOutcome.DISABLED, user=user)
-    if reason is not None:
-        return SignInResult(SignInOutcome.CHANGE_REQUIRED, user, change_reason=reason)
-    return SignInResult(SignInOutcome.SUCCESS, user)
+def complete_sign_in_after_change(*, user: User, meta: RequestMeta) -> None:
+    """The forced change at sign-in is done: the sign-in itself has now succeeded."""
+    now = clock.now()
+    attempt = _Attempt(user, user.user_id_key, "", now, meta)
+    with transaction.atomic():
+        _audit(
+            "signin.succeeded",
+            outcome=Outcome.SUCCESS,
+            reason="after_password_change",
+            attempt=attempt,
+        )
+        _mark_signed_in(user, meta, now)
+    SIGN_INS.labels(SignInOutcome.SUCCESS.value).inc()
 
 
-def unlock_sign_in(*, actor: User, user: User, meta: RequestMeta) -> None:
-    """An administrator ends a smart lockout without waiting for it to run out."""
-    if not can_manage_user(actor, user):
+def unlock_sign_in(*, actor: User | None, user: User, meta: RequestMeta) -> None:
+    """End a smart lockout without waiting for it to run out.
+
+    ``actor`` None is the operator at the command line (``opensspr unlock``),
+    who already holds the machine; in the console only an administrator allowed
+    to manage ``user`` may.
+    """
+    if actor is not None and not can_manage_user(actor, user):
         raise PermissionDenied("only a global administrator unlocks an administrator")
     with transaction.atomic():
-        lockout.clear(lockout.lockout_key(identifier_key(user.user_id)))
+        lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
         record_event(
             activity="signin.unlocked_by_admin",
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,
             target=user,
+            details={"via": "console" if actor else "command line"},
         )

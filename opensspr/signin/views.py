@@ -25,7 +25,12 @@ from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets.change import change_password
 from opensspr.signin.forms import ChangePasswordForm, SignInForm
 from opensspr.signin.messages import SIGN_IN_ERRORS, change_errors
-from opensspr.signin.services import ChangeReason, SignInOutcome, sign_in
+from opensspr.signin.services import (
+    ChangeReason,
+    SignInOutcome,
+    complete_sign_in_after_change,
+    sign_in,
+)
 
 PENDING_KEY = "opensspr_pending_change"
 BACKEND = "opensspr.signin.backends.DirectorySessionBackend"
@@ -118,6 +123,7 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
         if result.changed:
             del request.session[PENDING_KEY]
             user.refresh_from_db()
+            complete_sign_in_after_change(user=user, meta=request_meta(request))
             login(request, user, backend=BACKEND)
             return HttpResponseRedirect(pending["next"])
         for field, message in change_errors(result):

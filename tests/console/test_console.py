@@ -201,3 +201,82 @@ def test_temporary_password_page_is_not_cached(client, user_factory):
     member.refresh_from_db()
     assert member.must_change_password
     assert User.objects.get(pk=member.pk).check_password(response.context["password"])
+
+
+def test_django_admins_own_password_form_is_not_a_second_path(client, user_factory):
+    helpdesk = user_factory(roles=("helpdesk_admin",))
+    _signed_in(client, helpdesk)
+    response = client.get("/console/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/password/change"
+    client.post(
+        "/console/password_change/",
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": "a",
+            "new_password2": "a",
+        },
+    )
+    helpdesk.refresh_from_db()
+    assert helpdesk.check_password(DEFAULT_PASSWORD)
+
+
+def test_signed_in_member_gets_a_no_access_page_not_a_loop(client, user_factory):
+    _signed_in(client, user_factory())
+    response = client.get("/console/", follow=True)
+    assert response.status_code == 403
+    assert "No access to the console" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("profile", "nist_800_63b_4"),
+        ("nist_min_length", "20"),
+        ("passwords_expire", ""),
+        ("expiry_days", "180"),
+        ("custom_banned_terms", "lakeside"),
+    ],
+)
+def test_every_password_policy_field_can_be_changed_and_is_audited(
+    client, user_factory, field, value
+):
+    PasswordSettings.objects.create(pk=1)
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    data = {
+        "profile": "cloud",
+        "nist_min_length": "15",
+        "passwords_expire": "on",
+        "expiry_days": "90",
+        "custom_banned_terms": "",
+    }
+    if value:
+        data[field] = value
+    else:
+        data.pop(field)
+    response = client.post("/console/policy/passwordsettings/1/change/", data)
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(activity="console.object_changed")
+    assert event.details["fields"] == [field]
+    assert field in event.details["values"]
+
+
+def test_temporary_password_for_a_synced_user_is_refused_clearly(client, user_factory, meta):
+    from opensspr.accounts.services import UserData, create_user
+
+    synced = create_user(
+        data=UserData(
+            "sam@contoso.example", "Sam", source="synced", on_premises_dn="uid=sam,dc=contoso"
+        ),
+        meta=meta,
+    )
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    response = client.post(
+        "/console/accounts/user/",
+        {
+            "action": "reset_with_temporary_password",
+            "_selected_action": [synced.pk],
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "can&#x27;t be reached or isn&#x27;t configured" in response.content.decode()

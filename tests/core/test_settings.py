@@ -101,3 +101,9 @@ def test_redis_url_moves_cache_and_sessions_to_redis(tmp_path):
     assert _settings_value({"REDIS_URL": "redis://127.0.0.1:6379/3"}, tmp_path, expression) == (
         "django.core.cache.backends.redis.RedisCache django.contrib.sessions.backends.cache"
     )
+
+
+def test_open_metrics_on_a_public_host_is_warned_about(tmp_path):
+    public = {"OPENSSPR_BASE_URL": "https://sspr.example.org"}
+    assert "opensspr.W002" in _check(public, tmp_path).stderr
+    assert "opensspr.W002" not in _check({**public, "OPENSSPR_METRICS_TOKEN": "t"}, tmp_path).stderr

@@ -1,0 +1,46 @@
+"""Familiar client networks per user ID (reference §5.4, separate counters).
+
+A network is an IPv4 /24 or an IPv6 /64: the granularity at which a person's
+address changes least while an attacker's differs. Unknown user IDs never have
+familiar networks, exactly like a known ID seen from a new place, so this adds
+no way to tell them apart.
+"""
+
+import ipaddress
+from datetime import datetime, timedelta
+
+from opensspr.core.crypto import keyed_digest
+from opensspr.signin.models import FamiliarSource
+
+FAMILIAR_FOR = timedelta(days=90)
+
+
+def _network(ip_address: str | None) -> str | None:
+    if not ip_address:
+        return None
+    address = ipaddress.ip_address(ip_address)
+    prefix = 24 if address.version == 4 else 64
+    network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return keyed_digest("signin-network", str(network))
+
+
+def _key(identifier_key: str) -> str:
+    return keyed_digest("signin-familiar", identifier_key)
+
+
+def is_familiar(identifier_key: str, ip_address: str | None, now: datetime) -> bool:
+    network = _network(ip_address)
+    return (
+        network is not None
+        and FamiliarSource.objects.filter(
+            key=_key(identifier_key), network=network, last_success_at__gt=now - FAMILIAR_FOR
+        ).exists()
+    )
+
+
+def remember(identifier_key: str, ip_address: str | None, now: datetime) -> None:
+    network = _network(ip_address)
+    if network is not None:
+        FamiliarSource.objects.update_or_create(
+            key=_key(identifier_key), network=network, defaults={"last_success_at": now}
+        )

@@ -1,0 +1,176 @@
+"""Lockout by third parties, synced users, temporary passwords and per-IP budgets."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+
+from opensspr.accounts.services import UserData, create_user
+from opensspr.audit.models import AuditEvent
+from opensspr.core.request_meta import RequestMeta
+from opensspr.resets.admin_reset import issue_temporary_password
+from opensspr.signin.services import SignInOutcome, sign_in
+from tests.conftest import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+HOME = RequestMeta("198.51.100.7", "browser", "home")
+HOME_NEIGHBOUR = RequestMeta("198.51.100.200", "browser", "home-2")  # same /24
+ATTACKER = RequestMeta("203.0.113.66", "curl", "attacker")
+
+
+def _guess(user_id, meta, n, start=0):
+    return [
+        sign_in(identifier=user_id, password=f"Guess-{i}", meta=meta).outcome
+        for i in range(start, start + n)
+    ]
+
+
+def test_attacker_lockout_does_not_stop_the_user_at_a_familiar_network(user_factory, clock):
+    victim = user_factory()
+    assert sign_in(identifier=victim.user_id, password=DEFAULT_PASSWORD, meta=HOME).outcome == (
+        SignInOutcome.SUCCESS
+    )
+    assert _guess(victim.user_id, ATTACKER, 10)[-1] == SignInOutcome.LOCKED
+    assert (
+        sign_in(identifier=victim.user_id, password=DEFAULT_PASSWORD, meta=ATTACKER).outcome
+        == SignInOutcome.LOCKED
+    )
+    for meta in (HOME, HOME_NEIGHBOUR):
+        assert (
+            sign_in(identifier=victim.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+            == SignInOutcome.SUCCESS
+        )
+
+
+def test_familiar_networks_are_forgotten_after_ninety_days(user_factory, clock):
+    victim = user_factory()
+    sign_in(identifier=victim.user_id, password=DEFAULT_PASSWORD, meta=HOME)
+    clock.advance(days=91)
+    _guess(victim.user_id, ATTACKER, 10)
+    assert _guess(victim.user_id, HOME, 10, start=50)[-1] == SignInOutcome.LOCKED
+
+
+def test_familiar_counter_still_locks_guessing_from_that_network(user_factory, clock):
+    victim = user_factory()
+    sign_in(identifier=victim.user_id, password=DEFAULT_PASSWORD, meta=HOME)
+    assert _guess(victim.user_id, HOME_NEIGHBOUR, 10)[-1] == SignInOutcome.LOCKED
+
+
+def test_synced_user_without_a_reachable_directory_looks_like_a_wrong_password(
+    user_factory, clock, meta
+):
+    synced = create_user(
+        data=UserData(
+            "sam@contoso.example",
+            "Sam",
+            source="synced",
+            on_premises_dn="uid=sam,ou=people,dc=contoso",
+        ),
+        meta=meta,
+    )
+    synced_outcomes = _guess(synced.user_id, meta, 10)
+    unknown_outcomes = _guess("nobody@contoso.example", meta, 10)
+    assert synced_outcomes == unknown_outcomes
+    assert synced_outcomes[-1] == SignInOutcome.LOCKED
+    reasons = set(
+        AuditEvent.objects.filter(target=synced, activity="signin.failed").values_list(
+            "reason", flat=True
+        )
+    )
+    assert "directory_unavailable" in reasons
+
+
+def test_temporary_password_expires_after_72_hours(user_factory, clock, meta):
+    admin = user_factory(roles=("global_admin",))
+    user = user_factory()
+    temporary = issue_temporary_password(actor=admin, user=user, meta=meta)
+    clock.advance(hours=71)
+    assert sign_in(identifier=user.user_id, password=temporary, meta=meta).outcome == (
+        SignInOutcome.CHANGE_REQUIRED
+    )
+    clock.advance(hours=2)
+    assert sign_in(identifier=user.user_id, password=temporary, meta=meta).outcome == (
+        SignInOutcome.INVALID
+    )
+    assert AuditEvent.objects.filter(reason="temporary_password_expired").count() == 1
+
+
+def test_failed_sign_ins_per_ip_are_budgeted(user_factory, clock, meta, settings):
+    from opensspr.signin import services
+
+    monkey_limit = services.FAILURES_PER_IP.__class__("test-ip", 5, 900)
+    services.FAILURES_PER_IP = monkey_limit
+    try:
+        users = [user_factory() for _ in range(3)]
+        outcomes = [
+            sign_in(identifier=u.user_id, password=f"Spray-{i}", meta=meta).outcome
+            for i, u in enumerate(users * 2)
+        ]
+        assert outcomes[:5] == [SignInOutcome.INVALID] * 5
+        assert outcomes[5] == SignInOutcome.THROTTLED
+        # Throttled before any check: the right password and unknown IDs get the same answer.
+        assert (
+            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+            == SignInOutcome.THROTTLED
+        )
+        assert (
+            sign_in(identifier="ghost@contoso.example", password="x", meta=meta).outcome
+            == SignInOutcome.THROTTLED
+        )
+        other = RequestMeta("192.0.2.99", "other", "other")
+        assert (
+            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=other).outcome
+            == SignInOutcome.SUCCESS
+        )
+        clock.advance(minutes=16)
+        assert (
+            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+            == SignInOutcome.SUCCESS
+        )
+    finally:
+        services.FAILURES_PER_IP = services.ratelimit.Limit(
+            "signin-failures-ip", settings.OPENSSPR_SIGNIN_FAILURES_PER_IP, 15 * 60
+        )
+
+
+def test_unlock_command_ends_every_lockout(user_factory, clock, capsys):
+    user = user_factory()
+    sign_in(identifier=user.user_id, password=DEFAULT_PASSWORD, meta=HOME)
+    _guess(user.user_id, ATTACKER, 10)
+    _guess(user.user_id, HOME, 10, start=30)
+    call_command("unlock", user.user_id.upper())
+    assert f"{user.user_id} is unlocked." in capsys.readouterr().out
+    for meta in (HOME, ATTACKER):
+        assert (
+            sign_in(identifier=user.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+            == SignInOutcome.SUCCESS
+        )
+    event = AuditEvent.objects.get(activity="signin.unlocked_by_admin")
+    assert event.actor is None and event.details == {"via": "command line"}
+
+
+def test_forced_change_completes_an_audited_sign_in(client, user_factory, clock):
+    user = user_factory()
+    user.password_last_set = clock.now - timedelta(days=100)
+    user.save()
+    client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
+    new = "Harbour-Evening-Tide-55"
+    response = client.post(
+        "/signin/update-password",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "new_password": new,
+            "confirm_password": new,
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.last_login == clock.now
+    activities = list(
+        AuditEvent.objects.filter(target=user).order_by("id").values_list("activity", "reason")
+    )
+    assert activities[-2:] == [
+        ("password.changed_forced", "password_expired"),
+        ("signin.succeeded", "after_password_change"),
+    ]
