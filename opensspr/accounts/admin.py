@@ -99,15 +99,7 @@ class AdministratorFilter(admin.SimpleListFilter):
 class UserAdmin(AuditedModelAdmin):
     form = UserForm
     inlines = (RoleInline,)
-    list_display = (
-        "user_id",
-        "display_name",
-        "user_type",
-        "source",
-        "account_enabled",
-        "sspr_licensed",
-        "password_last_set",
-    )
+    list_display = ("user_id", "display_name", "user_type", "account_enabled", "password_last_set")
     list_filter = ("account_enabled", "sspr_licensed", "source", "user_type", AdministratorFilter)
     search_fields = ("user_id", "display_name", "email")
     readonly_fields = ("password_last_set", "last_login", "created_at", "lockout_status")

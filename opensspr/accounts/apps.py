@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "opensspr.accounts"
     label = "accounts"
-    verbose_name = "Directory"
+    verbose_name = _("Directory")

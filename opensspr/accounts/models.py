@@ -185,7 +185,9 @@ class Group(models.Model):
 
     name = models.CharField(_("name"), max_length=128, unique=True)
     description = models.CharField(_("description"), max_length=512, blank=True)
-    members = models.ManyToManyField(User, blank=True, related_name="directory_groups")
+    members = models.ManyToManyField(
+        User, blank=True, related_name="directory_groups", verbose_name=_("members")
+    )
     member_groups = models.ManyToManyField(
         "self",
         blank=True,

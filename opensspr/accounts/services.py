@@ -78,12 +78,16 @@ def build_user(data: UserData) -> User:
     )
     user.set_unusable_password()
     try:
-        user.full_clean(exclude=["password", "user_id_key", *errors])
+        # Uniqueness is checked below on the normalised key, with one clear message.
+        user.full_clean(exclude=["password", "user_id_key", *errors], validate_unique=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)
     if User.objects.filter(user_id_key=identifier_key(user.user_id)).exists():
         errors.setdefault("user_id", []).append(_("A user with this user ID already exists."))
+    known_groups = set(Group.objects.filter(name__in=data.groups).values_list("name", flat=True))
+    if unknown_groups := sorted(set(data.groups) - known_groups):
+        errors["groups"] = [_("Unknown group: %(name)s") % {"name": n} for n in unknown_groups]
     unknown_roles = sorted(set(data.roles) - set(AdminRole.values))
     if unknown_roles:
         errors["roles"] = [
@@ -109,13 +113,7 @@ def create_user(
         user.set_password(password)
         user.password_last_set = clock.now()
     user.save()
-    groups = list(Group.objects.filter(name__in=data.groups))
-    missing = set(data.groups) - {g.name for g in groups}
-    if missing:
-        raise ValidationError(
-            {"groups": [_("Unknown group: %(name)s") % {"name": n} for n in sorted(missing)]}
-        )
-    user.directory_groups.set(groups)
+    user.directory_groups.set(Group.objects.filter(name__in=data.groups))
     RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=r) for r in data.roles])
     record_event(
         activity="directory.user_created",

@@ -11,3 +11,8 @@ urlpatterns = [
     path("", include("opensspr.signin.urls")),
     path("", include("opensspr.portal.urls")),
 ]
+
+handler400 = "opensspr.core.views.bad_request"
+handler403 = "opensspr.core.views.permission_denied"
+handler404 = "opensspr.core.views.page_not_found"
+handler500 = "opensspr.core.views.server_error"

@@ -26,6 +26,11 @@ class ConsoleSite(admin.AdminSite):
         target = request.GET.get("next") or reverse("console:index")
         return HttpResponseRedirect(f"{reverse('signin:signin')}?{urlencode({'next': target})}")
 
+    def logout(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
+        from opensspr.signin.views import signout_view
+
+        return signout_view(request)
+
     def password_change(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
         """Django's own form would skip our policy, lockout and audit: use the portal's."""
         return HttpResponseRedirect(reverse("portal:change_password"))

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -59,3 +60,63 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
     payload, content_type = render_latest()
     return HttpResponse(payload, content_type=content_type)
+
+
+# --- Error pages: clear, translated, branded; never a stack trace or internal detail.
+def _error(request: HttpRequest, status: int, heading: str, message: str) -> HttpResponse:
+    from django.shortcuts import render
+
+    context = {
+        "heading": heading,
+        "message": message,
+        "correlation_id": getattr(request, "correlation_id", ""),
+    }
+    return render(request, "opensspr/error.html", context, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(
+        request,
+        400,
+        _("We couldn't read that request"),
+        _("Something in the request was not valid. Go back and try again."),
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(
+        request,
+        403,
+        _("You can't do that here"),
+        _("Your account is not allowed to open this page."),
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(
+        request,
+        404,
+        _("Page not found"),
+        _("There is no page at this address. Check it, or start again from the start page."),
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return _error(
+        request,
+        403,
+        _("Your form has expired"),
+        _(
+            "For your security, forms work only for a limited time and only in the "
+            "tab they were opened in. Go back, reload the page and try again."
+        ),
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    from django.template import loader
+
+    body = loader.get_template("500.html").render(
+        {"correlation_id": getattr(request, "correlation_id", "")}
+    )
+    return HttpResponse(body, status=500)

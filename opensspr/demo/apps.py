@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DemoConfig(AppConfig):
     name = "opensspr.demo"
     label = "demo"
-    verbose_name = "Demo organisation"
+    verbose_name = _("Demo organisation")

@@ -23,12 +23,13 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.signin import lockout
 
-_ALPHABET = string.ascii_letters + string.digits + "-_!+=#%"
+# No look-alikes (I l 1 O 0 o): the password is often read out over the phone.
+_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "Il1O0o") + "-!+=#%"
 _LENGTH = 16
 
 
 def generate_temporary_password() -> str:
-    """16 random characters holding all four character classes (~100 bits)."""
+    """16 random characters holding all four character classes (~95 bits)."""
     while True:
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
         classes = [

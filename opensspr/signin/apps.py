@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SigninConfig(AppConfig):
     name = "opensspr.signin"
     label = "signin"
-    verbose_name = "Sign-in"
+    verbose_name = _("Sign-in")
 
     def ready(self) -> None:
         # The sign-in service records last_login itself (with the audit row, on our

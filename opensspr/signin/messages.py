@@ -7,11 +7,12 @@ from opensspr.signin.services import SignInOutcome
 
 SIGN_IN_ERRORS = {
     SignInOutcome.INVALID: _(
-        "Your user ID or password is incorrect. If you don't remember your password, reset it now."
+        "Your user ID or password is incorrect. If you don't remember your password, choose "
+        "“Can't access your account?” below."
     ),
     SignInOutcome.LOCKED: _(
-        "Your account is temporarily locked to prevent unauthorised use. Try again later, "
-        "or reset your password now. If you still have trouble, contact your administrator."
+        "Your account is temporarily locked to prevent unauthorised use. Try again later. "
+        "If you still have trouble, contact your administrator."
     ),
     SignInOutcome.DISABLED: _(
         "Your account has been disabled. Contact your administrator to have it enabled."

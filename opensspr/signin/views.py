@@ -8,11 +8,13 @@ user's id and a deadline, and the only thing it opens is the change form.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -72,6 +74,9 @@ def signin_view(request: HttpRequest) -> HttpResponse:
             _start_pending_change(request, result.user, result.change_reason, next_url)
             return redirect("signin:change_required")
         error = SIGN_IN_ERRORS[result.outcome]
+        # The user ID is usually right: put the cursor where the next try starts.
+        form.fields["user_id"].widget.attrs.pop("autofocus", None)
+        form.fields["password"].widget.attrs["autofocus"] = True
     return render(request, "signin/signin.html", {"form": form, "error": error, "next": next_url})
 
 
@@ -125,6 +130,7 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
             user.refresh_from_db()
             complete_sign_in_after_change(user=user, meta=request_meta(request))
             login(request, user, backend=BACKEND)
+            messages.success(request, _("Your password has been changed."))
             return HttpResponseRedirect(pending["next"])
         for field, message in change_errors(result):
             if field:
@@ -146,5 +152,6 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def signout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
+    logout(request)  # also ends a pending forced change
+    messages.info(request, _("You have signed out."))
     return redirect("signin:signin")

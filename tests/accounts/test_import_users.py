@@ -83,7 +83,7 @@ def test_bad_header_imports_nothing(tmp_path, capsys):
 def test_dry_run_validates_without_writing(tmp_path, capsys):
     path = _write(tmp_path, "zoe@contoso.example,Zoe Z,,,,,,,,\n")
     assert _run(path, "--dry-run") == 0
-    assert "1 users would be imported" in capsys.readouterr().out
+    assert "1 user would be imported" in capsys.readouterr().out
     assert User.objects.count() == 0
     assert Group.objects.count() == 0
 
@@ -113,4 +113,4 @@ def test_the_console_command_prints_a_progress_bar(tmp_path):
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "1/1 rows" in done.stderr and "1 users imported; 0 rows rejected." in done.stdout
+    assert "1/1 rows" in done.stderr and "1 user imported; 0 rows rejected." in done.stdout

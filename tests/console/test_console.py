@@ -72,7 +72,7 @@ def test_editing_a_user_is_audited_with_field_names_only(client, user_factory):
 
 def test_policy_changes_are_audited_with_old_and_new_values(client, user_factory):
     admin = user_factory(roles=("global_admin",))
-    PasswordSettings.objects.create(pk=1)
+    PasswordSettings.objects.get_or_create(pk=1)
     _signed_in(client, admin)
     response = client.post(
         "/console/policy/passwordsettings/1/change/",
@@ -94,7 +94,7 @@ def test_policy_changes_are_audited_with_old_and_new_values(client, user_factory
 def test_custom_banned_list_is_validated_in_the_console(client, user_factory):
     _signed_in(client, user_factory(roles=("global_admin",)))
     response = client.post(
-        "/console/policy/passwordsettings/add/",
+        "/console/policy/passwordsettings/1/change/",
         {
             "profile": "cloud",
             "nist_min_length": "15",
@@ -103,8 +103,14 @@ def test_custom_banned_list_is_validated_in_the_console(client, user_factory):
         },
     )
     assert response.status_code == 200
-    assert not PasswordSettings.objects.exists()
+    assert PasswordSettings.objects.get(pk=1).banned_terms == ()
     assert "abc" in response.content.decode()
+
+
+def test_the_password_policy_exists_from_the_start(client, user_factory):
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    assert PasswordSettings.objects.filter(pk=1).exists()
+    assert client.get("/console/policy/passwordsettings/add/").status_code == 403
 
 
 def test_global_admin_grants_a_role_and_it_is_audited(client, user_factory):
@@ -240,7 +246,7 @@ def test_signed_in_member_gets_a_no_access_page_not_a_loop(client, user_factory)
 def test_every_password_policy_field_can_be_changed_and_is_audited(
     client, user_factory, field, value
 ):
-    PasswordSettings.objects.create(pk=1)
+    PasswordSettings.objects.get_or_create(pk=1)
     _signed_in(client, user_factory(roles=("global_admin",)))
     data = {
         "profile": "cloud",

@@ -3,6 +3,8 @@
 import json
 import logging
 
+import pytest
+
 from opensspr.core.logging import JsonFormatter, RequestContextFilter, SafeTextFormatter
 from opensspr.core.middleware import correlation_id_var
 
@@ -33,6 +35,7 @@ def test_json_format_is_one_parsable_line_with_the_correlation_id():
     assert entry["level"] == "WARNING" and entry["logger"] == "opensspr.test"
 
 
+@pytest.mark.django_db
 def test_requests_log_with_their_correlation_id(client, caplog):
     caplog.set_level(logging.WARNING, logger="django.security.csrf")
     from django.test import Client

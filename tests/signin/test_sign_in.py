@@ -75,14 +75,14 @@ def test_never_expires_per_user_and_per_organisation(user_factory, clock, meta):
     assert sign_in(identifier=plain.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome == (
         SignInOutcome.CHANGE_REQUIRED
     )
-    PasswordSettings.objects.create(pk=1, passwords_expire=False)
+    PasswordSettings.objects.update_or_create(pk=1, defaults={"passwords_expire": False})
     assert sign_in(identifier=plain.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome == (
         SignInOutcome.SUCCESS
     )
 
 
 def test_custom_expiry_days_apply(user_factory, clock, meta):
-    PasswordSettings.objects.create(pk=1, expiry_days=30)
+    PasswordSettings.objects.update_or_create(pk=1, defaults={"expiry_days": 30})
     user = user_factory()
     user.password_last_set = clock.now - timedelta(days=31)
     user.save()
@@ -117,3 +117,32 @@ def test_every_attempt_is_audited_with_request_facts(user_factory, meta):
     assert ghost.target is None and ghost.target_label.startswith("unknown:")
     assert "ghost" not in ghost.target_label
     assert ok.ip_address == "192.0.2.10" and ok.correlation_id == "test-correlation"
+
+
+def test_after_a_failed_sign_in_the_cursor_waits_in_the_password_field(client, user_factory):
+    user = user_factory()
+    html = client.post("/signin", {"user_id": user.user_id, "password": "nope"}).content.decode()
+
+    def input_tag(name: str) -> str:
+        return html.split(f'name="{name}"')[1].split(">")[0]
+
+    assert "autofocus" in input_tag("password")
+    assert "autofocus" not in input_tag("user_id")
+
+
+def test_signing_out_says_so(client, user_factory):
+    user = user_factory()
+    client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
+    response = client.post("/signout", follow=True)
+    assert "You have signed out." in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_a_forced_change_can_be_cancelled(client, user_factory, clock):
+    user = user_factory()
+    user.password_last_set = clock.now - timedelta(days=120)
+    user.save()
+    client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
+    assert client.get("/signin/update-password").status_code == 200
+    client.post("/signout")
+    assert client.get("/signin/update-password")["Location"] == "/signin"

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             progress=ProgressBar(len(rows)),
         )
         verb = "would be imported" if options["dry_run"] else "imported"
-        self.stdout.write(f"{report.imported} users {verb}; {report.rejected} rows rejected.")
+        users = "user" if report.imported == 1 else "users"
+        rows = "row" if report.rejected == 1 else "rows"
+        self.stdout.write(f"{report.imported} {users} {verb}; {report.rejected} {rows} rejected.")
         for error in report.errors:
             who = f" ({error.user_id})" if error.user_id else ""
             for message in error.messages:
