@@ -28,6 +28,10 @@ if len(SECRET_KEY) < 32:
         "`opensspr demo` makes and keeps one for you."
     )
 
+# Key for secrets stored encrypted (TOTP seeds, provider credentials, queued messages).
+OPENSSPR_ENCRYPTION_KEY = env.text("OPENSSPR_ENCRYPTION_KEY")
+OPENSSPR_ENCRYPTION_KEY_FALLBACKS = env.listing("OPENSSPR_ENCRYPTION_KEY_FALLBACKS", [])
+
 OPENSSPR_BASE_URL = env.base_url("OPENSSPR_BASE_URL", "http://127.0.0.1:8000")
 _base = urlsplit(OPENSSPR_BASE_URL)
 _https = _base.scheme == "https"
