@@ -33,6 +33,8 @@ def _demo_environment(argv: list[str]) -> None:
     os.environ.setdefault("OPENSSPR_BASE_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("OPENSSPR_ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("OPENSSPR_ORGANISATION_NAME", "Lakeside")
+    # The demo has no mail or SMS provider: codes are read at /outbox/.
+    os.environ.setdefault("OPENSSPR_OUTBOX_PAGE", "true")
 
 
 def main(argv: list[str] | None = None) -> None:

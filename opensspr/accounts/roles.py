@@ -31,7 +31,7 @@ ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
     AdminRole.GLOBAL: {"*": _ALL},
     AdminRole.PRIVILEGED_AUTHENTICATION: {"accounts": _ALL, "policy": _ALL, "audit": _VIEW},
     AdminRole.AUTHENTICATION: {"accounts.user": {"view", "change"}, "audit": _VIEW},
-    AdminRole.SECURITY: {"policy": _ALL, "accounts": _VIEW, "audit": _VIEW},
+    AdminRole.SECURITY: {"policy": _ALL, "channels": _ALL, "accounts": _VIEW, "audit": _VIEW},
     AdminRole.USER: {"accounts": _ALL, "audit": _VIEW},
     AdminRole.PASSWORD: {"accounts.user": {"view", "change"}},
     AdminRole.HELPDESK: {"accounts.user": {"view", "change"}},

@@ -29,11 +29,22 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
         return application
 
 
+def _start_delivery(worker: Any) -> None:
+    """In inline delivery mode each app process also retries, expires and erases."""
+    from django.conf import settings
+
+    if settings.OPENSSPR_DELIVERY_MODE == "inline":
+        from opensspr.channels.worker import start_background_worker
+
+        start_background_worker()
+
+
 def serve(*, bind: str, workers: int, threads: int) -> None:
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="opensspr-metrics-")
     _Gunicorn(
         {
+            "post_worker_init": _start_delivery,
             "bind": bind,
             "workers": workers,
             "threads": threads,

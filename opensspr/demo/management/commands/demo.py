@@ -22,6 +22,7 @@ class Command(BaseCommand):
         out.write(f"  Sign in:          {base}/signin")
         out.write(f"  In Dutch:         {base}/signin?mkt=nl-nl")
         out.write(f"  Console (admins): {base}/console/")
+        out.write(f"  Outbox (codes):   {base}/outbox/   (every email, text and call)")
         out.write(f"  Health:           {base}/healthz  {base}/readyz  {base}/metrics\n")
         out.write(f"  Every demo account's password is: {DEMO_PASSWORD}\n")
         for account in accounts:

@@ -1,0 +1,252 @@
+"""One delivery attempt: claim a row, hand it to its channel, record what happened.
+
+A row is sent only by whoever moved it from ``pending`` to ``sending`` with a
+conditional UPDATE (``WHERE status = 'pending'``): exactly one claimer wins on
+SQLite and on PostgreSQL, where ``SELECT ... FOR UPDATE SKIP LOCKED`` also keeps
+concurrent workers from queueing behind each other. The provider call runs outside any database
+transaction; the outcome and its audit event are then written together.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.channels import conf
+from opensspr.channels.base import (
+    DeliveryChannel,
+    DeliveryError,
+    PermanentDeliveryError,
+    Receipt,
+    TemporaryDeliveryError,
+    UncertainDeliveryError,
+)
+from opensspr.channels.metrics import count_delivery
+from opensspr.channels.models import Message, MessageStatus
+from opensspr.channels.registry import channel_for
+from opensspr.core import clock
+from opensspr.core.crypto import DecryptionError
+from opensspr.core.request_meta import RequestMeta, new_correlation_id
+
+logger = logging.getLogger("opensspr.channels")
+
+#: Rows looked at per claim; more than one so that a row another claimer just took
+#: (SQLite, where nothing is skipped) does not end the pass early.
+_CANDIDATES = 5
+#: Columns that hold a secret; blanked whenever a message reaches a final state.
+ERASED = {"body_sealed": "", "voice_callback_token_sealed": ""}
+
+
+def worker_meta(correlation_id: str) -> RequestMeta:
+    return RequestMeta(None, "opensspr-delivery", correlation_id or new_correlation_id())
+
+
+def message_details(message: Message, **extra: Any) -> dict[str, Any]:
+    """What an audit row may say about a message: never its body or token."""
+    return {
+        "message_id": message.pk,
+        "kind": message.kind,
+        "purpose": message.purpose,
+        "provider": message.provider,
+        "recipient_masked": message.recipient_masked,
+        "attempt": message.attempts,
+        **extra,
+    }
+
+
+def backoff(attempt: int) -> timedelta:
+    """1, 2, 4 ... minutes after attempt 1, 2, 3 ..., at most ``conf.MAX_BACKOFF``."""
+    return min(timedelta(minutes=2 ** max(attempt - 1, 0)), conf.MAX_BACKOFF)
+
+
+# --- claiming -----------------------------------------------------------------------
+
+
+def _take(message_id: int, now: datetime) -> bool:
+    return (
+        Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).update(
+            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        == 1
+    )
+
+
+def claim_next(now: datetime) -> int | None:
+    """Claim the most overdue unexpired message, or None when nothing is due.
+
+    One row per short transaction, claimed right before it is sent: a worker that
+    dies leaves at most the message in hand in ``sending``, never a batch it had
+    not even tried. ``SKIP LOCKED`` lets concurrent workers pass each other's row.
+    """
+    with transaction.atomic():
+        due = Message.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
+        due = due.exclude(expires_at__lte=now).order_by("next_attempt_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        for pk in due.values_list("pk", flat=True)[:_CANDIDATES]:
+            if _take(pk, now):
+                return pk
+    return None
+
+
+def claim_one(message_id: int, now: datetime) -> int | None:
+    """Claim one particular message if it is due (the inline path)."""
+    taken = Message.objects.filter(
+        pk=message_id, status=MessageStatus.PENDING, next_attempt_at__lte=now
+    ).update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    return message_id if taken == 1 else None
+
+
+# --- sending ------------------------------------------------------------------------
+
+
+def _send(message: Message, channel: DeliveryChannel) -> Receipt | DeliveryError:
+    try:
+        return channel.send(message, message.plaintext_body())
+    except DeliveryError as exc:
+        return exc
+    except DecryptionError:  # sealed under a key that is no longer configured
+        return PermanentDeliveryError("undecryptable")
+    except Exception as exc:  # a bug or an unforeseen library error
+        # Only the class name: an exception's text may quote what we sent.
+        logger.error("delivery %s: unexpected %s", message.pk, type(exc).__name__)
+        return UncertainDeliveryError(f"unexpected_{type(exc).__name__}")
+
+
+def deliver_claimed(message_id: int, *, meta: RequestMeta | None) -> None:
+    """Send a message this process claimed, and record the outcome."""
+    message = Message.objects.get(pk=message_id)
+    meta = meta or worker_meta(message.correlation_id)
+    if message.expires_at is not None and message.expires_at <= clock.now():
+        finish(message, MessageStatus.EXPIRED, meta=meta, reason="expired")
+        return
+    channel: DeliveryChannel | None = None
+    try:
+        channel = channel_for(message.kind)
+    except DeliveryError as exc:
+        result: Receipt | DeliveryError = exc
+    except DecryptionError:  # credentials sealed under a key no longer configured
+        result = TemporaryDeliveryError("channel_settings_undecryptable")
+    else:
+        message.provider = channel.key
+        Message.objects.filter(pk=message.pk).update(provider=channel.key)  # trace a crash
+        result = _send(message, channel)
+    if isinstance(result, Receipt):
+        record_sent(message, result, keeps_body=bool(channel and channel.keeps_body), meta=meta)
+    elif isinstance(result, UncertainDeliveryError) and not (channel and channel.idempotent):
+        finish(message, MessageStatus.UNCERTAIN, meta=meta, reason=result.code)
+    elif isinstance(result, TemporaryDeliveryError | UncertainDeliveryError):
+        schedule_retry(message, result.code, meta=meta)
+    else:
+        finish(message, MessageStatus.FAILED, meta=meta, reason=result.code)
+
+
+# --- recording outcomes -------------------------------------------------------------
+
+
+def _update_claimed(message: Message, **fields: Any) -> bool:
+    """Write an outcome only if the row is still ours (housekeeping may have taken it)."""
+    return (
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            claimed_at=None, **fields
+        )
+        == 1
+    )
+
+
+def record_sent(message: Message, receipt: Receipt, *, keeps_body: bool, meta: RequestMeta) -> None:
+    now = clock.now()
+    fields: dict[str, Any] = {
+        "status": MessageStatus.SENT,
+        "sent_at": now,
+        "provider_ref": receipt.provider_ref[:128],
+        "last_error": "",
+    }
+    if keeps_body:  # the outbox: reading it is the delivery
+        fields["body_retained_until"] = max(message.expires_at or now, now) + conf.OUTBOX_RETENTION
+    else:
+        fields |= ERASED
+    with transaction.atomic():
+        if not _update_claimed(message, **fields):
+            return
+        record_event(
+            activity="delivery.sent",
+            outcome=Outcome.SUCCESS,
+            meta=meta,
+            details=message_details(message),
+        )
+    count_delivery(message.kind, message.provider, "sent")
+    logger.info("delivery %s sent via %s", message.pk, message.provider)
+
+
+def schedule_retry(message: Message, code: str, *, meta: RequestMeta) -> None:
+    now = clock.now()
+    retry_at = now + backoff(message.attempts)
+    if message.attempts >= conf.max_attempts():
+        finish(message, MessageStatus.FAILED, meta=meta, reason=code, gave_up=True)
+        return
+    if message.expires_at is not None and retry_at >= message.expires_at:
+        finish(message, MessageStatus.EXPIRED, meta=meta, reason=code)
+        return
+    with transaction.atomic():
+        if not _update_claimed(
+            message, status=MessageStatus.PENDING, next_attempt_at=retry_at, last_error=code
+        ):
+            return
+        record_event(
+            activity="delivery.retry_scheduled",
+            outcome=Outcome.FAILURE,
+            meta=meta,
+            reason=code[:64],
+            details=message_details(message, retry_at=retry_at.isoformat()),
+        )
+    count_delivery(message.kind, message.provider, "retry")
+    logger.warning("delivery %s: %s, retry at %s", message.pk, code, retry_at.isoformat())
+
+
+_FINAL_ACTIVITY = {
+    MessageStatus.FAILED: ("delivery.failed", "failed"),
+    MessageStatus.UNCERTAIN: ("delivery.failed", "uncertain"),
+    MessageStatus.EXPIRED: ("delivery.expired", "expired"),
+}
+
+
+def finish(
+    message: Message,
+    status: MessageStatus,
+    *,
+    meta: RequestMeta,
+    reason: str,
+    gave_up: bool = False,
+    claimed: bool = True,
+) -> bool:
+    """Move a message to a final state other than sent, erasing its secrets."""
+    activity, outcome = _FINAL_ACTIVITY[status]
+    fields = {"status": status, "last_error": reason[:120], **ERASED}
+    with transaction.atomic():
+        if claimed:
+            done = _update_claimed(message, **fields)
+        else:
+            done = (
+                Message.objects.filter(pk=message.pk, status=MessageStatus.PENDING).update(**fields)
+                == 1
+            )
+        if not done:
+            return False
+        extra = {"uncertain": True} if status == MessageStatus.UNCERTAIN else {}
+        if gave_up:
+            extra["gave_up"] = True
+        record_event(
+            activity=activity,
+            outcome=Outcome.FAILURE,
+            meta=meta,
+            reason=reason[:64],
+            details=message_details(message, **extra),
+        )
+    count_delivery(message.kind, message.provider, outcome)
+    logger.warning("delivery %s %s: %s", message.pk, outcome, reason)
+    return True

@@ -1,0 +1,1 @@
+"""One module per provider; ``opensspr.channels.registry`` maps keys to these classes."""

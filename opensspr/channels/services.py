@@ -1,0 +1,180 @@
+"""Queue a message in the caller's transaction; deliver queued messages. The outbox's writers.
+
+Guarantees (security bar §3.2 rule 5, F7, F8):
+
+* **Never lost**: the row is written in the caller's transaction, before any
+  side effect. If the caller rolls back, nothing is queued and nothing is sent.
+* **Never sent twice**: one row per idempotency key; a row is sent only by the
+  worker (or request) that moved it from ``pending`` to ``sending`` with a
+  conditional UPDATE; a send whose outcome is unknown is never repeated unless
+  the channel deduplicates on our key (see ``base.py``).
+* **Never sent late**: a message is dropped once ``expires_at`` has passed
+  (a code that expired is worthless and confusing).
+* **Bodies are transient**: sealed at rest and erased once the message reached
+  a final state (the outbox channel keeps it readable for a retention period).
+
+Every outcome is an audit event (``delivery.*``) carrying kind, purpose, channel,
+masked recipient and attempt number, never a body or token.
+"""
+
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import translation
+
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.channels import conf
+from opensspr.channels.base import MessageKind, OutgoingMessage
+from opensspr.channels.delivery import (
+    claim_next,
+    claim_one,
+    deliver_claimed,
+    message_details,
+    worker_meta,
+)
+from opensspr.channels.housekeeping import run_housekeeping
+from opensspr.channels.masking import mask_recipient
+from opensspr.channels.models import Message
+from opensspr.core import clock
+from opensspr.core.crypto import seal
+from opensspr.core.request_meta import RequestMeta
+
+logger = logging.getLogger(__name__)
+
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.~]{8,200}")
+_PURPOSE = re.compile(r"[a-z0-9_.\-]{1,64}")
+_MAX_KEY = 200
+
+
+class InvalidMessageError(ValueError):
+    """The caller built a message that must not be sent (a bug, not a user error)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _check(message: OutgoingMessage) -> None:
+    kind = MessageKind(message.kind)
+    if not _PURPOSE.fullmatch(message.purpose):
+        raise InvalidMessageError("invalid_purpose")
+    if kind == MessageKind.EMAIL:
+        if not _EMAIL.fullmatch(message.to) or len(message.to) > 254:
+            raise InvalidMessageError("invalid_email_address")
+        if _CONTROL.search(message.subject) or len(message.subject) > 255:
+            raise InvalidMessageError("invalid_subject")  # no header injection, ever
+    elif not _E164.fullmatch(message.to):
+        raise InvalidMessageError("invalid_phone_number")
+    if kind == MessageKind.VOICE:
+        if not _TOKEN.fullmatch(message.voice_callback_token):
+            raise InvalidMessageError("invalid_voice_callback_token")
+    elif not message.body:
+        raise InvalidMessageError("empty_body")
+    if message.expires_at is not None and message.expires_at.tzinfo is None:
+        raise InvalidMessageError("naive_expiry")
+
+
+def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
+    """Queue ``message``; call inside the transaction that decides it must be sent.
+
+    Queuing the same ``idempotency_key`` again is a no-op that returns the row
+    already queued. In inline mode (the embedded default) the message is sent
+    right after the caller's transaction commits, and never if it rolls back;
+    in worker mode ``opensspr worker`` sends it.
+    """
+    _check(message)
+    key = message.idempotency_key or f"auto:{secrets.token_hex(16)}"
+    if len(key) > _MAX_KEY:
+        raise InvalidMessageError("idempotency_key_too_long")
+    existing = Message.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    now = clock.now()
+    kind = MessageKind(message.kind)
+    try:
+        with transaction.atomic():
+            row = Message.objects.create(
+                kind=kind,
+                purpose=message.purpose,
+                recipient=message.to,
+                recipient_masked=mask_recipient(kind, message.to),
+                subject=message.subject,
+                body_sealed=seal(message.body) if message.body else "",
+                voice_prompt=message.voice_prompt,
+                voice_callback_token_sealed=(
+                    seal(message.voice_callback_token) if message.voice_callback_token else ""
+                ),
+                language=_current_language(),
+                idempotency_key=key,
+                correlation_id=(message.correlation_id or meta.correlation_id)[:64],
+                next_attempt_at=now,
+                expires_at=message.expires_at,
+                created_at=now,
+            )
+            record_event(
+                activity="delivery.queued",
+                outcome=Outcome.SUCCESS,
+                meta=meta,
+                details=message_details(row),
+            )
+    except IntegrityError:  # the same key, queued concurrently: that row wins
+        return Message.objects.get(idempotency_key=key)
+    if conf.delivery_mode() == conf.INLINE:
+        transaction.on_commit(partial(_deliver_after_commit, row.pk, meta), robust=True)
+    return row
+
+
+def _deliver_after_commit(message_id: int, meta: RequestMeta) -> None:
+    """Inline delivery must never break the request that queued the message."""
+    try:
+        deliver_message(message_id, meta=meta)
+    except Exception as exc:  # e.g. the database went away; a worker picks the row up later
+        logger.error("inline delivery of %s failed: %s", message_id, type(exc).__name__)
+
+
+def _current_language() -> str:
+    """The language of the request that queued the message: a call speaks it."""
+    return (translation.get_language() or "")[:16]
+
+
+def deliver_message(message_id: int, *, meta: RequestMeta | None = None) -> bool:
+    """Send one queued message now if it is due and nobody else holds it.
+
+    The inline path. Returns whether a send was attempted. Never raises for a
+    provider's failure: the outcome is recorded and the request carries on, so
+    the person sees the same page whatever happened (security bar F7, A1).
+    """
+    now = clock.now()
+    claimed = claim_one(message_id, now)
+    if claimed is None:
+        return False
+    deliver_claimed(claimed, meta=meta)
+    return True
+
+
+def deliver_due(*, limit: int = 100, should_stop: Callable[[], bool] | None = None) -> int:
+    """The worker's loop body: tidy up, then claim and send due messages one by one.
+
+    Returns the number of sends attempted. Claims are atomic across processes
+    (``select_for_update(skip_locked=True)`` where the database has it, and a
+    conditional UPDATE everywhere), so several workers, or a worker and inline
+    requests, never send one message twice. ``should_stop`` is asked between
+    messages, so a stopping worker finishes the message in hand and no more.
+    """
+    run_housekeeping(clock.now(), meta=worker_meta(""))
+    attempted = 0
+    while attempted < limit and not (should_stop and should_stop()):
+        message_id = claim_next(clock.now())
+        if message_id is None:
+            break
+        deliver_claimed(message_id, meta=None)
+        attempted += 1
+    return attempted
