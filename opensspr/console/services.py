@@ -28,7 +28,7 @@ def save_from_console(
     changed_fields: Iterable[str],
     meta: RequestMeta,
     save: Callable[[], None],
-    values: dict[str, Any] | None = None,
+    values: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> None:
     with transaction.atomic():
         save()

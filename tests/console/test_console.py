@@ -88,7 +88,7 @@ def test_policy_changes_are_audited_with_old_and_new_values(client, user_factory
     settings = PasswordSettings.objects.get(pk=1)
     assert settings.profile == "nist_800_63b_4" and settings.banned_terms == ("lakeside", "harbour")
     event = AuditEvent.objects.get(activity="console.object_changed")
-    assert event.details["values"]["profile"] == {"old": "cloud", "new": "nist_800_63b_4"}
+    assert {"field": "profile", "old": "cloud", "new": "nist_800_63b_4"} in event.details["values"]
 
 
 def test_custom_banned_list_is_validated_in_the_console(client, user_factory):
@@ -263,7 +263,7 @@ def test_every_password_policy_field_can_be_changed_and_is_audited(
     assert response.status_code == 302
     event = AuditEvent.objects.get(activity="console.object_changed")
     assert event.details["fields"] == [field]
-    assert field in event.details["values"]
+    assert [v["field"] for v in event.details["values"]] == [field]
 
 
 def test_temporary_password_for_a_synced_user_is_refused_clearly(client, user_factory, meta):

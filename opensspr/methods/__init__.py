@@ -1,0 +1,1 @@
+"""Verification methods: one module per method, behind the VerificationMethod protocol."""
