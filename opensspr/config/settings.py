@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "opensspr.resets",
     "opensspr.portal",
     "opensspr.console",
+    "opensspr.methods",
+    "opensspr.channels",
+    "opensspr.captcha",
     "opensspr.demo",
 ]
 
@@ -168,6 +171,18 @@ if _smtp_host:
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+# --- Delivery (opensspr.channels) -------------------------------------------------
+# inline: sent right after the request's transaction commits, and a background thread
+# in each app process retries, expires and erases. worker: run `opensspr worker`.
+OPENSSPR_DELIVERY_MODE = env.text("OPENSSPR_DELIVERY_MODE", "inline").lower()
+if OPENSSPR_DELIVERY_MODE not in {"inline", "worker"}:
+    raise ImproperlyConfigured("OPENSSPR_DELIVERY_MODE must be inline or worker.")
+OPENSSPR_OUTBOX_PAGE = env.flag("OPENSSPR_OUTBOX_PAGE")
+OPENSSPR_DELIVERY_MAX_ATTEMPTS = env.integer(
+    "OPENSSPR_DELIVERY_MAX_ATTEMPTS", 8, minimum=1, maximum=50
+)
+OPENSSPR_PROVIDER_TIMEOUT = env.integer("OPENSSPR_PROVIDER_TIMEOUT", 10, minimum=1, maximum=60)
 
 # --- Identity ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -8,6 +8,8 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("console/", console_site.urls),
+    path("", include("opensspr.channels.urls")),
+    path("", include("opensspr.captcha.urls")),
     path("", include("opensspr.signin.urls")),
     path("", include("opensspr.portal.urls")),
 ]
