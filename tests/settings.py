@@ -14,3 +14,6 @@ os.environ.setdefault("OPENSSPR_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost"
 os.environ.setdefault("OPENSSPR_ORGANISATION_NAME", "Contoso")
 
 from opensspr.config.settings import *  # noqa: F403  (the real settings, unchanged)
+
+# Deliver inline messages in the test's own thread, so a test reads them at once.
+OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND = False

@@ -24,6 +24,17 @@ def delivery_mode() -> str:
     return str(getattr(settings, "OPENSSPR_DELIVERY_MODE", INLINE)).lower()
 
 
+def inline_in_background() -> bool:
+    """Inline sends run beside the request, never inside it.
+
+    A send inside the request would make the response as slow as the provider
+    exactly when a code was really sent, and as fast as nothing when it was not:
+    a timing oracle for which user IDs exist (attack A1). Tests switch this off
+    to read deliveries deterministically.
+    """
+    return bool(getattr(settings, "OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND", True))
+
+
 def outbox_page_enabled() -> bool:
     return bool(getattr(settings, "OPENSSPR_OUTBOX_PAGE", False))
 

@@ -21,9 +21,10 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
 from opensspr.audit.models import Outcome
@@ -132,12 +133,25 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     return row
 
 
+_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="opensspr-inline")
+
+
 def _deliver_after_commit(message_id: int, meta: RequestMeta) -> None:
+    if conf.inline_in_background():
+        _background.submit(_deliver_now, message_id, meta, close_connection=True)
+    else:
+        _deliver_now(message_id, meta, close_connection=False)
+
+
+def _deliver_now(message_id: int, meta: RequestMeta, *, close_connection: bool) -> None:
     """Inline delivery must never break the request that queued the message."""
     try:
         deliver_message(message_id, meta=meta)
     except Exception as exc:  # e.g. the database went away; a worker picks the row up later
         logger.error("inline delivery of %s failed: %s", message_id, type(exc).__name__)
+    finally:
+        if close_connection:
+            connection.close()
 
 
 def _current_language() -> str:
