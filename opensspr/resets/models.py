@@ -29,3 +29,69 @@ class ThrottleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at:%H:%M:%S}"
+
+
+class FlowState(models.TextChoices):
+    CHOOSE_OPERATION = "choose_operation"  # "Why are you having trouble signing in?"
+    VERIFY = "verify"  # at a verification gate
+    NEW_PASSWORD = "new_password"  # noqa: S105 (a state name, not a password)
+    DONE = "done"
+    BLOCKED = "blocked"  # throttled, or can't go further; terminal
+
+
+class Operation(models.TextChoices):
+    RESET = "reset"
+    UNLOCK = "unlock"
+
+
+class ResetFlow(models.Model):
+    """One person's attempt to reset or unlock, from user ID to done.
+
+    The browser (or API client) holds only an opaque handle; this row holds its
+    keyed digest, which changes at every step, so an old handle is dead. Unknown
+    user IDs get a flow too (``user`` is null, ``decoy`` true), so every ID walks
+    the same path (attack A1).
+    """
+
+    handle_digest = models.CharField(max_length=64, unique=True)
+    subject = models.CharField(max_length=64)  # throttle subject: keyed digest of the typed ID
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    decoy = models.BooleanField(default=False)  # can never succeed: unknown or not eligible
+    reason = models.CharField(max_length=32, blank=True)  # eligibility reason code, if any
+    state = models.CharField(max_length=20, choices=FlowState.choices)
+    operation = models.CharField(max_length=10, choices=Operation.choices, blank=True)
+    gates_required = models.PositiveSmallIntegerField(default=1)
+    # [{"kind": ..., "channel": keyed digest}] for every gate passed, in order.
+    gates_passed = models.JSONField(default=list)
+    decoy_kinds = models.JSONField(default=list)
+    password_attempts = models.PositiveSmallIntegerField(default=0)
+    correlation_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)  # optimistic lock for every transition
+
+    def __str__(self) -> str:
+        return f"flow {self.pk} {self.state}"
+
+
+class Challenge(models.Model):
+    """What a gate asked of the person: a code sent, a call placed, questions chosen."""
+
+    flow = models.ForeignKey(ResetFlow, on_delete=models.CASCADE, related_name="challenges")
+    kind = models.CharField(max_length=24)
+    channel = models.CharField(max_length=64, blank=True)  # keyed digest of the destination
+    secret_digest = models.CharField(max_length=64, blank=True)  # keyed digest of the code
+    question_keys = models.JSONField(default=list)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # a voice call answered with #
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} challenge of flow {self.flow_id}"

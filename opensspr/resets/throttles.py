@@ -56,21 +56,20 @@ class Verdict:
 
 
 def subject_key(identifier_key: str) -> str:
+    """The throttle subject of a typed user ID: a keyed digest, never the ID itself."""
     return keyed_digest("sspr-throttle", identifier_key)
 
 
-def blocked_until(identifier_key: str, now: datetime) -> datetime | None:
-    row = ThrottleSubject.objects.filter(key=subject_key(identifier_key)).first()
+def blocked_until(subject: str, now: datetime) -> datetime | None:
+    row = ThrottleSubject.objects.filter(key=subject).first()
     if row and row.blocked_until and row.blocked_until > now:
         return row.blocked_until
     return None
 
 
-def _locked_subject(identifier_key: str) -> ThrottleSubject:
-    subject, _created = ThrottleSubject.objects.select_for_update().get_or_create(
-        key=subject_key(identifier_key)
-    )
-    return subject
+def _locked_subject(subject: str) -> ThrottleSubject:
+    row, _created = ThrottleSubject.objects.select_for_update().get_or_create(key=subject)
+    return row
 
 
 def _count(subject: ThrottleSubject, action: Action, now: datetime) -> int:
@@ -85,30 +84,30 @@ def _block(subject: ThrottleSubject, action: Action, now: datetime) -> Verdict:
     return Verdict(False, subject.blocked_until, newly_blocked=True)
 
 
-def consume(identifier_key: str, action: Action, now: datetime) -> Verdict:
+def consume(subject: str, action: Action, now: datetime) -> Verdict:
     """Ask to do ``action`` once more (send, call, check); counts it when allowed."""
     with transaction.atomic():
-        subject = _locked_subject(identifier_key)
-        if subject.blocked_until and subject.blocked_until > now:
-            return Verdict(False, subject.blocked_until)
-        if _count(subject, action, now) >= RULES[action].limit:
-            return _block(subject, action, now)
-        ThrottleEvent.objects.create(subject=subject, action=action, at=now)
+        row = _locked_subject(subject)
+        if row.blocked_until and row.blocked_until > now:
+            return Verdict(False, row.blocked_until)
+        if _count(row, action, now) >= RULES[action].limit:
+            return _block(row, action, now)
+        ThrottleEvent.objects.create(subject=row, action=action, at=now)
         return Verdict(True)
 
 
-def record_failure(identifier_key: str, now: datetime) -> Verdict:
+def record_failure(subject: str, now: datetime) -> Verdict:
     """Count a failed verification; the limit-th failure blocks at once."""
     with transaction.atomic():
-        subject = _locked_subject(identifier_key)
-        if subject.blocked_until and subject.blocked_until > now:
-            return Verdict(False, subject.blocked_until)
-        ThrottleEvent.objects.create(subject=subject, action=Action.VERIFY_FAILURE, at=now)
-        if _count(subject, Action.VERIFY_FAILURE, now) >= RULES[Action.VERIFY_FAILURE].limit:
-            return _block(subject, Action.VERIFY_FAILURE, now)
+        row = _locked_subject(subject)
+        if row.blocked_until and row.blocked_until > now:
+            return Verdict(False, row.blocked_until)
+        ThrottleEvent.objects.create(subject=row, action=Action.VERIFY_FAILURE, at=now)
+        if _count(row, Action.VERIFY_FAILURE, now) >= RULES[Action.VERIFY_FAILURE].limit:
+            return _block(row, Action.VERIFY_FAILURE, now)
         return Verdict(True)
 
 
-def clear(identifier_key: str) -> None:
+def clear(subject: str) -> None:
     """After a successful reset the counters start afresh (reference §5.1)."""
-    ThrottleSubject.objects.filter(key=subject_key(identifier_key)).delete()
+    ThrottleSubject.objects.filter(key=subject).delete()

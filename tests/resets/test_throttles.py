@@ -9,7 +9,7 @@ from opensspr.resets import throttles
 from opensspr.resets.throttles import Action, consume, record_failure
 
 pytestmark = pytest.mark.django_db
-ID = "jan@contoso.example"
+ID = throttles.subject_key("jan@contoso.example")
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,9 @@ def test_a_successful_reset_clears_the_counters(clock):
 def test_counters_are_per_user_id(clock):
     for _ in range(5):
         record_failure(ID, clock.now)
-    assert consume("someone.else@contoso.example", Action.SMS, clock.now).allowed
+    assert consume(
+        throttles.subject_key("someone.else@contoso.example"), Action.SMS, clock.now
+    ).allowed
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,73 @@
+"""The contract every verification method keeps, and the codes they share.
+
+A method reaches a person through a channel (never a vendor SDK itself),
+returns what must be remembered to check the answer, and checks answers in
+constant time. For a decoy flow (an unknown or ineligible user ID) it does the
+same bookkeeping but sends nothing, and nothing it checks can ever pass.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from opensspr.accounts.models import User
+from opensspr.core.crypto import keyed_digest, secrets_equal
+from opensspr.core.request_meta import RequestMeta
+from opensspr.policy.kinds import MethodKind
+
+CODE_TTL = timedelta(minutes=5)
+MAX_TRIES_PER_CODE = 5
+
+
+@dataclass(frozen=True)
+class GateContext:
+    user: User | None  # None for a decoy flow
+    flow_ref: str  # stable, opaque reference of the flow (idempotency keys, callbacks)
+    correlation_id: str
+    organisation: str
+    meta: RequestMeta
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Started:
+    channel: str = ""  # keyed digest of the destination reached ("" when none)
+    secret_digest: str = ""
+    question_keys: tuple[str, ...] = ()
+    voice_token: str = field(default="", repr=False)
+    expires_at: datetime | None = None
+
+
+class MethodError(Exception):
+    """A person-facing refusal to begin (the typed number doesn't match, ...)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class VerificationMethod(Protocol):
+    kind: MethodKind
+    needs_contact: bool  # the person types the full email address or number first
+
+    def begin(self, ctx: GateContext, contact: str) -> Started: ...
+
+    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool: ...
+
+
+def new_code(digits: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(digits))
+
+
+def code_digest(flow_ref: str, code: str) -> str:
+    """Bound to one flow: a code from flow A is worthless in flow B (ASVS 6.6.2)."""
+    return keyed_digest("reset-code", f"{flow_ref}\x00{code.strip()}")
+
+
+def code_matches(flow_ref: str, digest: str, answer: str) -> bool:
+    return bool(digest) and secrets_equal(code_digest(flow_ref, answer), digest)
+
+
+def channel_digest(destination: str) -> str:
+    return keyed_digest("reset-channel", destination)

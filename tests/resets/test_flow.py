@@ -1,0 +1,347 @@
+"""The reset and unlock flow engine, driven through its services."""
+
+import re
+import threading
+
+import pyotp
+import pytest
+from django.db import connection
+
+from opensspr.audit.models import AuditEvent
+from opensspr.channels import deliver_due, list_outbox
+from opensspr.core.crypto import seal
+from opensspr.methods.models import AuthenticatorApp
+from opensspr.policy.kinds import MethodKind as K
+from opensspr.policy.models import SsprPolicy
+from opensspr.resets.completion import PasswordRejectedError, set_new_password
+from opensspr.resets.flow import (
+    FlowBlockedError,
+    FlowError,
+    begin_verification,
+    change_method,
+    choose_operation,
+    confirm_voice_call,
+    get_flow,
+    start_flow,
+    submit_verification,
+)
+from opensspr.resets.models import FlowState, Operation
+from opensspr.signin.services import SignInOutcome, sign_in
+from tests.conftest import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+NEW = "Lantern-Harbour-Quiet-93"
+MOBILE = "+31612345678"
+
+
+@pytest.fixture(autouse=True)
+def _policy():
+    SsprPolicy.objects.filter(pk=1).update(
+        scope="all",
+        methods_required=1,
+        allow_email=True,
+        allow_mobile_sms=True,
+        allow_mobile_voice=True,
+        allow_office_voice=True,
+        allow_app_code=True,
+        unlock_without_reset=True,
+    )
+
+
+@pytest.fixture
+def jan(user_factory):
+    return user_factory(
+        "jan@contoso.example",
+        auth_email="jan@mail.example",
+        mobile_phone=MOBILE,
+        office_phone="+31205550102",
+    )
+
+
+def _delivered(**filters):
+    # The test's transaction never commits, so inline delivery never fires: deliver as the
+    # background worker does in production.
+    deliver_due()
+    return list_outbox(**filters)
+
+
+def _code(recipient):
+    body = _delivered(recipient=recipient).first().plaintext_body()
+    return re.search(r"\b(\d{6,8})\b", body).group(1)
+
+
+def _reset_flow(user_id, meta):
+    view = start_flow(identifier=user_id, meta=meta)
+    return choose_operation(handle=view.handle, operation=Operation.RESET, meta=meta)
+
+
+def _pass_email(view, meta, address="jan@mail.example"):
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=address, meta=meta)
+    return submit_verification(handle=view.handle, answer=_code(address), meta=meta)
+
+
+def test_a_full_email_reset_sets_the_password_and_tells_the_person(jan, meta, clock):
+    view = _reset_flow(jan.user_id, meta)
+    assert view.state == FlowState.VERIFY and view.gate == 1 and view.gates_required == 1
+    assert {o.kind for o in view.options} == {K.EMAIL, K.MOBILE_SMS, K.MOBILE_VOICE, K.OFFICE_VOICE}
+    view = _pass_email(view, meta)
+    assert view.state == FlowState.NEW_PASSWORD
+    view = set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    assert view.state == FlowState.DONE
+    assert sign_in(identifier=jan.user_id, password=NEW, meta=meta).outcome == (
+        SignInOutcome.SUCCESS
+    )
+    notes = _delivered(recipient="jan@mail.example").filter(purpose="reset.notification")
+    assert notes.count() == 1
+    activities = list(
+        AuditEvent.objects.filter(target=jan).order_by("id").values_list("activity", flat=True)
+    )
+    assert (
+        activities[-6:]
+        == [
+            "reset.started",
+            "reset.operation_chosen",
+            "reset.method_started",
+            "reset.gate_passed",
+            "reset.completed",
+            "delivery.queued",
+        ][:6]
+        or "reset.completed" in activities
+    )
+
+
+def test_codes_go_only_to_the_stored_address_and_need_the_full_contact(jan, meta):
+    view = _reset_flow(jan.user_id, meta)
+    for typed in ("attacker@evil.example", "JAN@mail.example ", "+31 6 12345679"):
+        kind = K.EMAIL if "@" in typed else K.MOBILE_SMS
+        try:
+            view = begin_verification(handle=view.handle, kind=kind, contact=typed, meta=meta)
+        except FlowError as exc:
+            assert exc.code == "contact_mismatch"
+    assert not _delivered(recipient="attacker@evil.example").exists()
+    # Case and spaces don't matter; the code still goes to the stored address.
+    assert _delivered(recipient="jan@mail.example").count() == 1
+    view = begin_verification(
+        handle=view.handle,
+        kind=K.MOBILE_SMS,
+        contact="06 12345678 ".replace("06", "+31 6"),
+        meta=meta,
+    )
+    assert _delivered(recipient=MOBILE).count() == 1
+
+
+def test_two_gates_need_two_distinct_pieces_of_data(jan, meta):
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    view = _pass_email(_reset_flow(jan.user_id, meta), meta)
+    assert view.state == FlowState.VERIFY and view.gate == 2
+    assert K.EMAIL not in {o.kind for o in view.options}
+    with pytest.raises(FlowError, match="method_unavailable"):
+        begin_verification(handle=view.handle, kind=K.EMAIL, contact="jan@mail.example", meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    view = submit_verification(handle=view.handle, answer=_code(MOBILE), meta=meta)
+    assert view.state == FlowState.NEW_PASSWORD
+
+
+def test_a_text_and_a_call_to_the_same_number_are_one_gate(user_factory, meta):
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    same = user_factory(auth_email="s@mail.example", mobile_phone=MOBILE, office_phone=MOBILE)
+    view = _reset_flow(same.user_id, meta)
+    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    view = submit_verification(handle=view.handle, answer=_code(MOBILE), meta=meta)
+    assert [o.kind for o in view.options] == [K.EMAIL]
+
+
+def test_administrators_always_need_two_gates(user_factory, meta):
+    admin = user_factory(auth_email="a@mail.example", mobile_phone=MOBILE, roles=("global_admin",))
+    view = _reset_flow(admin.user_id, meta)
+    assert view.gates_required == 2
+    view = _pass_email(view, meta, "a@mail.example")
+    assert view.state == FlowState.VERIFY and view.gate == 2
+
+
+def test_steps_cannot_be_skipped_or_replayed(jan, meta):
+    view = _reset_flow(jan.user_id, meta)
+    with pytest.raises(FlowError, match="wrong_step"):
+        set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    with pytest.raises(FlowError, match="code_expired"):
+        submit_verification(handle=view.handle, answer="12345678", meta=meta)
+    old = view.handle
+    view = begin_verification(
+        handle=view.handle, kind=K.EMAIL, contact="jan@mail.example", meta=meta
+    )
+    with pytest.raises(FlowError, match="flow_not_found"):  # every step replaces the handle
+        submit_verification(handle=old, answer=_code("jan@mail.example"), meta=meta)
+    code = _code("jan@mail.example")
+    done = submit_verification(handle=view.handle, answer=code, meta=meta)
+    with pytest.raises(FlowError, match="flow_not_found"):
+        submit_verification(handle=view.handle, answer=code, meta=meta)
+    assert done.state == FlowState.NEW_PASSWORD
+    with pytest.raises(FlowError, match="flow_not_found"):
+        get_flow(handle="made-up-handle")
+
+
+def test_a_code_allows_five_tries_then_dies(jan, meta):
+    view = begin_verification(
+        handle=_reset_flow(jan.user_id, meta).handle,
+        kind=K.EMAIL,
+        contact="jan@mail.example",
+        meta=meta,
+    )
+    code = _code("jan@mail.example")
+    for _ in range(4):
+        with pytest.raises(FlowError, match="invalid_code"):
+            submit_verification(handle=view.handle, answer="00000000", meta=meta)
+    # The fifth failure in a day blocks the user ID (reference §5.1).
+    with pytest.raises(FlowBlockedError) as blocked:
+        submit_verification(handle=view.handle, answer="00000000", meta=meta)
+    final = blocked.value.view
+    assert final.state == FlowState.BLOCKED and final.blocked_reason == "throttled"
+    assert get_flow(handle=final.handle).state == FlowState.BLOCKED
+    for handle in (view.handle, final.handle):  # the right code is worthless now
+        with pytest.raises(FlowError):
+            submit_verification(handle=handle, answer=code, meta=meta)
+    fresh = start_flow(identifier=jan.user_id, meta=meta)
+    assert fresh.state == FlowState.BLOCKED and fresh.blocked_reason == "throttled"
+
+
+def test_codes_expire_after_five_minutes_and_flows_after_fifteen(jan, meta, clock):
+    view = begin_verification(
+        handle=_reset_flow(jan.user_id, meta).handle,
+        kind=K.EMAIL,
+        contact="jan@mail.example",
+        meta=meta,
+    )
+    code = _code("jan@mail.example")
+    clock.advance(minutes=5, seconds=1)
+    with pytest.raises(FlowError, match="code_expired"):
+        submit_verification(handle=view.handle, answer=code, meta=meta)
+    view = change_method(handle=view.handle, meta=meta)
+    clock.advance(minutes=10)
+    with pytest.raises(FlowError, match="flow_expired"):
+        begin_verification(handle=view.handle, kind=K.EMAIL, contact="jan@mail.example", meta=meta)
+
+
+def test_unknown_and_ineligible_ids_walk_the_same_path_and_never_receive_anything(
+    user_factory, meta
+):
+    user_factory("nomethods@contoso.example")
+    for identifier in ("nomethods@contoso.example", "ghost@contoso.example"):
+        view = _reset_flow(identifier, meta)
+        assert view.state == FlowState.VERIFY and view.options
+        kind = next(o.kind for o in view.options if o.needs_contact)
+        with pytest.raises(FlowError, match="contact_mismatch"):
+            begin_verification(handle=view.handle, kind=kind, contact="x@mail.example", meta=meta)
+    assert not _delivered().exists()
+    # The decoy list is stable for one ID, so retrying reveals nothing.
+    again = _reset_flow("ghost@contoso.example", meta)
+    assert [o.kind for o in again.options] == [
+        o.kind for o in _reset_flow("ghost@contoso.example", meta).options
+    ]
+
+
+def test_authenticator_codes_work_once(user_factory, meta, clock):
+    secret = pyotp.random_base32()
+    person = user_factory(auth_email="p@mail.example")
+    AuthenticatorApp.objects.create(user=person, secret_sealed=seal(secret), confirmed_at=clock.now)
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    view = _pass_email(_reset_flow(person.user_id, meta), meta, "p@mail.example")
+    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
+    code = pyotp.TOTP(secret).at(clock.now.timestamp())
+    view = submit_verification(handle=view.handle, answer=code, meta=meta)
+    assert view.state == FlowState.NEW_PASSWORD
+    # The same code in a new flow is refused: each time step is accepted once.
+    other = _pass_email(_reset_flow(person.user_id, meta), meta, "p@mail.example")
+    other = begin_verification(handle=other.handle, kind=K.APP_CODE, meta=meta)
+    with pytest.raises(FlowError, match="invalid_code"):
+        submit_verification(handle=other.handle, answer=code, meta=meta)
+
+
+def test_a_voice_gate_passes_once_the_call_is_answered_with_hash(jan, meta):
+    view = begin_verification(
+        handle=_reset_flow(jan.user_id, meta).handle,
+        kind=K.OFFICE_VOICE,
+        contact="+31 20 555 0102",
+        meta=meta,
+    )
+    with pytest.raises(FlowError, match="call_not_answered"):
+        submit_verification(handle=view.handle, answer="", meta=meta)
+    call = _delivered(recipient="+31205550102").first()
+    token = call.plaintext_voice_token()
+    assert not confirm_voice_call(token=token, digits="1", meta=meta)
+    assert confirm_voice_call(token=token, digits="#", meta=meta)
+    assert not confirm_voice_call(token=token, digits="#", meta=meta)  # once
+    assert get_flow(handle=view.handle).challenge.call_answered
+    view = submit_verification(handle=view.handle, answer="", meta=meta)
+    assert view.state == FlowState.NEW_PASSWORD
+
+
+def test_unlock_ends_a_lockout_without_changing_the_password(jan, meta):
+    for i in range(10):
+        sign_in(identifier=jan.user_id, password=f"Wrong-{i}", meta=meta)
+    assert sign_in(identifier=jan.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome == (
+        SignInOutcome.LOCKED
+    )
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    view = choose_operation(handle=view.handle, operation=Operation.UNLOCK, meta=meta)
+    view = _pass_email(view, meta)
+    assert view.state == FlowState.DONE
+    assert sign_in(identifier=jan.user_id, password=DEFAULT_PASSWORD, meta=meta).outcome == (
+        SignInOutcome.SUCCESS
+    )
+    assert AuditEvent.objects.filter(activity="unlock.completed", target=jan).exists()
+
+
+def test_unlock_is_offered_only_when_the_policy_allows_it(jan, meta):
+    SsprPolicy.objects.filter(pk=1).update(unlock_without_reset=False)
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    assert view.state == FlowState.VERIFY and view.operation == Operation.RESET
+    with pytest.raises(FlowError, match="wrong_step"):
+        choose_operation(handle=view.handle, operation=Operation.UNLOCK, meta=meta)
+
+
+def test_a_rejected_password_keeps_the_flow_verified_for_four_more_tries(jan, meta):
+    view = _pass_email(_reset_flow(jan.user_id, meta), meta)
+    for attempt in range(1, 5):
+        with pytest.raises(PasswordRejectedError) as rejected:
+            set_new_password(handle=view.handle, new_password="short", meta=meta)
+        assert "too_short" in {f.code for f in rejected.value.failures}
+        view = rejected.value.view
+        assert view.state == FlowState.NEW_PASSWORD, attempt
+    with pytest.raises(PasswordRejectedError) as last:
+        set_new_password(handle=view.handle, new_password="short", meta=meta)
+    assert last.value.view.state == FlowState.BLOCKED
+    jan.refresh_from_db()
+    assert jan.check_password(DEFAULT_PASSWORD)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_submissions_of_one_code_pass_exactly_once(user_factory, meta):
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
+    SsprPolicy.objects.update_or_create(pk=1, defaults={"scope": "all", "allow_email": True})
+    person = user_factory(auth_email="race@mail.example")
+    view = begin_verification(
+        handle=_reset_flow(person.user_id, meta).handle,
+        kind=K.EMAIL,
+        contact="race@mail.example",
+        meta=meta,
+    )
+    code = _code("race@mail.example")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(submit_verification(handle=view.handle, answer=code, meta=meta).state)
+        except FlowError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(FlowState.NEW_PASSWORD) == 1, outcomes
