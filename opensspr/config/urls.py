@@ -2,12 +2,14 @@ from django.urls import include, path
 
 from opensspr.console.site import console_site
 from opensspr.core import views as core_views
+from opensspr.resets.webhooks import voice_callback
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("console/", console_site.urls),
+    path("hooks/voice/<str:provider>/<str:token>", voice_callback, name="voice_callback"),
     path("", include("opensspr.channels.urls")),
     path("", include("opensspr.captcha.urls")),
     path("", include("opensspr.signin.urls")),

@@ -112,12 +112,13 @@ def test_a_full_email_reset_sets_the_password_and_tells_the_person(jan, meta, cl
 
 def test_codes_go_only_to_the_stored_address_and_need_the_full_contact(jan, meta):
     view = _reset_flow(jan.user_id, meta)
-    for typed in ("attacker@evil.example", "JAN@mail.example ", "+31 6 12345679"):
+    for typed in ("attacker@evil.example", "+31 6 12345679"):
         kind = K.EMAIL if "@" in typed else K.MOBILE_SMS
-        try:
-            view = begin_verification(handle=view.handle, kind=kind, contact=typed, meta=meta)
-        except FlowError as exc:
-            assert exc.code == "contact_mismatch"
+        with pytest.raises(FlowError, match="contact_mismatch"):
+            begin_verification(handle=view.handle, kind=kind, contact=typed, meta=meta)
+    view = begin_verification(
+        handle=view.handle, kind=K.EMAIL, contact="JAN@mail.example ", meta=meta
+    )
     assert not _delivered(recipient="attacker@evil.example").exists()
     # Case and spaces don't matter; the code still goes to the stored address.
     assert _delivered(recipient="jan@mail.example").count() == 1
