@@ -7,13 +7,17 @@ shows it) and is idempotent: users that already exist are left alone.
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from django.db import transaction
 
 from opensspr.accounts.models import Group, GuestKind, Organisation, User, UserType
 from opensspr.accounts.roles import AdminRole
 from opensspr.accounts.services import UserData, create_group, create_user, rename_organisation
 from opensspr.core import clock
+from opensspr.core.crypto import seal, unseal
 from opensspr.core.request_meta import RequestMeta
+from opensspr.methods.models import AuthenticatorApp
+from opensspr.policy.models import SsprPolicy, SsprScope
 
 DOMAIN = "lakeside.example"
 DEMO_PASSWORD = "Sunrise-Harbour-42"  # noqa: S105 (demo only; printed to the operator on purpose)
@@ -119,11 +123,50 @@ ACCOUNTS = (
 )
 
 
+def _configure_reset_policy() -> None:
+    """Self-service reset on for everyone, every built method allowed (first seed only)."""
+    SsprPolicy.objects.update_or_create(
+        pk=1,
+        defaults={
+            "scope": SsprScope.ALL,
+            "methods_required": 1,
+            "allow_email": True,
+            "allow_mobile_sms": True,
+            "allow_mobile_voice": True,
+            "allow_office_voice": True,
+            "allow_app_code": True,
+            "unlock_without_reset": True,
+        },
+    )
+
+
+def _register_demo_app(user: User) -> str:
+    """An authenticator app for the demo, its secret printed so anyone can add it."""
+    app = AuthenticatorApp.objects.filter(user=user).first()
+    if app is None:
+        secret = pyotp.random_base32()
+        app = AuthenticatorApp.objects.create(
+            user=user,
+            name="Demo authenticator",
+            secret_sealed=seal(secret),
+            confirmed_at=clock.now(),
+        )
+    return unseal(app.secret_sealed)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    accounts: list[DemoAccount]
+    authenticator_user: str
+    authenticator_secret: str
+
+
 @transaction.atomic
-def seed_demo() -> list[DemoAccount]:
+def seed_demo() -> DemoSeed:
     meta = RequestMeta.system()
     if not Organisation.objects.exists():
         rename_organisation(name="Lakeside", meta=meta)
+        _configure_reset_policy()
     if not Group.objects.filter(name="All staff").exists():
         create_group(name="All staff", description="Everyone", meta=meta)
         create_group(name="Sales", description="Sales team", meta=meta)
@@ -140,4 +183,5 @@ def seed_demo() -> list[DemoAccount]:
         if account.password_age_days:
             user.password_last_set = clock.now() - timedelta(days=account.password_age_days)
             user.save(update_fields=["password_last_set"])
-    return list(ACCOUNTS)
+    jan = User.objects.get(user_id=_id("jan.jansen"))
+    return DemoSeed(list(ACCOUNTS), jan.user_id, _register_demo_app(jan))

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        accounts = seed_demo()
+        seed = seed_demo()
         base = settings.OPENSSPR_BASE_URL
         out = self.stdout
         out.write(self.style.SUCCESS(f"\nOpenSSPR demo — data in {settings.DATA_DIR}\n"))
@@ -24,9 +24,16 @@ class Command(BaseCommand):
         out.write(f"  Console (admins): {base}/console/")
         out.write(f"  Outbox (codes):   {base}/outbox/   (every email, text and call)")
         out.write(f"  Health:           {base}/healthz  {base}/readyz  {base}/metrics\n")
+        out.write(f"  Reset a password: {base}/reset   (codes arrive in the outbox)")
         out.write(f"  Every demo account's password is: {DEMO_PASSWORD}\n")
-        for account in accounts:
+        for account in seed.accounts:
             out.write(f"  {account.data.user_id:<44} {account.note}")
+        out.write(
+            f"\n  {seed.authenticator_user} has an authenticator app; add this secret to any "
+            f'authenticator app (or run: python -c "import pyotp; '
+            f"print(pyotp.TOTP('{seed.authenticator_secret}').now())\"):\n"
+            f"    {seed.authenticator_secret}"
+        )
         out.write("\nPress Ctrl+C to stop.\n")
         if not options["no_serve"]:
             serve(bind=f"127.0.0.1:{options['port']}", workers=1, threads=8)
