@@ -184,6 +184,15 @@ OPENSSPR_DELIVERY_MAX_ATTEMPTS = env.integer(
 )
 OPENSSPR_PROVIDER_TIMEOUT = env.integer("OPENSSPR_PROVIDER_TIMEOUT", 10, minimum=1, maximum=60)
 
+# Texts and calls cost money: budgets per client address and for the whole service,
+# per hour (attack A4). Over budget the flow answers as usual but sends nothing.
+OPENSSPR_PHONE_BUDGET_PER_IP = env.integer(
+    "OPENSSPR_PHONE_BUDGET_PER_IP", 10, minimum=1, maximum=100000
+)
+OPENSSPR_PHONE_BUDGET_GLOBAL = env.integer(
+    "OPENSSPR_PHONE_BUDGET_GLOBAL", 500, minimum=1, maximum=10000000
+)
+
 # --- Identity ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["opensspr.signin.backends.DirectorySessionBackend"]

@@ -28,6 +28,7 @@ class GateContext:
     organisation: str
     meta: RequestMeta
     now: datetime
+    deliver: bool = True  # False: over a cost budget; behave the same, send nothing
 
 
 @dataclass(frozen=True)

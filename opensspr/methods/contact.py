@@ -96,7 +96,8 @@ class SmsCodeMethod:
     def begin(self, ctx: GateContext, contact: str) -> Started:
         number = _matching_phone(ctx.user.mobile_phone if ctx.user else "", contact)
         code = new_code(self.digits)
-        enqueue_message(
+        _send(
+            ctx,
             OutgoingMessage(
                 kind=MessageKind.SMS,
                 to=number,
@@ -109,7 +110,6 @@ class SmsCodeMethod:
                 idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
                 correlation_id=ctx.correlation_id,
             ),
-            meta=ctx.meta,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),
@@ -143,7 +143,8 @@ class VoiceCallMethod:
             )
         number = _matching_phone(stored, contact)
         token = secrets.token_urlsafe(32)
-        enqueue_message(
+        _send(
+            ctx,
             OutgoingMessage(
                 kind=MessageKind.VOICE,
                 to=number,
@@ -158,7 +159,6 @@ class VoiceCallMethod:
                 idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
                 correlation_id=ctx.correlation_id,
             ),
-            meta=ctx.meta,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),
@@ -168,6 +168,12 @@ class VoiceCallMethod:
 
     def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
         return False  # a call is confirmed by its callback, never by typed input
+
+
+def _send(ctx: GateContext, message: OutgoingMessage) -> None:
+    """Queue ``message`` unless a cost budget said no (then nothing leaves, A4)."""
+    if ctx.deliver:
+        enqueue_message(message, meta=ctx.meta)
 
 
 def voice_token_digest(token: str) -> str:

@@ -17,18 +17,21 @@ Invariants:
   one conditional UPDATE; the whole flow lives 15 minutes (reference §1.5).
 """
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from prometheus_client import Counter
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.selectors import get_organisation, get_user_by_identifier
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
-from opensspr.core import clock
+from opensspr.core import clock, ratelimit
 from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.base import (
@@ -46,7 +49,11 @@ from opensspr.policy.reset_selectors import eligibility_for, get_sspr_policy
 from opensspr.resets import throttles
 from opensspr.resets.models import Challenge, FlowState, Operation, ResetFlow
 
+logger = logging.getLogger("opensspr.resets")
 FLOW_TTL = timedelta(minutes=15)
+PHONE_BUDGET_EXCEEDED = Counter(
+    "opensspr_phone_budget_exceeded_total", "Texts and calls not sent: over a budget", ["budget"]
+)
 THROTTLE_FOR_KIND = {
     MethodKind.EMAIL: throttles.Action.EMAIL,
     MethodKind.MOBILE_SMS: throttles.Action.SMS,
@@ -298,7 +305,9 @@ class FlowBlockedError(FlowError):
         self.view = final
 
 
-def _context(flow: ResetFlow, meta: RequestMeta, now: datetime) -> GateContext:
+def _context(
+    flow: ResetFlow, meta: RequestMeta, now: datetime, *, deliver: bool = True
+) -> GateContext:
     return GateContext(
         user=None if flow.decoy else flow.user,
         flow_ref=f"flow{flow.pk}",
@@ -306,7 +315,42 @@ def _context(flow: ResetFlow, meta: RequestMeta, now: datetime) -> GateContext:
         organisation=get_organisation().name,
         meta=meta,
         now=now,
+        deliver=deliver,
     )
+
+
+PHONE_KINDS = frozenset({MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
+
+
+def _within_phone_budget(
+    flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime
+) -> bool:
+    """Texts and calls cost money: per-address and global hourly budgets (attack A4).
+
+    Counted only for real flows (a decoy sends nothing anyway). Over budget the
+    person sees the usual page, nothing is sent, and the operator is told: a
+    warning log line, a metric and an audit row.
+    """
+    if kind not in PHONE_KINDS or flow.decoy:
+        return True
+    per_ip = ratelimit.Limit("phone-ip", settings.OPENSSPR_PHONE_BUDGET_PER_IP, 3600)
+    overall = ratelimit.Limit("phone-global", settings.OPENSSPR_PHONE_BUDGET_GLOBAL, 3600)
+    ip_ok = ratelimit.hit(per_ip, meta.ip_address or "-", now) <= per_ip.maximum
+    global_ok = ratelimit.hit(overall, "all", now) <= overall.maximum
+    if ip_ok and global_ok:
+        return True
+    which = "per_ip" if not ip_ok else "global"
+    logger.warning("phone budget exceeded (%s): a text or call was not sent", which)
+    PHONE_BUDGET_EXCEEDED.labels(which).inc()
+    audit(
+        flow,
+        "reset.budget_exceeded",
+        meta,
+        outcome=Outcome.FAILURE,
+        reason=which,
+        details={"method": kind.value},
+    )
+    return False
 
 
 def begin_verification(
@@ -326,7 +370,7 @@ def begin_verification(
         and not throttles.consume(flow.subject, throttles.Action.PHONE_CHECK, now).allowed
     ):
         _block(flow, meta, "phone_check")
-    ctx = _context(flow, meta, now)
+    ctx = _context(flow, meta, now, deliver=_within_phone_budget(flow, kind, meta, now))
     try:
         with transaction.atomic():
             if option.needs_contact:

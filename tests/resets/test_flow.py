@@ -346,3 +346,36 @@ def test_parallel_submissions_of_one_code_pass_exactly_once(user_factory, meta):
     for t in threads:
         t.join()
     assert outcomes.count(FlowState.NEW_PASSWORD) == 1, outcomes
+
+
+def test_texts_over_the_per_address_budget_are_not_sent(user_factory, meta, settings):
+    settings.OPENSSPR_PHONE_BUDGET_PER_IP = 2
+    people = [user_factory(mobile_phone=f"+3161234567{n}") for n in range(3)]
+    views = []
+    for person in people:
+        view = _reset_flow(person.user_id, meta)
+        views.append(
+            begin_verification(
+                handle=view.handle, kind=K.MOBILE_SMS, contact=person.mobile_phone, meta=meta
+            )
+        )
+    assert [_delivered(recipient=p.mobile_phone).count() for p in people] == [1, 1, 0]
+    # The third person saw the same page as the others: a code "on its way".
+    assert views[2].challenge is not None and views[2].challenge.kind == K.MOBILE_SMS
+    event = AuditEvent.objects.get(activity="reset.budget_exceeded")
+    assert event.reason == "per_ip" and event.target == people[2]
+
+
+def test_the_global_budget_holds_across_addresses(user_factory, meta, settings):
+    from opensspr.core.request_meta import RequestMeta
+
+    settings.OPENSSPR_PHONE_BUDGET_GLOBAL = 1
+    for n, ip in enumerate(("192.0.2.1", "198.51.100.1")):
+        person = user_factory(mobile_phone=f"+3161234568{n}")
+        other = RequestMeta(ip, "t", f"c{n}")
+        view = _reset_flow(person.user_id, other)
+        begin_verification(
+            handle=view.handle, kind=K.MOBILE_VOICE, contact=person.mobile_phone, meta=other
+        )
+    assert _delivered(kind="voice").count() == 1
+    assert AuditEvent.objects.filter(activity="reset.budget_exceeded", reason="global").exists()
