@@ -9,6 +9,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("console/", console_site.urls),
+    path("api/v1/", include("opensspr.api.urls")),
     path("hooks/voice/<str:provider>/<str:token>", voice_callback, name="voice_callback"),
     path("", include("opensspr.channels.urls")),
     path("", include("opensspr.captcha.urls")),

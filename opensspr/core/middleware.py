@@ -68,7 +68,9 @@ class LanguageMiddleware:
     @staticmethod
     def _choose(request: HttpRequest) -> str:
         requested = supported_language(request.GET.get("mkt"))
-        session = getattr(request, "session", None)
+        # The API carries no cookie or session: a language choice there never creates one.
+        api = request.path.startswith("/api/")
+        session = None if api else getattr(request, "session", None)
         if requested:
             if session is not None:
                 session[LANGUAGE_SESSION_KEY] = requested

@@ -1,0 +1,134 @@
+"""Problem objects (RFC 9457 style): every error the API answers, by stable code.
+
+A problem is ``{"type", "code", "title", "status"}`` plus, where it helps, a
+``detail`` naming what was wrong, the ``field`` concerned, the password rule
+``failures`` and the ``flow`` to continue with (its handle replaces the client's).
+The title is what a person may be shown, in the request's language; where the portal
+says the same thing (``portal/reset_messages.py``) the wording is the same, so it is
+translated once.
+
+An expired handle gets exactly the answer a made-up one gets, so a client learns
+nothing from guessing; and no problem ever says whether a user ID exists.
+"""
+
+import logging
+from typing import Any
+
+from django.http import JsonResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+TYPE_BASE = "https://opensspr.invalid/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# code -> (HTTP status, title)
+PROBLEMS: dict[str, tuple[int, Promise]] = {
+    "invalid_request": (400, _("The request is not valid.")),
+    "captcha_failed": (
+        400,
+        _("The captcha could not be verified. Solve a new one and try again."),
+    ),
+    "flow_not_found": (
+        401,
+        _("This reset has ended or expired. Start again with your user ID."),
+    ),
+    "throttled": (
+        403,
+        _(
+            "There have been too many attempts for this account. Self-service reset is "
+            "blocked for it for 24 hours."
+        ),
+    ),
+    "method_not_allowed": (405, _("This HTTP method is not allowed here.")),
+    "wrong_step": (409, _("This step isn't available at this point of the reset.")),
+    "flow_conflict": (
+        409,
+        _("The reset moved on in another request. Get its current state and continue."),
+    ),
+    "body_too_large": (413, _("The request body is too large.")),
+    "unsupported_media_type": (
+        415,
+        _("The request body must be JSON (Content-Type: application/json)."),
+    ),
+    "contact_mismatch": (
+        422,
+        _("That doesn't match what's registered for your account. Check it and try again."),
+    ),
+    "invalid_code": (422, _("That code isn't right. Check it and try again.")),
+    "code_dead": (422, _("This code can't be used any more. Ask for a new one.")),
+    "code_expired": (422, _("That code has expired. Choose how to get a new one.")),
+    "call_not_answered": (
+        422,
+        _("The call hasn't been confirmed yet. Answer it, press the pound key (#), then continue."),
+    ),
+    "method_unavailable": (422, _("That way to verify isn't available. Choose another one.")),
+    "operation_unavailable": (422, _("That choice isn't available. Choose another one.")),
+    "password_rejected": (422, _("This password can't be used. Choose a different one.")),
+    "step_failed": (422, _("Something went wrong. Try again.")),
+    "directory_unavailable": (
+        503,
+        _(
+            "We can't reach your organisation's directory right now. Nothing was changed; "
+            "please try again in a few minutes."
+        ),
+    ),
+}
+
+# Engine codes the API answers as another code (one answer for every dead handle).
+ALIASES = {"flow_expired": "flow_not_found"}
+
+
+class ApiProblem(Exception):
+    """Raised by the API layer; rendered by :func:`problem_response`."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str | Promise | None = None,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return PROBLEMS[self.code][0]
+
+
+def from_engine_code(code: str, **kwargs: Any) -> ApiProblem:
+    """The problem for an engine ``FlowError`` code; an unmapped one is logged."""
+    code = ALIASES.get(code, code)
+    if code not in PROBLEMS:
+        logger.warning("flow error code %s has no API problem; answering step_failed", code)
+        code = "step_failed"
+    if code == "flow_not_found":
+        kwargs.setdefault("headers", {})["WWW-Authenticate"] = 'Flow realm="opensspr"'
+    return ApiProblem(code, **kwargs)
+
+
+def problem_response(problem: ApiProblem) -> JsonResponse:
+    status, title = PROBLEMS[problem.code]
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + problem.code,
+        "code": problem.code,
+        "title": str(title),
+        "status": status,
+    }
+    if problem.detail is not None:
+        body["detail"] = str(problem.detail)
+    if problem.field is not None:
+        body["field"] = problem.field
+    body.update(problem.extra)
+    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
