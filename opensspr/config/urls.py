@@ -13,6 +13,7 @@ urlpatterns = [
     path("hooks/voice/<str:provider>/<str:token>", voice_callback, name="voice_callback"),
     path("", include("opensspr.channels.urls")),
     path("", include("opensspr.captcha.urls")),
+    path("", include("opensspr.portal.reset_urls")),
     path("", include("opensspr.signin.urls")),
     path("", include("opensspr.portal.urls")),
 ]

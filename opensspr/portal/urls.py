@@ -1,10 +1,11 @@
 from django.urls import path
 
-from opensspr.portal import views
+from opensspr.portal import reset_views, views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home_view, name="home"),
     path("password/change", views.change_password_view, name="change_password"),
-    path("reset", views.reset_placeholder_view, name="reset"),
+    # The reset portal lives in reset_urls.py ("reset:*"); this name stays for old links.
+    path("reset", reset_views.start_view, name="reset"),
 ]

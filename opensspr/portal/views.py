@@ -1,4 +1,7 @@
-"""End-user pages for a signed-in person: the account page and password change."""
+"""End-user pages for a signed-in person: the account page and password change.
+
+The reset portal (no sign-in) is in ``reset_views.py``.
+"""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -76,9 +79,3 @@ def change_password_view(request: HttpRequest) -> HttpResponse:
             "requirements": describe_policy(get_password_profile(), password_context_for(user)),
         },
     )
-
-
-@never_cache
-def reset_placeholder_view(request: HttpRequest) -> HttpResponse:
-    """Where "Can't access your account?" leads until the reset portal lands (issue 3)."""
-    return render(request, "portal/reset_unavailable.html")

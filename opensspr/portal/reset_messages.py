@@ -1,0 +1,109 @@
+"""What the reset pages say for each engine outcome: one table per kind of outcome.
+
+Every code the flow engine raises has an entry, so a person always reads a
+sentence that tells them what to do next, never a code. The wording is the same
+for every user ID (attack A1): nothing here depends on who typed what.
+"""
+
+import re
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+#: Codes after which the flow is gone: the "your session ended" page.
+ENDED = frozenset({"flow_not_found", "flow_expired"})
+
+ENDED_MESSAGES: dict[str, Promise] = {
+    "flow_not_found": _(
+        "For your security, this reset can't go on: it was finished, replaced by a newer "
+        "one, or opened in another window. Start again to get back into your account."
+    ),
+    "flow_expired": _(
+        "For your security, a reset must be finished within 15 minutes, and this one took "
+        "longer. Start again to get back into your account."
+    ),
+}
+
+#: Codes shown beside the field they concern.
+FIELD_MESSAGES: dict[str, Promise] = {
+    "contact_mismatch": _(
+        "That doesn't match what's registered for your account. Check it and try again."
+    ),
+    "invalid_code": _("That code isn't right. Check it and try again."),
+    "code_dead": _(
+        "That code was tried too many times and no longer works. "
+        "Select Try another way to get a new one."
+    ),
+}
+
+#: Added for a phone number that didn't match: the format we expect.
+PHONE_FORMAT_HINT = _(
+    "Type the whole number with its country code, starting with +, for example +31 612345678."
+)
+
+#: Codes shown at the top of the page the person is on now.
+PAGE_MESSAGES: dict[str, Promise] = {
+    "call_not_answered": _(
+        "We haven't had your answer yet. Answer the call and press #, then select Continue."
+    ),
+    # Only raised when no code is open any more, so the page is the list of methods.
+    "code_expired": _("That code has expired. Choose how to get a new one."),
+    "method_unavailable": _("That way to verify isn't available. Choose another one."),
+    "operation_unavailable": _("That choice isn't available. Choose another one."),
+    "wrong_step": _("That step is already behind you. This is where you are now."),
+    "flow_conflict": _("This page was submitted twice. This is where you are now."),
+    "directory_unavailable": _(
+        "We couldn't reach the directory that keeps your password, so nothing was changed. "
+        "Try again in a few minutes."
+    ),
+    "throttled": _(
+        "There have been too many attempts for this account. Self-service reset is blocked "
+        "for it for 24 hours."
+    ),
+}
+
+GENERIC_MESSAGE = _("Something went wrong. Try again.")
+
+DIRECTORY_REJECTED = _(
+    "Your organisation's directory didn't accept this password. Choose a different one."
+)
+
+
+def message_for(code: str) -> Promise:
+    return FIELD_MESSAGES.get(code) or PAGE_MESSAGES.get(code) or GENERIC_MESSAGE
+
+
+# --- the blocked page -------------------------------------------------------------------
+
+BLOCKED_MESSAGES: dict[str, Promise] = {
+    "throttled": _(
+        "There have been too many attempts to reset the password of this account, so "
+        "self-service reset is blocked for it for 24 hours. This protects the account. "
+        "If you need to get in sooner, contact your administrator."
+    ),
+    "too_many_passwords": _(
+        "None of the new passwords met the requirements, and there were too many tries. "
+        "Start again, or contact your administrator."
+    ),
+    "OSSPR_0009": _(
+        "You can't reset your password here because your administrator hasn't turned on "
+        "self-service password reset for your organisation. Contact your administrator "
+        "and ask them to reset your password."
+    ),
+}
+
+BLOCKED_GENERIC = _(
+    "You can't reset your password here right now. Contact your administrator and ask them "
+    "to help you."
+)
+
+_PUBLIC_CODE = re.compile(r"OSSPR_\d{4}")
+
+
+def blocked_message(reason: str) -> Promise:
+    return BLOCKED_MESSAGES.get(reason, BLOCKED_GENERIC)
+
+
+def public_code(reason: str) -> str:
+    """The reason as a code the person may quote to their helpdesk, or ""."""
+    return reason if _PUBLIC_CODE.fullmatch(reason) else ""

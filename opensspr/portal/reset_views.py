@@ -1,0 +1,362 @@
+"""The reset portal: "Get back into your account", as thin pages over the flow engine.
+
+The views parse forms, call one engine service and render; they never change
+state themselves. Invariants:
+
+* The session holds only the flow's opaque handle (``SESSION_KEY``); no handle
+  or code is ever in a URL. After every step the engine takes, the new handle
+  replaces the old one and the session key is rotated (attack A9).
+* Every change is a POST with a CSRF token, answered by a redirect to the flow
+  page (post/redirect/get); a POST is answered with a page only to show what
+  was wrong with it.
+* The pages depend only on what the engine shows, which is the same for every
+  user ID (attack A1); errors map to fixed sentences (``reset_messages``).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from opensspr.core import clock
+from opensspr.core.request_meta import request_meta
+from opensspr.policy.kinds import MethodKind
+from opensspr.policy.passwords import describe_policy
+from opensspr.policy.selectors import get_password_profile, password_context_for
+from opensspr.portal import reset_messages as texts
+from opensspr.portal.reset_forms import (
+    CONTACT_FIELDS,
+    PHONE_KINDS,
+    CodeForm,
+    MethodForm,
+    NewPasswordForm,
+    OperationForm,
+    StartForm,
+    contact_field_name,
+    focus_first_error,
+)
+from opensspr.resets.completion import MAX_PASSWORD_TRIES, PasswordRejectedError, set_new_password
+from opensspr.resets.flow import (
+    FlowBlockedError,
+    FlowError,
+    FlowView,
+    begin_verification,
+    change_method,
+    choose_operation,
+    get_flow,
+    load_flow,
+    start_flow,
+    submit_verification,
+)
+from opensspr.resets.helpdesk import HelpdeskKind, get_helpdesk_link, request_admin_help
+from opensspr.resets.models import FlowState, Operation
+
+SESSION_KEY = "opensspr_reset"
+VOICE_KINDS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
+_KIND_ORDER = list(MethodKind)
+
+
+# --- session and rendering -------------------------------------------------------------
+
+
+def _keep(request: HttpRequest, handle: str) -> None:
+    """Remember the flow's new handle and rotate the session key (attack A9)."""
+    request.session[SESSION_KEY] = handle
+    request.session.cycle_key()
+
+
+def _handle(request: HttpRequest) -> str | None:
+    handle = request.session.get(SESSION_KEY)
+    return handle if isinstance(handle, str) and handle else None
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    context.setdefault("helpdesk", get_helpdesk_link())
+    context.setdefault("has_flow", _handle(request) is not None)
+    return render(request, f"reset/{template}.html", context)
+
+
+def _ended(request: HttpRequest, code: str) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    message = texts.ENDED_MESSAGES.get(code, texts.ENDED_MESSAGES["flow_not_found"])
+    return _page(request, "ended", {"message": message, "has_flow": False})
+
+
+def _options(view: FlowView) -> list[Any]:
+    """The engine's options in one fixed order, so the order says nothing about the ID."""
+    return sorted(view.options, key=lambda o: _KIND_ORDER.index(o.kind))
+
+
+def _state_page(
+    request: HttpRequest,
+    view: FlowView,
+    *,
+    form: Any = None,
+    alert: object = None,
+    moved: object = None,
+) -> HttpResponse:
+    """The page for the flow's current state.
+
+    ``form`` is the submitted form, shown again with its errors when it belongs
+    to this page. When the flow has moved on meanwhile (a code expired, another
+    window took a step), the page of the new state is shown with ``moved`` (or a
+    "this is where you are" note) above it.
+    """
+    page = _page_of(view)
+    expected = _FORM_OF.get(page)
+    if form is not None and type(form) is not expected:
+        form, alert = None, alert or moved or texts.PAGE_MESSAGES["wrong_step"]
+    context: dict[str, Any] = {"view": view, "alert": alert}
+    if expected is MethodForm:
+        context["form"] = form if form is not None else MethodForm(options=_options(view))
+    elif expected is not None:
+        context["form"] = form if form is not None else expected()
+    if page == "new_password":
+        context.update(_password_facts(view))
+    elif page == "done":
+        request.session.pop(SESSION_KEY, None)  # nothing more to do with this flow
+        context["has_flow"] = False
+    elif page == "blocked":
+        context["message"] = texts.blocked_message(view.blocked_reason)
+        context["public_code"] = texts.public_code(view.blocked_reason)
+    return _page(request, page, context)
+
+
+def _page_of(view: FlowView) -> str:
+    if view.state == FlowState.VERIFY:
+        if view.challenge is None:
+            return "verify"
+        return "call" if view.challenge.kind in VOICE_KINDS else "code"
+    return str(view.state)
+
+
+_FORM_OF: dict[str, type] = {
+    "choose_operation": OperationForm,
+    "verify": MethodForm,
+    "code": CodeForm,
+    "new_password": NewPasswordForm,
+}
+
+
+def _password_facts(view: FlowView) -> dict[str, Any]:
+    """Requirements for this person's password, and the tries left (reads only)."""
+    flow = load_flow(view.handle, clock.now())
+    requirements = (
+        describe_policy(get_password_profile(), password_context_for(flow.user))
+        if flow.user
+        else []
+    )
+    return {
+        "requirements": requirements,
+        "tries_left": max(MAX_PASSWORD_TRIES - flow.password_attempts, 0),
+    }
+
+
+def _current(request: HttpRequest, handle: str, **kwargs: Any) -> HttpResponse:
+    """Show where the flow is now (after a refused step), or that it has ended."""
+    try:
+        view = get_flow(handle=handle)
+    except FlowError as exc:
+        return _ended(request, exc.code)
+    return _state_page(request, view, **kwargs)
+
+
+# --- the start page --------------------------------------------------------------------
+
+
+@sensitive_post_parameters("user_id")  # people sometimes type a password there
+@never_cache
+@require_http_methods(["GET", "POST"])
+def start_view(request: HttpRequest) -> HttpResponse:
+    """The "Get back into your account" page: the user ID and the captcha, then the flow."""
+    if request.method == "POST":
+        form = StartForm(request.POST)
+        if form.is_valid():
+            meta = request_meta(request)
+            view = start_flow(identifier=form.cleaned_data["user_id"], meta=meta)
+            _keep(request, view.handle)
+            if request.POST.get("action") == "contact_admin":
+                return _ask_for_help(request, view.handle)
+            return redirect("reset:flow")
+        focus_first_error(form)
+    else:
+        form = StartForm(initial={"user_id": request.GET.get("username", "")[:256]})
+    return _page(request, "start", {"form": form, "has_flow": False, "contact_in_form": True})
+
+
+# --- the flow page ---------------------------------------------------------------------
+
+
+@sensitive_post_parameters("code", "new_password", "confirm_password", *CONTACT_FIELDS)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def flow_view(request: HttpRequest) -> HttpResponse:
+    handle = _handle(request)
+    if handle is None:
+        return redirect("reset:start")  # a fresh session can only start (attack A16)
+    if request.method == "GET":
+        return _current(request, handle)
+    action = _ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        return redirect("reset:flow")
+    return action(request, handle)
+
+
+def _step(
+    request: HttpRequest,
+    handle: str,
+    call: Callable[[], FlowView],
+    *,
+    form: Any = None,
+    field: str | None = None,
+) -> HttpResponse:
+    """Run one engine step; on success keep the new handle and redirect (PRG)."""
+    try:
+        view = call()
+    except FlowBlockedError as exc:
+        _keep(request, exc.view.handle)
+        return redirect("reset:flow")
+    except FlowError as exc:
+        return _refused(request, handle, exc.code, form=form, field=field)
+    _keep(request, view.handle)
+    return redirect("reset:flow")
+
+
+def _refused(
+    request: HttpRequest, handle: str, code: str, *, form: Any, field: str | None
+) -> HttpResponse:
+    if code in texts.ENDED:
+        return _ended(request, code)
+    if code == "flow_conflict":
+        # The other submission moved the flow on and holds its new handle; the
+        # browser's newest session shows where it is now.
+        messages.warning(request, str(texts.PAGE_MESSAGES["flow_conflict"]))
+        return redirect("reset:flow")
+    message = texts.message_for(code)
+    if form is not None and field and code in texts.FIELD_MESSAGES:
+        form.add_error(field, message)
+        if code == "contact_mismatch" and _is_phone_field(field):
+            form.add_error(field, texts.PHONE_FORMAT_HINT)
+        focus_first_error(form)
+        return _current(request, handle, form=form, moved=message)
+    return _current(request, handle, alert=message)
+
+
+def _is_phone_field(field: str) -> bool:
+    return any(field == contact_field_name(kind) for kind in PHONE_KINDS)
+
+
+def _choose_operation(request: HttpRequest, handle: str) -> HttpResponse:
+    form = OperationForm(request.POST)
+    if not form.is_valid():
+        return _current(request, handle, form=form)
+    operation = Operation(form.cleaned_data["operation"])
+    return _step(
+        request,
+        handle,
+        lambda: choose_operation(handle=handle, operation=operation, meta=request_meta(request)),
+    )
+
+
+def _begin(request: HttpRequest, handle: str) -> HttpResponse:
+    try:
+        view = get_flow(handle=handle)
+    except FlowError as exc:
+        return _ended(request, exc.code)
+    if view.state != FlowState.VERIFY or view.challenge is not None:
+        return _state_page(request, view, alert=texts.PAGE_MESSAGES["wrong_step"])
+    form = MethodForm(request.POST, options=_options(view))
+    if not form.is_valid():
+        focus_first_error(form)
+        return _state_page(request, view, form=form)
+    option = form.chosen_option()
+    assert option is not None  # a valid form has a chosen, offered method
+    return _step(
+        request,
+        handle,
+        lambda: begin_verification(
+            handle=handle, kind=option.kind, contact=form.contact(), meta=request_meta(request)
+        ),
+        form=form,
+        field=contact_field_name(option.kind),
+    )
+
+
+def _answer(request: HttpRequest, handle: str) -> HttpResponse:
+    form = CodeForm(request.POST)
+    if not form.is_valid():
+        focus_first_error(form)
+        return _current(request, handle, form=form)
+    return _step(
+        request,
+        handle,
+        lambda: submit_verification(
+            handle=handle, answer=form.cleaned_data["code"], meta=request_meta(request)
+        ),
+        form=form,
+        field="code",
+    )
+
+
+def _call_done(request: HttpRequest, handle: str) -> HttpResponse:
+    return _step(
+        request,
+        handle,
+        lambda: submit_verification(handle=handle, answer="", meta=request_meta(request)),
+    )
+
+
+def _another(request: HttpRequest, handle: str) -> HttpResponse:
+    return _step(request, handle, lambda: change_method(handle=handle, meta=request_meta(request)))
+
+
+def _password(request: HttpRequest, handle: str) -> HttpResponse:
+    form = NewPasswordForm(request.POST)
+    if not form.is_valid():
+        focus_first_error(form)
+        return _current(request, handle, form=form)
+    try:
+        view = set_new_password(
+            handle=handle,
+            new_password=form.cleaned_data["new_password"],
+            meta=request_meta(request),
+        )
+    except PasswordRejectedError as exc:
+        _keep(request, exc.view.handle)
+        if exc.view.state != FlowState.NEW_PASSWORD:
+            return redirect("reset:flow")
+        for message in [str(f.message) for f in exc.failures] or [str(texts.DIRECTORY_REJECTED)]:
+            form.add_error("new_password", message)
+        focus_first_error(form)
+        return _state_page(request, exc.view, form=form)
+    except FlowError as exc:
+        return _refused(request, handle, exc.code, form=None, field=None)
+    _keep(request, view.handle)
+    return redirect("reset:flow")
+
+
+def _ask_for_help(request: HttpRequest, handle: str) -> HttpResponse:
+    if get_helpdesk_link().kind == HelpdeskKind.REQUEST:
+        try:
+            request_admin_help(handle=handle, meta=request_meta(request))
+        except FlowError as exc:
+            return _ended(request, exc.code)
+        messages.success(request, _("We've asked your administrators to help you."))
+    return redirect("reset:flow")
+
+
+_ACTIONS: dict[str, Callable[[HttpRequest, str], HttpResponse]] = {
+    "operation": _choose_operation,
+    "method": _begin,
+    "answer": _answer,
+    "call_done": _call_done,
+    "another": _another,
+    "password": _password,
+    "contact_admin": _ask_for_help,
+}

@@ -1,0 +1,161 @@
+"""“Contact your administrator”: where the link leads, and the default help request.
+
+The SSPR policy's *custom helpdesk email or URL* decides the link (reference
+§2.6): a web address opens in a new tab, an email address opens a mail, and
+anything else (empty, or a value that is neither) means the default: a request
+emailed to the administrators who can help (reference §9.3).
+
+Invariants of :func:`request_admin_help`:
+
+* The person sees the same answer whatever happened, so the request reveals
+  nothing about the user ID (attack A1). It counts against the typed ID's email
+  throttle for every flow, known or not, so being throttled is equal too.
+* Only an existing, enabled account is helped; an unknown user ID sends nothing.
+  Known users who can't reset themselves (no methods, not in scope) are exactly
+  the people the administrators must hear from (reference §1.4), so they are
+  helped although their flow is a decoy; the administrators' mail is invisible
+  to whoever typed the ID.
+* At most one message per administrator per flow (the idempotency key), to at
+  most 100 administrators, in a stable order.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from opensspr.accounts.models import User
+from opensspr.accounts.roles import AdminRole
+from opensspr.accounts.selectors import get_organisation, list_administrators
+from opensspr.audit.models import Outcome
+from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
+from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
+from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.resets import throttles
+from opensspr.resets.flow import audit, load_flow
+from opensspr.resets.models import ResetFlow
+
+MAX_RECIPIENTS = 100
+
+#: Who receives a help request, in order: the first tier with anyone in it (§9.3).
+RECIPIENT_TIERS: tuple[frozenset[AdminRole], ...] = (
+    frozenset({AdminRole.PASSWORD, AdminRole.HELPDESK}),
+    frozenset({AdminRole.USER}),
+    frozenset({AdminRole.GLOBAL}),
+)
+
+
+class HelpdeskKind(StrEnum):
+    URL = "url"  # a web page, opened in a new tab
+    EMAIL = "email"  # a mailto: link
+    REQUEST = "request"  # the default: we email the administrators
+
+
+@dataclass(frozen=True)
+class HelpdeskLink:
+    kind: HelpdeskKind
+    target: str = ""  # the URL, or the email address; "" for a request
+
+
+def helpdesk_link_for(contact: str) -> HelpdeskLink:
+    """Classify the policy's helpdesk contact; only http(s) URLs ever become links."""
+    value = contact.strip()
+    if value.lower().startswith(("https://", "http://")):
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except ValidationError:
+            return HelpdeskLink(HelpdeskKind.REQUEST)
+        return HelpdeskLink(HelpdeskKind.URL, value)
+    try:
+        EmailValidator()(value)
+    except ValidationError:
+        return HelpdeskLink(HelpdeskKind.REQUEST)
+    return HelpdeskLink(HelpdeskKind.EMAIL, value)
+
+
+def get_helpdesk_link() -> HelpdeskLink:
+    return helpdesk_link_for(get_sspr_policy().helpdesk_contact)
+
+
+def list_help_recipients(*, requester: User | None = None) -> list[User]:
+    """The administrators a help request goes to: the first non-empty tier, at most 100."""
+    for roles in RECIPIENT_TIERS:
+        admins = list_administrators(set(roles)).exclude(email="")
+        if requester is not None:
+            admins = admins.exclude(pk=requester.pk)
+        found = list(admins.order_by("user_id_key")[:MAX_RECIPIENTS])
+        if found:
+            return found
+    return []
+
+
+def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
+    """Ask the administrators to help the person behind this flow (reference §9.3).
+
+    Raises ``FlowError`` only for a flow that is gone or expired, exactly as for
+    any other step; every other outcome returns nothing, so the caller answers
+    the same way whoever the user ID is.
+    """
+    now = clock.now()
+    flow = load_flow(handle, now)
+    if get_helpdesk_link().kind != HelpdeskKind.REQUEST:
+        return  # the organisation chose its own helpdesk; the page links to it
+    if not throttles.consume(flow.subject, throttles.Action.EMAIL, now).allowed:
+        audit(flow, "reset.admin_help_requested", meta, outcome=Outcome.FAILURE, reason="throttled")
+        return
+    user = flow.user
+    if user is None or not user.account_enabled:
+        audit(
+            flow,
+            "reset.admin_help_requested",
+            meta,
+            outcome=Outcome.FAILURE,
+            reason=flow.reason or "unknown_user",
+        )
+        return
+    recipients = list_help_recipients(requester=user)
+    with transaction.atomic():
+        for admin in recipients:
+            enqueue_message(_help_message(flow, user, admin, now, meta), meta=meta)
+        audit(
+            flow,
+            "reset.admin_help_requested",
+            meta,
+            outcome=Outcome.SUCCESS if recipients else Outcome.FAILURE,
+            reason="" if recipients else "no_recipients",
+            details={"recipients": len(recipients)},
+        )
+
+
+def _help_message(
+    flow: ResetFlow, user: User, admin: User, now: datetime, meta: RequestMeta
+) -> OutgoingMessage:
+    when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M %Z")
+    values = {
+        "name": user.display_name or user.user_id,
+        "user_id": user.user_id,
+        "time": when,
+        "organisation": get_organisation().name,
+    }
+    return OutgoingMessage(
+        kind=MessageKind.EMAIL,
+        to=admin.email,
+        purpose="reset.admin_help",
+        subject=_("%(user_id)s asked for help resetting their password") % values,
+        body=_(
+            "%(name)s (%(user_id)s) asked for help resetting their %(organisation)s password "
+            "at %(time)s, from the self-service password reset page.\n\n"
+            "Before you reset their password or unlock their account, make sure the request "
+            "really comes from them, for example by calling them on a number you already "
+            "know. If you don't expect this request, you can ignore this email."
+        )
+        % values,
+        idempotency_key=f"admin-help:{flow.pk}:{admin.pk}",
+        correlation_id=meta.correlation_id,
+    )

@@ -1,0 +1,156 @@
+"""The default "contact your administrator" request (reference §9.3) and the link (§2.6)."""
+
+import pytest
+
+from opensspr.audit.models import AuditEvent
+from opensspr.core import clock
+from opensspr.policy.models import SsprPolicy
+from opensspr.resets import throttles
+from opensspr.resets.flow import FlowError, start_flow
+from opensspr.resets.helpdesk import (
+    MAX_RECIPIENTS,
+    HelpdeskKind,
+    helpdesk_link_for,
+    list_help_recipients,
+    request_admin_help,
+)
+from opensspr.resets.models import ResetFlow
+from tests.portal.conftest import delivered
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(user_factory):
+    def make(name, role, **fields):
+        fields.setdefault("email", f"{name}@contoso.example")
+        return user_factory(f"{name}@contoso.example", password=None, roles=(role,), **fields)
+
+    return make
+
+
+def _ask(identifier, meta):
+    handle = start_flow(identifier=identifier, meta=meta).handle
+    request_admin_help(handle=handle, meta=meta)
+    return handle
+
+
+def _help_sent():
+    return delivered().filter(purpose="reset.admin_help")
+
+
+def test_password_and_helpdesk_administrators_come_first(admin):
+    admin("gina", "global_admin")
+    admin("ulla", "user_admin")
+    admin("pete", "password_admin")
+    admin("hugo", "helpdesk_admin")
+    assert [u.user_id for u in list_help_recipients()] == [
+        "hugo@contoso.example",
+        "pete@contoso.example",
+    ]
+
+
+def test_then_user_administrators_then_global_administrators(admin):
+    gina = admin("gina", "global_admin")
+    assert list_help_recipients() == [gina]
+    ulla = admin("ulla", "user_admin")
+    assert list_help_recipients() == [ulla]
+
+
+def test_the_requester_disabled_admins_and_admins_without_email_are_left_out(admin):
+    hugo = admin("hugo", "helpdesk_admin")
+    admin("nomail", "helpdesk_admin", email="")
+    admin("gone", "helpdesk_admin", account_enabled=False)
+    gina = admin("gina", "global_admin")
+    assert list_help_recipients() == [hugo]
+    assert list_help_recipients(requester=hugo) == [gina]
+
+
+def test_at_most_a_hundred_administrators_receive_it(admin):
+    for n in range(MAX_RECIPIENTS + 1):
+        admin(f"help{n:03d}", "helpdesk_admin")
+    recipients = list_help_recipients()
+    assert len(recipients) == MAX_RECIPIENTS
+    assert recipients[0].user_id == "help000@contoso.example"
+
+
+def test_a_known_user_gets_one_message_per_administrator(user_factory, admin, meta, clock):
+    user_factory("jan@contoso.example", display_name="Jan Jansen", auth_email="j@mail.example")
+    admin("hugo", "helpdesk_admin")
+    admin("pete", "password_admin")
+    handle = _ask("jan@contoso.example", meta)
+    request_admin_help(handle=handle, meta=meta)  # a second click sends nothing new
+    sent = _help_sent()
+    assert sorted(m.recipient for m in sent) == ["hugo@contoso.example", "pete@contoso.example"]
+    message = sent[0]
+    assert message.subject == "jan@contoso.example asked for help resetting their password"
+    body = message.plaintext_body()
+    assert "Jan Jansen (jan@contoso.example) asked for help resetting" in body
+    assert "2026-11-23 09:00 UTC" in body
+    events = AuditEvent.objects.filter(activity="reset.admin_help_requested")
+    assert events.count() == 2 and events.first().details == {"recipients": 2}
+
+
+def test_a_known_user_who_cannot_reset_is_helped_all_the_same(user_factory, admin, meta):
+    user_factory("nomethods@contoso.example")
+    admin("hugo", "helpdesk_admin")
+    _ask("nomethods@contoso.example", meta)
+    assert ResetFlow.objects.get().decoy
+    assert _help_sent().count() == 1
+
+
+@pytest.mark.parametrize("identifier", ["ghost@contoso.example", "off@contoso.example"])
+def test_unknown_or_disabled_accounts_send_nothing(user_factory, admin, meta, identifier):
+    user_factory("off@contoso.example", account_enabled=False)
+    admin("hugo", "helpdesk_admin")
+    _ask(identifier, meta)
+    assert not _help_sent().exists()
+    event = AuditEvent.objects.get(activity="reset.admin_help_requested")
+    assert event.outcome == "failure"
+
+
+def test_every_request_counts_against_the_email_throttle(user_factory, admin, meta):
+    user_factory("jan@contoso.example", auth_email="j@mail.example")
+    admin("hugo", "helpdesk_admin")
+    for identifier in ("jan@contoso.example", "ghost@contoso.example"):
+        for _ in range(throttles.RULES[throttles.Action.EMAIL].limit + 1):
+            _ask(identifier, meta)
+        subject = ResetFlow.objects.filter(decoy=identifier.startswith("ghost")).first().subject
+        assert throttles.blocked_until(subject, clock.now())
+    assert _help_sent().count() == throttles.RULES[throttles.Action.EMAIL].limit
+
+
+def test_a_custom_helpdesk_means_no_email(user_factory, admin, meta):
+    SsprPolicy.objects.filter(pk=1).update(helpdesk_contact="https://help.contoso.example")
+    user_factory("jan@contoso.example", auth_email="j@mail.example")
+    admin("hugo", "helpdesk_admin")
+    _ask("jan@contoso.example", meta)
+    assert not _help_sent().exists()
+
+
+def test_a_flow_that_is_gone_is_refused_like_any_step(meta):
+    with pytest.raises(FlowError, match="flow_not_found"):
+        request_admin_help(handle="made-up", meta=meta)
+
+
+@pytest.mark.parametrize(
+    ("contact", "kind", "target"),
+    [
+        ("", HelpdeskKind.REQUEST, ""),
+        ("  ", HelpdeskKind.REQUEST, ""),
+        (
+            "https://help.contoso.example/reset?x=1",
+            HelpdeskKind.URL,
+            "https://help.contoso.example/reset?x=1",
+        ),
+        ("http://intranet.contoso.example", HelpdeskKind.URL, "http://intranet.contoso.example"),
+        ("helpdesk@contoso.example", HelpdeskKind.EMAIL, "helpdesk@contoso.example"),
+        ("javascript:alert(1)", HelpdeskKind.REQUEST, ""),
+        ("ftp://files.contoso.example", HelpdeskKind.REQUEST, ""),
+        ("https://", HelpdeskKind.REQUEST, ""),
+        ("call 555-0100", HelpdeskKind.REQUEST, ""),
+    ],
+)
+def test_the_helpdesk_contact_becomes_a_safe_link(contact, kind, target):
+    link = helpdesk_link_for(contact)
+    assert (link.kind, link.target) == (kind, target)
