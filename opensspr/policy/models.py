@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.accounts.models import Group
+from opensspr.policy.helpdesk import HelpdeskKind, helpdesk_link_for
 from opensspr.policy.passwords import PasswordProfile, validate_custom_banned_terms
 
 
@@ -157,6 +158,11 @@ class SsprPolicy(models.Model):
         if self.questions_to_reset > self.questions_to_register:
             errors.setdefault("questions_to_reset", []).append(
                 _("Can't ask more questions at reset than people register.")
+            )
+        contact = self.helpdesk_contact.strip()
+        if contact and helpdesk_link_for(contact).kind == HelpdeskKind.REQUEST:
+            errors.setdefault("helpdesk_contact", []).append(
+                _("Enter an https:// address or an email address, or leave it empty.")
             )
         if self.allow_app_notification:
             errors.setdefault("allow_app_notification", []).append(

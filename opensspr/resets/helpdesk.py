@@ -19,12 +19,8 @@ Invariants of :func:`request_admin_help`:
   most 100 administrators, in a stable order.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +32,7 @@ from opensspr.audit.models import Outcome
 from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
+from opensspr.policy.helpdesk import HelpdeskKind, HelpdeskLink, helpdesk_link_for
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets import throttles
 from opensspr.resets.flow import audit, load_flow
@@ -49,34 +46,6 @@ RECIPIENT_TIERS: tuple[frozenset[AdminRole], ...] = (
     frozenset({AdminRole.USER}),
     frozenset({AdminRole.GLOBAL}),
 )
-
-
-class HelpdeskKind(StrEnum):
-    URL = "url"  # a web page, opened in a new tab
-    EMAIL = "email"  # a mailto: link
-    REQUEST = "request"  # the default: we email the administrators
-
-
-@dataclass(frozen=True)
-class HelpdeskLink:
-    kind: HelpdeskKind
-    target: str = ""  # the URL, or the email address; "" for a request
-
-
-def helpdesk_link_for(contact: str) -> HelpdeskLink:
-    """Classify the policy's helpdesk contact; only http(s) URLs ever become links."""
-    value = contact.strip()
-    if value.lower().startswith(("https://", "http://")):
-        try:
-            URLValidator(schemes=["http", "https"])(value)
-        except ValidationError:
-            return HelpdeskLink(HelpdeskKind.REQUEST)
-        return HelpdeskLink(HelpdeskKind.URL, value)
-    try:
-        EmailValidator()(value)
-    except ValidationError:
-        return HelpdeskLink(HelpdeskKind.REQUEST)
-    return HelpdeskLink(HelpdeskKind.EMAIL, value)
 
 
 def get_helpdesk_link() -> HelpdeskLink:

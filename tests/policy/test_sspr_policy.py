@@ -160,3 +160,23 @@ def test_policy_changes_in_the_console_are_validated_audited_and_warned(client, 
     assert {"field": "scope", "old": "none", "new": "all"} in event.details["values"]
     bad = client.post("/console/policy/ssprpolicy/1/change/", form | {"scope": "selected"})
     assert bad.status_code == 200 and "Choose the group" in bad.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("contact", "valid"),
+    [
+        ("", True),
+        ("https://help.example.org/password", True),
+        ("helpdesk@example.org", True),
+        ("javascript:alert(1)", False),
+        ("ftp://help.example.org", False),
+        ("call Bob", False),
+    ],
+)
+def test_the_helpdesk_contact_is_a_link_an_address_or_empty(contact, valid):
+    policy = _policy(helpdesk_contact=contact)
+    if valid:
+        policy.full_clean(validate_unique=False)
+    else:
+        with pytest.raises(ValidationError, match="https:// address or an email address"):
+            policy.full_clean(validate_unique=False)
