@@ -16,7 +16,6 @@ never retried (security bar F8).
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from django.db import models
@@ -27,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from opensspr.channels.models import ChannelSettings, Message
 
+from opensspr.core.health import Health, HealthState  # noqa: F401 (re-exported)
 
 type StrOrPromise = str | Promise
 
@@ -67,18 +67,6 @@ class VoiceCallback:
     token: str
     digits: str
     provider_ref: str
-
-
-class HealthState(StrEnum):
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    DOWN = "down"
-
-
-@dataclass(frozen=True)
-class Health:
-    state: HealthState
-    detail: str = ""
 
 
 class DeliveryError(Exception):

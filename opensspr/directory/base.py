@@ -8,22 +8,10 @@ policy and never touches a request. A directory that refuses a password raises
 """
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from opensspr.accounts.models import User
-
-
-class HealthState(StrEnum):
-    HEALTHY = "healthy"
-    DEGRADED = "degraded"
-    DOWN = "down"
-
-
-@dataclass(frozen=True)
-class Health:
-    state: HealthState
-    detail: str = ""
+from opensspr.core.health import Health, HealthState  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

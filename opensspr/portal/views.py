@@ -23,7 +23,7 @@ from opensspr.policy.selectors import (
 )
 from opensspr.resets.change import change_password
 from opensspr.signin.forms import ChangePasswordForm
-from opensspr.signin.messages import change_errors
+from opensspr.signin.messages import apply_change_errors
 
 
 def _user(request: HttpRequest) -> User:
@@ -65,11 +65,7 @@ def change_password_view(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)  # keeps this session, rotates its key
             messages.success(request, _("Your password has been changed."))
             return redirect("portal:home")
-        for field, message in change_errors(result):
-            if field:
-                form.add_error(field, message)
-            else:
-                error = message
+        error = apply_change_errors(form, result)
     return render(
         request,
         "portal/change_password.html",

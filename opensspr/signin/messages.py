@@ -1,5 +1,6 @@
 """What a person is told about each sign-in or change outcome, in their language."""
 
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.resets.change import ChangeOutcome, ChangeResult
@@ -46,3 +47,14 @@ def change_errors(result: ChangeResult) -> list[tuple[str | None, str]]:
     if result.outcome == ChangeOutcome.WRONG_CURRENT:
         return [("current_password", str(CHANGE_ERRORS[result.outcome]))]
     return [(None, str(CHANGE_ERRORS[result.outcome]))]
+
+
+def apply_change_errors(form: forms.Form, result: ChangeResult) -> str | None:
+    """Put a failed change's messages on the form's fields; return a form-wide one, if any."""
+    general = None
+    for field, message in change_errors(result):
+        if field:
+            form.add_error(field, message)
+        else:
+            general = message
+    return general

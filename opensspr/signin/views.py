@@ -26,7 +26,7 @@ from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets.change import change_password
 from opensspr.signin.forms import ChangePasswordForm, SignInForm
-from opensspr.signin.messages import SIGN_IN_ERRORS, change_errors
+from opensspr.signin.messages import SIGN_IN_ERRORS, apply_change_errors
 from opensspr.signin.services import (
     ChangeReason,
     SignInOutcome,
@@ -132,11 +132,7 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
             login(request, user, backend=BACKEND)
             messages.success(request, _("Your password has been changed."))
             return HttpResponseRedirect(pending["next"])
-        for field, message in change_errors(result):
-            if field:
-                form.add_error(field, message)
-            else:
-                error = message
+        error = apply_change_errors(form, result)
     return render(
         request,
         "signin/change_required.html",
