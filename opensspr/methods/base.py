@@ -7,6 +7,7 @@ same bookkeeping but sends nothing, and nothing it checks can ever pass.
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,7 +29,8 @@ class GateContext:
     organisation: str
     meta: RequestMeta
     now: datetime
-    deliver: bool = True  # False: over a cost budget; behave the same, send nothing
+    # Asked right before a message is queued: False (over a cost budget) sends nothing.
+    may_send: Callable[[], bool] = lambda: True
 
 
 @dataclass(frozen=True)

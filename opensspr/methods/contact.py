@@ -172,7 +172,7 @@ class VoiceCallMethod:
 
 def _send(ctx: GateContext, message: OutgoingMessage) -> None:
     """Queue ``message`` unless a cost budget said no (then nothing leaves, A4)."""
-    if ctx.deliver:
+    if ctx.may_send():
         enqueue_message(message, meta=ctx.meta)
 
 

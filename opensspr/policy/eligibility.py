@@ -6,8 +6,10 @@ table. The order follows the reference: is SSPR enabled for the user (scope,
 group, licence, account state), has the user enough authentication data
 (administrators: the two-gate policy), and where is the password managed.
 
-Administrators follow their own fixed policy, independent of the user policy's
-scope and methods (reference §3): two distinct methods, never security questions.
+Administrators follow their own stricter policy, independent of the user policy's
+scope (reference §3): two distinct methods, never security questions. Unlike the
+reference they use only methods the policy allows: otherwise an administrator's
+method list would differ from everyone else's and show who is one (attack A1).
 """
 
 from dataclasses import dataclass
@@ -82,7 +84,7 @@ class Decision:
 
 
 def usable_methods(policy: PolicyFacts, user: UserFacts) -> tuple[RegisteredMethod, ...]:
-    allowed = ADMIN_KINDS if user.is_admin else policy.allowed
+    allowed = policy.allowed & ADMIN_KINDS if user.is_admin else policy.allowed
     order = list(MethodKind)
     return tuple(
         sorted((m for m in user.registered if m.kind in allowed), key=lambda m: order.index(m.kind))

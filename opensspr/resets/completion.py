@@ -24,7 +24,15 @@ from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets import throttles
-from opensspr.resets.flow import FlowError, FlowView, advance, audit, load_flow, view
+from opensspr.resets.flow import (
+    FlowError,
+    FlowView,
+    advance,
+    audit,
+    load_flow,
+    recheck,
+    view,
+)
 from opensspr.resets.models import FlowState, Operation, ResetFlow
 from opensspr.signin import lockout
 
@@ -77,6 +85,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     flow = load_flow(handle, now)
     if flow.state != FlowState.NEW_PASSWORD or flow.user is None or flow.decoy:
         raise FlowError("wrong_step")
+    recheck(flow, meta, now)
     user = flow.user
     verdict = check_password(
         new_password, profile=get_password_profile(), context=password_context_for(user)

@@ -19,6 +19,7 @@ Invariants:
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -182,7 +183,8 @@ def available_options(flow: ResetFlow) -> tuple[MethodOption, ...]:
         if method is None or kind not in implemented or kind.value in kinds_done:
             continue
         options.append(MethodOption(kind, method.needs_contact))
-    return tuple(options)
+    order = list(MethodKind)
+    return tuple(sorted(options, key=lambda o: order.index(o.kind)))
 
 
 def _channel_key(channel: str) -> str:
@@ -205,7 +207,9 @@ def view(flow: ResetFlow, handle: str, now: datetime) -> FlowView:
         state=FlowState(flow.state),
         operation=flow.operation,
         gate=len(flow.gates_passed) + 1,
-        gates_required=flow.gates_required,
+        gates_required=flow.gates_required
+        if flow.gates_passed
+        else get_sspr_policy().methods_required,
         options=available_options(flow) if flow.state == FlowState.VERIFY else (),
         challenge=ChallengeView(
             MethodKind(challenge.kind), challenge.expires_at, challenge.confirmed_at is not None
@@ -221,11 +225,27 @@ def view(flow: ResetFlow, handle: str, now: datetime) -> FlowView:
 # --- steps ------------------------------------------------------------------------------
 
 
-def _decoy_kinds(key: str, allowed: list[MethodKind], gates: int) -> list[str]:
-    """A stable, plausible method list for an ID that can't reset."""
-    ranked = sorted(allowed, key=lambda k: keyed_digest("reset-decoy", f"{key}\x00{k}"))
-    count = max(gates, 1 + int(keyed_digest("reset-decoy-n", key)[:2], 16) % max(len(ranked), 1))
-    return [k.value for k in ranked[:count]]
+def _decoy_kinds(key: str, allowed: set[MethodKind], gates: int) -> list[str]:
+    """A stable, plausible method list for an ID that can't reset.
+
+    Built like a real list: from pieces of data (a mobile number brings its text
+    and its call together), at least as many pieces as gates, chosen by a keyed
+    digest of the typed ID so retries show the same list.
+    """
+    pieces = [
+        [k]
+        for k in (MethodKind.EMAIL, MethodKind.OFFICE_VOICE, MethodKind.APP_CODE)
+        if k in allowed
+    ]
+    mobile = [k for k in (MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE) if k in allowed]
+    if mobile:
+        pieces.append(mobile)
+    if not pieces:
+        return []
+    ranked = sorted(pieces, key=lambda p: keyed_digest("reset-decoy", f"{key}\x00{p[0]}"))
+    spread = int(keyed_digest("reset-decoy-n", key)[:2], 16) % len(pieces)
+    chosen = ranked[: min(len(pieces), max(gates, 1 + spread))]
+    return [k.value for piece in chosen for k in piece]
 
 
 def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
@@ -243,11 +263,11 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
         state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
     elif throttles.blocked_until(subject, now):
         state, reason = FlowState.BLOCKED, "throttled"
-    allowed = [
+    allowed = {
         k
         for k in MethodKind
         if k in implemented_kinds() and getattr(policy, f"allow_{k.value}", False)
-    ]
+    }
     with transaction.atomic():
         flow = ResetFlow.objects.create(
             handle_digest=digest,
@@ -306,7 +326,11 @@ class FlowBlockedError(FlowError):
 
 
 def _context(
-    flow: ResetFlow, meta: RequestMeta, now: datetime, *, deliver: bool = True
+    flow: ResetFlow,
+    meta: RequestMeta,
+    now: datetime,
+    *,
+    may_send: Callable[[], bool] | None = None,
 ) -> GateContext:
     return GateContext(
         user=None if flow.decoy else flow.user,
@@ -315,7 +339,7 @@ def _context(
         organisation=get_organisation().name,
         meta=meta,
         now=now,
-        deliver=deliver,
+        may_send=may_send or (lambda: True),
     )
 
 
@@ -361,23 +385,21 @@ def begin_verification(
     flow = load_flow(handle, now)
     if flow.state != FlowState.VERIFY:
         raise FlowError("wrong_step")
+    _stop_if_blocked(flow, meta, now)
     option = next((o for o in available_options(flow) if o.kind == kind), None)
     method = get_method(kind)
     if option is None or method is None:
         raise FlowError("method_unavailable")
-    if (
-        option.needs_contact
-        and not throttles.consume(flow.subject, throttles.Action.PHONE_CHECK, now).allowed
-    ):
-        _block(flow, meta, "phone_check")
-    ctx = _context(flow, meta, now, deliver=_within_phone_budget(flow, kind, meta, now))
+    # Counted before, and outside, the transaction below: a block must stick even
+    # when the step then fails (reference §5.1).
+    for action in dict.fromkeys(_throttle_actions(kind)):
+        if not throttles.consume(flow.subject, action, now).allowed:
+            _block(flow, meta, action.value)
+    ctx = _context(flow, meta, now, may_send=lambda: _within_phone_budget(flow, kind, meta, now))
     try:
         with transaction.atomic():
             if option.needs_contact:
                 _check_decoy_contact(flow)
-            verdict = throttles.consume(flow.subject, THROTTLE_FOR_KIND[kind], now)
-            if not verdict.allowed:
-                raise FlowError("throttled")
             started = method.begin(ctx, contact)
             flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
             _save_challenge(flow, kind, started, now)
@@ -393,11 +415,19 @@ def begin_verification(
             details={"method": kind.value},
         )
         raise FlowError(exc.code) from None
-    except FlowError as exc:
-        if exc.code == "throttled":
-            _block(flow, meta, THROTTLE_FOR_KIND[kind].value)
-        raise
     return view(flow, new, now)
+
+
+def _throttle_actions(kind: MethodKind) -> list[throttles.Action]:
+    """What starting ``kind`` counts: checking a typed number, then the send itself."""
+    actions = [throttles.Action.PHONE_CHECK] if kind in PHONE_KINDS else []
+    return [*actions, THROTTLE_FOR_KIND[kind]]
+
+
+def _stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime) -> None:
+    """A block set by any flow of this user ID ends every flow of it at once."""
+    if throttles.blocked_until(flow.subject, now):
+        _block(flow, meta, "blocked_elsewhere")
 
 
 def _check_decoy_contact(flow: ResetFlow) -> None:
@@ -425,9 +455,11 @@ def submit_verification(*, handle: str, answer: str, meta: RequestMeta) -> FlowV
     flow = load_flow(handle, now)
     if flow.state != FlowState.VERIFY:
         raise FlowError("wrong_step")
+    _stop_if_blocked(flow, meta, now)
     challenge = open_challenge(flow, now)
     if challenge is None:
         raise FlowError("code_expired")
+    recheck(flow, meta, now, challenge=challenge)
     kind = MethodKind(challenge.kind)
     if kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
         passed = challenge.confirmed_at is not None and not flow.decoy
@@ -481,6 +513,37 @@ def _check_answer(
     if not throttles.record_failure(flow.subject, now).allowed:
         _block(flow, meta, throttles.Action.VERIFY_FAILURE.value)
     raise FlowError("invalid_code" if tries else "code_dead")
+
+
+def recheck(
+    flow: ResetFlow, meta: RequestMeta, now: datetime, *, challenge: Challenge | None = None
+) -> None:
+    """The account may have changed since the flow began: look again before trusting it.
+
+    Disabled, taken out of scope, or the number a code went to replaced (a SIM
+    swap reported to the helpdesk): the flow ends or the gate is refused, before
+    any answer is looked at.
+    """
+    if flow.decoy or flow.user is None:
+        return
+    flow.user.refresh_from_db()
+    decision = eligibility_for(flow.user)
+    if not decision.eligible:
+        handle = advance(flow, state=FlowState.BLOCKED, reason="no_longer_eligible")
+        audit(flow, "reset.blocked", meta, reason="no_longer_eligible")
+        raise FlowBlockedError(view(flow, handle, now))
+    registered = {_channel_key(m.channel) for m in decision.methods}
+    if challenge is not None and challenge.channel not in registered:
+        Challenge.objects.filter(pk=challenge.pk).update(consumed_at=now)
+        audit(
+            flow,
+            "reset.gate_failed",
+            meta,
+            outcome=Outcome.FAILURE,
+            reason="channel_changed",
+            details={"method": challenge.kind},
+        )
+        raise FlowError("method_unavailable")
 
 
 def change_method(*, handle: str, meta: RequestMeta) -> FlowView:

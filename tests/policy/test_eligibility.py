@@ -90,8 +90,15 @@ def user(*registered, **overrides):
             Writeback.NOT_NEEDED,
             Reason.ADMIN_SSPR_DISABLED,
         ),
+        # Administrators use only what the policy allows (else their list would show them).
         (
             policy(allowed=frozenset({K.EMAIL})),
+            user(EMAIL, SMS, is_admin=True),
+            Writeback.NOT_NEEDED,
+            Reason.ADMIN_TWO_GATE,
+        ),
+        (
+            policy(allowed=frozenset({K.EMAIL, K.MOBILE_SMS})),
             user(EMAIL, SMS, is_admin=True),
             Writeback.NOT_NEEDED,
             None,

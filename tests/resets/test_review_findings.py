@@ -1,0 +1,138 @@
+"""Regressions from the security review of the reset flow."""
+
+import re
+
+import pyotp
+import pytest
+
+from opensspr.channels import deliver_due, list_outbox
+from opensspr.core.crypto import seal
+from opensspr.methods.models import AuthenticatorApp
+from opensspr.policy.kinds import MethodKind as K
+from opensspr.policy.models import SsprPolicy
+from opensspr.resets.completion import set_new_password
+from opensspr.resets.flow import (
+    FlowBlockedError,
+    FlowError,
+    begin_verification,
+    start_flow,
+    submit_verification,
+)
+from opensspr.resets.models import FlowState
+
+pytestmark = pytest.mark.django_db
+MOBILE = "+31612345678"
+ORDER = list(K)
+
+
+@pytest.fixture(autouse=True)
+def _policy():
+    SsprPolicy.objects.filter(pk=1).update(
+        scope="all",
+        methods_required=1,
+        allow_email=True,
+        allow_mobile_sms=True,
+        allow_mobile_voice=True,
+        allow_office_voice=True,
+        allow_app_code=True,
+        unlock_without_reset=False,
+    )
+
+
+def _code(recipient):
+    deliver_due()
+    return re.search(
+        r"\b(\d{6,8})\b", list_outbox(recipient=recipient).first().plaintext_body()
+    ).group(1)
+
+
+def test_decoy_lists_are_shaped_like_real_ones(meta):
+    for n in range(150):
+        kinds = [
+            o.kind for o in start_flow(identifier=f"ghost{n}@contoso.example", meta=meta).options
+        ]
+        assert kinds == sorted(kinds, key=ORDER.index), kinds
+        assert (K.MOBILE_SMS in kinds) == (K.MOBILE_VOICE in kinds), kinds
+        assert kinds
+
+
+def test_an_account_disabled_mid_flow_can_no_longer_pass(user_factory, meta):
+    person = user_factory(mobile_phone=MOBILE)
+    view = start_flow(identifier=person.user_id, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    code = _code(MOBILE)
+    person.account_enabled = False
+    person.save()
+    with pytest.raises(FlowBlockedError) as blocked:
+        submit_verification(handle=view.handle, answer=code, meta=meta)
+    assert blocked.value.view.state == FlowState.BLOCKED
+
+
+def test_a_code_sent_to_a_replaced_number_no_longer_counts(user_factory, meta):
+    person = user_factory(mobile_phone=MOBILE, auth_email="p@mail.example")
+    view = start_flow(identifier=person.user_id, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    code = _code(MOBILE)
+    person.mobile_phone = "+31687654321"  # the helpdesk replaced the number (a SIM swap)
+    person.save()
+    with pytest.raises(FlowError, match="method_unavailable"):
+        submit_verification(handle=view.handle, answer=code, meta=meta)
+
+
+def test_the_password_is_not_written_for_an_account_disabled_after_the_gates(user_factory, meta):
+    person = user_factory(auth_email="p@mail.example")
+    view = start_flow(identifier=person.user_id, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact="p@mail.example", meta=meta)
+    view = submit_verification(handle=view.handle, answer=_code("p@mail.example"), meta=meta)
+    person.account_enabled = False
+    person.save()
+    with pytest.raises(FlowBlockedError):
+        set_new_password(handle=view.handle, new_password="Copper-Kettle-Morning-84", meta=meta)
+
+
+def test_an_authenticator_throttle_block_lasts_a_day(user_factory, meta, clock):
+    person = user_factory(auth_email="p@mail.example")
+    AuthenticatorApp.objects.create(
+        user=person, secret_sealed=seal(pyotp.random_base32()), confirmed_at=clock.now
+    )
+    view = start_flow(identifier=person.user_id, meta=meta)
+    for _ in range(5):
+        view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
+    with pytest.raises(FlowBlockedError):
+        begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
+    clock.advance(minutes=61)
+    assert start_flow(identifier=person.user_id, meta=meta).state == FlowState.BLOCKED
+
+
+def test_a_block_ends_flows_that_were_already_open(user_factory, meta):
+    person = user_factory(auth_email="p@mail.example")
+    first = start_flow(identifier=person.user_id, meta=meta)
+    first = begin_verification(
+        handle=first.handle, kind=K.EMAIL, contact="p@mail.example", meta=meta
+    )
+    code = _code("p@mail.example")
+    other = start_flow(identifier=person.user_id, meta=meta)
+    other = begin_verification(
+        handle=other.handle, kind=K.EMAIL, contact="p@mail.example", meta=meta
+    )
+    for _ in range(5):
+        with pytest.raises(FlowError):
+            submit_verification(handle=other.handle, answer="00000000", meta=meta)
+    with pytest.raises(FlowBlockedError):
+        submit_verification(handle=first.handle, answer=code, meta=meta)
+
+
+def test_wrong_numbers_do_not_use_up_the_phone_budget(user_factory, meta, settings):
+    settings.OPENSSPR_PHONE_BUDGET_GLOBAL = 1
+    for n in range(3):
+        stranger = user_factory(mobile_phone=f"+3161111111{n}")
+        view = start_flow(identifier=stranger.user_id, meta=meta)
+        with pytest.raises(FlowError, match="contact_mismatch"):
+            begin_verification(
+                handle=view.handle, kind=K.MOBILE_SMS, contact="+31699999999", meta=meta
+            )
+    jan = user_factory(mobile_phone=MOBILE)
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    deliver_due()
+    assert list_outbox(recipient=MOBILE).count() == 1
