@@ -80,3 +80,38 @@ def user_factory(db: Any, meta: RequestMeta) -> Callable[..., User]:
         return create_user(data=data, meta=meta, password=password)
 
     return make
+
+
+def open_reset_policy(**overrides: Any) -> None:
+    """Self-service reset on for everyone with every built method allowed (tests' default).
+
+    ``update_or_create``: transactional tests (live server) start without the row
+    the migration creates.
+    """
+    from opensspr.policy.models import SsprPolicy
+
+    defaults = {
+        "scope": "all",
+        "methods_required": 1,
+        "allow_email": True,
+        "allow_mobile_sms": True,
+        "allow_mobile_voice": True,
+        "allow_office_voice": True,
+        "allow_app_code": True,
+        "unlock_without_reset": True,
+        "admins_may_reset": True,
+        "helpdesk_contact": "",
+    }
+    SsprPolicy.objects.update_or_create(pk=1, defaults=defaults | overrides)
+
+
+def delivered(**filters: Any) -> Any:
+    """The outbox after delivering what is due.
+
+    Inside a test's transaction inline delivery never fires (nothing commits), so
+    deliver as the background worker does in production, then read the outbox.
+    """
+    from opensspr.channels import deliver_due, list_outbox
+
+    deliver_due()
+    return list_outbox(**filters)

@@ -24,8 +24,8 @@ from opensspr.api.problems import TYPE_BASE
 from opensspr.api.schema import DOCUMENT_PATH
 from opensspr.captcha.services import issue_challenge
 from opensspr.channels import deliver_due, list_outbox
-from opensspr.policy.models import SsprPolicy
 from tests.captcha.conftest import pack, payload_fields
+from tests.conftest import open_reset_policy
 
 PREFIX = "/api/v1"
 DOCUMENT_URI = "urn:opensspr:openapi"
@@ -164,16 +164,7 @@ def _api_urls(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _policy(db: Any) -> None:
-    SsprPolicy.objects.filter(pk=1).update(
-        scope="all",
-        methods_required=1,
-        allow_email=True,
-        allow_mobile_sms=True,
-        allow_mobile_voice=True,
-        allow_office_voice=True,
-        allow_app_code=True,
-        unlock_without_reset=True,
-    )
+    open_reset_policy()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ the time the next page has loaded.
 """
 
 import re
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -15,7 +16,7 @@ from opensspr.channels import list_outbox
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.models import SsprPolicy
 from opensspr.signin.services import SignInOutcome, sign_in
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, open_reset_policy
 from tests.e2e.axe import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,22 +28,8 @@ CAPTCHA_BOUND_MS = 30_000  # the browser's proof of work: a hang guard
 
 
 @pytest.fixture(autouse=True)
-def _policy(db):
-    SsprPolicy.objects.update_or_create(
-        pk=1,
-        defaults={
-            "scope": "all",
-            "methods_required": 1,
-            "allow_email": True,
-            "allow_mobile_sms": True,
-            "allow_mobile_voice": True,
-            "allow_office_voice": True,
-            "allow_app_code": True,
-            "unlock_without_reset": True,
-            "admins_may_reset": True,
-            "helpdesk_contact": "",
-        },
-    )
+def _policy(db: Any) -> None:
+    open_reset_policy()
 
 
 def _in(language: str, text: str) -> str:

@@ -10,8 +10,8 @@ from django.test import Client
 
 from opensspr.captcha.services import issue_challenge
 from opensspr.channels import deliver_due, list_outbox
-from opensspr.policy.models import SsprPolicy
 from tests.captcha.conftest import pack, payload_fields
+from tests.conftest import open_reset_policy
 
 MOBILE = "+31612345678"
 OFFICE = "+31205550102"
@@ -20,21 +20,7 @@ NEW = "Lantern-Harbour-Quiet-93"
 
 @pytest.fixture(autouse=True)
 def _policy(db: Any) -> None:
-    SsprPolicy.objects.update_or_create(
-        pk=1,
-        defaults={
-            "scope": "all",
-            "methods_required": 1,
-            "allow_email": True,
-            "allow_mobile_sms": True,
-            "allow_mobile_voice": True,
-            "allow_office_voice": True,
-            "allow_app_code": True,
-            "unlock_without_reset": True,
-            "admins_may_reset": True,
-            "helpdesk_contact": "",
-        },
-    )
+    open_reset_policy()
 
 
 def solved_captcha() -> str:

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 
 from opensspr.audit.models import AuditEvent
-from opensspr.channels import deliver_due, list_outbox
 from opensspr.core.crypto import seal
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
@@ -27,7 +26,7 @@ from opensspr.resets.flow import (
 )
 from opensspr.resets.models import FlowState, Operation
 from opensspr.signin.services import SignInOutcome, sign_in
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, delivered
 
 pytestmark = pytest.mark.django_db
 NEW = "Lantern-Harbour-Quiet-93"
@@ -58,15 +57,8 @@ def jan(user_factory):
     )
 
 
-def _delivered(**filters):
-    # The test's transaction never commits, so inline delivery never fires: deliver as the
-    # background worker does in production.
-    deliver_due()
-    return list_outbox(**filters)
-
-
 def _code(recipient):
-    body = _delivered(recipient=recipient).first().plaintext_body()
+    body = delivered(recipient=recipient).first().plaintext_body()
     return re.search(r"\b(\d{6,8})\b", body).group(1)
 
 
@@ -91,7 +83,7 @@ def test_a_full_email_reset_sets_the_password_and_tells_the_person(jan, meta, cl
     assert sign_in(identifier=jan.user_id, password=NEW, meta=meta).outcome == (
         SignInOutcome.SUCCESS
     )
-    notes = _delivered(recipient="jan@mail.example").filter(purpose="reset.notification")
+    notes = delivered(recipient="jan@mail.example").filter(purpose="reset.notification")
     assert notes.count() == 1
     activities = list(
         AuditEvent.objects.filter(target=jan).order_by("id").values_list("activity", flat=True)
@@ -119,16 +111,16 @@ def test_codes_go_only_to_the_stored_address_and_need_the_full_contact(jan, meta
     view = begin_verification(
         handle=view.handle, kind=K.EMAIL, contact="JAN@mail.example ", meta=meta
     )
-    assert not _delivered(recipient="attacker@evil.example").exists()
+    assert not delivered(recipient="attacker@evil.example").exists()
     # Case and spaces don't matter; the code still goes to the stored address.
-    assert _delivered(recipient="jan@mail.example").count() == 1
+    assert delivered(recipient="jan@mail.example").count() == 1
     view = begin_verification(
         handle=view.handle,
         kind=K.MOBILE_SMS,
         contact="06 12345678 ".replace("06", "+31 6"),
         meta=meta,
     )
-    assert _delivered(recipient=MOBILE).count() == 1
+    assert delivered(recipient=MOBILE).count() == 1
 
 
 def test_two_gates_need_two_distinct_pieces_of_data(jan, meta):
@@ -233,7 +225,7 @@ def test_unknown_and_ineligible_ids_walk_the_same_path_and_never_receive_anythin
         kind = next(o.kind for o in view.options if o.needs_contact)
         with pytest.raises(FlowError, match="contact_mismatch"):
             begin_verification(handle=view.handle, kind=kind, contact="x@mail.example", meta=meta)
-    assert not _delivered().exists()
+    assert not delivered().exists()
     # The decoy list is stable for one ID, so retrying reveals nothing.
     again = _reset_flow("ghost@contoso.example", meta)
     assert [o.kind for o in again.options] == [
@@ -267,7 +259,7 @@ def test_a_voice_gate_passes_once_the_call_is_answered_with_hash(jan, meta):
     )
     with pytest.raises(FlowError, match="call_not_answered"):
         submit_verification(handle=view.handle, answer="", meta=meta)
-    call = _delivered(recipient="+31205550102").first()
+    call = delivered(recipient="+31205550102").first()
     token = call.plaintext_voice_token()
     assert not confirm_voice_call(token=token, digits="1", meta=meta)
     assert confirm_voice_call(token=token, digits="#", meta=meta)
@@ -360,7 +352,7 @@ def test_texts_over_the_per_address_budget_are_not_sent(user_factory, meta, sett
                 handle=view.handle, kind=K.MOBILE_SMS, contact=person.mobile_phone, meta=meta
             )
         )
-    assert [_delivered(recipient=p.mobile_phone).count() for p in people] == [1, 1, 0]
+    assert [delivered(recipient=p.mobile_phone).count() for p in people] == [1, 1, 0]
     # The third person saw the same page as the others: a code "on its way".
     assert views[2].challenge is not None and views[2].challenge.kind == K.MOBILE_SMS
     event = AuditEvent.objects.get(activity="reset.budget_exceeded")
@@ -378,5 +370,5 @@ def test_the_global_budget_holds_across_addresses(user_factory, meta, settings):
         begin_verification(
             handle=view.handle, kind=K.MOBILE_VOICE, contact=person.mobile_phone, meta=other
         )
-    assert _delivered(kind="voice").count() == 1
+    assert delivered(kind="voice").count() == 1
     assert AuditEvent.objects.filter(activity="reset.budget_exceeded", reason="global").exists()
