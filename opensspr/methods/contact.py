@@ -48,77 +48,94 @@ def _matching_phone(stored: str, typed: str) -> str:
     return stored
 
 
+def _outgoing(
+    ctx: GateContext, kind: MessageKind, to: str, purpose: str, **content: str
+) -> OutgoingMessage:
+    """A message of this gate: expires with the code, unique, tied to the flow's audit trail."""
+    return OutgoingMessage(
+        kind=kind,
+        to=to,
+        purpose=purpose,
+        expires_at=ctx.now + CODE_TTL,
+        idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
+        correlation_id=ctx.correlation_id,
+        **content,
+    )
+
+
 @dataclass(frozen=True)
-class EmailCodeMethod:
-    kind: MethodKind = MethodKind.EMAIL
+class _CodeMethod:
+    """Send a fresh code to a stored destination; remember only its flow-bound digest."""
+
+    kind: MethodKind
+    digits: int
     needs_contact: bool = True
+
+    def begin(self, ctx: GateContext, contact: str) -> Started:
+        destination, channel = self._destination(ctx, contact)
+        code = new_code(self.digits)
+        _send(ctx, self._message(ctx, destination, code))
+        return Started(
+            channel=channel_digest(channel),
+            secret_digest=code_digest(ctx.flow_ref, code),
+            expires_at=ctx.now + CODE_TTL,
+        )
+
+    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
+        return code_matches(ctx.flow_ref, started.secret_digest, answer)
+
+    def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def _message(self, ctx: GateContext, to: str, code: str) -> OutgoingMessage:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class EmailCodeMethod(_CodeMethod):
+    kind: MethodKind = MethodKind.EMAIL
     digits: int = 8
 
-    def begin(self, ctx: GateContext, contact: str) -> Started:
+    def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
         address = _matching_email(ctx.user, contact)
-        code = new_code(self.digits)
-        enqueue_message(
-            OutgoingMessage(
-                kind=MessageKind.EMAIL,
-                to=address,
-                purpose="reset.code",
-                subject=_("%(organisation)s account email verification code")
-                % {"organisation": ctx.organisation},
-                body=_(
-                    "Your verification code is %(code)s\n\nUse it within 5 minutes to continue "
-                    "resetting or unlocking your %(organisation)s account. If you didn't ask for "
-                    "this, you can ignore this email; nobody can use the code without your user "
-                    "ID, and it expires on its own."
-                )
-                % {"code": code, "organisation": ctx.organisation},
-                expires_at=ctx.now + CODE_TTL,
-                idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
-                correlation_id=ctx.correlation_id,
-            ),
-            meta=ctx.meta,
-        )
-        return Started(
-            channel=channel_digest(f"email:{address.casefold()}"),
-            secret_digest=code_digest(ctx.flow_ref, code),
-            expires_at=ctx.now + CODE_TTL,
-        )
+        return address, f"email:{address.casefold()}"
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
-        return code_matches(ctx.flow_ref, started.secret_digest, answer)
+    def _message(self, ctx: GateContext, to: str, code: str) -> OutgoingMessage:
+        values = {"code": code, "organisation": ctx.organisation}
+        return _outgoing(
+            ctx,
+            MessageKind.EMAIL,
+            to,
+            "reset.code",
+            subject=_("%(organisation)s account email verification code") % values,
+            body=_(
+                "Your verification code is %(code)s\n\nUse it within 5 minutes to continue "
+                "resetting or unlocking your %(organisation)s account. If you didn't ask for "
+                "this, you can ignore this email; nobody can use the code without your user "
+                "ID, and it expires on its own."
+            )
+            % values,
+        )
 
 
 @dataclass(frozen=True)
-class SmsCodeMethod:
+class SmsCodeMethod(_CodeMethod):
     kind: MethodKind = MethodKind.MOBILE_SMS
-    needs_contact: bool = True
     digits: int = 6
 
-    def begin(self, ctx: GateContext, contact: str) -> Started:
+    def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
         number = _matching_phone(ctx.user.mobile_phone if ctx.user else "", contact)
-        code = new_code(self.digits)
-        _send(
-            ctx,
-            OutgoingMessage(
-                kind=MessageKind.SMS,
-                to=number,
-                purpose="reset.code",
-                body=_(
-                    "%(code)s is your %(organisation)s verification code. It expires in 5 minutes."
-                )
-                % {"code": code, "organisation": ctx.organisation},
-                expires_at=ctx.now + CODE_TTL,
-                idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
-                correlation_id=ctx.correlation_id,
-            ),
-        )
-        return Started(
-            channel=channel_digest(f"phone:{number}"),
-            secret_digest=code_digest(ctx.flow_ref, code),
-            expires_at=ctx.now + CODE_TTL,
-        )
+        return number, f"phone:{number}"
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
-        return code_matches(ctx.flow_ref, started.secret_digest, answer)
+    def _message(self, ctx: GateContext, to: str, code: str) -> OutgoingMessage:
+        return _outgoing(
+            ctx,
+            MessageKind.SMS,
+            to,
+            "reset.code",
+            body=_("%(code)s is your %(organisation)s verification code. It expires in 5 minutes.")
+            % {"code": code, "organisation": ctx.organisation},
+        )
 
 
 @dataclass(frozen=True)
@@ -145,19 +162,17 @@ class VoiceCallMethod:
         token = secrets.token_urlsafe(32)
         _send(
             ctx,
-            OutgoingMessage(
-                kind=MessageKind.VOICE,
-                to=number,
-                purpose="reset.call",
+            _outgoing(
+                ctx,
+                MessageKind.VOICE,
+                number,
+                "reset.call",
                 voice_prompt=_(
                     "This is %(organisation)s. Someone is resetting or unlocking your "
                     "account. If it is you, press the pound key now."
                 )
                 % {"organisation": ctx.organisation},
                 voice_callback_token=token,
-                expires_at=ctx.now + VOICE_TTL,
-                idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
-                correlation_id=ctx.correlation_id,
             ),
         )
         return Started(

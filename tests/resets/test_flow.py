@@ -26,7 +26,7 @@ from opensspr.resets.flow import (
 )
 from opensspr.resets.models import FlowState, Operation
 from opensspr.signin.services import SignInOutcome, sign_in
-from tests.conftest import DEFAULT_PASSWORD, delivered
+from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 
 pytestmark = pytest.mark.django_db
 NEW = "Lantern-Harbour-Quiet-93"
@@ -35,16 +35,7 @@ MOBILE = "+31612345678"
 
 @pytest.fixture(autouse=True)
 def _policy():
-    SsprPolicy.objects.filter(pk=1).update(
-        scope="all",
-        methods_required=1,
-        allow_email=True,
-        allow_mobile_sms=True,
-        allow_mobile_voice=True,
-        allow_office_voice=True,
-        allow_app_code=True,
-        unlock_without_reset=True,
-    )
+    open_reset_policy()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from opensspr.channels import deliver_due, list_outbox
 from opensspr.core.crypto import seal
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.policy.models import SsprPolicy
 from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     FlowBlockedError,
@@ -19,7 +18,7 @@ from opensspr.resets.flow import (
     submit_verification,
 )
 from opensspr.resets.models import FlowState
-from tests.conftest import delivered
+from tests.conftest import delivered, open_reset_policy
 
 pytestmark = pytest.mark.django_db
 MOBILE = "+31612345678"
@@ -28,16 +27,7 @@ ORDER = list(K)
 
 @pytest.fixture(autouse=True)
 def _policy():
-    SsprPolicy.objects.filter(pk=1).update(
-        scope="all",
-        methods_required=1,
-        allow_email=True,
-        allow_mobile_sms=True,
-        allow_mobile_voice=True,
-        allow_office_voice=True,
-        allow_app_code=True,
-        unlock_without_reset=False,
-    )
+    open_reset_policy(unlock_without_reset=False)
 
 
 def _code(recipient):
