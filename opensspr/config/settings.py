@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "opensspr.portal",
     "opensspr.console",
     "opensspr.methods",
+    "opensspr.registration",
     "opensspr.channels",
     "opensspr.captcha",
     "opensspr.demo",

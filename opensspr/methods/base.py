@@ -7,7 +7,7 @@ same bookkeeping but sends nothing, and nothing it checks can ever pass.
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -50,13 +50,17 @@ class MethodError(Exception):
         self.code = code
 
 
+#: What a person typed at a gate: a code, or answers keyed by question.
+Answer = str | Mapping[str, str]
+
+
 class VerificationMethod(Protocol):
     kind: MethodKind
     needs_contact: bool  # the person types the full email address or number first
 
     def begin(self, ctx: GateContext, contact: str) -> Started: ...
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool: ...
+    def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool: ...
 
 
 def new_code(digits: int) -> str:
@@ -68,8 +72,10 @@ def code_digest(flow_ref: str, code: str) -> str:
     return keyed_digest("reset-code", f"{flow_ref}\x00{code.strip()}")
 
 
-def code_matches(flow_ref: str, digest: str, answer: str) -> bool:
-    return bool(digest) and secrets_equal(code_digest(flow_ref, answer), digest)
+def code_matches(flow_ref: str, digest: str, answer: Answer) -> bool:
+    if not isinstance(answer, str) or not digest:
+        return False
+    return secrets_equal(code_digest(flow_ref, answer), digest)
 
 
 def channel_digest(destination: str) -> str:

@@ -18,6 +18,7 @@ from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.core.crypto import keyed_digest
 from opensspr.methods.base import (
     CODE_TTL,
+    Answer,
     GateContext,
     MethodError,
     Started,
@@ -81,7 +82,7 @@ class _CodeMethod:
             expires_at=ctx.now + CODE_TTL,
         )
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
+    def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:
         return code_matches(ctx.flow_ref, started.secret_digest, answer)
 
     def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
@@ -181,7 +182,7 @@ class VoiceCallMethod:
             expires_at=ctx.now + VOICE_TTL,
         )
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
+    def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:
         return False  # a call is confirmed by its callback, never by typed input
 
 

@@ -42,6 +42,10 @@ class SecurityAnswer(models.Model):
     question_key = models.CharField(max_length=32)
     answer_hash = models.CharField(max_length=256, editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+    # Set while the question is in the user's current reset selection. The same
+    # questions are asked again until answered correctly, so reloading or starting
+    # new flows can't shop for easier ones (security bar A3, OWASP SQ-4).
+    selected_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("security answer")

@@ -2,6 +2,7 @@
 
 from opensspr.methods.base import VerificationMethod
 from opensspr.methods.contact import EmailCodeMethod, SmsCodeMethod, VoiceCallMethod
+from opensspr.methods.questions import SecurityQuestionsMethod
 from opensspr.methods.totp import TotpMethod
 from opensspr.policy.kinds import MethodKind
 
@@ -11,6 +12,7 @@ _METHODS: dict[MethodKind, VerificationMethod] = {
     MethodKind.MOBILE_VOICE: VoiceCallMethod(MethodKind.MOBILE_VOICE),
     MethodKind.OFFICE_VOICE: VoiceCallMethod(MethodKind.OFFICE_VOICE),
     MethodKind.APP_CODE: TotpMethod(),
+    MethodKind.SECURITY_QUESTIONS: SecurityQuestionsMethod(),
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pyotp
 
 from opensspr.core.crypto import unseal
-from opensspr.methods.base import GateContext, Started
+from opensspr.methods.base import Answer, GateContext, Started
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind
 
@@ -48,8 +48,8 @@ class TotpMethod:
     def begin(self, ctx: GateContext, contact: str) -> Started:
         return Started(channel="app")
 
-    def verify(self, ctx: GateContext, started: Started, answer: str) -> bool:
-        if ctx.user is None or not answer.strip().isdigit():
+    def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:
+        if ctx.user is None or not isinstance(answer, str) or not answer.strip().isdigit():
             return False
         apps = AuthenticatorApp.objects.filter(user=ctx.user, confirmed_at__isnull=False)
         return any(accept_code(app, answer, ctx.now.timestamp()) for app in apps)

@@ -7,7 +7,7 @@ so a fresh install is safe before anyone has opened the console.
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -143,6 +143,21 @@ class SsprPolicy(models.Model):
     writeback_enabled = models.BooleanField(
         _("write back passwords to the on-premises directory"), default=False
     )
+    registration_required = models.BooleanField(
+        _("require users to register when signing in"),
+        default=True,
+        help_text=_(
+            "People who can use self-service reset but haven't registered enough methods "
+            "are asked to register after signing in. They may skip it; they are asked "
+            "again at every sign-in."
+        ),
+    )
+    reconfirm_days = models.PositiveSmallIntegerField(
+        _("number of days before users are asked to reconfirm their authentication information"),
+        default=180,
+        validators=[MaxValueValidator(730)],
+        help_text=_("0 to 730; 0 means never. Only used when registration is required."),
+    )
 
     class Meta:
         verbose_name = _("self-service password reset policy")
@@ -196,3 +211,28 @@ class SsprPolicy(models.Model):
                 self.allow_security_questions,
             ]
         )
+
+
+CUSTOM_QUESTIONS_MAX = 20
+
+
+class CustomQuestion(models.Model):
+    """A security question the organisation wrote itself, shown exactly as typed (§4.6).
+
+    Custom questions are never translated. Deleting one also deletes the answers
+    people registered for it (they are keyed "custom:<pk>"), which may leave some
+    with too few answers: the impact preview shows who.
+    """
+
+    text = models.CharField(
+        _("question"), max_length=200, validators=[MinLengthValidator(3)], unique=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("custom security question")
+        verbose_name_plural = _("custom security questions")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.text
