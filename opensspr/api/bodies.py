@@ -50,9 +50,32 @@ class Field:
 
 
 @dataclass(frozen=True)
+class StringMap:
+    """An object of string values under string keys (security answers by question)."""
+
+    name: str
+    max_items: int
+    key_length: int
+    value: Field
+    required: bool = True
+    description: str = ""
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "maxProperties": self.max_items,
+            "propertyNames": {"maxLength": self.key_length},
+            "additionalProperties": self.value.json_schema(),
+        }
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+@dataclass(frozen=True)
 class Body:
     name: str  # the component schema's name in the OpenAPI document
-    fields: tuple[Field, ...] = ()
+    fields: tuple[Field | StringMap, ...] = ()
 
     def json_schema(self) -> dict[str, Any]:
         return {
@@ -105,7 +128,7 @@ def read_json_object(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def parse_body(request: HttpRequest, body: Body) -> dict[str, str]:
+def parse_body(request: HttpRequest, body: Body) -> dict[str, Any]:
     """Exactly the fields ``body`` declares, each checked; anything else is a 400."""
     data = read_json_object(request)
     declared = {f.name: f for f in body.fields}
@@ -126,8 +149,34 @@ def parse_body(request: HttpRequest, body: Body) -> dict[str, str]:
                     field=spec.name,
                 )
             continue
-        values[spec.name] = _checked(spec, data[spec.name])
+        value = data[spec.name]
+        values[spec.name] = (
+            _checked_map(spec, value) if isinstance(spec, StringMap) else _checked(spec, value)
+        )
     return values
+
+
+def _checked_map(spec: StringMap, value: object) -> dict[str, str]:
+    names = {"field": spec.name}
+    if not isinstance(value, dict):
+        raise ApiProblem(
+            "invalid_request",
+            _("The field “%(field)s” must be an object.") % names,
+            field=spec.name,
+        )
+    if len(value) > spec.max_items:
+        raise ApiProblem(
+            "invalid_request",
+            _("The field “%(field)s” has more than %(limit)s entries.")
+            % {**names, "limit": spec.max_items},
+            field=spec.name,
+        )
+    checked = {}
+    for key, item in value.items():
+        key_spec = Field(f"{spec.name}.{key[: spec.key_length]}", spec.key_length)
+        _checked(key_spec, key)
+        checked[key] = _checked(Field(key_spec.name, spec.value.max_length), item)
+    return checked
 
 
 def _checked(spec: Field, value: object) -> str:

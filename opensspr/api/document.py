@@ -184,11 +184,25 @@ def _response_schemas() -> dict[str, Any]:
         "Challenge": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["method", "expires_at", "call_answered"],
+            "required": ["method", "expires_at", "call_answered", "questions"],
             "properties": {
                 "method": method,
                 "expires_at": timestamp,
                 "call_answered": {"type": "boolean"},
+                "questions": {
+                    "type": "array",
+                    "items": {"$ref": REF + "Question"},
+                    "description": "For security questions: answer every one, in `answers`.",
+                },
+            },
+        },
+        "Question": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["key", "text"],
+            "properties": {
+                "key": {"type": "string", "maxLength": 32},
+                "text": {"type": "string", "description": "In the request's language."},
             },
         },
         "PasswordFailure": {

@@ -57,6 +57,10 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
         _("That doesn't match what's registered for your account. Check it and try again."),
     ),
     "invalid_code": (422, _("That code isn't right. Check it and try again.")),
+    "invalid_answers": (
+        422,
+        _("At least one answer isn't right. Check your answers and try again."),
+    ),
     "code_dead": (422, _("This code can't be used any more. Ask for a new one.")),
     "code_expired": (422, _("That code has expired. Choose how to get a new one.")),
     "call_not_answered": (

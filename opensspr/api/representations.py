@@ -25,10 +25,16 @@ class OptionJson(TypedDict):
     needs_contact: bool
 
 
+class QuestionJson(TypedDict):
+    key: str
+    text: str
+
+
 class ChallengeJson(TypedDict):
     method: str
     expires_at: str
     call_answered: bool
+    questions: list[QuestionJson]
 
 
 class FlowJson(TypedDict):
@@ -64,6 +70,7 @@ def flow_json(view: FlowView) -> FlowJson:
             "method": challenge.kind.value,
             "expires_at": timestamp(challenge.expires_at),
             "call_answered": challenge.call_answered,
+            "questions": [{"key": q.key, "text": q.text} for q in challenge.questions],
         }
         if challenge
         else None,

@@ -6,10 +6,13 @@ NEW handle: the engine replaced the old one, which is dead from then on (attacks
 A8, A16). The engine decides everything; these views parse, call, render.
 """
 
+from typing import Any
+
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from opensspr.api.bodies import Body, Field
+from opensspr.api.bodies import Body, Field, StringMap
 from opensspr.api.endpoints import endpoint
 from opensspr.api.problems import ApiProblem
 from opensspr.api.representations import flow_json
@@ -56,7 +59,23 @@ VERIFICATION = Body(
 )
 ANSWER = Body(
     "AnswerRequest",
-    (Field("answer", 64, description="The code; an empty string once a call was answered."),),
+    (
+        Field(
+            "answer",
+            64,
+            required=False,
+            description="The code; an empty string once a call was answered.",
+        ),
+        StringMap(
+            "answers",
+            max_items=10,
+            key_length=32,
+            value=Field("answer", 128),
+            required=False,
+            description="Security questions: the answer to each question of the challenge, "
+            "by its key. Send either `answer` or `answers`.",
+        ),
+    ),
 )
 CANCEL = Body("CancelRequest")
 PASSWORD = Body(
@@ -148,16 +167,18 @@ def verification(request: HttpRequest, *, handle: str, data: dict[str, str]) -> 
         "wrong_step",
         "flow_conflict",
         "invalid_code",
+        "invalid_answers",
         "code_dead",
         "code_expired",
         "call_not_answered",
         "throttled",
     ),
 )
-def answer(request: HttpRequest, *, handle: str, data: dict[str, str]) -> JsonResponse:
-    return _flow(
-        submit_verification(handle=handle, answer=data["answer"], meta=request_meta(request))
-    )
+def answer(request: HttpRequest, *, handle: str, data: dict[str, Any]) -> JsonResponse:
+    if ("answer" in data) == ("answers" in data):
+        raise ApiProblem("invalid_request", _("Send either “answer” or “answers”."), field="answer")
+    given = data["answers"] if "answers" in data else data["answer"]
+    return _flow(submit_verification(handle=handle, answer=given, meta=request_meta(request)))
 
 
 @endpoint(

@@ -16,7 +16,8 @@ from opensspr.accounts.services import UserData, create_group, create_user, rena
 from opensspr.core import clock
 from opensspr.core.crypto import seal, unseal
 from opensspr.core.request_meta import RequestMeta
-from opensspr.methods.models import AuthenticatorApp
+from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
+from opensspr.methods.questions import predefined_key, question_text, replace_answers
 from opensspr.policy.models import SsprPolicy, SsprScope
 
 DOMAIN = "lakeside.example"
@@ -154,11 +155,28 @@ def _register_demo_app(user: User) -> str:
     return unseal(app.secret_sealed)
 
 
+#: Jan's security answers, printed by the demo so anyone can answer them. The
+#: questions are off in the demo policy (as by default); the README says how to try them.
+DEMO_ANSWERS = {
+    predefined_key(2): "Zwolle",
+    predefined_key(12): "Stamppot",
+    predefined_key(24): "De Regenboog",
+    predefined_key(29): "Bello",
+    predefined_key(30): "Jantje",
+}
+
+
+def _register_demo_answers(user: User) -> None:
+    if not SecurityAnswer.objects.filter(user=user).exists():
+        replace_answers(user, DEMO_ANSWERS)
+
+
 @dataclass(frozen=True)
 class DemoSeed:
     accounts: list[DemoAccount]
     authenticator_user: str
     authenticator_secret: str
+    answers: dict[str, str]
 
 
 @transaction.atomic
@@ -184,4 +202,6 @@ def seed_demo() -> DemoSeed:
             user.password_last_set = clock.now() - timedelta(days=account.password_age_days)
             user.save(update_fields=["password_last_set"])
     jan = User.objects.get(user_id=_id("jan.jansen"))
-    return DemoSeed(list(ACCOUNTS), jan.user_id, _register_demo_app(jan))
+    _register_demo_answers(jan)
+    answers = {str(question_text(key)): answer for key, answer in DEMO_ANSWERS.items()}
+    return DemoSeed(list(ACCOUNTS), jan.user_id, _register_demo_app(jan), answers)

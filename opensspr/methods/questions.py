@@ -143,8 +143,17 @@ class AnswerProblem(Exception):
         self.message = message
 
 
+#: Words too common to count as "the question's own words" (English and Dutch).
+_COMMON_WORDS = frozenset({
+    "what", "which", "when", "where", "were", "your", "with", "does", "that", "this",
+    "from", "have", "been", "into", "wat", "welke", "wanneer", "waar", "waren", "jouw",
+    "jullie", "voor", "naar", "door", "zijn", "hebt", "heeft", "werd", "toen",
+})  # fmt: skip
+
+
 def _own_words(text: str) -> set[str]:
-    return {w for w in _WORDS.findall(normalise_answer(text)) if len(w) >= 3}
+    """The words that make a question: four letters or more, not the common ones."""
+    return {w for w in _WORDS.findall(normalise_answer(text)) if len(w) >= 4} - _COMMON_WORDS
 
 
 def check_answers(

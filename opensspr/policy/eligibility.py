@@ -95,6 +95,19 @@ def distinct_channels(methods: tuple[RegisteredMethod, ...]) -> int:
     return len({m.channel for m in methods})
 
 
+def has_enough_methods(methods: tuple[RegisteredMethod, ...], required: int) -> bool:
+    """Enough distinct channels for every gate, questions never standing alone.
+
+    Security questions are only ever asked after a possession gate (OWASP SQ-1),
+    so they count only as a second method: a person needs at least one method
+    that reaches something they hold, and with one gate questions don't count.
+    """
+    possession = tuple(m for m in methods if m.kind != MethodKind.SECURITY_QUESTIONS)
+    held = distinct_channels(possession)
+    knowledge = distinct_channels(methods) - held
+    return held >= 1 and held + (knowledge if required > 1 else 0) >= required
+
+
 def evaluate(policy: PolicyFacts, user: UserFacts, writeback: Writeback) -> Decision:
     required = 2 if user.is_admin else policy.methods_required
     methods = usable_methods(policy, user)
@@ -106,7 +119,7 @@ def evaluate(policy: PolicyFacts, user: UserFacts, writeback: Writeback) -> Deci
         Check("not_personal_account", not user.personal_account_guest, Reason.PERSONAL_ACCOUNT),
         Check(
             "enough_methods",
-            distinct_channels(methods) >= required,
+            has_enough_methods(methods, required),
             Reason.ADMIN_TWO_GATE if user.is_admin else Reason.NOT_ENOUGH_METHODS,
         ),
         Check(

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.captcha.fields import CaptchaField
+from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
 from opensspr.resets.flow import MethodOption
 from opensspr.resets.models import Operation
@@ -182,6 +183,37 @@ class CodeForm(forms.Form):
     def clean_code(self) -> str:
         # People copy "123 456" or "123-456"; the digits are what counts.
         return _CODE_SEPARATORS.sub("", self.cleaned_data["code"])
+
+
+class AnswerInput(forms.TextInput):
+    """Answers are never drawn back into the page either."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class QuestionsForm(forms.Form):
+    """One field per question the engine chose, labelled with the question itself."""
+
+    def __init__(self, *args: Any, questions: Sequence[Question], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = tuple(questions)
+        for number, question in enumerate(self.questions, start=1):
+            self.fields[f"answer_{number}"] = forms.CharField(
+                label=question.text,
+                max_length=128,
+                error_messages={"required": _("Answer this question.")},
+                widget=AnswerInput(
+                    attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
+                ),
+            )
+        if self.questions:
+            self.fields["answer_1"].widget.attrs["autofocus"] = True
+
+    def answers(self) -> dict[str, str]:
+        return {
+            q.key: self.cleaned_data[f"answer_{n}"] for n, q in enumerate(self.questions, start=1)
+        }
 
 
 def _new_password_field(label: "Text") -> forms.CharField:

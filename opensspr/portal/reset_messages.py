@@ -30,6 +30,10 @@ FIELD_MESSAGES: dict[str, Promise] = {
         "That doesn't match what's registered for your account. Check it and try again."
     ),
     "invalid_code": _("That code isn't right. Check it and try again."),
+    "invalid_answers": _(
+        "At least one answer isn't right. Check your answers and try again. "
+        "You'll be asked the same questions until you answer them correctly."
+    ),
     "code_dead": _(
         "That code was tried too many times and no longer works. "
         "Select Try another way to get a new one."

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
+from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
@@ -37,6 +38,7 @@ from opensspr.portal.reset_forms import (
     MethodForm,
     NewPasswordForm,
     OperationForm,
+    QuestionsForm,
     StartForm,
     contact_field_name,
     focus_first_error,
@@ -60,6 +62,7 @@ from opensspr.resets.models import FlowState, Operation
 SESSION_KEY = "opensspr_reset"
 VOICE_KINDS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
 _KIND_ORDER = list(MethodKind)
+ANSWER_FIELDS = tuple(f"answer_{n}" for n in range(1, 11))
 
 
 # --- session and rendering -------------------------------------------------------------
@@ -115,6 +118,9 @@ def _state_page(
     context: dict[str, Any] = {"view": view, "alert": alert}
     if expected is MethodForm:
         context["form"] = form if form is not None else MethodForm(options=_options(view))
+    elif expected is QuestionsForm:
+        questions = view.challenge.questions if view.challenge else ()
+        context["form"] = form if form is not None else QuestionsForm(questions=questions)
     elif expected is not None:
         context["form"] = form if form is not None else expected()
     if page == "new_password":
@@ -132,6 +138,8 @@ def _page_of(view: FlowView) -> str:
     if view.state == FlowState.VERIFY:
         if view.challenge is None:
             return "verify"
+        if view.challenge.kind == MethodKind.SECURITY_QUESTIONS:
+            return "questions"
         return "call" if view.challenge.kind in VOICE_KINDS else "code"
     return str(view.state)
 
@@ -140,6 +148,7 @@ _FORM_OF: dict[str, type] = {
     "choose_operation": OperationForm,
     "verify": MethodForm,
     "code": CodeForm,
+    "questions": QuestionsForm,
     "new_password": NewPasswordForm,
 }
 
@@ -193,7 +202,9 @@ def start_view(request: HttpRequest) -> HttpResponse:
 # --- the flow page ---------------------------------------------------------------------
 
 
-@sensitive_post_parameters("code", "new_password", "confirm_password", *CONTACT_FIELDS)
+@sensitive_post_parameters(
+    "code", "new_password", "confirm_password", *CONTACT_FIELDS, *ANSWER_FIELDS
+)
 @never_cache
 @require_http_methods(["GET", "POST"])
 def flow_view(request: HttpRequest) -> HttpResponse:
@@ -289,6 +300,13 @@ def _begin(request: HttpRequest, handle: str) -> HttpResponse:
 
 
 def _answer(request: HttpRequest, handle: str) -> HttpResponse:
+    try:
+        view = get_flow(handle=handle)
+    except FlowError as exc:
+        return _ended(request, exc.code)
+    challenge = view.challenge
+    if challenge is not None and challenge.kind == MethodKind.SECURITY_QUESTIONS:
+        return _answer_questions(request, handle, challenge.questions)
     form = CodeForm(request.POST)
     if not form.is_valid():
         focus_first_error(form)
@@ -301,6 +319,23 @@ def _answer(request: HttpRequest, handle: str) -> HttpResponse:
         ),
         form=form,
         field="code",
+    )
+
+
+def _answer_questions(
+    request: HttpRequest, handle: str, questions: tuple[Question, ...]
+) -> HttpResponse:
+    form = QuestionsForm(request.POST, questions=questions)
+    if not form.is_valid():
+        focus_first_error(form)
+        return _current(request, handle, form=form)
+    # A wrong set is told at the top: naming the wrong answer would help a guesser.
+    return _step(
+        request,
+        handle,
+        lambda: submit_verification(
+            handle=handle, answer=form.answers(), meta=request_meta(request)
+        ),
     )
 
 

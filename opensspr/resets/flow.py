@@ -37,12 +37,14 @@ from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.base import (
     MAX_TRIES_PER_CODE,
+    Answer,
     GateContext,
     MethodError,
     Started,
     channel_digest,
 )
 from opensspr.methods.contact import voice_token_digest
+from opensspr.methods.questions import Question, question_text
 from opensspr.methods.registry import get_method, implemented_kinds
 from opensspr.policy.eligibility import Reason, Scope
 from opensspr.policy.kinds import MethodKind
@@ -62,6 +64,8 @@ THROTTLE_FOR_KIND = {
     MethodKind.OFFICE_VOICE: throttles.Action.CALL,
     MethodKind.APP_CODE: throttles.Action.PHONE_CHECK,  # "validating an authenticator app"
 }
+#: Counted per submission rather than per start: starting them sends nothing.
+COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: throttles.Action.QUESTIONS}
 
 
 class FlowError(Exception):
@@ -87,6 +91,7 @@ class ChallengeView:
     kind: MethodKind
     expires_at: datetime
     call_answered: bool = False
+    questions: tuple[Question, ...] = ()  # security questions to answer, in order
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ def available_options(flow: ResetFlow) -> tuple[MethodOption, ...]:
         method = get_method(kind)
         if method is None or kind not in implemented or kind.value in kinds_done:
             continue
+        if kind == MethodKind.SECURITY_QUESTIONS and not flow.gates_passed:
+            continue  # only ever after a possession gate (OWASP SQ-1, attack A3)
         options.append(MethodOption(kind, method.needs_contact))
     order = list(MethodKind)
     return tuple(sorted(options, key=lambda o: order.index(o.kind)))
@@ -189,7 +196,7 @@ def available_options(flow: ResetFlow) -> tuple[MethodOption, ...]:
 
 def _channel_key(channel: str) -> str:
     """A registered channel as gates record it (the methods store digests)."""
-    return channel if channel == "app" else channel_digest(channel)
+    return channel if channel in ("app", "questions") else channel_digest(channel)
 
 
 def open_challenge(flow: ResetFlow, now: datetime) -> Challenge | None:
@@ -211,14 +218,22 @@ def view(flow: ResetFlow, handle: str, now: datetime) -> FlowView:
         if flow.gates_passed
         else get_sspr_policy().methods_required,
         options=available_options(flow) if flow.state == FlowState.VERIFY else (),
-        challenge=ChallengeView(
-            MethodKind(challenge.kind), challenge.expires_at, challenge.confirmed_at is not None
-        )
-        if challenge
-        else None,
+        challenge=_challenge_view(challenge) if challenge else None,
         expires_at=flow.expires_at,
         blocked_reason=flow.reason if flow.state == FlowState.BLOCKED else "",
         unlock_offered=get_sspr_policy().unlock_without_reset,
+    )
+
+
+def _challenge_view(challenge: Challenge) -> ChallengeView:
+    questions = tuple(
+        Question(key, question_text(key) or "") for key in challenge.question_keys or ()
+    )
+    return ChallengeView(
+        MethodKind(challenge.kind),
+        challenge.expires_at,
+        challenge.confirmed_at is not None,
+        questions,
     )
 
 
@@ -420,6 +435,8 @@ def begin_verification(
 
 def _throttle_actions(kind: MethodKind) -> list[throttles.Action]:
     """What starting ``kind`` counts: checking a typed number, then the send itself."""
+    if kind in COUNTED_PER_ANSWER:
+        return []
     actions = [throttles.Action.PHONE_CHECK] if kind in PHONE_KINDS else []
     return [*actions, THROTTLE_FOR_KIND[kind]]
 
@@ -441,13 +458,14 @@ def _save_challenge(flow: ResetFlow, kind: MethodKind, started: Started, now: da
         kind=kind.value,
         channel=started.channel,
         secret_digest=started.secret_digest,
+        question_keys=list(started.question_keys),
         issued_at=now,
         expires_at=started.expires_at or (now + timedelta(minutes=5)),
         voice_token_digest=voice_token_digest(started.voice_token) if started.voice_token else "",
     )
 
 
-def submit_verification(*, handle: str, answer: str, meta: RequestMeta) -> FlowView:
+def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> FlowView:
     """Check the answer to the open challenge; pass the gate or count a failure."""
     from opensspr.resets.completion import gates_complete
 
@@ -485,20 +503,29 @@ def _check_answer(
     *,
     challenge: Challenge,
     kind: MethodKind,
-    answer: str,
+    answer: Answer,
     meta: RequestMeta,
     now: datetime,
 ) -> bool:
     method = get_method(kind)
+    if (
+        kind in COUNTED_PER_ANSWER
+        and not throttles.consume(flow.subject, COUNTED_PER_ANSWER[kind], now).allowed
+    ):
+        _block(flow, meta, COUNTED_PER_ANSWER[kind].value)
     tries = Challenge.objects.filter(pk=challenge.pk, attempts__lt=MAX_TRIES_PER_CODE).update(
         attempts=F("attempts") + 1
     )
-    started = Started(channel=challenge.channel, secret_digest=challenge.secret_digest)
+    started = Started(
+        channel=challenge.channel,
+        secret_digest=challenge.secret_digest,
+        question_keys=tuple(challenge.question_keys or ()),
+    )
     ok = (
         bool(tries)
         and method is not None
         and not flow.decoy
-        and method.verify(_context(flow, meta, now), started, answer[:64])
+        and method.verify(_context(flow, meta, now), started, _bounded(answer))
     )
     if ok:
         return True
@@ -512,7 +539,16 @@ def _check_answer(
     )
     if not throttles.record_failure(flow.subject, now).allowed:
         _block(flow, meta, throttles.Action.VERIFY_FAILURE.value)
-    raise FlowError("invalid_code" if tries else "code_dead")
+    if not tries:
+        raise FlowError("code_dead")
+    raise FlowError("invalid_answers" if kind == MethodKind.SECURITY_QUESTIONS else "invalid_code")
+
+
+def _bounded(answer: Answer) -> Answer:
+    """Cut what was typed to a sane size before any hashing (a code or ~10 answers)."""
+    if isinstance(answer, str):
+        return answer[:64]
+    return {str(k)[:32]: str(v)[:128] for k, v in list(answer.items())[:10]}
 
 
 def recheck(

@@ -67,7 +67,12 @@ def test_every_request_body_is_closed_and_every_schema_is_valid(document):
             closed = schemas[ref.rsplit("/", 1)[1]]
             assert closed["additionalProperties"] is False, path
             for field in closed["properties"].values():
-                assert field["type"] == "string" and field["maxLength"] <= 4096, path
+                string = field
+                if field["type"] == "object":  # a bounded map of bounded strings
+                    assert field["maxProperties"] <= 10, path
+                    assert field["propertyNames"]["maxLength"] <= 64, path
+                    string = field["additionalProperties"]
+                assert string["type"] == "string" and string["maxLength"] <= 4096, path
 
 
 def test_every_problem_code_is_documented(document):

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from opensspr.audit.models import AuditEvent
 from opensspr.channels import deliver_due, list_outbox
+from opensspr.methods.questions import replace_answers
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import confirm_voice_call
 from opensspr.resets.models import ResetFlow
@@ -292,6 +293,7 @@ def test_a_call_passes_once_it_was_answered(api, jan, reset_flow, meta):
         "method": "office_voice",
         "expires_at": called.body["challenge"]["expires_at"],
         "call_answered": False,
+        "questions": [],
     }
     early = api.post("/resets/current/verification/answer", {"answer": ""}, handle=called.handle)
     assert early.status == 422 and early.body["code"] == "call_not_answered"
@@ -397,3 +399,41 @@ def test_parallel_answers_with_one_handle_pass_exactly_once(document, user_facto
         t.join()
     # One wins; the others find a dead handle, a used code, or lose the race (401/422/409).
     assert statuses.count(200) == 1 and set(statuses) <= {200, 401, 409, 422}, statuses
+
+
+def test_security_questions_are_answered_as_an_object_by_question_key(api, jan, reset_flow):
+    answers = {f"predefined:{n}": f"Canary-Answer-{n}" for n in (2, 4, 12, 29, 30)}
+    replace_answers(jan, answers)
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2, allow_security_questions=True)
+    gate_2 = _pass_email(api, reset_flow(jan.user_id))
+    assert "security_questions" in [o["method"] for o in gate_2.body["options"]]
+    asked = api.post(
+        "/resets/current/verification", {"method": "security_questions"}, handle=gate_2.handle
+    )
+    questions = asked.body["challenge"]["questions"]
+    assert len(questions) == 3 and all(q["text"] for q in questions)
+    both = api.post(
+        "/resets/current/verification/answer",
+        {"answer": "123456", "answers": {}},
+        handle=asked.handle,
+    )
+    assert both.status == 400 and both.body["code"] == "invalid_request"
+    wrong = {q["key"]: "Canary-Wrong" for q in questions}
+    refused = api.post(
+        "/resets/current/verification/answer", {"answers": wrong}, handle=asked.handle
+    )
+    assert refused.status == 422 and refused.body["code"] == "invalid_answers"
+    right = {q["key"]: answers[q["key"]].lower() for q in questions}
+    passed = api.post(
+        "/resets/current/verification/answer", {"answers": right}, handle=asked.handle
+    )
+    assert passed.status == 200 and passed.body["state"] == "new_password"
+
+
+def test_answers_must_be_a_small_object_of_short_strings(api, jan, reset_flow):
+    flow = reset_flow(jan.user_id)
+    for bad in ([], {"k": 1}, {f"k{n}": "x" for n in range(11)}, {"k" * 40: "x"}):
+        refused = api.post(
+            "/resets/current/verification/answer", {"answers": bad}, handle=flow.handle
+        )
+        assert refused.status == 400 and refused.body["code"] == "invalid_request", bad

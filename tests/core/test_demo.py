@@ -4,9 +4,11 @@ import pyotp
 import pytest
 
 from opensspr.accounts.models import User
-from opensspr.demo.seed import seed_demo
-from opensspr.methods.models import AuthenticatorApp
+from opensspr.demo.seed import DEMO_ANSWERS, seed_demo
+from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
+from opensspr.methods.questions import answer_matches, question_text
 from opensspr.policy.eligibility import Reason
+from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import eligibility_for
 
@@ -28,3 +30,17 @@ def test_the_demo_is_seeded_once_and_ready_to_reset():
     ada = User.objects.get(user_id="ada.admin@lakeside.example")
     decision = eligibility_for(ada)
     assert decision.eligible and decision.gates_required == 2
+
+
+def test_the_printed_answers_pass_jans_questions_once_the_policy_allows_them():
+    seed = seed_demo()
+    jan = User.objects.get(user_id=seed.authenticator_user)
+    assert K.SECURITY_QUESTIONS not in {m.kind for m in eligibility_for(jan).methods}
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2, allow_security_questions=True)
+    assert K.SECURITY_QUESTIONS in {m.kind for m in eligibility_for(jan).methods}
+    by_text = {question_text(key): key for key in DEMO_ANSWERS}
+    stored = dict(
+        SecurityAnswer.objects.filter(user=jan).values_list("question_key", "answer_hash")
+    )
+    for question, answer in seed.answers.items():
+        assert answer_matches(answer, stored[by_text[question]])

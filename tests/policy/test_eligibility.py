@@ -126,6 +126,12 @@ def test_each_check_has_its_own_reason(policy_, user_, writeback, reason):
         ((SMS, CALL), 2, False),
         ((SMS, OFFICE_SAME), 2, False),
         ((SMS, OFFICE), 2, True),
+        # Questions only ever follow a possession gate (OWASP SQ-1, attack A3).
+        ((QUESTIONS,), 1, False),
+        ((QUESTIONS, EMAIL), 1, True),
+        ((QUESTIONS,), 2, False),
+        ((QUESTIONS, EMAIL), 2, True),
+        ((QUESTIONS, SMS, CALL), 2, True),
     ],
 )
 def test_registered_against_required(registered, required, eligible):

@@ -12,12 +12,15 @@ from opensspr.audit.models import AuditEvent
 from opensspr.channels import deliver_due, list_outbox
 from opensspr.channels.models import Message
 from opensspr.core.logging import JsonFormatter, SafeTextFormatter
+from opensspr.methods.models import SecurityAnswer
+from opensspr.methods.questions import replace_answers
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.completion import PasswordRejectedError, set_new_password
 from opensspr.resets.flow import (
     FlowError,
     begin_verification,
+    change_method,
     choose_operation,
     start_flow,
     submit_verification,
@@ -48,8 +51,11 @@ def test_reset_secrets_appear_in_no_log_audit_row_or_metadata(user_factory, meta
         allow_email=True,
         allow_mobile_sms=True,
         unlock_without_reset=True,
+        allow_security_questions=True,
     )
     person = user_factory(auth_email="canary@mail.example", mobile_phone="+31612345678")
+    answers = {f"predefined:{n}": f"CANARY-ANSWER-{n}-{uuid.uuid4().hex[:6]}" for n in range(1, 6)}
+    replace_answers(person, answers)
     canary_password = f"CANARY-RESET-{uuid.uuid4().hex[:10]}-Aa1!"
     view = start_flow(identifier=person.user_id, meta=meta)
     view = choose_operation(handle=view.handle, operation=Operation.RESET, meta=meta)
@@ -64,7 +70,15 @@ def test_reset_secrets_appear_in_no_log_audit_row_or_metadata(user_factory, meta
         handle=view.handle, kind=K.MOBILE_SMS, contact="+31612345678", meta=meta
     )
     sms_code = _code("+31612345678")
-    view = submit_verification(handle=view.handle, answer=sms_code, meta=meta)
+    view = change_method(handle=view.handle, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.SECURITY_QUESTIONS, meta=meta)
+    asked = [q.key for q in view.challenge.questions]
+    wrong = {key: answers[key] + "x" for key in asked}
+    with pytest.raises(FlowError):
+        submit_verification(handle=view.handle, answer=wrong, meta=meta)
+    view = submit_verification(
+        handle=view.handle, answer={key: answers[key] for key in asked}, meta=meta
+    )
     with pytest.raises(PasswordRejectedError) as rejected:
         set_new_password(handle=view.handle, new_password="short", meta=meta)
     handles = [view.handle, rejected.value.view.handle]
@@ -77,8 +91,11 @@ def test_reset_secrets_appear_in_no_log_audit_row_or_metadata(user_factory, meta
         + [_row_text(AuditEvent, set())]
         + [_row_text(Message, {"body_sealed"})]
         + [_row_text(ResetFlow, set()), _row_text(Challenge, set())]
+        + [_row_text(SecurityAnswer, set())]
     )
-    for secret in (canary_password, email_code, sms_code, *handles, settings.SECRET_KEY):
+    secrets = (canary_password, email_code, sms_code, *handles, settings.SECRET_KEY)
+    for secret in (*secrets, *answers.values()):
         assert secret not in written
+        assert secret.casefold() not in written.casefold()
     # Delivered code bodies are sealed at rest, never stored in clear.
     assert all(email_code not in m.body_sealed for m in Message.objects.all())

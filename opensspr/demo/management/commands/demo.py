@@ -34,6 +34,13 @@ class Command(BaseCommand):
             f"print(pyotp.TOTP('{seed.authenticator_secret}').now())\"):\n"
             f"    {seed.authenticator_secret}"
         )
+        out.write(
+            f"\n  {seed.authenticator_user} also has security answers. Questions are off in "
+            "the demo policy; to try them, set two methods required and tick Security "
+            "questions in the console's reset policy. The answers:"
+        )
+        for question, answer in seed.answers.items():
+            out.write(f"    {question} {answer}")
         out.write("\nPress Ctrl+C to stop.\n")
         if not options["no_serve"]:
             serve(bind=f"127.0.0.1:{options['port']}", workers=1, threads=8)
