@@ -184,11 +184,16 @@ def _response_schemas() -> dict[str, Any]:
         "Challenge": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["method", "expires_at", "call_answered", "questions"],
+            "required": ["method", "expires_at", "call_answered", "questions", "sent_to"],
             "properties": {
                 "method": method,
                 "expires_at": timestamp,
                 "call_answered": {"type": "boolean"},
+                "sent_to": {
+                    "type": ["string", "null"],
+                    "description": "The address or number the code or call went to, masked "
+                    "(`j•••@mail.example`, `+31 6 •••• 5678`); null for the app and questions.",
+                },
                 "questions": {
                     "type": "array",
                     "items": {"$ref": REF + "Question"},

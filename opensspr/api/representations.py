@@ -35,6 +35,7 @@ class ChallengeJson(TypedDict):
     expires_at: str
     call_answered: bool
     questions: list[QuestionJson]
+    sent_to: str | None
 
 
 class FlowJson(TypedDict):
@@ -71,6 +72,7 @@ def flow_json(view: FlowView) -> FlowJson:
             "expires_at": timestamp(challenge.expires_at),
             "call_answered": challenge.call_answered,
             "questions": [{"key": q.key, "text": q.text} for q in challenge.questions],
+            "sent_to": challenge.shown_as or None,
         }
         if challenge
         else None,

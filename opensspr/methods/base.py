@@ -39,6 +39,7 @@ class Started:
     secret_digest: str = ""
     question_keys: tuple[str, ...] = ()
     voice_token: str = field(default="", repr=False)
+    shown_as: str = ""  # the destination, masked, for the page ("j•••@mail.example")
     expires_at: datetime | None = None
 
 

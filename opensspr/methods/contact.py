@@ -14,7 +14,13 @@ from django.utils.translation import gettext as _
 
 from opensspr.accounts.models import User
 from opensspr.accounts.phones import normalise_phone
-from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
+from opensspr.channels import (
+    MessageKind,
+    OutgoingMessage,
+    enqueue_message,
+    mask_email,
+    mask_phone,
+)
 from opensspr.core.crypto import keyed_digest
 from opensspr.methods.base import (
     CODE_TTL,
@@ -80,6 +86,9 @@ class _CodeMethod:
             channel=channel_digest(channel),
             secret_digest=code_digest(ctx.flow_ref, code),
             expires_at=ctx.now + CODE_TTL,
+            shown_as=mask_email(destination)
+            if self.kind == MethodKind.EMAIL
+            else mask_phone(destination),
         )
 
     def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:
@@ -180,6 +189,7 @@ class VoiceCallMethod:
             channel=channel_digest(f"phone:{number}"),
             voice_token=token,
             expires_at=ctx.now + VOICE_TTL,
+            shown_as=mask_phone(number),
         )
 
     def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:

@@ -92,6 +92,7 @@ class ChallengeView:
     expires_at: datetime
     call_answered: bool = False
     questions: tuple[Question, ...] = ()  # security questions to answer, in order
+    shown_as: str = ""  # the masked address or number the code or call went to
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ def _challenge_view(challenge: Challenge) -> ChallengeView:
         challenge.expires_at,
         challenge.confirmed_at is not None,
         questions,
+        challenge.shown_as,
     )
 
 
@@ -459,6 +461,7 @@ def _save_challenge(flow: ResetFlow, kind: MethodKind, started: Started, now: da
         channel=started.channel,
         secret_digest=started.secret_digest,
         question_keys=list(started.question_keys),
+        shown_as=started.shown_as[:64],
         issued_at=now,
         expires_at=started.expires_at or (now + timedelta(minutes=5)),
         voice_token_digest=voice_token_digest(started.voice_token) if started.voice_token else "",

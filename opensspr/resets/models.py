@@ -86,6 +86,8 @@ class Challenge(models.Model):
     channel = models.CharField(max_length=64, blank=True)  # keyed digest of the destination
     secret_digest = models.CharField(max_length=64, blank=True)  # keyed digest of the code
     question_keys = models.JSONField(default=list)
+    # Where the code went or the call was placed, masked: the person typed it in full.
+    shown_as = models.CharField(max_length=64, blank=True)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)

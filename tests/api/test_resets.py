@@ -294,6 +294,7 @@ def test_a_call_passes_once_it_was_answered(api, jan, reset_flow, meta):
         "expires_at": called.body["challenge"]["expires_at"],
         "call_answered": False,
         "questions": [],
+        "sent_to": "+31 2 •••• 0102",
     }
     early = api.post("/resets/current/verification/answer", {"answer": ""}, handle=called.handle)
     assert early.status == 422 and early.body["code"] == "call_not_answered"

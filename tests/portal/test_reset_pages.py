@@ -120,6 +120,8 @@ def test_a_full_email_reset_through_the_pages(portal, jan):
     page = portal.page()
     assert _h1(page) == "Enter your code"
     assert 'autocomplete="one-time-code"' in _text(page)
+    # Masked only once the person typed the address in full and it matched.
+    assert "We've emailed a code to j•••@mail.example." in _text(page)
     assert 'inputmode="numeric"' in _text(page)
     assert "The code works for 5 minutes, until" in _text(page)
     assert "Try another way" in _text(page)
@@ -215,7 +217,7 @@ def test_a_voice_gate_waits_for_the_answered_call(portal, jan):
     portal.post("method", method="office_voice", contact_office_voice="+31 20 555 0102")
     page = portal.page()
     assert _h1(page) == "Answer the call"
-    assert "Answer and press #, then select Continue." in _text(page)
+    assert "calling +31 2 •••• 0102. Answer and press #, then select Continue." in _text(page)
     assert "You can answer until" in _text(page)
     response = portal.post("call_done")
     assert response.status_code == 200
