@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from opensspr.channels.models import Message, MessageStatus
     from opensspr.channels.registry import get_voice_channel
     from opensspr.channels.selectors import list_outbox
-    from opensspr.channels.services import InvalidMessageError, deliver_due, enqueue_message
+    from opensspr.channels.services import (
+        InvalidMessageError,
+        deliver_due,
+        enqueue_message,
+        register_due_work,
+        run_due_work_after_commit,
+    )
 
 _LAZY = {
     "Message": "opensspr.channels.models",
@@ -36,6 +42,8 @@ _LAZY = {
     "InvalidMessageError": "opensspr.channels.services",
     "deliver_due": "opensspr.channels.services",
     "enqueue_message": "opensspr.channels.services",
+    "register_due_work": "opensspr.channels.services",
+    "run_due_work_after_commit": "opensspr.channels.services",
 }
 
 __all__ = [
@@ -57,6 +65,8 @@ __all__ = [
     "list_outbox",
     "mask_email",
     "mask_phone",
+    "register_due_work",
+    "run_due_work_after_commit",
 ]
 
 

@@ -134,6 +134,42 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
 
 
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="opensspr-inline")
+_due_work: list[Callable[[], object]] = []
+
+
+def register_due_work(work: Callable[[], object]) -> None:
+    """Add queued work of another app that runs beside deliveries, never in a request.
+
+    For work whose cost would show who a request was about (a fan-out to every
+    administrator, attack A1): the request only writes a row, and ``work``
+    processes such rows in the worker's loop or, inline, after the commit.
+    """
+    if work not in _due_work:
+        _due_work.append(work)
+
+
+def run_due_work_after_commit() -> None:
+    """Inline mode: process the registered work once the caller's transaction commits."""
+    if conf.delivery_mode() == conf.INLINE:
+        transaction.on_commit(_due_work_soon, robust=True)
+
+
+def _due_work_soon() -> None:
+    if conf.inline_in_background():
+        _background.submit(_run_due_work, close_connection=True)
+    else:
+        _run_due_work(close_connection=False)
+
+
+def _run_due_work(*, close_connection: bool) -> None:
+    try:
+        for work in _due_work:
+            work()
+    except Exception as exc:  # the worker's loop picks the rows up later
+        logger.error("queued work failed: %s", type(exc).__name__)
+    finally:
+        if close_connection:
+            connection.close()
 
 
 def _deliver_after_commit(message_id: int, meta: RequestMeta) -> None:
@@ -184,6 +220,8 @@ def deliver_due(*, limit: int = 100, should_stop: Callable[[], bool] | None = No
     messages, so a stopping worker finishes the message in hand and no more.
     """
     run_housekeeping(clock.now(), meta=worker_meta(""))
+    for work in _due_work:
+        work()
     attempted = 0
     while attempted < limit and not (should_stop and should_stop()):
         message_id = claim_next(clock.now())

@@ -6,3 +6,9 @@ class ResetsConfig(AppConfig):
     name = "opensspr.resets"
     label = "resets"
     verbose_name = _("Password reset, unlock and change")
+
+    def ready(self) -> None:
+        from opensspr.channels import register_due_work
+        from opensspr.resets.helpdesk import process_help_requests
+
+        register_due_work(process_help_requests)

@@ -17,26 +17,33 @@ Invariants of :func:`request_admin_help`:
   to whoever typed the ID.
 * At most one message per administrator per flow (the idempotency key), to at
   most 100 administrators, in a stable order.
+* The request writes one row and one audit event for every ID; the fan-out
+  happens in the delivery loop, so its cost can't show who was asked about.
 """
 
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from opensspr.accounts.models import User
 from opensspr.accounts.roles import AdminRole
 from opensspr.accounts.selectors import get_organisation, list_administrators
 from opensspr.audit.models import Outcome
-from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
+from opensspr.channels import (
+    MessageKind,
+    OutgoingMessage,
+    enqueue_message,
+    run_due_work_after_commit,
+)
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.helpdesk import HelpdeskKind, HelpdeskLink, helpdesk_link_for
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets import throttles
 from opensspr.resets.flow import audit, load_flow
-from opensspr.resets.models import ResetFlow
+from opensspr.resets.models import HelpRequest, ResetFlow
 
 MAX_RECIPIENTS = 100
 
@@ -69,7 +76,9 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
 
     Raises ``FlowError`` only for a flow that is gone or expired, exactly as for
     any other step; every other outcome returns nothing, so the caller answers
-    the same way whoever the user ID is.
+    the same way whoever the user ID is. The request itself only records the
+    ask: the emails go out from the delivery loop (:func:`process_help_requests`),
+    so looking up and writing to the administrators takes no time here.
     """
     now = clock.now()
     flow = load_flow(handle, now)
@@ -78,23 +87,56 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
     if not throttles.consume(flow.subject, throttles.Action.EMAIL, now).allowed:
         audit(flow, "reset.admin_help_requested", meta, outcome=Outcome.FAILURE, reason="throttled")
         return
-    user = flow.user
-    if user is None or not user.account_enabled:
+    helpable = flow.user is not None and flow.user.account_enabled
+    with transaction.atomic():
+        HelpRequest.objects.create(
+            flow=flow,
+            created_at=now,
+            correlation_id=meta.correlation_id[:64],
+            language=(translation.get_language() or "")[:16],
+        )
         audit(
             flow,
             "reset.admin_help_requested",
             meta,
-            outcome=Outcome.FAILURE,
-            reason=flow.reason or "unknown_user",
+            outcome=Outcome.SUCCESS if helpable else Outcome.FAILURE,
+            reason="" if helpable else (flow.reason or "unknown_user"),
         )
-        return
+        run_due_work_after_commit()
+
+
+def process_help_requests(limit: int = 20) -> int:
+    """Email the administrators about each unprocessed request; returns how many were taken.
+
+    Each row is claimed with a conditional UPDATE, so parallel workers never
+    fan one request out twice (the idempotency keys would stop a double send too).
+    """
+    taken = 0
+    pending = HelpRequest.objects.filter(processed_at__isnull=True).order_by("pk")
+    for request_id in pending.values_list("pk", flat=True)[:limit]:
+        claimed = HelpRequest.objects.filter(pk=request_id, processed_at__isnull=True).update(
+            processed_at=clock.now()
+        )
+        if claimed:
+            row = HelpRequest.objects.select_related("flow__user").get(pk=request_id)
+            with translation.override(row.language or None):
+                _fan_out(row)
+            taken += 1
+    return taken
+
+
+def _fan_out(row: HelpRequest) -> None:
+    flow, user = row.flow, row.flow.user
+    if user is None or not user.account_enabled:
+        return  # nobody to help: the request was recorded, and that is all
+    meta = RequestMeta.system(row.correlation_id)
     recipients = list_help_recipients(requester=user)
     with transaction.atomic():
         for admin in recipients:
-            enqueue_message(_help_message(flow, user, admin, now, meta), meta=meta)
+            enqueue_message(_help_message(flow, user, admin, row.created_at, meta), meta=meta)
         audit(
             flow,
-            "reset.admin_help_requested",
+            "reset.admin_help_sent",
             meta,
             outcome=Outcome.SUCCESS if recipients else Outcome.FAILURE,
             reason="" if recipients else "no_recipients",

@@ -97,3 +97,21 @@ class Challenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} challenge of flow {self.flow_id}"
+
+
+class HelpRequest(models.Model):
+    """A "contact your administrator" request, fanned out beside the request (attack A1).
+
+    Written for every flow that asks, known user or not, so the request costs the
+    same whoever it is about; the delivery loop later emails the administrators
+    (or, for an ID nobody can help, nobody) and stamps ``processed_at``.
+    """
+
+    flow = models.ForeignKey(ResetFlow, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    correlation_id = models.CharField(max_length=64)
+    language = models.CharField(max_length=16, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"help request {self.pk} of flow {self.flow_id}"

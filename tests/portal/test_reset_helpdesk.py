@@ -3,6 +3,7 @@
 import pytest
 
 from opensspr.audit.models import AuditEvent
+from opensspr.channels.models import Message
 from opensspr.core import clock
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets import throttles
@@ -12,9 +13,10 @@ from opensspr.resets.helpdesk import (
     HelpdeskKind,
     helpdesk_link_for,
     list_help_recipients,
+    process_help_requests,
     request_admin_help,
 )
-from opensspr.resets.models import ResetFlow
+from opensspr.resets.models import HelpRequest, ResetFlow
 from tests.portal.conftest import delivered
 
 pytestmark = pytest.mark.django_db
@@ -87,8 +89,21 @@ def test_a_known_user_gets_one_message_per_administrator(user_factory, admin, me
     body = message.plaintext_body()
     assert "Jan Jansen (jan@contoso.example) asked for help resetting" in body
     assert "2026-11-23 09:00 UTC" in body
-    events = AuditEvent.objects.filter(activity="reset.admin_help_requested")
-    assert events.count() == 2 and events.first().details == {"recipients": 2}
+    assert AuditEvent.objects.filter(activity="reset.admin_help_requested").count() == 2
+    sent_events = AuditEvent.objects.filter(activity="reset.admin_help_sent")
+    assert [e.details for e in sent_events] == [{"recipients": 2}, {"recipients": 2}]
+
+
+def test_the_request_only_records_the_ask_and_the_loop_fans_it_out(user_factory, admin, meta):
+    """Nothing addressed to an administrator is written while the person waits (A1)."""
+    user_factory("jan@contoso.example", auth_email="j@mail.example")
+    admin("hugo", "helpdesk_admin")
+    _ask("jan@contoso.example", meta)
+    assert not Message.objects.filter(purpose="reset.admin_help").exists()
+    assert HelpRequest.objects.filter(processed_at__isnull=True).count() == 1
+    assert process_help_requests() == 1
+    assert process_help_requests() == 0  # claimed once, never fanned out twice
+    assert Message.objects.filter(purpose="reset.admin_help").count() == 1
 
 
 def test_a_known_user_who_cannot_reset_is_helped_all_the_same(user_factory, admin, meta):
