@@ -17,3 +17,6 @@ from opensspr.config.settings import *  # noqa: F403  (the real settings, unchan
 
 # Deliver inline messages in the test's own thread, so a test reads them at once.
 OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND = False
+# No response-time floor: thousands of reset steps would each wait for it.
+# tests/portal/test_reset_timing.py switches it on to show that it works.
+OPENSSPR_RESET_MIN_RESPONSE_MS = 0

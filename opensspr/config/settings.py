@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "opensspr.core.middleware.RequestContextMiddleware",
     "opensspr.core.metrics.MetricsMiddleware",
+    "opensspr.core.timing.ResponseFloorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -189,6 +190,11 @@ OPENSSPR_PROVIDER_TIMEOUT = env.integer("OPENSSPR_PROVIDER_TIMEOUT", 10, minimum
 # per hour (attack A4). Over budget the flow answers as usual but sends nothing.
 OPENSSPR_PHONE_BUDGET_PER_IP = env.integer(
     "OPENSSPR_PHONE_BUDGET_PER_IP", 10, minimum=1, maximum=100000
+)
+# Every reset step (portal and API) answers no sooner than this, so the work a
+# known user ID causes can't be timed apart from an unknown one (attack A1).
+OPENSSPR_RESET_MIN_RESPONSE_MS = env.integer(
+    "OPENSSPR_RESET_MIN_RESPONSE_MS", 150, minimum=0, maximum=5000
 )
 OPENSSPR_PHONE_BUDGET_GLOBAL = env.integer(
     "OPENSSPR_PHONE_BUDGET_GLOBAL", 500, minimum=1, maximum=10000000
