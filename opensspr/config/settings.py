@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "opensspr.console",
     "opensspr.methods",
     "opensspr.registration",
+    "opensspr.reports",
     "opensspr.channels",
     "opensspr.captcha",
     "opensspr.demo",

@@ -39,7 +39,9 @@ def _two_steps(user_id):
     """Start a flow and answer "why are you having trouble?": the steps that look the ID up."""
     client = Client()
     captcha = solved_captcha()  # solved beforehand: the person's browser does this
-    start, response = _timed(lambda: client.post("/reset", {"user_id": user_id, "captcha": captcha}))
+    start, response = _timed(
+        lambda: client.post("/reset", {"user_id": user_id, "captcha": captcha})
+    )
     assert response.status_code == 302
     choose, response = _timed(
         lambda: client.post("/reset/flow", {"action": "operation", "operation": "reset"})

@@ -1,0 +1,69 @@
+"""The registration report as CSV: stable column names and values for spreadsheets and scripts.
+
+Column names and cell values are fixed English tokens, not translated text, so
+an export reads the same whatever the administrator's language (the columns are
+documented in docs/operators/reports.md). Cells that a spreadsheet would run as
+a formula are defused (OWASP "CSV injection"): a display name such as
+``=HYPERLINK(...)`` is written with a leading apostrophe.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import UTC
+
+from opensspr.reports.registered import DataKind, MethodStatus
+from opensspr.reports.selectors import RegistrationRow
+
+COLUMNS = (
+    "user_id",
+    "display_name",
+    "sspr_enabled",
+    "sspr_registered",
+    "sspr_capable",
+    "reason_code",
+    "methods_registered",
+    *(kind.value for kind in DataKind),
+    "last_confirmed",
+)
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _method_cell(status: MethodStatus | None) -> str:
+    if status is None:
+        return ""
+    return "proven" if status.proven else "unproven"
+
+
+def _cells(row: RegistrationRow) -> list[str]:
+    confirmed = row.info.confirmed_at
+    return [
+        row.user.user_id,
+        row.user.display_name,
+        _yes_no(row.capability.enabled),
+        _yes_no(row.capability.registered),
+        _yes_no(row.capability.capable),
+        row.capability.reason.value if row.capability.reason else "",
+        "+".join(m.kind.value for m in row.info.methods),
+        *(_method_cell(row.info.status(kind)) for kind in DataKind),
+        confirmed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed else "",
+    ]
+
+
+def registration_csv(rows: Iterable[RegistrationRow]) -> str:
+    """The whole report as CSV text (header first, one line per person)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_safe(cell) for cell in _cells(row)])
+    return out.getvalue()
