@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("opensspr.captcha.urls")),
     path("", include("opensspr.portal.reset_urls")),
     path("", include("opensspr.signin.urls")),
+    path("", include("opensspr.registration.urls")),
     path("", include("opensspr.portal.urls")),
 ]
 

@@ -29,3 +29,57 @@ class RegistrationState(models.Model):
 
     def __str__(self) -> str:
         return f"registration of {self.user}"
+
+
+class ProofPurpose(models.TextChoices):
+    """What a proof is for: the person's identity, or possession of a new value."""
+
+    IDENTITY = "identity", _("identity")
+    AUTH_EMAIL = "auth_email", _("authentication email")
+    MOBILE_PHONE = "mobile_phone", _("mobile phone")
+    OFFICE_PHONE = "office_phone", _("office phone")
+    AUTHENTICATOR_APP = "authenticator_app", _("authenticator app")
+
+
+class Proof(models.Model):
+    """One attempt to prove something while managing security info, in one browser session.
+
+    An identity proof (a code, call or app code through an already registered
+    method, or the password when nothing is registered) opens a short window in
+    which that session may change methods (security bar A18). A proof of a new
+    email address or number holds the value until a code sent to it, or a call
+    to it, comes back: an unproven value never reaches the directory user.
+    Codes are stored as keyed digests bound to ``ref``; nothing here is secret
+    in clear.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Keyed digest of the opaque handle the browser session holds (registration/session.py).
+    session_digest = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=24, choices=ProofPurpose.choices)
+    kind = models.CharField(max_length=24)  # a MethodKind value, or "password"
+    ref = models.CharField(max_length=32, unique=True)  # random; what code digests are bound to
+    value = models.CharField(max_length=254, blank=True)  # the new address or E.164 number
+    app = models.ForeignKey(
+        "methods.AuthenticatorApp",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    code_digest = models.CharField(max_length=64, blank=True)
+    voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failures = models.PositiveSmallIntegerField(default=0)
+    answered_at = models.DateTimeField(null=True, blank=True)  # the call was answered with #
+    proven_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)  # used, replaced or given up
+
+    class Meta:
+        verbose_name = _("security info proof")
+        verbose_name_plural = _("security info proofs")
+        indexes = [models.Index(fields=["user", "issued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} proof of {self.user_id} by {self.kind}"

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from opensspr.channels import get_voice_channel
 from opensspr.core.request_meta import request_meta
+from opensspr.registration.proofs import confirm_registration_call
 from opensspr.resets.flow import confirm_voice_call
 
 _TWIML_THANKS = (
@@ -32,9 +33,11 @@ def voice_callback(request: HttpRequest, provider: str, token: str) -> HttpRespo
     callback = channel.parse_callback(request)
     if callback is None:
         return HttpResponse(status=403)
+    meta = request_meta(request)
+    # A call placed by the reset flow, else one placed while managing security info.
     confirmed = confirm_voice_call(
-        token=callback.token, digits=callback.digits, meta=request_meta(request)
-    )
+        token=callback.token, digits=callback.digits, meta=meta
+    ) or confirm_registration_call(token=callback.token, digits=callback.digits, meta=meta)
     if provider == "outbox":
         return HttpResponseRedirect(reverse("channels:outbox"))
     return HttpResponse(_TWIML_THANKS if confirmed else _TWIML_SORRY, content_type="text/xml")

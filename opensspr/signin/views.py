@@ -24,6 +24,7 @@ from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
+from opensspr.registration.interrupt import destination_after_sign_in
 from opensspr.resets.change import change_password
 from opensspr.signin.forms import ChangePasswordForm, SignInForm
 from opensspr.signin.messages import SIGN_IN_ERRORS, apply_change_errors
@@ -69,7 +70,7 @@ def signin_view(request: HttpRequest) -> HttpResponse:
         )
         if result.outcome == SignInOutcome.SUCCESS and result.user:
             login(request, result.user, backend=BACKEND)
-            return HttpResponseRedirect(next_url)
+            return HttpResponseRedirect(destination_after_sign_in(request, result.user, next_url))
         if result.outcome == SignInOutcome.CHANGE_REQUIRED and result.user:
             _start_pending_change(request, result.user, result.change_reason, next_url)
             return redirect("signin:change_required")
@@ -131,7 +132,7 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
             complete_sign_in_after_change(user=user, meta=request_meta(request))
             login(request, user, backend=BACKEND)
             messages.success(request, _("Your password has been changed."))
-            return HttpResponseRedirect(pending["next"])
+            return HttpResponseRedirect(destination_after_sign_in(request, user, pending["next"]))
         error = apply_change_errors(form, result)
     return render(
         request,
