@@ -1,30 +1,26 @@
 """Console pages for the directory: users, groups, roles and the organisation.
 
-The user page also shows what the person registered for self-service reset
-(statuses only, never an answer or a secret) and lets authentication
-administrators clear it. Authentication email and phones typed here are written
-through ``registration.admin_services``, which drops the person's proof of the
-old value.
+The user page also shows what the person registered for self-service reset and
+lets authentication administrators clear it (``admin_security_info``).
+Authentication email and phones typed here are written through
+``registration.admin_services``, which drops the person's proof of the old value.
 """
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from opensspr.accounts.admin_security_info import SecurityInfoAdminMixin
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
 from opensspr.accounts.phones import normalise_phone
@@ -34,15 +30,8 @@ from opensspr.console.site import console_site
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
 from opensspr.directory.base import DirectoryError
-from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.registration import admin_services
-from opensspr.registration.admin_services import (
-    CONTACT_FIELDS,
-    SECURITY_INFO_ROLES,
-    may_clear_security_info,
-)
-from opensspr.reports.capability import get_capability
-from opensspr.reports.registered import DataKind, RegistrationSummary, get_registration_summary
+from opensspr.registration.admin_services import CONTACT_FIELDS
 from opensspr.resets.admin_reset import issue_temporary_password
 from opensspr.signin import lockout
 from opensspr.signin.services import unlock_sign_in
@@ -117,7 +106,7 @@ class AdministratorFilter(admin.SimpleListFilter):
 
 
 @admin.register(User, site=console_site)
-class UserAdmin(AuditedModelAdmin):
+class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
     form = UserForm
     inlines = (RoleInline,)
     list_display = ("user_id", "display_name", "user_type", "account_enabled", "password_last_set")
@@ -204,127 +193,6 @@ class UserAdmin(AuditedModelAdmin):
                 actor=_actor(request), user=obj, values=contact, meta=request_meta(request)
             )
 
-    @admin.display(description=_("registered for self-service reset"))
-    def security_info(self, obj: User) -> str:
-        if obj.pk is None:
-            return "-"
-        policy = get_sspr_policy()
-        info = get_registration_summary(obj, policy)
-        capability = get_capability(obj, policy)
-        lines = [*_registration_lines(info)]
-        if info.confirmed_at:
-            when = date_format(localtime(info.confirmed_at), "DATETIME_FORMAT")
-            lines.append(str(_("Last confirmed by the person: %(time)s") % {"time": when}))
-        else:
-            lines.append(str(_("Never confirmed by the person.")))
-        if capability.capable:
-            lines.append(str(_("Can use self-service password reset.")))
-        else:
-            lines.append(
-                str(
-                    _("Can't use self-service password reset: %(reason)s (%(code)s).")
-                    % {"reason": capability.reason_label, "code": capability.reason}
-                )
-            )
-        return format_html(
-            '<ul class="security-info">{}</ul>',
-            format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
-        )
-
-    # --- clearing registrations --------------------------------------------------------
-
-    def has_clear_security_info_permission(self, request: HttpRequest) -> bool:
-        actor = _actor(request)
-        return bool(actor.admin_roles & SECURITY_INFO_ROLES) and self.has_change_permission(request)
-
-    def get_urls(self) -> list[URLPattern]:
-        clear = path(
-            "<path:object_id>/clear-security-info/",
-            self.admin_site.admin_view(self.clear_security_info_view),
-            name="accounts_user_clear_security_info",
-        )
-        return [clear, *super().get_urls()]
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        target = self.get_object(request, unquote(object_id))
-        can_clear = target is not None and may_clear_security_info(_actor(request), target)
-        context = {**(extra_context or {}), "can_clear_security_info": can_clear}
-        return super().change_view(request, object_id, form_url, context)
-
-    def clear_security_info_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The user page's "Clear security info" button: confirm (GET), then clear (POST)."""
-        target = self.get_object(request, unquote(object_id))
-        if target is None:
-            raise Http404
-        if not may_clear_security_info(_actor(request), target):
-            raise PermissionDenied
-        if request.method == "POST":
-            self._clear(request, [target])
-            url = reverse(
-                "admin:accounts_user_change", args=[target.pk], current_app=self.admin_site.name
-            )
-            return HttpResponseRedirect(url)
-        return self._clear_confirmation(request, [target], from_action=False)
-
-    @admin.action(
-        description=_("Clear security info registrations"), permissions=["clear_security_info"]
-    )
-    def clear_registrations(
-        self, request: HttpRequest, queryset: QuerySet[User]
-    ) -> HttpResponse | None:
-        users = self._manageable(request, queryset)  # the action's permission checked the role
-        if not users:
-            return None
-        if request.POST.get("post") != "yes":
-            return self._clear_confirmation(request, users, from_action=True)
-        self._clear(request, users)
-        return None
-
-    def _clear(self, request: HttpRequest, users: list[User]) -> None:
-        include_contact = request.POST.get("include_contact") == "on"
-        for user in users:
-            admin_services.clear_security_info(
-                actor=_actor(request),
-                user=user,
-                meta=request_meta(request),
-                include_contact=include_contact,
-            )
-        count = len(users)
-        self.message_user(
-            request,
-            ngettext(
-                "Security info cleared for %d person: they must register again.",
-                "Security info cleared for %d people: they must register again.",
-                count,
-            )
-            % count,
-            messages.SUCCESS,
-        )
-
-    def _clear_confirmation(
-        self, request: HttpRequest, users: list[User], *, from_action: bool
-    ) -> TemplateResponse:
-        policy = get_sspr_policy()
-        targets = [(u, _registration_lines(get_registration_summary(u, policy))) for u in users]
-        return TemplateResponse(
-            request,
-            "console/clear_security_info.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Clear security info registrations"),
-                "opts": self.model._meta,
-                "targets": targets,
-                "from_action": from_action,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            },
-        )
-
     @admin.display(description=_("sign-in lockout"))
     def lockout_status(self, obj: User) -> str:
         now = clock.now()
@@ -386,39 +254,6 @@ class UserAdmin(AuditedModelAdmin):
         )
         response["Cache-Control"] = "no-store"
         return response
-
-
-_UNPROVEN = _("%(method)s: set by an administrator or imported, not proven by the person")
-_PROVEN = _("%(method)s: proven by the person")
-
-
-def _registration_lines(info: RegistrationSummary) -> list[str]:
-    """What is registered, in words, without any value, answer or secret."""
-    lines: list[str] = []
-    for status in info.methods:
-        if status.kind == DataKind.AUTHENTICATOR_APP:
-            lines.append(
-                ngettext(
-                    "Authenticator app: %(n)d confirmed",
-                    "Authenticator apps: %(n)d confirmed",
-                    info.confirmed_apps,
-                )
-                % {"n": info.confirmed_apps}
-            )
-        elif status.kind == DataKind.SECURITY_QUESTIONS:
-            lines.append(str(_("Security questions: %(n)d answered") % {"n": info.answers}))
-        else:
-            lines.append(
-                str((_PROVEN if status.proven else _UNPROVEN) % {"method": status.kind.label})
-            )
-    if DataKind.SECURITY_QUESTIONS not in info.kinds and info.answers:
-        lines.append(
-            str(
-                _("Security questions: %(n)d of %(required)d answered, too few to count")
-                % {"n": info.answers, "required": info.answers_required}
-            )
-        )
-    return lines or [str(_("Nothing registered."))]
 
 
 class GroupForm(forms.ModelForm):

@@ -23,14 +23,30 @@ class AdminRole(models.TextChoices):
     SECURITY = "security_admin", _("Security administrator")
 
 
+#: Clear what a person registered for self-service reset (apps, answers, proofs).
+#: As in the reference, managing authentication methods belongs to the
+#: authentication administrators; password, helpdesk and user administrators
+#: reset passwords and edit users but don't wipe what a person registered.
+#: Targets that are administrators still need a global administrator
+#: (``accounts.selectors.can_manage_user``).
+MANAGE_SECURITY_INFO = "manage_security_info"
+
 _ALL = {"view", "add", "change", "delete"}
 _VIEW = {"view"}
 
 # role -> {app_label.model or app_label: actions}
 ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
-    AdminRole.GLOBAL: {"*": _ALL},
-    AdminRole.PRIVILEGED_AUTHENTICATION: {"accounts": _ALL, "policy": _ALL, "audit": _VIEW},
-    AdminRole.AUTHENTICATION: {"accounts.user": {"view", "change"}, "audit": _VIEW},
+    AdminRole.GLOBAL: {"*": _ALL | {MANAGE_SECURITY_INFO}},
+    AdminRole.PRIVILEGED_AUTHENTICATION: {
+        "accounts": _ALL,
+        "accounts.user": {MANAGE_SECURITY_INFO},
+        "policy": _ALL,
+        "audit": _VIEW,
+    },
+    AdminRole.AUTHENTICATION: {
+        "accounts.user": {"view", "change", MANAGE_SECURITY_INFO},
+        "audit": _VIEW,
+    },
     AdminRole.SECURITY: {"policy": _ALL, "channels": _ALL, "accounts": _VIEW, "audit": _VIEW},
     AdminRole.USER: {"accounts": _ALL, "audit": _VIEW},
     AdminRole.PASSWORD: {"accounts.user": {"view", "change"}},
@@ -45,6 +61,11 @@ def role_allows(roles: set[str], app_label: str, model: str | None, action: str)
             if scope and action in grants.get(scope, set()):
                 return True
     return False
+
+
+def roles_may_manage_security_info(roles: set[str]) -> bool:
+    """Whether ``roles`` include one that may clear people's registrations."""
+    return role_allows(roles, "accounts", "user", MANAGE_SECURITY_INFO)
 
 
 def role_touches_app(roles: set[str], app_label: str) -> bool:

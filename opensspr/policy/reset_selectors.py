@@ -2,12 +2,20 @@
 
 Kept apart from ``selectors.py`` (password policy) so each module owns one
 concept; nothing here writes.
+
+Reading is split from assembling: ``eligibility_for`` reads one person's
+``StoredFacts`` with a few queries, ``bulk_eligibility`` reads many people's
+with a fixed number, and both hand them to ``decide``. The report, the impact
+preview and the reset portal therefore can't disagree about what counts as a
+registered method or a member of the selected group.
 """
+
+from dataclasses import dataclass
 
 from opensspr.accounts.models import GuestKind, User, UserSource
 from opensspr.accounts.selectors import is_member_of_group
 from opensspr.directory import connector_for
-from opensspr.directory.base import DirectoryError, HealthState
+from opensspr.directory.base import DirectoryConnector, DirectoryError, HealthState
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.policy.eligibility import (
     Decision,
@@ -31,6 +39,20 @@ _ALLOW_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class StoredFacts:
+    """What the database holds about a person beyond their own row.
+
+    ``group_ids`` lists the policy groups the person belongs to, directly or
+    through nested groups; groups no policy selects may be left out.
+    """
+
+    is_admin: bool
+    has_confirmed_app: bool
+    answers: int  # every stored answer counts: a deleted question takes its answers along
+    group_ids: frozenset[int] = frozenset()
+
+
 def get_sspr_policy() -> SsprPolicy:
     return SsprPolicy.objects.select_related("group").filter(pk=1).first() or SsprPolicy(pk=1)
 
@@ -39,7 +61,9 @@ def allowed_kinds(policy: SsprPolicy) -> frozenset[MethodKind]:
     return frozenset(kind for kind, name in _ALLOW_FIELDS.items() if getattr(policy, name))
 
 
-def list_registered_methods(user: User, policy: SsprPolicy) -> tuple[RegisteredMethod, ...]:
+def registered_methods(
+    user: User, stored: StoredFacts, policy: SsprPolicy
+) -> tuple[RegisteredMethod, ...]:
     """Every method ``user`` has data for, proven or set by an administrator (§8.3)."""
     found: list[RegisteredMethod] = []
     if user.auth_email:
@@ -52,30 +76,69 @@ def list_registered_methods(user: User, policy: SsprPolicy) -> tuple[RegisteredM
         ]
     if user.office_phone:
         found.append(RegisteredMethod(MethodKind.OFFICE_VOICE, f"phone:{user.office_phone}"))
-    if AuthenticatorApp.objects.filter(user=user, confirmed_at__isnull=False).exists():
+    if stored.has_confirmed_app:
         found.append(RegisteredMethod(MethodKind.APP_CODE, "app"))
-    if SecurityAnswer.objects.filter(user=user).count() >= policy.questions_to_register:
+    if stored.answers >= policy.questions_to_register:
         found.append(RegisteredMethod(MethodKind.SECURITY_QUESTIONS, "questions"))
     return tuple(found)
 
 
-def writeback_state(user: User) -> Writeback:
-    if user.source == UserSource.CLOUD:
-        return Writeback.NOT_NEEDED
+def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:
+    """One person's ``StoredFacts``; group membership is read only if the policy has a group."""
+    group = policy.group
+    in_group = group is not None and is_member_of_group(user, group)
+    return StoredFacts(
+        is_admin=user.is_administrator,
+        has_confirmed_app=AuthenticatorApp.objects.filter(
+            user=user, confirmed_at__isnull=False
+        ).exists(),
+        answers=SecurityAnswer.objects.filter(user=user).count(),
+        group_ids=frozenset({group.pk}) if group is not None and in_group else frozenset(),
+    )
+
+
+def list_registered_methods(user: User, policy: SsprPolicy) -> tuple[RegisteredMethod, ...]:
+    return registered_methods(user, get_stored_facts(user, policy), policy)
+
+
+class WritebackProbe:
+    """Where a synced person's password would be written, asking each connector only once.
+
+    A health check reaches an on-premises directory over the network: a report
+    over thousands of synced people must not make thousands of them. One probe
+    lives for one read (a request, a report), so an outage is seen by the next.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, Writeback] = {}
+
+    def state(self, user: User) -> Writeback:
+        if user.source == UserSource.CLOUD:
+            return Writeback.NOT_NEEDED
+        try:
+            connector = connector_for(user)
+        except DirectoryError:
+            return Writeback.UNREACHABLE
+        key = id(connector)
+        if key not in self._seen:
+            self._seen[key] = _health_of(connector)
+        return self._seen[key]
+
+
+def _health_of(connector: DirectoryConnector) -> Writeback:
     try:
-        health = connector_for(user).check_health()
+        health = connector.check_health()
     except DirectoryError:
         return Writeback.UNREACHABLE
     return Writeback.AVAILABLE if health.state == HealthState.HEALTHY else Writeback.UNREACHABLE
 
 
-def eligibility_for(user: User | None, policy: SsprPolicy | None = None) -> Decision:
-    """The full decision for ``user`` (None: an unknown user ID) under the current policy."""
-    policy = policy or get_sspr_policy()
-    in_group = bool(
-        user is not None and policy.group is not None and is_member_of_group(user, policy.group)
-    )
-    facts = PolicyFacts(
+def writeback_state(user: User) -> Writeback:
+    return WritebackProbe().state(user)
+
+
+def policy_facts(policy: SsprPolicy, *, in_group: bool) -> PolicyFacts:
+    return PolicyFacts(
         scope=Scope(policy.scope),
         in_scope_group=in_group,
         methods_required=policy.methods_required,
@@ -83,20 +146,48 @@ def eligibility_for(user: User | None, policy: SsprPolicy | None = None) -> Deci
         admins_may_reset=policy.admins_may_reset,
         writeback_enabled=policy.writeback_enabled,
     )
-    if user is None:
-        return evaluate(facts, UserFacts(exists=False), Writeback.NOT_NEEDED)
+
+
+def decide(
+    user: User,
+    stored: StoredFacts,
+    policy: SsprPolicy,
+    *,
+    probe: WritebackProbe,
+    writeback: Writeback | None = None,
+) -> Decision:
+    """The decision for a known ``user`` from facts already read; the one place they meet.
+
+    The directory is asked (through ``probe``) only for a synced person while
+    writeback is on, and not at all when the caller gives ``writeback``.
+    """
+    in_group = policy.group_id is not None and policy.group_id in stored.group_ids
     person = UserFacts(
         exists=True,
-        is_admin=user.is_administrator,
+        is_admin=stored.is_admin,
         enabled=user.account_enabled,
         licensed=user.sspr_licensed,
         personal_account_guest=user.guest_kind == GuestKind.PERSONAL_ACCOUNT,
         synced=user.source == UserSource.SYNCED,
-        registered=list_registered_methods(user, policy),
+        registered=registered_methods(user, stored, policy),
     )
-    writeback = (
-        writeback_state(user)
-        if person.synced and policy.writeback_enabled
-        else (Writeback.NOT_NEEDED)
-    )
-    return evaluate(facts, person, writeback)
+    state = Writeback.NOT_NEEDED
+    if person.synced and policy.writeback_enabled:
+        state = writeback if writeback is not None else probe.state(user)
+    return evaluate(policy_facts(policy, in_group=in_group), person, state)
+
+
+def eligibility_for(
+    user: User | None, policy: SsprPolicy | None = None, *, writeback: Writeback | None = None
+) -> Decision:
+    """The full decision for ``user`` (None: an unknown user ID) under the current policy.
+
+    ``writeback`` replaces the directory's health check for callers that ignore
+    it (the registration report): leave it out to ask the directory.
+    """
+    policy = policy or get_sspr_policy()
+    if user is None:
+        facts = policy_facts(policy, in_group=False)
+        return evaluate(facts, UserFacts(exists=False), Writeback.NOT_NEEDED)
+    stored = get_stored_facts(user, policy)
+    return decide(user, stored, policy, probe=WritebackProbe(), writeback=writeback)

@@ -26,7 +26,7 @@ from django.db import transaction
 
 from opensspr.accounts.models import User
 from opensspr.accounts.phones import normalise_phone
-from opensspr.accounts.roles import AdminRole
+from opensspr.accounts.roles import roles_may_manage_security_info
 from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -40,15 +40,6 @@ from opensspr.registration.models import RegistrationState
 CONTACT_FIELDS = ("auth_email", "mobile_phone", "office_phone")
 _PROOF = {name: f"{name}_proven_at" for name in CONTACT_FIELDS}
 
-#: Roles that may clear a person's registrations. As in the reference, managing
-#: authentication methods belongs to the authentication administrators; password,
-#: helpdesk and user administrators reset passwords and edit users but don't wipe
-#: what a person registered. Targets that are administrators still need a global
-#: administrator (``can_manage_user``).
-SECURITY_INFO_ROLES = frozenset(
-    {AdminRole.GLOBAL, AdminRole.PRIVILEGED_AUTHENTICATION, AdminRole.AUTHENTICATION}
-)
-
 
 @dataclass(frozen=True)
 class ClearedSecurityInfo:
@@ -61,7 +52,8 @@ class ClearedSecurityInfo:
 
 
 def may_clear_security_info(actor: User, target: User) -> bool:
-    return bool(actor.admin_roles & SECURITY_INFO_ROLES) and can_manage_user(actor, target)
+    """The actor's roles allow it (``accounts.roles``) and they may manage ``target``."""
+    return roles_may_manage_security_info(actor.admin_roles) and can_manage_user(actor, target)
 
 
 def _normalised(values: Mapping[str, str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from opensspr.accounts.models import User
 from opensspr.core import clock
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.reports.capability import Capability, get_capability
+from opensspr.reports.capability import Capability, iter_capabilities
 from opensspr.reports.registered import (
     DataKind,
     RegistrationSummary,
@@ -82,7 +82,8 @@ def list_registration_rows(
     """The report's rows, ordered by user ID, under the current (or a given) policy.
 
     The search narrows in the database; the other filters need each person's
-    eligibility decision, so every remaining user is evaluated once.
+    eligibility decision, so every remaining user is evaluated once, in bulk: a
+    fixed number of queries per chunk of people, not per person.
     """
     filters = filters or ReportFilters()
     policy = policy or get_sspr_policy()
@@ -91,12 +92,10 @@ def list_registration_rows(
         term = filters.search.strip()
         users = users.filter(Q(user_id__icontains=term) | Q(display_name__icontains=term))
     rows = (
-        RegistrationRow(
-            user=user,
-            info=summary_of_annotated(user, policy),
-            capability=get_capability(user, policy),
+        RegistrationRow(user=user, info=summary_of_annotated(user, policy), capability=capability)
+        for user, (capability,) in iter_capabilities(
+            users_with_registration_counts(users), (policy,)
         )
-        for user in users_with_registration_counts(users)
     )
     return [row for row in rows if _matches(row, filters, policy)]
 

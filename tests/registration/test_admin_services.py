@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from opensspr.accounts.roles import AdminRole, roles_may_manage_security_info
 from opensspr.audit.models import AuditEvent
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import CUSTOM_PREFIX, replace_answers
@@ -199,6 +200,16 @@ def test_roles_that_dont_manage_methods_cannot_clear(user_factory, person, meta,
         clear_security_info(actor=user_factory(roles=(role,)), user=person, meta=meta)
     assert AuthenticatorApp.objects.filter(user=person).exists()
     assert not AuditEvent.objects.filter(activity="registration.cleared_by_admin").exists()
+
+
+def test_the_role_table_lets_only_authentication_roles_manage_security_info():
+    allowed = {role for role in AdminRole if roles_may_manage_security_info({role})}
+    assert allowed == {
+        AdminRole.GLOBAL,
+        AdminRole.PRIVILEGED_AUTHENTICATION,
+        AdminRole.AUTHENTICATION,
+    }
+    assert not roles_may_manage_security_info(set())
 
 
 def test_only_a_global_admin_clears_an_administrator(user_factory, meta):
