@@ -38,6 +38,9 @@ def _code(recipient: str) -> str:
 
 def _sign_in(page, user_id: str) -> None:
     page.goto("/signin")
+    # The page focuses the user ID field itself; wait for that before typing, or a
+    # busy machine loses the first keys.
+    expect(page.locator("#id_user_id")).to_be_focused()
     page.keyboard.type(user_id)
     page.keyboard.press("Tab")
     page.keyboard.type(DEFAULT_PASSWORD)
