@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 
 from opensspr.accounts.models import User
 from opensspr.accounts.phones import normalise_phone
@@ -30,11 +31,12 @@ from opensspr.accounts.roles import roles_may_manage_security_info
 from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
+from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import CUSTOM_PREFIX
 from opensspr.policy.models import CustomQuestion
-from opensspr.registration.models import RegistrationState
+from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
 
 #: The directory fields that back email, text and call (reference §4.1), in display order.
 CONTACT_FIELDS = ("auth_email", "mobile_phone", "office_phone")
@@ -144,6 +146,11 @@ def clear_security_info(
     if not may_clear_security_info(actor, user):
         raise PermissionDenied("actor may not clear this user's security info")
     with transaction.atomic():
+        # Open proofs die too: a code on its way, or an identity window someone
+        # opened with the data being cleared, must not change anything afterwards.
+        Proof.objects.filter(user=user).filter(
+            Q(consumed_at__isnull=True) | Q(purpose=ProofPurpose.IDENTITY, proven_at__isnull=False)
+        ).update(consumed_at=clock.now(), proven_at=None)
         apps, _by_model = AuthenticatorApp.objects.filter(user=user).delete()
         answers, _by_model = SecurityAnswer.objects.filter(user=user).delete()
         state = RegistrationState.objects.select_for_update().filter(user=user).first()

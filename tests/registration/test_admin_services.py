@@ -7,16 +7,20 @@ from opensspr.accounts.roles import AdminRole, roles_may_manage_security_info
 from opensspr.audit.models import AuditEvent
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import CUSTOM_PREFIX, replace_answers
+from opensspr.policy.kinds import MethodKind
 from opensspr.policy.models import CustomQuestion
 from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.registration import identity
 from opensspr.registration.admin_services import (
     clear_security_info,
     delete_custom_question,
     set_authentication_contact,
 )
 from opensspr.registration.models import RegistrationState
+from opensspr.registration.proofs import ProofError
 from opensspr.reports.capability import get_capability
 from tests.conftest import open_reset_policy
+from tests.registration.conftest import SESSION, code_for, prove_by_email
 from tests.reports.population import add_app, answer, prove
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +273,18 @@ def test_deleting_a_custom_question_needs_the_policy_permission(user_factory, me
             actor=user_factory(roles=("helpdesk_admin",)), question=question, meta=meta
         )
     assert CustomQuestion.objects.filter(pk=question.pk).exists()
+
+
+def test_clearing_ends_open_proofs_and_identity_windows(user_factory, person, meta):
+    open_reset_policy()
+    prove_by_email(person, meta)
+    assert identity.has_fresh_identity(person, SESSION)
+    identity.start_identity_proof(
+        user=person, session="other-session", kind=MethodKind.EMAIL, meta=meta
+    )
+    code = code_for(person.auth_email)
+    admin = user_factory(roles=("authentication_admin",))
+    clear_security_info(actor=admin, user=person, meta=meta)
+    assert not identity.has_fresh_identity(person, SESSION)
+    with pytest.raises(ProofError):
+        identity.finish_identity_proof(user=person, session="other-session", answer=code, meta=meta)
