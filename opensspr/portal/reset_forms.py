@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.captcha.fields import CaptchaField
+from opensspr.core.forms import SecretInput
 from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
 from opensspr.resets.flow import MethodOption
@@ -25,17 +26,6 @@ else:
 
 PHONE_KINDS = frozenset({MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
 _CODE_SEPARATORS = re.compile(r"[\s\-]")
-
-
-def focus_first_error(form: forms.Form) -> None:
-    """Put the cursor in the first field that has an error (and nowhere else)."""
-    invalid = next((name for name in form.fields if name in form.errors), None)
-    if invalid is None:
-        return
-    for name, field in form.fields.items():
-        field.widget.attrs.pop("autofocus", None)
-        if name == invalid and not isinstance(field.widget, forms.RadioSelect):
-            field.widget.attrs["autofocus"] = True
 
 
 class StartForm(forms.Form):
@@ -158,19 +148,12 @@ class MethodForm(forms.Form):
         return rows
 
 
-class OneTimeCodeInput(forms.TextInput):
-    """A code is never drawn back into the page: a wrong one is typed afresh."""
-
-    def format_value(self, value: Any) -> None:
-        return None
-
-
 class CodeForm(forms.Form):
     code = forms.CharField(
         label=_("Code"),
         max_length=64,
         error_messages={"required": _("Enter the code.")},
-        widget=OneTimeCodeInput(
+        widget=SecretInput(
             attrs={
                 "autocomplete": "one-time-code",
                 "inputmode": "numeric",
@@ -185,13 +168,6 @@ class CodeForm(forms.Form):
         return _CODE_SEPARATORS.sub("", self.cleaned_data["code"])
 
 
-class AnswerInput(forms.TextInput):
-    """Answers are never drawn back into the page either."""
-
-    def format_value(self, value: Any) -> None:
-        return None
-
-
 class QuestionsForm(forms.Form):
     """One field per question the engine chose, labelled with the question itself."""
 
@@ -203,7 +179,7 @@ class QuestionsForm(forms.Form):
                 label=question.text,
                 max_length=128,
                 error_messages={"required": _("Answer this question.")},
-                widget=AnswerInput(
+                widget=SecretInput(
                     attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
                 ),
             )

@@ -25,6 +25,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from opensspr.core import clock
+from opensspr.core.forms import focus_first_error
 from opensspr.core.request_meta import request_meta
 from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
@@ -41,7 +42,6 @@ from opensspr.portal.reset_forms import (
     QuestionsForm,
     StartForm,
     contact_field_name,
-    focus_first_error,
 )
 from opensspr.resets.completion import MAX_PASSWORD_TRIES, PasswordRejectedError, set_new_password
 from opensspr.resets.flow import (

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
+from opensspr.core.forms import focus_first_error
 from opensspr.core.request_meta import request_meta
 from opensspr.methods.questions import list_questions
 from opensspr.policy.kinds import MethodKind
@@ -22,20 +23,16 @@ from opensspr.registration.forms import (
     EmailForm,
     PhoneForm,
     QuestionsForm,
-    focus_first_error,
 )
 from opensspr.registration.messages import FIELD_MESSAGES, message_for
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
 from opensspr.registration.selectors import allowed_items, get_security_info, phone_kinds
-from opensspr.registration.session import get_interrupt
 from opensspr.registration.views import (
-    CALL_KINDS,
-    RESTART,
+    answer_proof,
     fresh_identity_required,
     page,
     session_of,
-    shown_as,
     user_of,
 )
 
@@ -121,40 +118,25 @@ def confirm_view(request: HttpRequest) -> HttpResponse:
     proof = services.get_open_contact_proof(user, session)
     if proof is None:
         return redirect("registration:overview")
-    form = CodeForm(request.POST or None)
-    alert = None
-    call = proof.kind in CALL_KINDS
-    if request.method == "POST" and (call or form.is_valid()):
-        try:
-            item = services.finish_contact_change(
-                user=user,
-                session=session,
-                answer="" if call else form.cleaned_data["code"],
-                meta=request_meta(request),
-            )
-            return _saved(request, item)
-        except ProofError as exc:
-            if exc.code in RESTART:
-                messages.error(request, message_for(exc.code))
-                return redirect("registration:overview")
-            if exc.code in FIELD_MESSAGES:
-                form.add_error("code", message_for(exc.code))
-            else:
-                alert = message_for(exc.code)
-    return render(
+
+    def finish(answer: str) -> HttpResponse:
+        item = services.finish_contact_change(
+            user=user, session=session, answer=answer, meta=request_meta(request)
+        )
+        return _saved(request, item)
+
+    def restart(code: str) -> HttpResponse:
+        messages.error(request, message_for(code))
+        return redirect("registration:overview")
+
+    return answer_proof(
         request,
-        "registration/code.html",
-        {
-            "form": form,
-            "alert": alert,
-            "proof": proof,
-            "call": call,
-            "shown_as": shown_as(proof),
-            "identity": False,
-            "item": Item(proof.purpose),
-            "another_url": "/security-info",
-            "interrupt": get_interrupt(request.session),
-        },
+        proof,
+        finish,
+        on_restart=restart,
+        identity=False,
+        item=Item(proof.purpose),
+        another_url="/security-info",
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.core.forms import SecretInput
 from opensspr.methods.questions import ANSWER_MAX, PREDEFINED_PREFIX, Question
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration.identity import ProofOption
@@ -18,24 +19,6 @@ _ONE_TIME_CODE = {
     "spellcheck": "false",
     "autofocus": True,
 }
-
-
-class SecretInput(forms.TextInput):
-    """A code or answer is never drawn back into the page: a wrong one is typed afresh."""
-
-    def format_value(self, value: Any) -> None:
-        return None
-
-
-def focus_first_error(form: forms.Form) -> None:
-    """After a refused POST, the cursor goes to the first field with an error."""
-    invalid = next((name for name in form.fields if name in form.errors), None)
-    if invalid is None:
-        return
-    for name, field in form.fields.items():
-        field.widget.attrs.pop("autofocus", None)
-        if name == invalid and not isinstance(field.widget, forms.RadioSelect):
-            field.widget.attrs["autofocus"] = True
 
 
 def option_label(option: ProofOption) -> str:

@@ -18,7 +18,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 
@@ -26,7 +25,8 @@ from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import MessageKind, enqueue_message
-from opensspr.core import clock, ratelimit
+from opensspr.channels.budgets import phone_budget_exceeded
+from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.base import CODE_TTL, MAX_TRIES_PER_CODE, code_digest, code_matches, new_code
 from opensspr.methods.contact import voice_token_digest
@@ -95,10 +95,7 @@ def _check_send_limits(user: User, kind: MethodKind, now: datetime) -> None:
 
 def _within_phone_budget(meta: RequestMeta, now: datetime) -> bool:
     """The reset flow's phone budgets (same buckets): cost is cost, whoever asks."""
-    per_ip = ratelimit.Limit("phone-ip", settings.OPENSSPR_PHONE_BUDGET_PER_IP, 3600)
-    overall = ratelimit.Limit("phone-global", settings.OPENSSPR_PHONE_BUDGET_GLOBAL, 3600)
-    ip_ok = ratelimit.hit(per_ip, meta.ip_address or "-", now) <= per_ip.maximum
-    return ip_ok and ratelimit.hit(overall, "all", now) <= overall.maximum
+    return phone_budget_exceeded(meta.ip_address, now) is None
 
 
 def audit(

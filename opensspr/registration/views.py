@@ -206,21 +206,46 @@ def verify_code_view(request: HttpRequest) -> HttpResponse:
     proof = proofs.get_open_proof(user, session, {ProofPurpose.IDENTITY})
     if proof is None:
         return HttpResponseRedirect(verify_url(back))
+
+    def finish(answer: str) -> HttpResponse:
+        identity.finish_identity_proof(
+            user=user, session=session, answer=answer, meta=request_meta(request)
+        )
+        return HttpResponseRedirect(back)
+
+    return answer_proof(
+        request,
+        proof,
+        finish,
+        on_restart=lambda code: HttpResponseRedirect(f"{verify_url(back)}&error={code}"),
+        identity=True,
+        back=back,
+        another_url=verify_url(back),
+    )
+
+
+def answer_proof(
+    request: HttpRequest,
+    proof: Proof,
+    finish: Callable[[str], HttpResponse],
+    *,
+    on_restart: Callable[[str], HttpResponse],
+    **context: Any,
+) -> HttpResponse:
+    """The code page of every proof: check the typed code (or the answered call) or show why not.
+
+    ``finish`` gets what was typed ("" for a call) and answers the success;
+    ``on_restart`` answers a refusal that ends the proof (expired, too many tries).
+    """
     form = CodeForm(request.POST or None)
     alert = None
     call = proof.kind in CALL_KINDS
     if request.method == "POST" and (call or form.is_valid()):
         try:
-            identity.finish_identity_proof(
-                user=user,
-                session=session,
-                answer="" if call else form.cleaned_data["code"],
-                meta=request_meta(request),
-            )
-            return HttpResponseRedirect(back)
+            return finish("" if call else form.cleaned_data["code"])
         except ProofError as exc:
             if exc.code in RESTART:
-                return HttpResponseRedirect(f"{verify_url(back)}&error={exc.code}")
+                return on_restart(exc.code)
             if exc.code in FIELD_MESSAGES:
                 form.add_error("code", message_for(exc.code))
             else:
@@ -234,10 +259,8 @@ def verify_code_view(request: HttpRequest) -> HttpResponse:
             "proof": proof,
             "call": call,
             "shown_as": shown_as(proof),
-            "identity": True,
-            "back": back,
-            "another_url": verify_url(back),
             "interrupt": get_interrupt(request.session),
+            **context,
         },
     )
 

@@ -23,16 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from prometheus_client import Counter
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.selectors import get_organisation, get_user_by_identifier
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
-from opensspr.core import clock, ratelimit
+from opensspr.channels.budgets import phone_budget_exceeded
+from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.base import (
@@ -54,9 +53,6 @@ from opensspr.resets.models import Challenge, FlowState, Operation, ResetFlow
 
 logger = logging.getLogger("opensspr.resets")
 FLOW_TTL = timedelta(minutes=15)
-PHONE_BUDGET_EXCEEDED = Counter(
-    "opensspr_phone_budget_exceeded_total", "Texts and calls not sent: over a budget", ["budget"]
-)
 THROTTLE_FOR_KIND = {
     MethodKind.EMAIL: throttles.Action.EMAIL,
     MethodKind.MOBILE_SMS: throttles.Action.SMS,
@@ -374,15 +370,9 @@ def _within_phone_budget(
     """
     if kind not in PHONE_KINDS or flow.decoy:
         return True
-    per_ip = ratelimit.Limit("phone-ip", settings.OPENSSPR_PHONE_BUDGET_PER_IP, 3600)
-    overall = ratelimit.Limit("phone-global", settings.OPENSSPR_PHONE_BUDGET_GLOBAL, 3600)
-    ip_ok = ratelimit.hit(per_ip, meta.ip_address or "-", now) <= per_ip.maximum
-    global_ok = ratelimit.hit(overall, "all", now) <= overall.maximum
-    if ip_ok and global_ok:
+    which = phone_budget_exceeded(meta.ip_address, now)
+    if which is None:
         return True
-    which = "per_ip" if not ip_ok else "global"
-    logger.warning("phone budget exceeded (%s): a text or call was not sent", which)
-    PHONE_BUDGET_EXCEEDED.labels(which).inc()
     audit(
         flow,
         "reset.budget_exceeded",

@@ -7,6 +7,7 @@ from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import replace_answers
 from opensspr.registration.models import RegistrationState
 from tests.conftest import open_reset_policy
+from tests.console.forms import user_form_data
 from tests.reports.population import add_app, prove
 
 pytestmark = pytest.mark.django_db
@@ -17,28 +18,6 @@ MOBILE = "+31 6 12345678"
 def _signed_in(client, user):
     client.force_login(user)  # the session /signin creates; sign-in is tested in tests/signin
     return client
-
-
-def _user_form(user, **overrides):
-    data = {
-        "user_id": user.user_id,
-        "display_name": user.display_name,
-        "given_name": user.given_name,
-        "surname": user.surname,
-        "email": user.email,
-        "auth_email": user.auth_email,
-        "mobile_phone": user.mobile_phone,
-        "office_phone": user.office_phone,
-        "account_enabled": "on",
-        "sspr_licensed": "on",
-        "user_type": user.user_type,
-        "guest_kind": user.guest_kind,
-        "source": user.source,
-        "on_premises_dn": user.on_premises_dn,
-        "role_assignments-TOTAL_FORMS": "0",
-        "role_assignments-INITIAL_FORMS": "0",
-    }
-    return data | overrides
 
 
 @pytest.fixture
@@ -62,7 +41,8 @@ def _clear_url(user):
 def test_a_new_email_typed_in_the_console_drops_only_its_proof(client, user_factory, person):
     _signed_in(client, user_factory(roles=("helpdesk_admin",)))
     response = client.post(
-        _change_url(person), _user_form(person, auth_email="new@mail.example", surname="Renamed")
+        _change_url(person),
+        user_form_data(person, auth_email="new@mail.example", surname="Renamed"),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     person.refresh_from_db()
@@ -84,7 +64,7 @@ def test_saving_the_form_without_changing_contact_data_keeps_every_proof(
     _signed_in(client, user_factory(roles=("user_admin",)))
     # The same number as stored, typed the way people write it.
     response = client.post(
-        _change_url(person), _user_form(person, mobile_phone="+31 6 1234 5678", surname="X")
+        _change_url(person), user_form_data(person, mobile_phone="+31 6 1234 5678", surname="X")
     )
     assert response.status_code == 302
     state = RegistrationState.objects.get(user=person)
@@ -94,7 +74,7 @@ def test_saving_the_form_without_changing_contact_data_keeps_every_proof(
 
 def test_an_invalid_number_in_the_console_changes_nothing(client, user_factory, person):
     _signed_in(client, user_factory(roles=("user_admin",)))
-    response = client.post(_change_url(person), _user_form(person, mobile_phone="12"))
+    response = client.post(_change_url(person), user_form_data(person, mobile_phone="12"))
     assert response.status_code == 200
     person.refresh_from_db()
     assert person.mobile_phone == "+31612345678"

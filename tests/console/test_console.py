@@ -8,6 +8,7 @@ from opensspr.policy.models import PasswordSettings
 from opensspr.signin import lockout
 from opensspr.signin.services import sign_in
 from tests.conftest import DEFAULT_PASSWORD
+from tests.console.forms import user_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -16,29 +17,6 @@ def _signed_in(client, user):
     response = client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     return client
-
-
-def _user_form(user, **overrides):
-    data = {
-        "user_id": user.user_id,
-        "display_name": user.display_name,
-        "given_name": user.given_name,
-        "surname": user.surname,
-        "email": user.email,
-        "auth_email": user.auth_email,
-        "mobile_phone": user.mobile_phone,
-        "office_phone": user.office_phone,
-        "account_enabled": "on",
-        "sspr_licensed": "on",
-        "user_type": user.user_type,
-        "guest_kind": user.guest_kind,
-        "source": user.source,
-        "on_premises_dn": user.on_premises_dn,
-        "role_assignments-TOTAL_FORMS": "0",
-        "role_assignments-INITIAL_FORMS": "0",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_console_login_goes_through_the_sign_in_page(client):
@@ -59,7 +37,7 @@ def test_editing_a_user_is_audited_with_field_names_only(client, user_factory):
     _signed_in(client, admin)
     response = client.post(
         f"/console/accounts/user/{target.pk}/change/",
-        _user_form(target, display_name="Renamed", mobile_phone="+31 6 87654321"),
+        user_form_data(target, display_name="Renamed", mobile_phone="+31 6 87654321"),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     target.refresh_from_db()
@@ -117,7 +95,7 @@ def test_global_admin_grants_a_role_and_it_is_audited(client, user_factory):
     admin = user_factory(roles=("global_admin",))
     target = user_factory()
     _signed_in(client, admin)
-    data = _user_form(
+    data = user_form_data(
         target,
         **{
             "role_assignments-TOTAL_FORMS": "1",
@@ -140,7 +118,7 @@ def test_user_admin_cannot_grant_roles_or_touch_administrators(client, user_fact
     user_admin = user_factory(roles=("user_admin",))
     global_admin = user_factory(roles=("global_admin",))
     _signed_in(client, user_admin)
-    data = _user_form(
+    data = user_form_data(
         user_admin,
         **{
             "role_assignments-TOTAL_FORMS": "1",
@@ -152,7 +130,7 @@ def test_user_admin_cannot_grant_roles_or_touch_administrators(client, user_fact
     assert not RoleAssignment.objects.filter(user=user_admin, role="global_admin").exists()
     response = client.post(
         f"/console/accounts/user/{global_admin.pk}/change/",
-        _user_form(global_admin, auth_email="attacker@evil.example"),
+        user_form_data(global_admin, auth_email="attacker@evil.example"),
     )
     assert response.status_code == 403
     global_admin.refresh_from_db()
