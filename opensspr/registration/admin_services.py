@@ -37,6 +37,7 @@ from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import CUSTOM_PREFIX
 from opensspr.policy.models import CustomQuestion
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
+from opensspr.registration.notify import Action, Item, notify_change
 
 #: The directory fields that back email, text and call (reference §4.1), in display order.
 CONTACT_FIELDS = ("auth_email", "mobile_phone", "office_phone")
@@ -93,6 +94,12 @@ def _drop_proofs(user: User, fields: list[str]) -> list[str]:
     return proven
 
 
+def _action(old: str, new: str) -> Action:
+    if not old:
+        return Action.ADDED
+    return Action.REMOVED if not new else Action.CHANGED
+
+
 def set_authentication_contact(
     *, actor: User, user: User, values: Mapping[str, str], meta: RequestMeta
 ) -> tuple[str, ...]:
@@ -115,6 +122,15 @@ def set_authentication_contact(
             setattr(user, name, new[name])
         user.save(update_fields=changed)
         dropped = _drop_proofs(user, changed)
+        for name in changed:  # told out of band, old and new, as for the person's own changes
+            notify_change(
+                user=user,
+                item=Item(name),
+                action=_action(current[name], new[name]),
+                old=current[name],
+                new=new[name],
+                meta=meta,
+            )
         record_event(
             activity="registration.contact_set_by_admin",
             outcome=Outcome.SUCCESS,
@@ -160,6 +176,12 @@ def clear_security_info(
             confirmed_at=None, **{_PROOF[name]: None for name in CONTACT_FIELDS}
         )
         contacts = [n for n in CONTACT_FIELDS if include_contact and getattr(user, n)]
+        removed = [(Item(n), getattr(user, n)) for n in contacts]
+        removed += [(Item.AUTHENTICATOR_APP, "")] if apps else []
+        removed += [(Item.SECURITY_QUESTIONS, "")] if answers else []
+        # Told before the addresses go, so the old ones hear of it too.
+        for item, old in removed:
+            notify_change(user=user, item=item, action=Action.REMOVED, old=old, new="", meta=meta)
         if contacts:
             for name in contacts:
                 setattr(user, name, "")

@@ -19,7 +19,7 @@ from opensspr.registration.admin_services import (
 from opensspr.registration.models import RegistrationState
 from opensspr.registration.proofs import ProofError
 from opensspr.reports.capability import get_capability
-from tests.conftest import open_reset_policy
+from tests.conftest import delivered, open_reset_policy
 from tests.registration.conftest import SESSION, code_for, prove_by_email
 from tests.reports.population import add_app, answer, prove
 
@@ -288,3 +288,29 @@ def test_clearing_ends_open_proofs_and_identity_windows(user_factory, person, me
     assert not identity.has_fresh_identity(person, SESSION)
     with pytest.raises(ProofError):
         identity.finish_identity_proof(user=person, session="other-session", answer=code, meta=meta)
+
+
+def _told(recipient, purpose="registration.notification"):
+    return delivered(recipient=recipient).filter(purpose=purpose).count()
+
+
+def test_an_administrators_change_is_told_to_the_old_and_new_address_and_number(
+    user_factory, person, meta
+):
+    admin = user_factory(roles=("authentication_admin",))
+    set_authentication_contact(
+        actor=admin,
+        user=person,
+        values={"auth_email": "new@mail.example", "mobile_phone": "+31 6 87654321"},
+        meta=meta,
+    )
+    assert _told("p@mail.example") and _told("new@mail.example")
+    assert _told("+31612345678") and _told("+31687654321")
+
+
+def test_clearing_is_told_to_the_person_before_their_addresses_go(user_factory, person, meta):
+    add_app(person)
+    admin = user_factory(roles=("authentication_admin",))
+    clear_security_info(actor=admin, user=person, meta=meta, include_contact=True)
+    assert _told("p@mail.example") >= 2  # the app and the address itself
+    assert _told("+31612345678") == 1
