@@ -15,7 +15,9 @@ Invariants of :func:`request_admin_help`:
   the people the administrators must hear from (reference §1.4), so they are
   helped although their flow is a decoy; the administrators' mail is invisible
   to whoever typed the ID.
-* At most one message per administrator per flow (the idempotency key), to at
+* One request per flow: clicking again asks nobody again and spends nothing of
+  the typed ID's email allowance (so one captcha can't exhaust it, attack A21).
+  At most one message per administrator per flow (the idempotency key), to at
   most 100 administrators, in a stable order.
 * The request writes one row and one audit event for every ID; the fan-out
   happens in the delivery loop, so its cost can't show who was asked about.
@@ -84,6 +86,8 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
     flow = load_flow(handle, now)
     if get_helpdesk_link().kind != HelpdeskKind.REQUEST:
         return  # the organisation chose its own helpdesk; the page links to it
+    if HelpRequest.objects.filter(flow=flow).exists():
+        return  # asked already: another click neither asks again nor spends the allowance
     if not throttles.consume(flow.subject, throttles.Action.EMAIL, now).allowed:
         audit(flow, "reset.admin_help_requested", meta, outcome=Outcome.FAILURE, reason="throttled")
         return
