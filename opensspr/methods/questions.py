@@ -169,8 +169,7 @@ def check_answers(
         problems.append(
             AnswerProblem("", str(_("Answer at least %(n)d questions.") % {"n": required}))
         )
-    identity = {normalise_answer(v) for v in (user.user_id, user.email, user.auth_email) if v}
-    identity |= {normalise_answer(user.user_id.split("@")[0])} if user.user_id else set()
+    identity = {normalise_answer(v) for v in _identity_values(user) if v}
     identity |= {normalise_answer(v) for v in forbidden if v}
     seen: dict[str, str] = {}
     for key, answer in answers.items():
@@ -178,8 +177,25 @@ def check_answers(
         if text is None:
             problems.append(AnswerProblem(key, str(_("Choose a question from the list."))))
             continue
-        problems += _answer_problems(key, text, answer, identity, seen)
+        own = _answer_problems(key, text, answer, identity, seen)
+        if not own and _is_password(user, answer):
+            own = [AnswerProblem(key, str(_("Your answer can't be your password.")))]
+        problems += own
     return problems
+
+
+def _identity_values(user: User) -> list[str]:
+    """What an answer may not be: the person's IDs, addresses and numbers (OWASP SQ-3)."""
+    values = [user.user_id, user.user_id.split("@")[0], user.email, user.auth_email]
+    for number in (user.mobile_phone, user.office_phone):
+        digits = number.lstrip("+")
+        values += [number, digits, digits[-9:]] if number else []
+    return values
+
+
+def _is_password(user: User, answer: str) -> bool:
+    """The answer is the person's current password (built-in directory only; never re-hashed)."""
+    return bool(user.password) and check_password(answer.strip(), user.password, setter=None)
 
 
 def _answer_problems(
@@ -195,8 +211,12 @@ def _answer_problems(
     if normal in seen:
         return [AnswerProblem(key, str(_("Give a different answer to each question.")))]
     seen[normal] = key
-    if normal in identity:
-        return [AnswerProblem(key, str(_("Your answer can't be your user ID or email address.")))]
+    if normal in identity or normal.replace(" ", "") in identity:
+        return [
+            AnswerProblem(
+                key, str(_("Your answer can't be your user ID, email address or phone number."))
+            )
+        ]
     if normal in TRIVIAL_ANSWERS:
         return [AnswerProblem(key, str(_("That answer is too easy to guess.")))]
     if _own_words(normal) & _own_words(text):

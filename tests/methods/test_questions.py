@@ -16,6 +16,7 @@ from opensspr.methods.questions import (
     replace_answers,
 )
 from opensspr.policy.models import CustomQuestion
+from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,23 @@ def test_an_unknown_question_is_refused(jan):
 )
 def test_an_answer_may_not_be_the_user_id_an_email_or_a_forbidden_value(jan, answer):
     problems = check_answers(jan, {Q(2): answer}, required=1, forbidden=["Hunter-Two-22"])
-    assert _messages(problems) == {Q(2): "Your answer can't be your user ID or email address."}
+    assert _messages(problems) == {
+        Q(2): "Your answer can't be your user ID, email address or phone number."
+    }
+
+
+@pytest.mark.parametrize("answer", ["+31612345678", "31612345678", "612345678", "6 1234 5678"])
+def test_an_answer_may_not_be_a_registered_phone_number(user_factory, answer):
+    person = user_factory("piet@contoso.example", mobile_phone="+31612345678")
+    problems = check_answers(person, {Q(2): answer}, required=1)
+    assert _messages(problems) == {
+        Q(2): "Your answer can't be your user ID, email address or phone number."
+    }
+
+
+def test_an_answer_may_not_be_the_current_password(jan):
+    problems = check_answers(jan, {Q(2): "Utrecht", Q(4): DEFAULT_PASSWORD}, required=2)
+    assert _messages(problems) == {Q(4): "Your answer can't be your password."}
 
 
 def test_trivial_answers_are_refused(jan):
