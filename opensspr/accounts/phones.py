@@ -12,12 +12,16 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 
-def normalise_phone(raw: str) -> str:
-    """Return the E.164 form of ``raw`` ('' stays ''), or raise ``ValidationError``."""
+def normalise_phone(raw: str, *, region: str | None = None) -> str:
+    """Return the E.164 form of ``raw`` ('' stays ''), or raise ``ValidationError``.
+
+    ``region`` reads a number typed without its country code (``0612345678``)
+    as a number of that region, before the configured default.
+    """
     text = raw.strip()
     if not text:
         return ""
-    region = os.environ.get("OPENSSPR_DEFAULT_PHONE_REGION") or None
+    region = region or os.environ.get("OPENSSPR_DEFAULT_PHONE_REGION") or None
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -29,3 +33,11 @@ def normalise_phone(raw: str) -> str:
         )
     number.extension = None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(e164: str) -> str | None:
+    """The region ("NL") of a stored E.164 number, or None."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+    except phonenumbers.NumberParseException:
+        return None

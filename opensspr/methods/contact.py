@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from opensspr.accounts.models import User
-from opensspr.accounts.phones import normalise_phone
+from opensspr.accounts.phones import normalise_phone, region_of
 from opensspr.channels import (
     MessageKind,
     OutgoingMessage,
@@ -46,8 +46,9 @@ def _matching_email(user: User | None, typed: str) -> str:
 
 
 def _matching_phone(stored: str, typed: str) -> str:
+    """The stored number, if ``typed`` is it: in full, or as dialled at home (0612345678)."""
     try:
-        normalised = normalise_phone(typed)
+        normalised = normalise_phone(typed, region=region_of(stored) if stored else None)
     except ValidationError:
         raise MethodError("contact_mismatch") from None
     if not stored or normalised != stored:

@@ -252,7 +252,8 @@ def _refused(
     message = texts.message_for(code)
     if form is not None and field and code in texts.FIELD_MESSAGES:
         form.add_error(field, message)
-        if code == "contact_mismatch" and _is_phone_field(field):
+        typed = str(form.data.get(field, "")).strip()
+        if code == "contact_mismatch" and _is_phone_field(field) and not typed.startswith("+"):
             form.add_error(field, texts.PHONE_FORMAT_HINT)
         focus_first_error(form)
         return _current(request, handle, form=form, moved=message)

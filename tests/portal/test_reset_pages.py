@@ -278,10 +278,21 @@ def test_a_wrong_email_address_is_refused_plainly(portal, jan):
 
 def test_a_wrong_phone_number_explains_the_format(portal, jan):
     portal.to_verify(jan.user_id)
-    response = portal.post("method", method="mobile_sms", contact_mobile_sms="0612345678")
+    response = portal.post("method", method="mobile_sms", contact_mobile_sms="0687654321")
     assert "That doesn't match what's registered" in _text(response)
     assert "starting with +, for example +31 612345678" in _text(response)
     assert re.search(r'value="mobile_sms"[^>]*checked', _text(response))
+    # Typed with its country code, the number was simply another one: no format lesson.
+    response = portal.post("method", method="mobile_sms", contact_mobile_sms="+31 6 87654321")
+    assert "That doesn't match what's registered" in _text(response)
+    assert "starting with +" not in _text(response)
+
+
+def test_the_number_as_dialled_at_home_matches_too(portal, jan):
+    portal.to_verify(jan.user_id)
+    response = portal.post("method", method="mobile_sms", contact_mobile_sms="06 1234 5678")
+    assert response.status_code == 302
+    assert delivered(recipient=MOBILE).count() == 1
 
 
 def test_a_wrong_code_is_refused_then_the_fifth_blocks(portal, jan):

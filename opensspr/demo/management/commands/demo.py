@@ -1,3 +1,8 @@
+import os
+import shlex
+import sys
+from pathlib import Path
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -30,7 +35,7 @@ class Command(BaseCommand):
             out.write(f"  {account.data.user_id:<44} {account.note}")
         out.write(
             f"\n  {seed.authenticator_user} has an authenticator app; add this secret to any "
-            f'authenticator app (or run: python -c "import pyotp; '
+            f'authenticator app (or run: {_python()} -c "import pyotp; '
             f"print(pyotp.TOTP('{seed.authenticator_secret}').now())\"):\n"
             f"    {seed.authenticator_secret}"
         )
@@ -44,3 +49,13 @@ class Command(BaseCommand):
         out.write("\nPress Ctrl+C to stop.\n")
         if not options["no_serve"]:
             serve(bind=f"127.0.0.1:{options['port']}", workers=1, threads=8)
+
+
+def _python() -> str:
+    """The interpreter that has pyotp: this one (the project's .venv), as a newcomer types it."""
+    executable = Path(sys.executable)
+    try:
+        shown = os.path.relpath(executable)
+    except ValueError:  # another drive (Windows)
+        shown = str(executable)
+    return shlex.quote(shown if not shown.startswith("..") else str(executable))
