@@ -61,6 +61,8 @@ class PasswordSettingsAdmin(AuditedModelAdmin):
 @admin.register(SsprPolicy, site=console_site)
 class SsprPolicyAdmin(AuditedModelAdmin):
     audit_values = True
+    # Not built yet: shown, so the slot is visible, but not something to tick and be refused.
+    readonly_fields = ("allow_app_notification",)
     fieldsets = (
         (None, {"fields": ("scope", "group")}),
         (

@@ -180,3 +180,11 @@ def test_the_helpdesk_contact_is_a_link_an_address_or_empty(contact, valid):
     else:
         with pytest.raises(ValidationError, match="https:// address or an email address"):
             policy.full_clean(validate_unique=False)
+
+
+def test_the_app_notification_slot_is_shown_but_cannot_be_ticked(client, user_factory):
+    admin = user_factory(roles=("global_admin",))
+    client.post("/signin", {"user_id": admin.user_id, "password": DEFAULT_PASSWORD})
+    html = client.get("/console/policy/ssprpolicy/1/change/").content.decode()
+    assert "Authenticator app notification" in html
+    assert 'name="allow_app_notification"' not in html
