@@ -79,7 +79,11 @@ def _contact_field(kind: MethodKind) -> forms.CharField:
             if kind == MethodKind.OFFICE_VOICE
             else _("Your full mobile phone number")
         )
-        hint = _("With the country code, for example +31 612345678.")
+        hint = (
+            _("With the country code, for example +31 20 1234567.")
+            if kind == MethodKind.OFFICE_VOICE
+            else _("With the country code, for example +31 612345678.")
+        )
         attrs = {"autocomplete": "tel", "inputmode": "tel"}
     return forms.CharField(
         label=label,
