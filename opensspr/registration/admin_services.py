@@ -38,6 +38,7 @@ from opensspr.methods.questions import CUSTOM_PREFIX
 from opensspr.policy.models import CustomQuestion
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
 from opensspr.registration.notify import Action, Item, notify_change
+from opensspr.registration.proofs import end_other_sessions
 
 #: The directory fields that back email, text and call (reference §4.1), in display order.
 CONTACT_FIELDS = ("auth_email", "mobile_phone", "office_phone")
@@ -121,6 +122,7 @@ def set_authentication_contact(
         for name in changed:
             setattr(user, name, new[name])
         user.save(update_fields=changed)
+        end_other_sessions(user, keep_session=None)  # no window opened before outlives it
         dropped = _drop_proofs(user, changed)
         for name in changed:  # told out of band, old and new, as for the person's own changes
             notify_change(

@@ -8,10 +8,17 @@ only a password typed in the last 5 minutes (at sign-in, or again here).
 
 Security questions never count as this proof: they are knowledge, like the
 password, and much weaker (OWASP's cheat sheet; ASVS 6.4.2).
+
+A code or call proves possession of the value it went to, and only while that
+value is still stored: the proof keeps a keyed digest of it, compared when the
+answer comes back and whenever the window is used. A number an administrator
+replaced after a SIM swap, or an address the person removed, opens nothing and
+keeps nothing open.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 
@@ -20,6 +27,7 @@ from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
 from opensspr.channels import mask_email, mask_phone
 from opensspr.core import clock
+from opensspr.core.crypto import keyed_digest, secrets_equal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError
@@ -35,6 +43,15 @@ from opensspr.signin.services import lock_key_for, register_wrong_password
 METHOD_FRESH = timedelta(minutes=10)
 PASSWORD_FRESH = timedelta(minutes=5)
 PASSWORD = "password"  # noqa: S105 (the kind of a proof, not a password)
+DESTINATION_PURPOSE = "registration.identity-destination"
+#: The directory field each sent or called kind goes to.
+DESTINATION_FIELD = {
+    MethodKind.EMAIL: "auth_email",
+    MethodKind.MOBILE_SMS: "mobile_phone",
+    MethodKind.MOBILE_VOICE: "mobile_phone",
+    MethodKind.OFFICE_VOICE: "office_phone",
+}
+CONTACT_FIELDS = ("auth_email", "mobile_phone", "office_phone")
 
 
 @dataclass(frozen=True)
@@ -70,41 +87,79 @@ def list_identity_options(user: User) -> tuple[ProofOption, ...]:
     return tuple(options)
 
 
-def has_fresh_identity(user: User, session: str) -> bool:
-    """May this session change security info right now?"""
+def destination_digest(field: str, value: str) -> str:
+    """Keyed digest of a stored contact value, bound to its field (never the value itself)."""
+    return keyed_digest(DESTINATION_PURPOSE, f"{field}\x00{value}")
+
+
+def _has_app(user: User) -> bool:
+    return AuthenticatorApp.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def _still_stored(proof: Proof, user: User, has_app: bool) -> bool:
+    """Is what ``proof`` proved possession of still registered? ``user`` freshly loaded."""
+    if proof.kind == PASSWORD:
+        return True
+    if proof.kind == MethodKind.APP_CODE:
+        return has_app
+    field = DESTINATION_FIELD.get(proof.kind)
+    current = getattr(user, field) if field else ""
+    return bool(current and proof.destination_digest) and secrets_equal(
+        proof.destination_digest, destination_digest(field, current)
+    )
+
+
+def _fresh_windows(user: User, session: str) -> list[tuple[Proof, timedelta]]:
+    """The session's identity proofs still allowing changes, each with its length."""
+    user.refresh_from_db(fields=CONTACT_FIELDS)  # an administrator may have changed them
     now = clock.now()
     proven = Proof.objects.filter(
         user=user, session_digest=session, purpose=ProofPurpose.IDENTITY, proven_at__isnull=False
     )
-    if list_identity_options(user):
-        return proven.exclude(kind=PASSWORD).filter(proven_at__gt=now - METHOD_FRESH).exists()
-    return proven.filter(proven_at__gt=now - PASSWORD_FRESH).exists()
+    if not list_identity_options(user):
+        return [(p, PASSWORD_FRESH) for p in proven.filter(proven_at__gt=now - PASSWORD_FRESH)]
+    has_app = _has_app(user)
+    candidates = proven.exclude(kind=PASSWORD).filter(proven_at__gt=now - METHOD_FRESH)
+    return [(p, METHOD_FRESH) for p in candidates if _still_stored(p, user, has_app)]
+
+
+def has_fresh_identity(user: User, session: str) -> bool:
+    """May this session change security info right now?
+
+    Only through a proof of a value still stored: a window opened by a code sent
+    to a number or address since replaced or removed is over.
+    """
+    return bool(_fresh_windows(user, session))
 
 
 def fresh_until(user: User, session: str) -> datetime | None:
     """When the current proof stops allowing changes (for the page), or None."""
-    latest = (
-        Proof.objects.filter(
-            user=user,
-            session_digest=session,
-            purpose=ProofPurpose.IDENTITY,
-            proven_at__isnull=False,
-        )
-        .order_by("-proven_at")
-        .first()
-    )
-    if latest is None or latest.proven_at is None or not has_fresh_identity(user, session):
-        return None
-    return latest.proven_at + (PASSWORD_FRESH if latest.kind == PASSWORD else METHOD_FRESH)
+    ends = [p.proven_at + length for p, length in _fresh_windows(user, session) if p.proven_at]
+    return max(ends, default=None)
+
+
+def keep_window_after_own_change(user: User, session: str, field: str, old: str, new: str) -> None:
+    """The person replaced ``old`` with ``new`` (just proven) in this session: keep its window.
+
+    A window this session opened through ``old`` now counts through ``new``,
+    which the same session has just proven too. Other sessions' windows end
+    (``proofs.end_other_sessions``); a removal keeps nothing open through the
+    removed value.
+    """
+    if not old or not new:
+        return
+    Proof.objects.filter(
+        user=user,
+        session_digest=session,
+        purpose=ProofPurpose.IDENTITY,
+        proven_at__isnull=False,
+        destination_digest=destination_digest(field, old),
+    ).update(destination_digest=destination_digest(field, new))
 
 
 def _destination(user: User, kind: MethodKind) -> str:
-    return {
-        MethodKind.EMAIL: user.auth_email,
-        MethodKind.MOBILE_SMS: user.mobile_phone,
-        MethodKind.MOBILE_VOICE: user.mobile_phone,
-        MethodKind.OFFICE_VOICE: user.office_phone,
-    }.get(kind, "")
+    field = DESTINATION_FIELD.get(kind)
+    return getattr(user, field) if field else ""
 
 
 def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: RequestMeta) -> Proof:
@@ -123,13 +178,15 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
             )
             audit(user, "registration.proof_started", meta, purpose="identity", method=kind.value)
         return proof
+    to = _destination(user, kind)
     return proofs.issue(
         user=user,
         session=session,
         purpose=ProofPurpose.IDENTITY,
         kind=kind,
-        to=_destination(user, kind),
+        to=to,
         meta=meta,
+        destination_digest=destination_digest(DESTINATION_FIELD[kind], to),
     )
 
 
@@ -146,10 +203,29 @@ def finish_identity_proof(*, user: User, session: str, answer: str, meta: Reques
     proof = proofs.get_open_proof(user, session, {ProofPurpose.IDENTITY})
     if proof is None:
         raise ProofError("no_open_proof")
-    # The stored value may have changed since the code was sent: then it proves nothing.
-    if proof.kind not in {o.kind for o in list_identity_options(user)}:
+    # The stored value may have changed since the code was sent (replaced, not only
+    # removed): then the code proves nothing, and the proof ends.
+    user.refresh_from_db(fields=CONTACT_FIELDS)
+    still_there = proof.kind in {o.kind for o in list_identity_options(user)}
+    if not still_there or not _still_stored(proof, user, _has_app(user)):
+        with transaction.atomic():
+            Proof.objects.filter(pk=proof.pk, consumed_at__isnull=True).update(
+                consumed_at=clock.now()
+            )
+            audit(
+                user,
+                "registration.proof_failed",
+                meta,
+                outcome=Outcome.FAILURE,
+                reason="destination_changed",
+                purpose="identity",
+                method=proof.kind,
+            )
         raise ProofError("method_unavailable")
-    matches = _app_code_matches(user, answer) if proof.kind == MethodKind.APP_CODE else None
+    # An app code is compared only once its try is reserved.
+    matches = (
+        partial(_app_code_matches, user, answer) if proof.kind == MethodKind.APP_CODE else None
+    )
     proofs.check(proof, answer, meta, matches=matches)
     with transaction.atomic():
         if not proofs.mark_proven(proof, consume=False):

@@ -38,6 +38,10 @@ PAGE_MESSAGES: dict[str, Promise] = {
     ),
     "no_open_proof": _("That step has ended. Start it again."),
     "nothing_to_remove": _("That was already removed."),
+    "same_as_other": _(
+        "That number is now registered as your other phone. One number counts as one "
+        "method only: enter a different one."
+    ),
     "too_many_apps": _("You have as many authenticator apps as allowed. Remove one first."),
     "not_enough_methods": _("You haven't registered enough methods yet."),
     "account_locked": _(

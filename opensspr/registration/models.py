@@ -69,8 +69,16 @@ class Proof(models.Model):
     )
     code_digest = models.CharField(max_length=64, blank=True)
     voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # Identity proofs by email, text or call: keyed digest of the stored value the
+    # code or call went to (``identity.destination_digest``). The proof, and the
+    # window it opens, count only while that very value is still stored.
+    destination_digest = models.CharField(max_length=64, blank=True)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # Answers compared with the code, reserved one conditional UPDATE at a time
+    # before comparing, so parallel requests can't compare more than the limit.
+    tries = models.PositiveSmallIntegerField(default=0)
+    # Of those, the wrong ones: what the hourly limit over all proofs counts.
     failures = models.PositiveSmallIntegerField(default=0)
     answered_at = models.DateTimeField(null=True, blank=True)  # the call was answered with #
     proven_at = models.DateTimeField(null=True, blank=True)

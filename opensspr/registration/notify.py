@@ -2,10 +2,12 @@
 
 A change to a method is told out of band (OWASP MFA-3, security bar A18): by
 email to every address the person has (their primary address and their
-authentication email, before and after the change), and by text to the old and
-the new mobile number when that number changed. Office phones are landlines as
-often as not, so a change there is told by email only. Nothing sent here names
-a full number, code or answer except the code itself, to its own destination.
+authentication email, before and after the change), and by a short text: to the
+old and the new mobile number when that number changed, else to the registered
+mobile number, if any, whatever changed (an app, the questions, the office phone
+or the email). Office phones are landlines as often as not, so nothing is ever
+told by a call. Nothing sent here names a full number, code or answer except the
+code itself, to its own destination.
 """
 
 import secrets
@@ -103,7 +105,7 @@ def proof_message(
 def notify_change(
     *, user: User, item: Item, action: Action, old: str, new: str, meta: RequestMeta
 ) -> None:
-    """Tell every address and the old and new number of the change (the caller's transaction).
+    """Tell every address, and the mobile number(s), of the change (the caller's transaction).
 
     ``old`` and ``new`` are the values before and after for the email and
     phones ('' when there was or is none); for apps and questions they are ''.
@@ -132,10 +134,31 @@ def notify_change(
             "changed. If this wasn't you, contact your helpdesk at once."
         )
         for number in sorted({old, new} - {""}):
-            _send(MessageKind.SMS, number, meta, body=text % values)
+            _text(number, meta, text % values)
+    elif user.mobile_phone:
+        text = _(
+            "%(organisation)s: security info of %(user_id)s changed: %(item)s %(action)s. "
+            "If this wasn't you, contact your administrator."
+        )
+        values |= {"item": str(item.label), "action": str(action.label)}
+        _text(user.mobile_phone, meta, text % values)
 
 
-def _send(kind: MessageKind, to: str, meta: RequestMeta, *, body: str, subject: str = "") -> None:
+def _text(number: str, meta: RequestMeta, body: str) -> None:
+    """At most one notification text per number per request (an administrator's clear
+    removes several things at once: one text, the first change named, the emails say all)."""
+    _send(
+        MessageKind.SMS,
+        number,
+        meta,
+        body=body,
+        key=f"registration-notify-text:{meta.correlation_id}:{number}",
+    )
+
+
+def _send(
+    kind: MessageKind, to: str, meta: RequestMeta, *, body: str, subject: str = "", key: str = ""
+) -> None:
     enqueue_message(
         OutgoingMessage(
             kind=kind,
@@ -144,7 +167,8 @@ def _send(kind: MessageKind, to: str, meta: RequestMeta, *, body: str, subject: 
             subject=subject,
             body=body,
             # Unique per message: one request may tell one address of two changes.
-            idempotency_key=f"registration-notify:{meta.correlation_id}:{secrets.token_hex(8)}",
+            idempotency_key=key
+            or f"registration-notify:{meta.correlation_id}:{secrets.token_hex(8)}",
             correlation_id=meta.correlation_id,
         ),
         meta=meta,

@@ -3,23 +3,30 @@
 Invariants:
 
 * A code is stored only as a keyed digest bound to its proof's random ``ref``
-  (``methods.base.code_digest``); it lives 5 minutes and allows 5 wrong tries.
+  (``methods.base.code_digest``); it lives 5 minutes and allows 5 tries. Each
+  try is reserved with one conditional UPDATE before the answer is compared, so
+  parallel requests holding stale copies of the row compare at most 5 answers
+  between them, and ``mark_proven`` refuses a proof with 5 wrong answers.
 * A proof passes once: one conditional UPDATE moves it from open to proven, so a
   replay or two parallel submissions can't both pass (attack A8).
 * Sends and failures are counted per person in the database while the person's
-  ``RegistrationState`` row is locked, so parallel requests can't slip past a
-  limit and losing Redis resets nothing (attacks A2, A5). Texts and calls also
+  ``RegistrationState`` row is locked (checking an answer too), so parallel
+  requests can't slip past a limit and losing Redis resets nothing (attacks A2,
+  A5). Texts and calls also
   draw on the reset flow's per-address and global phone budgets (attack A4).
 * Issuing a proof ends the session's earlier open proof of the same purpose:
   one live code at a time (OWASP MFA-1).
+* A change or removal of a method ends the person's open proofs and identity
+  windows in every other session (``end_other_sessions``).
 """
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
@@ -133,11 +140,13 @@ def issue(
     to: str,
     meta: RequestMeta,
     value: str = "",
+    destination_digest: str = "",
 ) -> Proof:
     """Send a code to, or call, ``to`` and remember the proof; audited either way.
 
-    ``to`` is the stored value for an identity proof and the value being added
-    otherwise; the caller has checked which.
+    ``to`` is the stored value for an identity proof (``destination_digest``
+    records which) and the value being added otherwise; the caller has checked
+    which.
     """
     now = clock.now()
     try:
@@ -157,6 +166,7 @@ def issue(
                 kind=kind,
                 to=to,
                 value=value,
+                destination_digest=destination_digest,
                 meta=meta,
                 now=now,
             )
@@ -185,6 +195,7 @@ def _create_and_send(
     kind: MethodKind,
     to: str,
     value: str,
+    destination_digest: str,
     meta: RequestMeta,
     now: datetime,
 ) -> Proof:
@@ -201,6 +212,7 @@ def _create_and_send(
         value=value,
         code_digest=code_digest(f"registration:{ref}", code) if code else "",
         voice_token_digest=voice_token_digest(token) if token else "",
+        destination_digest=destination_digest,
         issued_at=now,
         expires_at=now + CODE_TTL,
     )
@@ -260,62 +272,113 @@ def get_open_proof(user: User, session: str, purposes: set[ProofPurpose]) -> Pro
     )
 
 
-def check(proof: Proof, answer: str, meta: RequestMeta, *, matches: bool | None = None) -> None:
+def check(
+    proof: Proof,
+    answer: str,
+    meta: RequestMeta,
+    *,
+    matches: Callable[[], bool] | None = None,
+) -> None:
     """Raise ``ProofError`` unless ``answer`` proves ``proof``; a wrong answer is counted.
 
-    ``matches`` is the caller's verdict for answers this module can't check (an
-    authenticator code); a call passes once its callback said "#". Passing
-    writes nothing: the caller marks the proof with ``mark_proven`` in the
-    transaction that uses it.
+    ``matches`` is the caller's check for answers this module can't check (an
+    authenticator code); it is called only once a try is reserved. A call
+    passes once its callback said "#". Passing writes nothing but the reserved
+    try: the caller marks the proof with ``mark_proven`` in the transaction
+    that uses it.
+
+    ``proof`` may be a stale copy: every count is read and written in the
+    database, under the person's ``RegistrationState`` lock, and the try is
+    reserved with one conditional UPDATE before the answer is compared.
     """
     now = clock.now()
     if proof.expires_at <= now:
         raise ProofError("code_expired")
-    if proof.failures >= MAX_TRIES_PER_CODE:
-        raise ProofError("code_dead")
-    if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
-        raise ProofError("throttled")
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
+        if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
+            raise ProofError("throttled")
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
-    if matches is None:
-        matches = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
-    if not matches:
-        raise _failure(proof, meta)
-
-
-def _failure(proof: Proof, meta: RequestMeta) -> ProofError:
     with transaction.atomic():
-        Proof.objects.filter(pk=proof.pk, failures__lt=MAX_TRIES_PER_CODE).update(
-            failures=F("failures") + 1
-        )
-        proof.refresh_from_db(fields=["failures"])
-        dead = proof.failures >= MAX_TRIES_PER_CODE
-        audit(
-            proof.user,
-            "registration.proof_failed",
-            meta,
-            outcome=Outcome.FAILURE,
-            reason="code_dead" if dead else "wrong_code",
-            purpose=proof.purpose,
-            method=proof.kind,
-        )
-    return ProofError("code_dead" if dead else "invalid_code")
+        lock_state(proof.user)
+        refusal = _try_answer(proof, answer, meta, now, matches)
+    if refusal:
+        raise ProofError(refusal)
+
+
+def _try_answer(
+    proof: Proof,
+    answer: str,
+    meta: RequestMeta,
+    now: datetime,
+    matches: Callable[[], bool] | None,
+) -> str:
+    """Reserve a try, then compare (the caller holds the lock); '' or why it's refused."""
+    if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
+        return "throttled"
+    reserved = Proof.objects.filter(
+        pk=proof.pk, tries__lt=MAX_TRIES_PER_CODE, failures__lt=MAX_TRIES_PER_CODE
+    ).update(tries=F("tries") + 1)
+    if not reserved:
+        return "code_dead"
+    if matches is not None:
+        right = matches()
+    else:
+        right = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
+    if right:
+        return ""
+    Proof.objects.filter(pk=proof.pk).update(failures=F("failures") + 1)
+    proof.refresh_from_db(fields=["tries", "failures"])
+    dead = proof.tries >= MAX_TRIES_PER_CODE
+    audit(
+        proof.user,
+        "registration.proof_failed",
+        meta,
+        outcome=Outcome.FAILURE,
+        reason="code_dead" if dead else "wrong_code",
+        purpose=proof.purpose,
+        method=proof.kind,
+    )
+    return "code_dead" if dead else "invalid_code"
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:
-    """Single use: True for the one request that moved ``proof`` from open to proven."""
+    """Single use: True for the one request that moved ``proof`` from open to proven.
+
+    A proof that has had its 5 wrong answers never passes, whatever a stale
+    copy of it says.
+    """
     now = clock.now()
     changes: dict[str, datetime] = {"proven_at": now}
     if consume:
         changes["consumed_at"] = now
     return (
         Proof.objects.filter(
-            pk=proof.pk, proven_at__isnull=True, consumed_at__isnull=True, expires_at__gt=now
+            pk=proof.pk,
+            proven_at__isnull=True,
+            consumed_at__isnull=True,
+            expires_at__gt=now,
+            failures__lt=MAX_TRIES_PER_CODE,
         ).update(**changes)
         == 1
     )
+
+
+def end_other_sessions(user: User, *, keep_session: str | None) -> int:
+    """End ``user``'s open proofs and identity windows in every session but ``keep_session``.
+
+    Called when a method changes or goes (by the person, or by an administrator
+    with ``keep_session=None``): a code on its way, or a window another session
+    opened before the change, must not change anything afterwards. Returns how
+    many proofs ended.
+    """
+    ended = Proof.objects.filter(user=user).filter(
+        Q(consumed_at__isnull=True) | Q(purpose=ProofPurpose.IDENTITY, proven_at__isnull=False)
+    )
+    if keep_session is not None:
+        ended = ended.exclude(session_digest=keep_session)
+    return ended.update(consumed_at=clock.now(), proven_at=None)
 
 
 def confirm_registration_call(*, token: str, digits: str, meta: RequestMeta) -> bool:

@@ -4,8 +4,9 @@ Every change needs a fresh identity proof of this very session (``identity.py``)
 checked when the change starts; a new email address or number then has its own
 5 minutes to be proven and reaches the directory user only once its proof
 passed. Each service writes the change, its audit event and its notifications
-in one transaction. Nothing is audited by value: the method, never the address,
-number, secret or answer.
+in one transaction. A change or removal also ends the person's open proofs and
+identity windows in every other session (``proofs.end_other_sessions``). Nothing
+is audited by value: the method, never the address, number, secret or answer.
 """
 
 import base64
@@ -29,8 +30,8 @@ from opensspr.methods.totp import STEP_SECONDS, matching_step
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import eligibility_for, get_sspr_policy
 from opensspr.registration import proofs
-from opensspr.registration.identity import has_fresh_identity
-from opensspr.registration.models import Proof, ProofPurpose
+from opensspr.registration.identity import has_fresh_identity, keep_window_after_own_change
+from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
 from opensspr.registration.notify import Action, Item, notify_change
 from opensspr.registration.proofs import ProofError, audit, lock_state
 from opensspr.registration.selectors import allowed_items, has_enough_methods, phone_kinds
@@ -96,8 +97,16 @@ def get_open_contact_proof(user: User, session: str) -> Proof | None:
     return proofs.get_open_proof(user, session, purposes)
 
 
+def _other_phone(item: Item) -> Item | None:
+    return {Item.MOBILE_PHONE: Item.OFFICE_PHONE, Item.OFFICE_PHONE: Item.MOBILE_PHONE}.get(item)
+
+
 def finish_contact_change(*, user: User, session: str, answer: str, meta: RequestMeta) -> Item:
-    """The new value is proven: store it, mark it proven, tell old and new (one transaction)."""
+    """The new value is proven: store it, mark it proven, tell old and new (one transaction).
+
+    Checked again under the lock: the number may have become the other phone
+    since the code was sent (a parallel change); one number is one method only.
+    """
     proof = get_open_contact_proof(user, session)
     if proof is None:
         raise ProofError("no_open_proof")
@@ -105,20 +114,53 @@ def finish_contact_change(*, user: User, session: str, answer: str, meta: Reques
     item = Item(proof.purpose)
     now = clock.now()
     with transaction.atomic():
-        if not proofs.mark_proven(proof, consume=True):
-            raise ProofError("code_used")
         state = lock_state(user)
         user.refresh_from_db()
-        old = getattr(user, item.value)
-        setattr(user, item.value, proof.value)
-        user.save(update_fields=[item.value])
-        setattr(state, f"{item.value}_proven_at", now)
-        state.confirmed_at = now
-        state.save()
-        action = Action.CHANGED if old else Action.ADDED
-        audit(user, f"registration.method_{action.value}", meta, method=item.value, via=proof.kind)
-        notify_change(user=user, item=item, action=action, old=old, new=proof.value, meta=meta)
+        other = _other_phone(item)
+        duplicate = other is not None and getattr(user, other.value) == proof.value
+        if duplicate:
+            # Ends the proof: the same answer can't pass later either.
+            Proof.objects.filter(pk=proof.pk, consumed_at__isnull=True).update(consumed_at=now)
+            audit(
+                user,
+                "registration.proof_refused",
+                meta,
+                outcome=Outcome.FAILURE,
+                reason="same_as_other",
+                purpose=proof.purpose,
+                method=proof.kind,
+            )
+        else:
+            _store_proven_value(user, state, proof, item=item, session=session, meta=meta)
+    if duplicate:
+        raise ProofError("same_as_other")
     return item
+
+
+def _store_proven_value(
+    user: User,
+    state: RegistrationState,
+    proof: Proof,
+    *,
+    item: Item,
+    session: str,
+    meta: RequestMeta,
+) -> None:
+    """The caller's transaction, with ``state`` locked and ``user`` fresh."""
+    now = clock.now()
+    if not proofs.mark_proven(proof, consume=True):
+        raise ProofError("code_used")
+    old = getattr(user, item.value)
+    setattr(user, item.value, proof.value)
+    user.save(update_fields=[item.value])
+    setattr(state, f"{item.value}_proven_at", now)
+    state.confirmed_at = now
+    state.save()
+    proofs.end_other_sessions(user, keep_session=session)
+    keep_window_after_own_change(user, session, item.value, old, proof.value)
+    action = Action.CHANGED if old else Action.ADDED
+    audit(user, f"registration.method_{action.value}", meta, method=item.value, via=proof.kind)
+    notify_change(user=user, item=item, action=action, old=old, new=proof.value, meta=meta)
 
 
 # --- authenticator apps --------------------------------------------------------------
@@ -189,8 +231,14 @@ def finish_app_setup(*, user: User, session: str, code: str, meta: RequestMeta) 
         raise ProofError("no_open_proof")
     proof = setup.proof
     typed = code.strip()[:16]
-    step = matching_step(setup.secret, typed, clock.now().timestamp()) if typed.isdigit() else None
-    proofs.check(proof, typed, meta, matches=step is not None)
+    steps: list[int | None] = []
+
+    def matches() -> bool:  # called once the try is reserved
+        steps.append(matching_step(setup.secret, typed, clock.now().timestamp()))
+        return steps[-1] is not None
+
+    proofs.check(proof, typed, meta, matches=matches if typed.isdigit() else lambda: False)
+    step = steps[-1]
     now = clock.now()
     with transaction.atomic():
         if not proofs.mark_proven(proof, consume=True):
@@ -267,6 +315,7 @@ def remove_method(
                 raise ProofError("nothing_to_remove")
         elif not SecurityAnswer.objects.filter(user=user).delete()[0]:
             raise ProofError("nothing_to_remove")
+        proofs.end_other_sessions(user, keep_session=session)
         audit(user, "registration.method_removed", meta, method=item.value)
         notify_change(user=user, item=item, action=Action.REMOVED, old=old, new="", meta=meta)
 

@@ -39,7 +39,9 @@ from opensspr.registration.session import (
 
 HOME = "/security-info"
 #: Errors after which the proof is gone: start again from the list of methods.
-RESTART = frozenset({"code_expired", "code_dead", "code_used", "no_open_proof", "throttled"})
+RESTART = frozenset(
+    {"code_expired", "code_dead", "code_used", "no_open_proof", "throttled", "same_as_other"}
+)
 
 CALL_KINDS = frozenset({MethodKind.MOBILE_VOICE.value, MethodKind.OFFICE_VOICE.value})
 
