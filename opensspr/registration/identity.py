@@ -157,6 +157,30 @@ def keep_window_after_own_change(user: User, session: str, field: str, old: str,
     ).update(destination_digest=destination_digest(field, new))
 
 
+def open_window_through_new_value(
+    *, user: User, session: str, kind: str, value: str, meta: RequestMeta
+) -> None:
+    """The session just proved ``value``, now stored: that counts as proving it's the person.
+
+    The code or call that proved a new address or number is a proof of
+    possession like any other, so someone registering their first method isn't
+    asked to verify again at once with the method they have just proven.
+    """
+    field = DESTINATION_FIELD.get(MethodKind(kind))
+    if field is None:
+        return
+    proof = proofs.record_without_send(
+        user=user,
+        session=session,
+        purpose=ProofPurpose.IDENTITY,
+        kind=kind,
+        meta=meta,
+        ttl=timedelta(0),
+        proven=True,
+    )
+    Proof.objects.filter(pk=proof.pk).update(destination_digest=destination_digest(field, value))
+
+
 def _destination(user: User, kind: MethodKind) -> str:
     field = DESTINATION_FIELD.get(kind)
     return getattr(user, field) if field else ""

@@ -30,7 +30,11 @@ from opensspr.methods.totp import STEP_SECONDS, matching_step
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import eligibility_for, get_sspr_policy
 from opensspr.registration import proofs
-from opensspr.registration.identity import has_fresh_identity, keep_window_after_own_change
+from opensspr.registration.identity import (
+    has_fresh_identity,
+    keep_window_after_own_change,
+    open_window_through_new_value,
+)
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
 from opensspr.registration.notify import Action, Item, notify_change
 from opensspr.registration.proofs import ProofError, audit, lock_state
@@ -158,6 +162,9 @@ def _store_proven_value(
     state.save()
     proofs.end_other_sessions(user, keep_session=session)
     keep_window_after_own_change(user, session, item.value, old, proof.value)
+    open_window_through_new_value(
+        user=user, session=session, kind=proof.kind, value=proof.value, meta=meta
+    )
     action = Action.CHANGED if old else Action.ADDED
     audit(user, f"registration.method_{action.value}", meta, method=item.value, via=proof.kind)
     notify_change(user=user, item=item, action=action, old=old, new=proof.value, meta=meta)

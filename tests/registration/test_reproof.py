@@ -203,3 +203,26 @@ def test_texts_are_limited_to_five_an_hour_per_person(user_factory, meta, clock)
     ).exists()
     clock.advance(hours=1, seconds=1)
     identity.start_identity_proof(user=person, session=SESSION, kind=K.MOBILE_SMS, meta=meta)
+
+
+def test_proving_a_first_method_counts_as_proving_it_is_you(user_factory, meta, clock):
+    """The newcomer's path: password, then an email proven by its code, then a phone at once."""
+    person = user_factory()
+    identity.verify_password(user=person, session=SESSION, password=DEFAULT_PASSWORD, meta=meta)
+    _try_email_change(person, meta)
+    services.finish_contact_change(
+        user=person, session=SESSION, answer=code_for("new@mail.example"), meta=meta
+    )
+    clock.advance(minutes=6)  # past the password's five minutes
+    assert identity.has_fresh_identity(person, SESSION)
+    assert not identity.has_fresh_identity(person, "another-session")
+    services.start_phone_change(
+        user=person,
+        session=SESSION,
+        item=Item.MOBILE_PHONE,
+        number=MOBILE,
+        kind=K.MOBILE_SMS,
+        meta=meta,
+    )
+    clock.advance(minutes=5)  # ten minutes after the email was proven
+    assert not identity.has_fresh_identity(person, SESSION)
