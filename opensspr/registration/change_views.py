@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from opensspr.core.forms import focus_first_error
 from opensspr.core.request_meta import request_meta
-from opensspr.methods.questions import list_questions
+from opensspr.methods.questions import check_answers, list_questions
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.registration import services
@@ -189,7 +189,18 @@ def questions_view(request: HttpRequest) -> HttpResponse:
     count = get_sspr_policy().questions_to_register
     form = QuestionsForm(request.POST or None, count=count, questions=list_questions())
     alert = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        # Say everything at once: the answers' own rules too, not only the form's.
+        given = {
+            key: form.cleaned_data[answer]
+            for _q, answer, key in form.pairs()
+            if key and answer in form.cleaned_data
+        }
+        field_of = {key: answer for _q, answer, key in form.pairs() if key}
+        for problem in check_answers(user_of(request), given, required=0):
+            if problem.key in field_of and not form.has_error(field_of[problem.key]):
+                form.add_error(field_of[problem.key], problem.message)
+    elif request.method == "POST":
         pairs = form.pairs()
         answers = {key: form.cleaned_data[answer] for _q, answer, key in pairs}
         try:
@@ -207,6 +218,7 @@ def questions_view(request: HttpRequest) -> HttpResponse:
         field_of = {key: answer for _q, answer, key in pairs}
         for problem in problems:
             form.add_error(field_of.get(problem.key), problem.message)
+    form.forget_wrong_answers()
     focus_first_error(form)
     return render(
         request,

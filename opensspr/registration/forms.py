@@ -134,7 +134,7 @@ class QuestionsForm(forms.Form):
             self.fields[f"answer_{n}"] = forms.CharField(
                 label=_("Answer"),
                 max_length=ANSWER_MAX * 2,
-                widget=SecretInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 error_messages={"required": _("Enter an answer.")},
             )
 
@@ -147,6 +147,19 @@ class QuestionsForm(forms.Form):
                 self.add_error(f"question_{n}", _("Choose a different question for each answer."))
             seen.add(key or "")
         return cleaned
+
+    def forget_wrong_answers(self) -> None:
+        """Shown again, a refused answer is empty; the person's other answers stay typed.
+
+        The person is registering their own answers on a never-cached page, so
+        retyping five because one was too short helps nobody; a refused one is
+        typed afresh all the same.
+        """
+        for n in range(1, self.count + 1):
+            name = f"answer_{n}"
+            if self.is_bound and (self.has_error(name) or self.has_error(f"question_{n}")):
+                attrs = self.fields[name].widget.attrs
+                self.fields[name].widget = SecretInput(attrs=attrs)
 
     def pairs(self) -> list[tuple[str, str, str]]:
         """(question field, answer field, question key) for each slot."""

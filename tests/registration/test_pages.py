@@ -248,3 +248,26 @@ def test_a_reset_flow_in_the_browser_reaches_no_security_info_page(client, signe
     client.post("/reset", {"user_id": signed_in.user_id, "captcha": solved_captcha()})
     for path in ("/security-info", "/security-info/email", "/security-info/confirm"):
         assert client.get(path)["Location"].startswith("/signin")
+
+
+def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(
+    client, signed_in
+):
+    SsprPolicy.objects.filter(pk=1).update(
+        allow_security_questions=True, questions_to_register=3, questions_to_reset=3
+    )
+    _prove_by_email(client, signed_in)
+    answers = {
+        "question_1": "predefined:2",
+        "answer_1": "Ab",  # too short: an answer rule
+        "question_2": "predefined:2",  # the same question twice: a form rule
+        "answer_2": "Eindhoven",
+        "question_3": "predefined:12",
+        "answer_3": "Pannenkoeken",
+    }
+    page = client.post("/security-info/security-questions", answers).content.decode()
+    assert "Choose a different question for each answer." in page
+    assert "Answers must be 3 to 40 characters long." in page
+    assert 'value="Pannenkoeken"' in page  # a good answer needn't be typed again
+    assert 'value="Ab"' not in page and 'value="Eindhoven"' not in page
+    assert not SecurityAnswer.objects.filter(user=signed_in).exists()
