@@ -1,10 +1,12 @@
 """The user page's security-info parts: what a person registered, and clearing it.
 
 Mixed into ``accounts.admin.UserAdmin``: the "registered for self-service reset"
-summary, the "Clear security info" button with its confirmation page, and the
-bulk action of the same name. The page shows statuses only, never an answer, a
-seed or a value; clearing goes through ``registration.admin_services``, which
-checks the actor's role (``accounts.roles``) again and audits.
+summary, the "Clear security info" button with its confirmation page, the bulk
+action of the same name, and the self-service reset block (reference §5.1) with
+its "Lift the block" button. The page shows statuses only, never an answer, a
+seed or a value; clearing goes through ``registration.admin_services`` and
+lifting through ``resets.blocks``, which check the actor's role
+(``accounts.roles``) again and audit.
 """
 
 from typing import Any
@@ -22,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from opensspr.accounts.models import User
 from opensspr.accounts.roles import roles_may_manage_security_info
@@ -32,6 +35,12 @@ from opensspr.registration import admin_services
 from opensspr.registration.admin_services import may_clear_security_info
 from opensspr.reports.capability import get_capability
 from opensspr.reports.registered import DataKind, RegistrationSummary, get_registration_summary
+from opensspr.resets.blocks import (
+    ResetBlock,
+    get_reset_block,
+    lift_reset_block,
+    may_lift_reset_block,
+)
 
 
 class SecurityInfoAdminMixin(admin.ModelAdmin):
@@ -53,15 +62,18 @@ class SecurityInfoAdminMixin(admin.ModelAdmin):
             lines.append(str(_("Last confirmed by the person: %(time)s") % {"time": when}))
         else:
             lines.append(str(_("Never confirmed by the person.")))
-        if capability.capable:
-            lines.append(str(_("Can use self-service password reset.")))
-        else:
+        block = get_reset_block(obj)
+        if not capability.capable:
             lines.append(
                 str(
                     _("Can't use self-service password reset: %(reason)s (%(code)s).")
                     % {"reason": capability.reason_label, "code": capability.reason}
                 )
             )
+        elif block is None:
+            lines.append(str(_("Can use self-service password reset.")))
+        if block is not None:
+            lines.append(block_line(block))
         return format_html(
             '<ul class="security-info">{}</ul>',
             format_html_join("", "<li>{}</li>", ((line,) for line in lines)),
@@ -81,7 +93,12 @@ class SecurityInfoAdminMixin(admin.ModelAdmin):
             self.admin_site.admin_view(self.clear_security_info_view),
             name="accounts_user_clear_security_info",
         )
-        return [clear, *super().get_urls()]
+        lift = path(
+            "<path:object_id>/lift-reset-block/",
+            self.admin_site.admin_view(require_POST(self.lift_reset_block_view)),
+            name="accounts_user_lift_reset_block",
+        )
+        return [clear, lift, *super().get_urls()]
 
     def change_view(
         self,
@@ -92,8 +109,38 @@ class SecurityInfoAdminMixin(admin.ModelAdmin):
     ) -> HttpResponse:
         target = self.get_object(request, unquote(object_id))
         can_clear = target is not None and may_clear_security_info(_actor(request), target)
-        context = {**(extra_context or {}), "can_clear_security_info": can_clear}
+        can_lift = target is not None and may_lift_reset_block(_actor(request), target)
+        block = get_reset_block(target) if can_lift and target is not None else None
+        context = {
+            **(extra_context or {}),
+            "can_clear_security_info": can_clear,
+            "reset_block": block_line(block) if block else "",
+        }
         return super().change_view(request, object_id, form_url, context)
+
+    def lift_reset_block_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The user page's "Lift the block" button (POST only; the block is shown beside it)."""
+        target = self.get_object(request, unquote(object_id))
+        if target is None:
+            raise Http404
+        if not may_lift_reset_block(_actor(request), target):
+            raise PermissionDenied
+        lifted = lift_reset_block(actor=_actor(request), user=target, meta=request_meta(request))
+        if lifted is None:
+            self.message_user(
+                request, _("%(user)s is not blocked from self-service reset.") % {"user": target}
+            )
+        else:
+            self.message_user(
+                request,
+                _("The self-service reset block on %(user)s was lifted: they can try again now.")
+                % {"user": target},
+                messages.SUCCESS,
+            )
+        url = reverse(
+            "admin:accounts_user_change", args=[target.pk], current_app=self.admin_site.name
+        )
+        return HttpResponseRedirect(url)
 
     def clear_security_info_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The user page's "Clear security info" button: confirm (GET), then clear (POST)."""
@@ -162,6 +209,17 @@ class SecurityInfoAdminMixin(admin.ModelAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+
+def block_line(block: ResetBlock) -> str:
+    """The block in words: until when (local time) and which throttle tripped."""
+    return str(
+        _("Self-service reset blocked until %(time)s (reason: %(reason)s).")
+        % {
+            "time": date_format(localtime(block.blocked_until), "DATETIME_FORMAT"),
+            "reason": block.reason_label,
+        }
+    )
 
 
 _UNPROVEN = _("%(method)s: set by an administrator or imported, not proven by the person")

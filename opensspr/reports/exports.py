@@ -10,7 +10,7 @@ a formula are defused (OWASP "CSV injection"): a display name such as
 import csv
 import io
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 
 from opensspr.reports.registered import DataKind, MethodStatus
 from opensspr.reports.selectors import RegistrationRow
@@ -25,6 +25,7 @@ COLUMNS = (
     "methods_registered",
     *(kind.value for kind in DataKind),
     "last_confirmed",
+    "reset_blocked_until",  # added later: new columns go last, so scripts keep working
 )
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,8 +45,11 @@ def _method_cell(status: MethodStatus | None) -> str:
     return "proven" if status.proven else "unproven"
 
 
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
 def _cells(row: RegistrationRow) -> list[str]:
-    confirmed = row.info.confirmed_at
     return [
         row.user.user_id,
         row.user.display_name,
@@ -55,7 +59,8 @@ def _cells(row: RegistrationRow) -> list[str]:
         row.capability.reason.value if row.capability.reason else "",
         "+".join(m.kind.value for m in row.info.methods),
         *(_method_cell(row.info.status(kind)) for kind in DataKind),
-        confirmed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed else "",
+        _utc(row.info.confirmed_at),
+        _utc(row.reset_block.blocked_until if row.reset_block else None),
     ]
 
 

@@ -2,11 +2,12 @@
 
 One row per directory user (reference §10.4, "User registration details"): the
 data registered and whether each piece was proven by the person, enabled /
-registered / capable, the reason when not capable, and the last confirmation.
+registered / capable, the reason when not capable, the last confirmation, and
+whether a throttle blocks the person from self-service reset right now (§5.1).
 Filters narrow the rows; the console page and the CSV export read the same rows.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from opensspr.reports.registered import (
     summary_of_annotated,
     users_with_registration_counts,
 )
+from opensspr.resets.blocks import ResetBlock, list_reset_blocks
 
 
 class Confirmation(StrEnum):
@@ -48,6 +50,8 @@ class RegistrationRow:
     user: User
     info: RegistrationSummary
     capability: Capability
+    #: Blocked from self-service reset by a throttle now; independent of ``capability``.
+    reset_block: ResetBlock | None = None
 
     @property
     def has_unproven(self) -> bool:
@@ -83,7 +87,8 @@ def list_registration_rows(
 
     The search narrows in the database; the other filters need each person's
     eligibility decision, so every remaining user is evaluated once, in bulk: a
-    fixed number of queries per chunk of people, not per person.
+    fixed number of queries per chunk of people, not per person. Reset blocks of
+    the rows kept are read in one more query.
     """
     filters = filters or ReportFilters()
     policy = policy or get_sspr_policy()
@@ -97,7 +102,9 @@ def list_registration_rows(
             users_with_registration_counts(users), (policy,)
         )
     )
-    return [row for row in rows if _matches(row, filters, policy)]
+    kept = [row for row in rows if _matches(row, filters, policy)]
+    blocks = list_reset_blocks(row.user for row in kept)
+    return [replace(row, reset_block=blocks.get(row.user.pk)) for row in kept]
 
 
 @dataclass(frozen=True)

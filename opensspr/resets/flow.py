@@ -326,7 +326,7 @@ def choose_operation(*, handle: str, operation: Operation, meta: RequestMeta) ->
 
 def _block(flow: ResetFlow, meta: RequestMeta, why: str) -> FlowView:
     handle = advance(flow, state=FlowState.BLOCKED, reason="throttled")
-    audit(flow, "reset.blocked", meta, reason=why)
+    audit(flow, "reset.blocked", meta, outcome=Outcome.FAILURE, reason=why)
     raise FlowBlockedError(view(flow, handle, clock.now()))
 
 
@@ -559,7 +559,7 @@ def recheck(
     decision = eligibility_for(flow.user)
     if not decision.eligible:
         handle = advance(flow, state=FlowState.BLOCKED, reason="no_longer_eligible")
-        audit(flow, "reset.blocked", meta, reason="no_longer_eligible")
+        audit(flow, "reset.blocked", meta, outcome=Outcome.FAILURE, reason="no_longer_eligible")
         raise FlowBlockedError(view(flow, handle, now))
     registered = {_channel_key(m.channel) for m in decision.methods}
     if challenge is not None and challenge.channel not in registered:

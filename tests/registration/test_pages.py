@@ -250,9 +250,7 @@ def test_a_reset_flow_in_the_browser_reaches_no_security_info_page(client, signe
         assert client.get(path)["Location"].startswith("/signin")
 
 
-def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(
-    client, signed_in
-):
+def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(client, signed_in):
     SsprPolicy.objects.filter(pk=1).update(
         allow_security_questions=True, questions_to_register=3, questions_to_reset=3
     )

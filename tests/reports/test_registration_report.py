@@ -209,6 +209,7 @@ def test_the_csv_export_has_stable_columns_and_the_filtered_rows(client, people,
         "authenticator_app": "",
         "security_questions": "",
         "last_confirmed": "2026-11-23T09:00:00Z",
+        "reset_blocked_until": "",
     }
     assert rows["imported@contoso.example"]["email"] == "unproven"
     assert rows["questions@contoso.example"]["security_questions"] == "proven"
