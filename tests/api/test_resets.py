@@ -1,7 +1,5 @@
 """The reset and unlock flow driven end to end through the JSON API."""
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -21,6 +19,7 @@ from tests.api.conftest import (
     solved_captcha,
 )
 from tests.captcha.conftest import pack, payload_fields
+from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -364,8 +363,7 @@ def test_reading_a_flow_takes_a_bounded_number_of_queries(api, jan, reset_flow):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_answers_with_one_handle_pass_exactly_once(document, user_factory):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
+    needs_concurrent_writers()
     SsprPolicy.objects.update_or_create(
         pk=1, defaults={"scope": "all", "allow_email": True, "unlock_without_reset": False}
     )
@@ -378,26 +376,14 @@ def test_parallel_answers_with_one_handle_pass_exactly_once(document, user_facto
         handle=started.handle,
     )
     code = delivered_code("race@mail.example")
-    barrier = threading.Barrier(8)
-    statuses: list[int] = []
 
-    def submit() -> None:
+    def submit():
         own = ApiClient(document)
-        barrier.wait()
-        try:
-            statuses.append(
-                own.post(
-                    "/resets/current/verification/answer", {"answer": code}, handle=sent.handle
-                ).status
-            )
-        finally:
-            connection.close()
+        return own.post(
+            "/resets/current/verification/answer", {"answer": code}, handle=sent.handle
+        ).status
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = race(*[submit] * 8)
     # One wins; the others find a dead handle, a used code, or lose the race (401/422/409).
     assert statuses.count(200) == 1 and set(statuses) <= {200, 401, 409, 422}, statuses
 

@@ -15,30 +15,13 @@ from opensspr.channels.checks import check_delivery
 from opensspr.channels.conf import CLAIM_LEASE
 from opensspr.channels.worker import run_worker
 from tests.channels.conftest import outgoing
+from tests.concurrency import race
 
 BOUNDED = 30  # seconds a thread in these tests may take at most
 
 
 def _run_in_threads(count: int, target) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            barrier.wait(BOUNDED)
-            target()
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BOUNDED)
-    assert not any(t.is_alive() for t in threads), "a worker thread hung"
-    return errors
+    return [o for o in race(*[target] * count) if isinstance(o, BaseException)]
 
 
 @pytest.mark.django_db(transaction=True)

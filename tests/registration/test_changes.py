@@ -1,10 +1,7 @@
 """Adding and changing email and phones: proven first, stored after, old and new told."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import AuditEvent
@@ -13,6 +10,7 @@ from opensspr.registration import services
 from opensspr.registration.models import Proof, RegistrationState
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
+from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import delivered
 from tests.registration.conftest import (
     MOBILE,
@@ -194,31 +192,18 @@ def test_one_number_cant_be_both_mobile_and_office_phone(user_factory, meta):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_submissions_of_one_code_change_the_value_once(user_factory, meta):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
+    needs_concurrent_writers()
     person = user_factory(auth_email="old@mail.example")
     prove_by_email(person, meta)
     services.start_email_change(
         user=person, session=SESSION, address="race@mail.example", meta=meta
     )
     code = code_for("race@mail.example")
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
-    def submit() -> None:
-        barrier.wait()
-        try:
-            services.finish_contact_change(user=person, session=SESSION, answer=code, meta=meta)
-            outcomes.append("changed")
-        except ProofError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+    def submit():
+        services.finish_contact_change(user=person, session=SESSION, answer=code, meta=meta)
+        return "changed"
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = [getattr(o, "code", o) for o in race(*[submit] * 8)]
     assert outcomes.count("changed") == 1, outcomes
     assert AuditEvent.objects.filter(activity="registration.method_changed").count() == 1

@@ -7,11 +7,9 @@
 4. Every change is also texted to the registered mobile number.
 """
 
-import threading
 from dataclasses import replace
 
 import pytest
-from django.db import connection
 
 from opensspr.audit.models import AuditEvent
 from opensspr.methods.base import MAX_TRIES_PER_CODE
@@ -21,6 +19,7 @@ from opensspr.registration.admin_services import set_authentication_contact
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
+from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import delivered
 from tests.registration.conftest import (
     MOBILE,
@@ -202,32 +201,18 @@ def test_wrong_tries_on_stale_copies_reach_the_hourly_limit(user_factory, meta):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_guesses_compare_at_most_five_answers(user_factory, meta):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
+    needs_concurrent_writers()
     person = user_factory(auth_email="a@mail.example")
     copies, code = _stale_copies(person, meta, 12)
     wrong = "00000000" if code != "00000000" else "11111111"
-    barrier = threading.Barrier(len(copies))
-    outcomes: list[str] = []
 
-    def guess(copy: Proof, answer: str) -> None:
-        barrier.wait()
-        try:
-            proofs.check(copy, answer, meta)
-            outcomes.append("passed")
-        except ProofError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+    def guess(copy: Proof, answer: str):
+        proofs.check(copy, answer, meta)
+        return "passed"
 
     answers = [wrong] * (len(copies) - 1) + [code]
-    threads = [
-        threading.Thread(target=guess, args=pair) for pair in zip(copies, answers, strict=True)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    calls = [lambda c=c, a=a: guess(c, a) for c, a in zip(copies, answers, strict=True)]
+    outcomes = [getattr(o, "code", o) for o in race(*calls)]
     proof = Proof.objects.get(pk=copies[0].pk)
     assert len(outcomes) == len(copies)
     # Five answers compared in all (the right one among them or not), each wrong one counted.

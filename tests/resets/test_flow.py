@@ -1,11 +1,9 @@
 """The reset and unlock flow engine, driven through its services."""
 
 import re
-import threading
 
 import pyotp
 import pytest
-from django.db import connection
 
 from opensspr.audit.models import AuditEvent
 from opensspr.core.crypto import seal
@@ -26,6 +24,7 @@ from opensspr.resets.flow import (
 )
 from opensspr.resets.models import FlowState, Operation
 from opensspr.signin.services import SignInOutcome, sign_in
+from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 
 pytestmark = pytest.mark.django_db
@@ -301,8 +300,7 @@ def test_a_rejected_password_keeps_the_flow_verified_for_four_more_tries(jan, me
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_submissions_of_one_code_pass_exactly_once(user_factory, meta):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
+    needs_concurrent_writers()
     SsprPolicy.objects.update_or_create(pk=1, defaults={"scope": "all", "allow_email": True})
     person = user_factory(auth_email="race@mail.example")
     view = begin_verification(
@@ -312,23 +310,11 @@ def test_parallel_submissions_of_one_code_pass_exactly_once(user_factory, meta):
         meta=meta,
     )
     code = _code("race@mail.example")
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
-    def submit() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(submit_verification(handle=view.handle, answer=code, meta=meta).state)
-        except FlowError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+    def submit():
+        return submit_verification(handle=view.handle, answer=code, meta=meta).state
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = [getattr(o, "code", o) for o in race(*[submit] * 8)]
     assert outcomes.count(FlowState.NEW_PASSWORD) == 1, outcomes
 
 

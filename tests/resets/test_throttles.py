@@ -1,12 +1,10 @@
 """SSPR throttles on a controllable clock (reference §5.1)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from opensspr.resets import throttles
 from opensspr.resets.throttles import Action, consume, record_failure
+from tests.concurrency import needs_concurrent_writers, race
 
 pytestmark = pytest.mark.django_db
 ID = throttles.subject_key("jan@contoso.example")
@@ -81,21 +79,6 @@ def test_counters_are_per_user_id(clock):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_sends_never_exceed_the_limit(clock):
-    if connection.vendor == "sqlite":
-        # SQLite serialises writers (IMMEDIATE transactions): the race can't happen there;
-        # the PostgreSQL run of the suite is the one that proves the row lock.
-        pytest.skip("needs a database with concurrent writers (runs on PostgreSQL)")
-    barrier = threading.Barrier(12)
-    results: list[bool] = []
-
-    def send() -> None:
-        barrier.wait()
-        results.append(consume(ID, Action.SMS, clock.now).allowed)
-        connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    needs_concurrent_writers()  # the PostgreSQL run proves the row lock
+    results = race(*[lambda: consume(ID, Action.SMS, clock.now).allowed] * 12)
     assert results.count(True) == 5
