@@ -167,8 +167,9 @@ def test_an_administrator_passes_two_gates_with_email_and_text(page, user_factor
     page.check("input[value=mobile_sms]")
     expect(page.locator("#id_contact_mobile_sms")).to_be_visible()
     expect(page.locator("#id_contact_mobile_voice")).to_be_hidden()
-    page.fill("#id_contact_mobile_sms", "+31 6 12345679")
+    page.fill("#id_contact_mobile_sms", "06 12345679")  # dialled at home, and one digit off
     page.click("button[value=method]")
+    expect(page.locator("#id_contact_mobile_sms_error")).to_contain_text("doesn't match")
     expect(page.locator("#id_contact_mobile_sms_error")).to_contain_text("+31 612345678")
     assert_accessible(page, "verify with a mismatched number")
     page.fill("#id_contact_mobile_sms", "+31 6 12345678")
