@@ -11,6 +11,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from django.core.management import execute_from_command_line
+
 _ALIASES = {"import-users": "import_users"}
 _DEMO_DIR_DEFAULT = Path("var") / "demo"
 
@@ -44,8 +46,6 @@ def main(argv: list[str] | None = None) -> None:
         if args[1] == "demo":
             _demo_environment(args[2:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opensspr.config.settings")
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(args)
 
 

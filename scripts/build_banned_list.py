@@ -50,7 +50,7 @@ YEARS = tuple(str(year) for year in range(1950, 2040))  # "Summer2024!" is a sea
 
 def common_password_entries() -> list[str]:
     """Django's list in its own (frequency) order; the runtime only needs it as a set."""
-    import django.contrib.auth
+    import django.contrib.auth  # noqa: PLC0415 (only this step needs Django installed)
 
     path = Path(django.contrib.auth.__file__).resolve().parent / "common-passwords.txt.gz"
     with gzip.open(path, "rt", encoding="utf-8") as handle:
@@ -96,7 +96,7 @@ def render(terms: Iterable[str], *, source_count: int, top: int) -> str:
 
 def build(top: int = TOP_BASES) -> str:
     sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
-    from opensspr.policy.passwords.normalise import normalise
+    from opensspr.policy.passwords.normalise import normalise  # noqa: PLC0415 (after sys.path)
 
     entries = common_password_entries()
     terms = {*base_terms(entries, normalise, top), *extra_terms(normalise)}

@@ -30,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opensspr.config.settings")
     os.environ.setdefault("OPENSSPR_SECRET_KEY", "build-openapi-only-" + "x" * 32)
     os.environ.setdefault("OPENSSPR_DATA_DIR", tempfile.mkdtemp(prefix="opensspr-openapi-"))
-    import django
+    import django  # noqa: PLC0415 (after the settings environment above)
 
     django.setup()
-    from opensspr.api.document import render_document
-    from opensspr.api.schema import DOCUMENT_PATH
+    from opensspr.api.document import render_document  # noqa: PLC0415 (after django.setup())
+    from opensspr.api.schema import DOCUMENT_PATH  # noqa: PLC0415 (after django.setup())
 
     rendered = render_document()
     current = DOCUMENT_PATH.read_text(encoding="utf-8") if DOCUMENT_PATH.exists() else ""

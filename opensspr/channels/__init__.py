@@ -24,8 +24,7 @@ from opensspr.channels.masking import mask_email, mask_phone
 
 if TYPE_CHECKING:
     from opensspr.channels.models import Message, MessageStatus
-    from opensspr.channels.registry import get_voice_channel
-    from opensspr.channels.selectors import list_outbox
+    from opensspr.channels.selectors import get_voice_channel, list_outbox
     from opensspr.channels.services import (
         InvalidMessageError,
         deliver_due,
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Message": "opensspr.channels.models",
     "MessageStatus": "opensspr.channels.models",
-    "get_voice_channel": "opensspr.channels.registry",
+    "get_voice_channel": "opensspr.channels.selectors",
     "list_outbox": "opensspr.channels.selectors",
     "InvalidMessageError": "opensspr.channels.services",
     "deliver_due": "opensspr.channels.services",

@@ -27,7 +27,7 @@ from opensspr.channels.base import (
 )
 from opensspr.channels.metrics import count_delivery
 from opensspr.channels.models import Message, MessageStatus
-from opensspr.channels.registry import channel_for
+from opensspr.channels.selectors import channel_for
 from opensspr.core import clock
 from opensspr.core.crypto import DecryptionError
 from opensspr.core.request_meta import RequestMeta, new_correlation_id

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from opensspr.channels.base import MessageKind
 from opensspr.channels.providers.webhook import validate_webhook_url
+from opensspr.channels.registry import channel_class, choices_for
 from opensspr.core.crypto import unseal
 
 __all__ = ["ChannelSettings", "Message", "MessageKind", "MessageStatus"]
@@ -95,8 +96,6 @@ class Message(models.Model):
 
 
 def _channel_choices(kind: MessageKind) -> list[tuple[str, str]]:
-    from opensspr.channels.registry import choices_for
-
     return choices_for(kind)
 
 
@@ -166,8 +165,6 @@ class ChannelSettings(models.Model):
 
     def clean(self) -> None:
         """A chosen channel must have what it needs; each channel says what that is."""
-        from opensspr.channels.registry import channel_class
-
         errors: dict[str, list[str]] = {}
         for key in {self.email_channel, self.sms_channel, self.voice_channel}:
             cls = channel_class(key)

@@ -1,9 +1,17 @@
 """Reads over the outbox and the channel settings. Nothing here writes."""
 
+from typing import cast
+
 from django.db.models import QuerySet
 
-from opensspr.channels.base import MessageKind
+from opensspr.channels.base import (
+    DeliveryChannel,
+    MessageKind,
+    PermanentDeliveryError,
+    VoiceChannel,
+)
 from opensspr.channels.models import ChannelSettings, Message, MessageStatus
+from opensspr.channels.registry import CHANNELS
 
 OUTBOX_KEY = "outbox"
 
@@ -32,3 +40,22 @@ def list_outbox(
 def is_outbox_in_use() -> bool:
     config = get_channel_settings()
     return OUTBOX_KEY in {config.email_channel, config.sms_channel, config.voice_channel}
+
+
+def channel_for(kind: MessageKind | str) -> DeliveryChannel:
+    """The channel the organisation chose for ``kind``, built from the stored settings."""
+    config = get_channel_settings()
+    cls = CHANNELS.get(config.channel_key(kind))
+    if cls is None or MessageKind(kind) not in cls.kinds:
+        # A key nobody provides (a provider removed in an upgrade): fail the message
+        # visibly rather than "deliver" it somewhere the person will never look.
+        raise PermanentDeliveryError("unknown_channel")
+    return cls.from_config(config)
+
+
+def get_voice_channel() -> VoiceChannel:
+    """The voice channel in use, so the callback view can verify what calls report."""
+    channel = channel_for(MessageKind.VOICE)
+    if not hasattr(channel, "parse_callback"):
+        raise PermanentDeliveryError("unknown_channel")
+    return cast(VoiceChannel, channel)

@@ -22,6 +22,8 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.signin.views import signout_view
+
 
 @dataclass(frozen=True)
 class ConsolePage:
@@ -53,8 +55,6 @@ class ConsoleSite(admin.AdminSite):
         return HttpResponseRedirect(f"{reverse('signin:signin')}?{urlencode({'next': target})}")
 
     def logout(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
-        from opensspr.signin.views import signout_view
-
         return signout_view(request)
 
     def password_change(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:

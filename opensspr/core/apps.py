@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("OpenSSPR core")
 
     def ready(self) -> None:
-        from opensspr.core import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks; Django's idiom, once the app registry is ready.
+        from opensspr.core import checks  # noqa: F401, PLC0415 (side effect at ready())

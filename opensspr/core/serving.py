@@ -11,7 +11,16 @@ import os
 import tempfile
 from typing import Any
 
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.wsgi import get_wsgi_application
+from django.dispatch import Signal
 from gunicorn.app.base import BaseApplication
+
+#: Sent in each gunicorn worker process once it has started. The delivery channels
+#: listen (``channels.apps``) to run inline delivery's retries there; ``core`` can't
+#: import them itself, as it sits below every domain app.
+worker_started = Signal()
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -23,20 +32,13 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Any:
-        from opensspr.config.wsgi import application
+    def load(self) -> WSGIHandler:
+        # The serving command has already set Django up with its settings module.
+        return get_wsgi_application()
 
-        return application
 
-
-def _start_delivery(worker: Any) -> None:
-    """In inline delivery mode each app process also retries, expires and erases."""
-    from django.conf import settings
-
-    if settings.OPENSSPR_DELIVERY_MODE == "inline":
-        from opensspr.channels.worker import start_background_worker
-
-        start_background_worker()
+def _worker_started(worker: Any) -> None:
+    worker_started.send(sender=None, delivery_mode=settings.OPENSSPR_DELIVERY_MODE)
 
 
 def serve(*, bind: str, workers: int, threads: int) -> None:
@@ -44,7 +46,7 @@ def serve(*, bind: str, workers: int, threads: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="opensspr-metrics-")
     _Gunicorn(
         {
-            "post_worker_init": _start_delivery,
+            "post_worker_init": _worker_started,
             "bind": bind,
             "workers": workers,
             "threads": threads,

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -64,8 +66,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 # --- Error pages: clear, translated, branded; never a stack trace or internal detail.
 def _error(request: HttpRequest, status: int, heading: str, message: str) -> HttpResponse:
-    from django.shortcuts import render
-
     context = {
         "heading": heading,
         "message": message,
@@ -114,8 +114,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    from django.template import loader
-
     body = loader.get_template("500.html").render(
         {"correlation_id": getattr(request, "correlation_id", "")}
     )

@@ -24,9 +24,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.accounts.models import User
+from opensspr.core import clock
 from opensspr.methods.base import Answer, GateContext, MethodError, Started
 from opensspr.methods.models import SecurityAnswer
 from opensspr.policy.kinds import MethodKind
+from opensspr.policy.models import CustomQuestion
+from opensspr.policy.reset_selectors import get_sspr_policy
 
 ANSWER_MIN, ANSWER_MAX = 3, 40
 PREDEFINED_PREFIX, CUSTOM_PREFIX = "predefined:", "custom:"
@@ -109,8 +112,6 @@ class Question:
 
 def question_text(key: str) -> str | None:
     """The question's wording now (None: a removed custom question or a bad key)."""
-    from opensspr.policy.models import CustomQuestion
-
     prefix, _sep, number = key.partition(":")
     if not number.isdigit():
         return None
@@ -124,8 +125,6 @@ def question_text(key: str) -> str | None:
 
 def list_questions() -> list[Question]:
     """Every question a person may choose at registration: built-in, then the organisation's."""
-    from opensspr.policy.models import CustomQuestion
-
     built_in = [Question(predefined_key(i), str(t)) for i, t in enumerate(PREDEFINED, start=1)]
     custom = [Question(f"{CUSTOM_PREFIX}{q.pk}", q.text) for q in CustomQuestion.objects.all()]
     return built_in + custom
@@ -243,8 +242,6 @@ def _selection(user: User, count: int) -> list[SecurityAnswer]:
     Held on the answer rows, so every flow of this person (a reload, a new
     flow, another browser) gets the same questions until they are answered.
     """
-    from opensspr.core import clock
-
     with transaction.atomic():
         rows = list(
             SecurityAnswer.objects.select_for_update().filter(user=user).order_by("question_key")
@@ -271,8 +268,6 @@ class SecurityQuestionsMethod:
     needs_contact: bool = False
 
     def begin(self, ctx: GateContext, contact: str) -> Started:
-        from opensspr.policy.reset_selectors import get_sspr_policy
-
         if ctx.user is None:
             raise MethodError("method_unavailable")  # decoys never reach a second gate
         count = get_sspr_policy().questions_to_reset

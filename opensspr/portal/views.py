@@ -21,7 +21,7 @@ from opensspr.policy.selectors import (
     password_context_for,
     password_expires_at,
 )
-from opensspr.resets.change import change_password
+from opensspr.signin.change import change_password
 from opensspr.signin.forms import ChangePasswordForm
 from opensspr.signin.messages import apply_change_errors
 

@@ -8,7 +8,8 @@ class ResetsConfig(AppConfig):
     verbose_name = _("Password reset, unlock and change")
 
     def ready(self) -> None:
-        from opensspr.channels import register_due_work
-        from opensspr.resets.helpdesk import process_help_requests
+        # The helpdesk reads models, which can't be imported while the registry loads.
+        from opensspr.channels import register_due_work  # noqa: PLC0415 (app registry)
+        from opensspr.resets.helpdesk import process_help_requests  # noqa: PLC0415 (app registry)
 
         register_due_work(process_help_requests)

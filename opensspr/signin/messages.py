@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from opensspr.resets.change import ChangeOutcome, ChangeResult
+from opensspr.signin.change import ChangeOutcome, ChangeResult
 from opensspr.signin.services import SignInOutcome
 
 SIGN_IN_ERRORS = {

@@ -25,7 +25,7 @@ from opensspr.core.request_meta import request_meta
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.registration.interrupt import destination_after_sign_in
-from opensspr.resets.change import change_password
+from opensspr.signin.change import change_password
 from opensspr.signin.forms import ChangePasswordForm, SignInForm
 from opensspr.signin.messages import SIGN_IN_ERRORS, apply_change_errors
 from opensspr.signin.services import (

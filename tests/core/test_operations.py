@@ -2,7 +2,7 @@
 
 import pytest
 
-from opensspr.resets.change import change_password
+from opensspr.signin.change import change_password
 from opensspr.signin.services import sign_in
 from tests.conftest import DEFAULT_PASSWORD
 

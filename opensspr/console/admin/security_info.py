@@ -1,6 +1,6 @@
 """The user page's security-info parts: what a person registered, and clearing it.
 
-Mixed into ``accounts.admin.UserAdmin``: the "registered for self-service reset"
+Mixed into ``console.admin.accounts.UserAdmin``: the "registered for self-service reset"
 summary, the "Clear security info" button with its confirmation page, the bulk
 action of the same name, and the self-service reset block (reference §5.1) with
 its "Lift the block" button. The page shows statuses only, never an answer, a

@@ -3,7 +3,7 @@
 import pytest
 
 from opensspr.audit.models import AuditEvent
-from opensspr.resets.change import ChangeOutcome, change_password
+from opensspr.signin.change import ChangeOutcome, change_password
 from opensspr.signin.services import SignInOutcome, sign_in
 from tests.conftest import DEFAULT_PASSWORD
 

@@ -1,4 +1,8 @@
-"""Console pages for reports. Parse the request, read through selectors, render."""
+"""Console pages for reports. Parse the request, read through selectors, render.
+
+Registered as ``ConsolePage`` rows on the console site at the bottom: they get the
+console's sign-in and a place in its side bar next to the model admins.
+"""
 
 from datetime import date
 
@@ -6,9 +10,10 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from opensspr.accounts.models import User
-from opensspr.console.site import console_site
+from opensspr.console.site import ConsolePage, console_site
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
 from opensspr.reports.exports import registration_csv
@@ -51,3 +56,16 @@ def registration_report(request: HttpRequest) -> HttpResponse:
         "can_open_users": request.user.has_perm("accounts.view_user"),
     }
     return TemplateResponse(request, "reports/registration_report.html", context)
+
+
+console_site.register_page(
+    ConsolePage(
+        section_label="reports",
+        section=gettext_lazy("Reports"),
+        title=gettext_lazy("Registration report"),
+        route="reports/registrations/",
+        name="reports_registrations",
+        view=registration_report,
+        permission="accounts.view_user",
+    )
+)

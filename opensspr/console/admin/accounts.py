@@ -1,7 +1,7 @@
 """Console pages for the directory: users, groups, roles and the organisation.
 
 The user page also shows what the person registered for self-service reset and
-lets authentication administrators clear it (``admin_security_info``).
+lets authentication administrators clear it (``console.admin.security_info``).
 Authentication email and phones typed here are written through
 ``registration.admin_services``, which drops the person's proof of the old value.
 """
@@ -20,11 +20,11 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from opensspr.accounts.admin_security_info import SecurityInfoAdminMixin
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.selectors import can_manage_user, group_would_cycle
+from opensspr.console.admin.security_info import SecurityInfoAdminMixin
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core import clock
