@@ -10,7 +10,7 @@ set theirs through reset, or get a temporary one from an administrator.
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -82,13 +82,13 @@ def row_to_data(row: dict[str, str]) -> UserData:
     if missing:
         raise ValidationError({c: ["this column is required"] for c in missing})
     defaults = UserData(user_id="", display_name="")
-    return UserData(
-        user_id=values["user_id"],
-        display_name=values["display_name"],
+    # Keyed by the column lists, so the type checker can't pair each value with its field.
+    columns: dict[str, Any] = {
         **{c: values[c] or getattr(defaults, c) for c in TEXT_COLUMNS},
         **{c: _parse_bool(c, values[c], getattr(defaults, c)) for c in BOOL_COLUMNS},
         **{c: tuple(p.strip() for p in values[c].split(";") if p.strip()) for c in LIST_COLUMNS},
-    )
+    }
+    return UserData(user_id=values["user_id"], display_name=values["display_name"], **columns)
 
 
 def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -106,7 +106,7 @@ def read_rows(stream: IO[str]) -> Iterator[tuple[int, dict[str, str]]]:
     reader.fieldnames = header
     for row in reader:
         if None in row:
-            row.pop(None)  # type: ignore[call-overload]  # csv puts surplus cells under None
+            row.pop(None)  # csv puts surplus cells under None
             row["__surplus__"] = "1"
         yield reader.line_num, row
 

@@ -46,7 +46,7 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     bodies: dict[str, Any] = {}
     for pattern in urls.urlpatterns:
-        spec: EndpointSpec = pattern.callback.api_spec  # type: ignore[attr-defined]
+        spec: EndpointSpec = pattern.callback.api_spec  # type: ignore[attr-defined]  # set by endpoints
         paths["/" + str(pattern.pattern)] = {spec.method.lower(): _operation(spec)}
         if spec.body is not None:
             bodies[spec.body.name] = spec.body.json_schema()

@@ -54,14 +54,21 @@ class ConsoleSite(admin.AdminSite):
         target = request.GET.get("next") or reverse("console:index")
         return HttpResponseRedirect(f"{reverse('signin:signin')}?{urlencode({'next': target})}")
 
-    def logout(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
+    # The three below answer with a redirect to our own pages. django-stubs declares
+    # Django's versions as returning TemplateResponse, narrower than Django itself (its
+    # logout can redirect too, and the admin serves any HttpResponse from these views).
+    def logout(  # type: ignore[override]  # a redirect, see above
+        self, request: HttpRequest, extra_context: object = None
+    ) -> HttpResponse:
         return signout_view(request)
 
-    def password_change(self, request: HttpRequest, extra_context: object = None) -> HttpResponse:
+    def password_change(  # type: ignore[override]  # a redirect, see above
+        self, request: HttpRequest, extra_context: object = None
+    ) -> HttpResponse:
         """Django's own form would skip our policy, lockout and audit: use the portal's."""
         return HttpResponseRedirect(reverse("portal:change_password"))
 
-    def password_change_done(
+    def password_change_done(  # type: ignore[override]  # a redirect, see above
         self, request: HttpRequest, extra_context: object = None
     ) -> HttpResponse:
         return HttpResponseRedirect(reverse("portal:home"))

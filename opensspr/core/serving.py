@@ -23,7 +23,7 @@ from gunicorn.app.base import BaseApplication
 worker_started = Signal()
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+class _Gunicorn(BaseApplication):  # gunicorn ships no type hints: BaseApplication is Any
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()

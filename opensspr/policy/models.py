@@ -6,6 +6,8 @@ One row (pk=1), edited in the console. Absent a row, the defaults below apply,
 so a fresh install is safe before anyone has opened the console.
 """
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinLengthValidator, MinValueValidator
 from django.db import models
@@ -14,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from opensspr.accounts.models import Group
 from opensspr.policy.helpdesk import HelpdeskKind, helpdesk_link_for
 from opensspr.policy.passwords import PasswordProfile, validate_custom_banned_terms
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class PasswordSettings(models.Model):
@@ -73,7 +78,7 @@ class SsprScope(models.TextChoices):
     ALL = "all", _("All")
 
 
-def _questions_field(label: str, default: int) -> models.PositiveSmallIntegerField:
+def _questions_field(label: "StrOrPromise", default: int) -> models.PositiveSmallIntegerField:
     return models.PositiveSmallIntegerField(
         label, default=default, validators=[MinValueValidator(3), MaxValueValidator(5)]
     )
@@ -167,7 +172,7 @@ class SsprPolicy(models.Model):
         return str(_("Self-service password reset policy"))
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         if self.scope == SsprScope.SELECTED and self.group_id is None:
             errors.setdefault("group", []).append(_("Choose the group whose members may reset."))
         if self.questions_to_reset > self.questions_to_register:

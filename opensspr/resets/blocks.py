@@ -65,7 +65,9 @@ def reset_subjects(user: User) -> list[str]:
     return [subject_key(user.user_id_key)]
 
 
-def _latest(rows: Iterable[tuple[str, datetime, str]], now: datetime) -> dict[str, ResetBlock]:
+def _latest(
+    rows: Iterable[tuple[str, datetime | None, str]], now: datetime
+) -> dict[str, ResetBlock]:
     """Active blocks by subject (a block that ran out is no block)."""
     return {key: ResetBlock(until, by) for key, until, by in rows if until and until > now}
 
@@ -101,7 +103,7 @@ def list_reset_blocks(users: Iterable[User]) -> dict[int, ResetBlock]:
     per_user: dict[int, list[ResetBlock]] = {}
     for subject, block in _active_blocks(list(owners), clock.now()).items():
         per_user.setdefault(owners[subject], []).append(block)
-    return {pk: block for pk, blocks in per_user.items() if (block := _worst(blocks))}
+    return {pk: worst for pk, blocks in per_user.items() if (worst := _worst(blocks))}
 
 
 def may_lift_reset_block(actor: User, target: User) -> bool:

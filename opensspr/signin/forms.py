@@ -1,14 +1,19 @@
 """Sign-in and password-change forms: field shape only; the services decide."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Long enough for any real password or passphrase (ASVS 6.2.9), short enough
 # that nobody can make us hash megabytes (CVE-2013-1443).
 PASSWORD_MAX = 1024
 
 
-def _password_field(label: str, autocomplete: str) -> forms.CharField:
+def _password_field(label: "StrOrPromise", autocomplete: str) -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=PASSWORD_MAX,

@@ -60,8 +60,10 @@ class Command(BaseCommand):
         )
         verb = "would be imported" if options["dry_run"] else "imported"
         users = "user" if report.imported == 1 else "users"
-        rows = "row" if report.rejected == 1 else "rows"
-        self.stdout.write(f"{report.imported} {users} {verb}; {report.rejected} {rows} rejected.")
+        rejected = "row" if report.rejected == 1 else "rows"
+        self.stdout.write(
+            f"{report.imported} {users} {verb}; {report.rejected} {rejected} rejected."
+        )
         for error in report.errors:
             who = f" ({error.user_id})" if error.user_id else ""
             for message in error.messages:
