@@ -1,0 +1,106 @@
+"""Real directory servers for the connector tests, started once per session.
+
+Each server runs from a temporary folder on loopback, is stopped in
+``finally`` and installs nothing. Missing binaries skip the tests, except under
+CI=true where they fail (``require_component``).
+"""
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from opensspr.directory.ldap.config import LdapConfig, TlsMode
+from opensspr.directory.ldap.openldap import OpenLdapDirectory
+from tests.conftest import require_component
+from tests.directory import samba, slapd
+from tests.directory.proxy import TcpProxy
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Slapd]:
+    require_component("slapd", slapd.SLAPD.exists() and slapd.SLAPADD.exists())
+    server = slapd.start(tmp_path_factory.mktemp("slapd"))
+    try:
+        yield server
+    finally:
+        slapd.stop(server)
+
+
+def openldap_config(server: slapd.Slapd, **overrides: object) -> LdapConfig:
+    values: dict = {
+        "host": "127.0.0.1",
+        "port": server.ldap_port,
+        "tls": TlsMode.STARTTLS,
+        "bind_dn": slapd.RESETTER_DN,
+        "bind_password": slapd.RESETTER_PW,
+        "user_base": slapd.PEOPLE,
+        "ca_file": str(server.tls.ca_file),
+        "server_name": slapd.SERVER_NAME,
+        "default_policy_dn": f"cn=default,{slapd.POLICIES}",
+        "connect_timeout": 2.0,
+        "operation_timeout": 2,
+    }
+    return LdapConfig(**(values | overrides))
+
+
+@pytest.fixture
+def openldap(slapd_server: slapd.Slapd) -> Iterator[OpenLdapDirectory]:
+    directory = OpenLdapDirectory(openldap_config(slapd_server))
+    try:
+        yield directory
+    finally:
+        directory.close()
+
+
+@pytest.fixture
+def ldap_user(slapd_server: slapd.Slapd) -> Callable[..., str]:
+    """Add a fresh person (unique uid) under ou=people; returns the DN."""
+
+    def make(
+        password: str = "Initial-Pass-1",  # noqa: S107 - a throwaway test account
+        *,
+        policy: str | None = None,
+        uid: str = "",
+    ) -> str:
+        uid = uid or f"user{next(_serial)}"
+        dn = f"uid={uid},{slapd.PEOPLE}"
+        attributes = {"cn": uid, "sn": uid, "uid": uid, "userPassword": password}
+        if policy:
+            attributes["pwdPolicySubentry"] = f"cn={policy},{slapd.POLICIES}"
+        admin = slapd_server.admin()
+        try:
+            assert admin.add(dn, ["inetOrgPerson"], attributes), admin.result
+        finally:
+            admin.unbind()
+        return dn
+
+    return make
+
+
+@pytest.fixture
+def proxy_to() -> Iterator[Callable[[int], TcpProxy]]:
+    proxies: list[TcpProxy] = []
+
+    def make(port: int) -> TcpProxy:
+        proxies.append(TcpProxy("127.0.0.1", port))
+        return proxies[-1]
+
+    try:
+        yield make
+    finally:
+        for proxy in proxies:
+            proxy.close()
+
+
+@pytest.fixture(scope="session")
+def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc]:
+    missing = samba.missing_parts()
+    require_component(f"a Samba AD DC ({', '.join(missing)})", not missing)
+    server = samba.start(tmp_path_factory.mktemp("samba"))
+    try:
+        yield server
+    finally:
+        samba.stop(server)
