@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
 from tests.conftest import require_component
 from tests.directory import samba, slapd
 from tests.directory.proxy import TcpProxy
+from tests.directory.slapd import openldap_config
 
 _serial = itertools.count(1)
 
@@ -27,23 +27,6 @@ def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Sla
         yield server
     finally:
         slapd.stop(server)
-
-
-def openldap_config(server: slapd.Slapd, **overrides: object) -> LdapConfig:
-    values: dict = {
-        "host": "127.0.0.1",
-        "port": server.ldap_port,
-        "tls": TlsMode.STARTTLS,
-        "bind_dn": slapd.RESETTER_DN,
-        "bind_password": slapd.RESETTER_PW,
-        "user_base": slapd.PEOPLE,
-        "ca_file": str(server.tls.ca_file),
-        "server_name": slapd.SERVER_NAME,
-        "default_policy_dn": f"cn=default,{slapd.POLICIES}",
-        "connect_timeout": 2.0,
-        "operation_timeout": 2,
-    }
-    return LdapConfig(**(values | overrides))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ldap3 import Connection, Server
 
+from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from tests.directory.certs import Issued, issue
 
 SLAPD = Path("/usr/sbin/slapd")
@@ -205,3 +206,20 @@ def stop(server: Slapd) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+
+
+def openldap_config(server: Slapd, **overrides: object) -> LdapConfig:
+    values: dict = {
+        "host": "127.0.0.1",
+        "port": server.ldap_port,
+        "tls": TlsMode.STARTTLS,
+        "bind_dn": RESETTER_DN,
+        "bind_password": RESETTER_PW,
+        "user_base": PEOPLE,
+        "ca_file": str(server.tls.ca_file),
+        "server_name": SERVER_NAME,
+        "default_policy_dn": f"cn=default,{POLICIES}",
+        "connect_timeout": 2.0,
+        "operation_timeout": 2,
+    }
+    return LdapConfig(**(values | overrides))

@@ -9,7 +9,7 @@ from opensspr.directory.ldap.common import user_filter
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
 from tests.directory import slapd
-from tests.directory.conftest import openldap_config
+from tests.directory.slapd import openldap_config
 
 MakeUser = Callable[..., str]
 STUB = LdapConfig(

@@ -14,8 +14,8 @@ from opensspr.directory.ldap.config import TlsMode
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
 from tests.directory import slapd
 from tests.directory.certs import make_ca
-from tests.directory.conftest import openldap_config
 from tests.directory.proxy import TcpProxy
+from tests.directory.slapd import openldap_config
 
 MakeUser = Callable[..., str]
 MakeProxy = Callable[[int], TcpProxy]
