@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from opensspr.directory.ldap.active_directory import ActiveDirectory, encode_password
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
 from tests.conftest import require_component
 from tests.directory import samba, slapd
@@ -87,3 +88,43 @@ def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc
         yield server
     finally:
         samba.stop(server)
+
+
+@pytest.fixture
+def active_directory(samba_dc: samba.SambaDc) -> Iterator[ActiveDirectory]:
+    directory = ActiveDirectory(samba.ad_connector_config(samba_dc))
+    try:
+        yield directory
+    finally:
+        directory.close()
+
+
+@pytest.fixture
+def ad_user(samba_dc: samba.SambaDc) -> Callable[..., str]:
+    """Add a fresh enabled user under OU=People (or ``parent``); returns the DN."""
+
+    def make(
+        password: str = samba.INITIAL_PW,
+        *,
+        parent: str = samba.PEOPLE,
+        mail: str | None = None,
+    ) -> str:
+        name = f"aduser{next(_serial)}"
+        dn = f"CN={name},{parent}"
+        attributes = {
+            "sAMAccountName": name,
+            "userPrincipalName": f"{name}@example.test",
+            "unicodePwd": encode_password(password),
+            "userAccountControl": 512,
+        }
+        if mail:
+            attributes["mail"] = mail
+        admin = samba_dc.admin()
+        try:
+            classes = ["top", "person", "organizationalPerson", "user"]
+            assert admin.add(dn, classes, attributes), admin.result
+        finally:
+            admin.unbind()
+        return dn
+
+    return make

@@ -18,6 +18,10 @@ from pathlib import Path
 
 from ldap3 import Connection, Server, Tls
 
+from opensspr.directory.ldap.active_directory import ad_config
+from opensspr.directory.ldap.config import LdapConfig, TlsMode
+from tests.directory.certs import Issued, issue
+
 SAMBA = Path("/usr/sbin/samba")
 SAMBA_TOOL = Path("/usr/bin/samba-tool")
 PROVISION_DATA = Path("/usr/share/samba/setup")  # Debian package samba-ad-provision
@@ -28,6 +32,7 @@ ADMIN_DN = f"CN=Administrator,CN=Users,{DOMAIN_DN}"
 ADMIN_PW = "Adm1n-Passw0rd!"
 RESETTER_DN = f"CN=resetter,CN=Users,{DOMAIN_DN}"
 RESETTER_PW = "Resetter-Passw0rd!"
+INITIAL_PW = "Initial-Passw0rd!"
 SERVER_NAME = "DC1.example.test"
 RESET_PASSWORD = "00299570-246d-11d0-a768-00aa006e0529"  # control access right
 LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
@@ -39,9 +44,11 @@ class SambaDc:
     folder: Path
     process: subprocess.Popen
 
+    tls: Issued
+
     @property
     def ca_file(self) -> Path:
-        return self.folder / "dc" / "private" / "tls" / "ca.pem"
+        return self.tls.ca_file
 
     def admin(self) -> Connection:
         """Administrator over validated LDAPS: test set-up only."""
@@ -78,7 +85,7 @@ def _tool(folder: Path, *args: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def provision(folder: Path) -> None:
+def provision(folder: Path, tls: Issued) -> None:
     (folder / "empty.conf").write_text("")
     dc = folder / "dc"
     subprocess.run(
@@ -89,6 +96,8 @@ def provision(folder: Path) -> None:
             f"--host-ip={HOST}", f"--option=interfaces={HOST}", "--option=bind interfaces only=yes",
             "--option=server services=ldap", "--option=disable netbios=yes",
             f"--option=pid directory={dc / 'run'}", f"--option=log file={dc / 'log.%m'}",
+            "--option=tls enabled=yes", f"--option=tls keyfile={tls.key_file}",
+            f"--option=tls certfile={tls.cert_file}", f"--option=tls cafile={tls.ca_file}",
         ],
         check=True,
         capture_output=True,
@@ -110,13 +119,17 @@ def provision(folder: Path) -> None:
 
 
 def start(folder: Path) -> SambaDc:
-    provision(folder)
+    # Our own CA and certificate (with the key identifiers Python 3.13's strict checks want),
+    # rather than the one samba generates on first start.
+    tls = issue(folder / "tls", SERVER_NAME)
+    tls.key_file.chmod(0o600)  # samba refuses a key file others can read
+    provision(folder, tls)
     smb_conf = folder / "dc" / "etc" / "smb.conf"
     log = (folder / "samba.out").open("wb")
     process = subprocess.Popen(
         [str(SAMBA), "-i", "-M", "single", "-s", str(smb_conf)], stdout=log, stderr=log
     )
-    server = SambaDc(folder, process)
+    server = SambaDc(folder, process, tls)
     try:
         _wait_ready(server)
     except BaseException:
@@ -145,3 +158,20 @@ def stop(server: SambaDc) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+
+
+def ad_connector_config(server: SambaDc, **overrides: object) -> LdapConfig:
+    """The connector's settings: LDAPS, validated, as the delegated ``resetter``."""
+    values: dict = {
+        "host": HOST,
+        "port": 636,
+        "tls": TlsMode.LDAPS,
+        "bind_dn": RESETTER_DN,
+        "bind_password": RESETTER_PW,
+        "user_base": PEOPLE,
+        "ca_file": str(server.ca_file),
+        "server_name": SERVER_NAME,
+        "connect_timeout": 2.0,
+        "operation_timeout": 5,
+    }
+    return ad_config(**(values | overrides))
