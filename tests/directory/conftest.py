@@ -92,7 +92,8 @@ def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc
 
 @pytest.fixture
 def active_directory(samba_dc: samba.SambaDc) -> Iterator[ActiveDirectory]:
-    directory = ActiveDirectory(samba.ad_connector_config(samba_dc))
+    config = samba.ad_connector_config(samba_dc)
+    directory = ActiveDirectory(config, policy_hints=samba_dc.supports_policy_hints)
     try:
         yield directory
     finally:

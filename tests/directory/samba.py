@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ldap3 import Connection, Server, Tls
@@ -34,6 +35,7 @@ RESETTER_DN = f"CN=resetter,CN=Users,{DOMAIN_DN}"
 RESETTER_PW = "Resetter-Passw0rd!"
 INITIAL_PW = "Initial-Passw0rd!"
 SERVER_NAME = "DC1.example.test"
+PSO_CONTAINER = f"CN=Password Settings Container,CN=System,{DOMAIN_DN}"
 RESET_PASSWORD = "00299570-246d-11d0-a768-00aa006e0529"  # control access right
 LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
 PWD_LAST_SET = "bf967a0a-0de6-11d0-a285-00aa003049e2"
@@ -50,6 +52,18 @@ class SambaDc:
     def ca_file(self) -> Path:
         return self.tls.ca_file
 
+    @cached_property
+    def supports_policy_hints(self) -> bool:
+        """Whether this Samba knows LDAP_SERVER_POLICY_HINTS (4.21 and later do)."""
+        from opensspr.directory.ldap.active_directory import POLICY_HINTS_OID
+
+        admin = self.admin()
+        try:
+            admin.search("", "(objectClass=*)", "BASE", attributes=["supportedControl"])
+            return POLICY_HINTS_OID in admin.response[0]["attributes"]["supportedControl"]
+        finally:
+            admin.unbind()
+
     def admin(self) -> Connection:
         """Administrator over validated LDAPS: test set-up only."""
         import ssl
@@ -63,6 +77,7 @@ class SambaDc:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT isn't "in use"
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -103,6 +118,13 @@ def provision(folder: Path, tls: Issued) -> None:
         capture_output=True,
     )  # fmt: skip
     (dc / "run").mkdir(exist_ok=True)
+    # The old password stops working at once (Samba's default keeps it 60 minutes for NTLM and
+    # simple binds); provision drops this option, so it goes into smb.conf by hand.
+    smb_conf = dc / "etc" / "smb.conf"
+    text = smb_conf.read_text().replace(
+        "[global]\n", "[global]\n\told password allowed period = 0\n", 1
+    )
+    smb_conf.write_text(text)
     _tool(
         folder, "domain", "passwordsettings", "set", "--account-lockout-threshold=3",
         "--min-pwd-age=0", "--history-length=3", "--min-pwd-length=8", "--complexity=on",
@@ -116,6 +138,8 @@ def provision(folder: Path, tls: Issued) -> None:
         for right, guid in (("CR", RESET_PASSWORD), ("WP", LOCKOUT_TIME), ("WP", PWD_LAST_SET))
     )
     _tool(folder, "dsacl", "set", f"--objectdn={PEOPLE}", f"--sddl={sddl}")
+    # Reading a user's fine-grained policy needs read access to the PSOs (admins only by default).
+    _tool(folder, "dsacl", "set", f"--objectdn={PSO_CONTAINER}", f"--sddl=(A;CI;RPLCLORC;;;{sid})")
 
 
 def start(folder: Path) -> SambaDc:

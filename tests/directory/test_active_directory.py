@@ -61,6 +61,11 @@ def _apply(samba_dc: samba.SambaDc, pso: str, dn: str) -> None:
         admin.unbind()
 
 
+def _connector(samba_dc: samba.SambaDc, **overrides: object) -> ActiveDirectory:
+    config = samba.ad_connector_config(samba_dc, **overrides)
+    return ActiveDirectory(config, policy_hints=samba_dc.supports_policy_hints)
+
+
 def _lock(directory: ActiveDirectory, dn: str) -> None:
     outcomes: list[object] = []
     for _ in range(3):
@@ -105,13 +110,35 @@ def test_reset_sets_the_password_and_unlocks(
     ],
 )
 def test_reset_refused_by_the_domain_policy_keeps_the_entry(
-    active_directory: ActiveDirectory, ad_user: MakeUser, new_password: str, code: DirectoryCode
+    active_directory: ActiveDirectory,
+    ad_user: MakeUser,
+    samba_dc: samba.SambaDc,
+    new_password: str,
+    code: DirectoryCode,
 ) -> None:
+    if code is DirectoryCode.PASSWORD_IN_HISTORY and not samba_dc.supports_policy_hints:
+        pytest.skip("this Samba lacks the policy-hints control: a reset skips history")
     dn = ad_user()
     with pytest.raises(DirectoryRejectedError) as refused:
         active_directory.set_password(dn, new_password, unlock=True)
     assert refused.value.code == code
     assert active_directory.verify_password(dn, OLD) is True
+
+
+def test_a_dc_without_policy_hints_refuses_resets_rather_than_skip_policy(
+    samba_dc: samba.SambaDc, ad_user: MakeUser
+) -> None:
+    if samba_dc.supports_policy_hints:
+        pytest.skip("this Samba supports the policy-hints control")
+    dn = ad_user()
+    strict = ActiveDirectory(samba.ad_connector_config(samba_dc))  # policy_hints=True
+    try:
+        with pytest.raises(DirectoryConfigurationError) as refused:
+            strict.set_password(dn, "Reset-Passw0rd-2", unlock=True)
+        assert refused.value.code == DirectoryCode.POLICY_CONTROL_UNSUPPORTED
+        assert strict.verify_password(dn, OLD) is True
+    finally:
+        strict.close()
 
 
 def test_reset_can_require_a_change_at_next_sign_in(
@@ -209,7 +236,7 @@ def test_state_reads_the_computed_attributes(
 
 
 def test_protected_accounts_are_refused_with_their_own_outcome(samba_dc: samba.SambaDc) -> None:
-    whole_domain = ActiveDirectory(samba.ad_connector_config(samba_dc, user_base=samba.DOMAIN_DN))
+    whole_domain = _connector(samba_dc, user_base=samba.DOMAIN_DN)
     try:
         admin_dn = whole_domain.find_user("Administrator").dn
         assert whole_domain.account_state(admin_dn).protected is True
@@ -228,7 +255,7 @@ def test_the_service_account_cannot_reset_outside_its_delegated_ou(
 ) -> None:
     """Security-bar 13.2: rights on OU=People only, so a user in CN=Users is out of reach."""
     dn = ad_user(parent=f"CN=Users,{samba.DOMAIN_DN}")
-    whole_domain = ActiveDirectory(samba.ad_connector_config(samba_dc, user_base=samba.DOMAIN_DN))
+    whole_domain = _connector(samba_dc, user_base=samba.DOMAIN_DN)
     try:
         with pytest.raises(DirectoryConfigurationError) as refused:
             whole_domain.set_password(dn, "Reset-Passw0rd-7", unlock=True)
@@ -241,7 +268,7 @@ def test_the_service_account_cannot_reset_outside_its_delegated_ou(
 def test_two_matches_are_their_own_error(samba_dc: samba.SambaDc, ad_user: MakeUser) -> None:
     ad_user(mail="twin@example.test")
     ad_user(mail="twin@example.test")
-    by_mail = ActiveDirectory(samba.ad_connector_config(samba_dc, user_id_attribute="mail"))
+    by_mail = _connector(samba_dc, user_id_attribute="mail")
     try:
         with pytest.raises(DirectoryLookupError) as twins:
             by_mail.find_user("twin@example.test")
@@ -262,8 +289,7 @@ def test_injection_in_the_user_id_finds_nobody(
 
 def test_starttls_on_389_works_too(samba_dc: samba.SambaDc, ad_user: MakeUser) -> None:
     dn = ad_user()
-    config = samba.ad_connector_config(samba_dc, tls=TlsMode.STARTTLS, port=389)
-    directory = ActiveDirectory(config)
+    directory = _connector(samba_dc, tls=TlsMode.STARTTLS, port=389)
     try:
         assert directory.verify_password(dn, OLD) is True
     finally:
@@ -271,7 +297,7 @@ def test_starttls_on_389_works_too(samba_dc: samba.SambaDc, ad_user: MakeUser) -
 
 
 def test_a_certificate_for_another_name_is_refused(samba_dc: samba.SambaDc) -> None:
-    directory = ActiveDirectory(samba.ad_connector_config(samba_dc, server_name="dc9.example.test"))
+    directory = _connector(samba_dc, server_name="dc9.example.test")
     with pytest.raises(DirectoryUnavailableError) as refused:
         directory.find_user("Administrator")
     assert refused.value.code == DirectoryCode.TLS_FAILURE

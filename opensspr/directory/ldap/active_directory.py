@@ -82,7 +82,17 @@ def encode_password(password: str) -> bytes:
 
 
 class ActiveDirectory(LdapDirectoryBase):
-    """Reset, change, unlock and state for Active Directory and Samba AD."""
+    """Reset, change, unlock and state for Active Directory and Samba AD.
+
+    ``policy_hints=False`` is for DCs without the control (Samba before 4.21):
+    a reset then applies length and complexity but not history or minimum age,
+    like any administrator reset. With it on (the default) such a DC refuses
+    every reset with ``policy_control_unsupported``, never silently skipping policy.
+    """
+
+    def __init__(self, config: LdapConfig, *, policy_hints: bool = True) -> None:
+        super().__init__(config)
+        self.policy_hints = policy_hints
 
     def verify_password(self, dn: str, password: str) -> bool:
         """True when AD accepts the password.
@@ -116,7 +126,8 @@ class ActiveDirectory(LdapDirectoryBase):
             changes["lockoutTime"] = [(MODIFY_REPLACE, ["0"])]
         with self.pool.connection() as connection:
             self._refuse_protected(connection, dn)
-            if not connection.modify(dn, changes, controls=[HINTS_CONTROL]):
+            controls = [HINTS_CONTROL] if self.policy_hints else None
+            if not connection.modify(dn, changes, controls=controls):
                 raise _refusal(connection.result)
 
     def change_password(self, dn: str, old: str, new: str) -> None:
