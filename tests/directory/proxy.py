@@ -20,7 +20,8 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
-        self.client_bytes = bytearray()  # everything clients sent, to prove what crossed the wire
+        self.client_bytes = bytearray()
+        self.connections = 0  # how many TCP connections clients opened  # everything clients sent, to prove what crossed the wire
         threading.Thread(target=self._accept, daemon=True).start()
 
     def set_mode(self, mode: str) -> None:
@@ -50,6 +51,7 @@ class TcpProxy:
             if self.mode == "refuse":
                 client.close()
                 continue
+            self.connections += 1
             self._track(client)
             try:
                 upstream = socket.create_connection(self.target, timeout=5)

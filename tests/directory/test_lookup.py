@@ -78,7 +78,7 @@ def test_the_filter_carries_every_special_character_escaped() -> None:
 
 def test_two_matches_are_their_own_error(slapd_server: slapd.Slapd, ldap_user: MakeUser) -> None:
     admin = slapd_server.admin()
-    for uid in ("twin-a", "twin-b"):
+    for uid in ("twin-a", "twin-b", "twin-c"):  # three: the size limit (2) cuts the answer
         dn = f"uid={uid},{slapd.PEOPLE}"
         attributes = {"cn": uid, "sn": uid, "uid": uid, "mail": "twin@example.org"}
         assert admin.add(dn, ["inetOrgPerson"], attributes), admin.result

@@ -141,3 +141,30 @@ def _run(directory: OpenLdapDirectory, operation: str, dn: str) -> None:
         directory.unlock(dn)
     else:
         directory.find_user("anyone")
+
+
+def test_service_connections_are_reused(slapd_server: slapd.Slapd, proxy_to: MakeProxy) -> None:
+    proxy = proxy_to(slapd_server.ldap_port)
+    directory = _directory(slapd_server, port=proxy.port)
+    try:
+        for _ in range(5):
+            directory.check_health()
+        assert proxy.connections == 1
+    finally:
+        directory.close()
+
+
+def test_a_persons_bind_never_lands_in_the_pool(
+    slapd_server: slapd.Slapd, proxy_to: MakeProxy, ldap_user: MakeUser
+) -> None:
+    """Each password check gets its own connection, so no session ever carries a person's bind."""
+    dn = ldap_user()
+    proxy = proxy_to(slapd_server.ldap_port)
+    directory = _directory(slapd_server, port=proxy.port)
+    try:
+        directory.verify_password(dn, OLD)
+        directory.verify_password(dn, OLD)
+        directory.check_health()
+        assert proxy.connections == 3
+    finally:
+        directory.close()

@@ -101,7 +101,7 @@ class LdapDirectoryBase:
         """A fresh connection bound as the person (never pooled)."""
         if not password:
             # An empty password is an unauthenticated bind that "succeeds" (RFC 4513 §5.1.2).
-            raise DirectoryError("empty password", code=DirectoryCode.WRONG_PASSWORD)
+            raise DirectoryAccountError("empty password", code=DirectoryCode.WRONG_PASSWORD)
         return open_bound(self.config, dn, password, controls)
 
 
@@ -155,11 +155,13 @@ _GENERIC = {
 def error_for(result: Mapping[str, Any], code: DirectoryCode | None = None) -> DirectoryError:
     """The typed error for a failed LDAP result; ``code`` overrides the generic one.
 
-    The reason holds the result number and name only: a diagnostic message can
-    quote the request.
+    The reason is for operators: the result number and name, and the server's
+    diagnostic (AD's ``0000052D: ...`` text; never a password, servers don't echo
+    values), cut short so a hostile server can't flood the logs.
     """
     number = result.get("result")
-    reason = f"{number} {result.get('description', '')}".strip()
+    diagnostic = str(result.get("message") or "")[:200]
+    reason = f"{number} {result.get('description', '')} {diagnostic}".strip()
     if code is None and number in _TRANSIENT:
         return DirectoryUnavailableError(reason)
     return _typed(code or _GENERIC.get(number, DirectoryCode.UNEXPECTED), reason)
