@@ -228,18 +228,24 @@ def interval(value: int | None) -> timedelta | None:
     return timedelta(microseconds=abs(value) // 10)
 
 
+# (length, history, minimum age, maximum age, lockout threshold) in a PSO and on the domain head
+_PSO_NAMES = (
+    "msDS-MinimumPasswordLength",
+    "msDS-PasswordHistoryLength",
+    "msDS-MinimumPasswordAge",
+    "msDS-MaximumPasswordAge",
+    "msDS-LockoutThreshold",
+)
+_DOMAIN_NAMES = ("minPwdLength", "pwdHistoryLength", "minPwdAge", "maxPwdAge", "lockoutThreshold")
+
+
 def _policy(values: Attributes, prefix: str, source: str) -> DirectoryPasswordPolicy:
     if prefix:
         complexity = (first_text(values, "msDS-PasswordComplexityEnabled") or "").upper() == "TRUE"
-        names = (
-            "msDS-MinimumPasswordLength",
-            "msDS-PasswordHistoryLength",
-            "msDS-MinimumPasswordAge",
-        )
-        names += ("msDS-MaximumPasswordAge", "msDS-LockoutThreshold")
+        names = _PSO_NAMES
     else:
         complexity = bool((first_int(values, "pwdProperties") or 0) & 1)
-        names = ("minPwdLength", "pwdHistoryLength", "minPwdAge", "maxPwdAge", "lockoutThreshold")
+        names = _DOMAIN_NAMES
     length, history, min_age, max_age, threshold = (first_int(values, name) for name in names)
     return DirectoryPasswordPolicy(
         min_length=length,

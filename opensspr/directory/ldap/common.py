@@ -159,7 +159,7 @@ def error_for(result: Mapping[str, Any], code: DirectoryCode | None = None) -> D
     diagnostic (AD's ``0000052D: ...`` text; never a password, servers don't echo
     values), cut short so a hostile server can't flood the logs.
     """
-    number = result.get("result")
+    number = int(result.get("result") or 0)
     diagnostic = str(result.get("message") or "")[:200]
     reason = f"{number} {result.get('description', '')} {diagnostic}".strip()
     if code is None and number in _TRANSIENT:
