@@ -108,7 +108,9 @@ def test_directory_down_then_back_needs_no_restart(
         directory.close()
 
 
-@pytest.mark.parametrize("operation", ["reset", "change", "unlock", "lookup"])
+@pytest.mark.parametrize(
+    "operation", ["reset", "change", "unlock", "lookup", "verify", "state", "policy"]
+)
 def test_a_hung_directory_times_out_with_nothing_half_done(
     slapd_server: slapd.Slapd, proxy_to: MakeProxy, ldap_user: MakeUser, operation: str
 ) -> None:
@@ -139,6 +141,12 @@ def _run(directory: OpenLdapDirectory, operation: str, dn: str) -> None:
         directory.change_password(dn, OLD, "Never-Written-7")
     elif operation == "unlock":
         directory.unlock(dn)
+    elif operation == "verify":
+        directory.verify_password(dn, OLD)
+    elif operation == "state":
+        directory.account_state(dn)
+    elif operation == "policy":
+        directory.password_policy(dn)
     else:
         directory.find_user("anyone")
 
@@ -168,3 +176,33 @@ def test_a_persons_bind_never_lands_in_the_pool(
         assert proxy.connections == 3
     finally:
         directory.close()
+
+
+def test_a_restart_between_requests_costs_no_failed_request(
+    slapd_server: slapd.Slapd, proxy_to: MakeProxy, ldap_user: MakeUser
+) -> None:
+    """F1: a pooled session cut while idle is noticed before use, not by the next write."""
+    dn = ldap_user()
+    proxy = proxy_to(slapd_server.ldap_port)
+    directory = _directory(slapd_server, port=proxy.port, pool_check_seconds=0)
+    try:
+        directory.check_health()  # one idle pooled session
+        proxy.set_mode("refuse")  # the directory restarts: the session is cut
+        proxy.set_mode("pass")
+        directory.set_password(dn, "After-Restart-8", unlock=True)
+        assert directory.verify_password(dn, "After-Restart-8") is True
+    finally:
+        directory.close()
+
+
+@pytest.mark.parametrize("mode", [TlsMode.STARTTLS, TlsMode.LDAPS])
+def test_a_server_hung_before_the_tls_handshake_is_a_timeout_not_a_tls_fault(
+    slapd_server: slapd.Slapd, proxy_to: MakeProxy, mode: TlsMode
+) -> None:
+    port = slapd_server.ldap_port if mode is TlsMode.STARTTLS else slapd_server.ldaps_port
+    proxy = proxy_to(port)
+    proxy.set_mode("stall")
+    directory = _directory(slapd_server, tls=mode, port=proxy.port, operation_timeout=1)
+    with pytest.raises(DirectoryUnavailableError) as slow:
+        directory.find_user("anyone")
+    assert slow.value.code == DirectoryCode.UNAVAILABLE

@@ -36,7 +36,8 @@ class LdapConfig:
     operation_timeout: int = 10  # whole seconds (ldap3 packs it into SO_RCVTIMEO)
     search_time_limit: int = 10  # seconds, sent to the server with every search
     pool_size: int = 4
-    pool_idle_seconds: float = 60.0
+    pool_idle_seconds: float = 60.0  # close pooled connections idle longer than this
+    pool_check_seconds: float = 5.0  # ...and ask one idle longer than this if it's alive
     default_policy_dn: str | None = None  # OpenLDAP: olcPPolicyDefault (cn=config isn't readable)
 
     def __post_init__(self) -> None:

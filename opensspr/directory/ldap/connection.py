@@ -82,7 +82,8 @@ def translated() -> Iterator[None]:
         ) from None
     except (LDAPCommunicationError, LDAPResponseTimeoutError, OSError) as exc:
         text = str(exc).lower()
-        code = DirectoryCode.TLS_FAILURE if any(w in text for w in _TLS_WORDS) else None
+        tls_fault = any(w in text for w in _TLS_WORDS) and "timed out" not in text
+        code = DirectoryCode.TLS_FAILURE if tls_fault else None
         raise DirectoryUnavailableError(type(exc).__name__, code=code) from None
     except LDAPException as exc:
         raise DirectoryError(type(exc).__name__) from None
@@ -131,8 +132,11 @@ class ServicePool:
 
     A connection is lent to one caller at a time. One that failed in transport
     is dropped; one idle longer than ``pool_idle_seconds`` is closed rather than
-    lent (servers and firewalls cut idle sessions, and a stale socket would turn
-    the first request after a quiet night into an outage).
+    lent; one idle longer than ``pool_check_seconds`` must first answer a
+    Who-am-I (RFC 4532). Servers restart and firewalls cut idle sessions: without
+    the check, the first request after an outage would fail on a dead socket
+    although the directory is back (F1), and a password write must never be the
+    request that finds out.
     """
 
     def __init__(self, config: LdapConfig) -> None:
@@ -141,14 +145,25 @@ class ServicePool:
         self._lock = threading.Lock()
 
     def _take(self) -> Connection | None:
-        now = time.monotonic()
-        with self._lock:
-            while self._idle:
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
                 since, connection = self._idle.pop()
-                if now - since <= self._config.pool_idle_seconds and not connection.closed:
-                    return connection
-                close(connection)
-        return None
+            idle = time.monotonic() - since
+            if idle <= self._config.pool_idle_seconds and self._alive(connection, idle):
+                return connection
+            close(connection)
+
+    def _alive(self, connection: Connection, idle: float) -> bool:
+        if connection.closed:
+            return False
+        if idle < self._config.pool_check_seconds:
+            return True
+        try:
+            return connection.extend.standard.who_am_i() is not None
+        except (LDAPException, OSError):
+            return False
 
     def _open(self) -> Connection:
         connection, bound = open_bound(
