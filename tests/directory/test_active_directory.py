@@ -23,9 +23,11 @@ from opensspr.directory.errors import (
 from opensspr.directory.ldap.active_directory import ActiveDirectory
 from opensspr.directory.ldap.config import TlsMode
 from tests.directory import samba
+from tests.directory.proxy import TcpProxy
 
 OLD = samba.INITIAL_PW
 MakeUser = Callable[..., str]
+MakeProxy = Callable[[int], TcpProxy]
 PSO = f"CN=young,CN=Password Settings Container,CN=System,{samba.DOMAIN_DN}"
 DAY = 864_000_000_000  # 100 ns units
 
@@ -301,3 +303,41 @@ def test_a_certificate_for_another_name_is_refused(samba_dc: samba.SambaDc) -> N
     with pytest.raises(DirectoryUnavailableError) as refused:
         directory.find_user("Administrator")
     assert refused.value.code == DirectoryCode.TLS_FAILURE
+
+
+def test_a_dc_that_goes_down_gives_a_typed_error_and_recovers(
+    samba_dc: samba.SambaDc, ad_user: MakeUser, proxy_to: MakeProxy
+) -> None:
+    dn = ad_user()
+    proxy = proxy_to(636)
+    directory = _connector(samba_dc, port=proxy.port)
+    try:
+        directory.find_user(dn.split(",")[0].removeprefix("CN="))
+        proxy.set_mode("refuse")
+        with pytest.raises(DirectoryUnavailableError):
+            directory.set_password(dn, "Never-Written-Passw0rd", unlock=True)
+        proxy.set_mode("pass")
+        assert directory.verify_password(dn, OLD) is True
+    finally:
+        directory.close()
+
+
+def test_a_hung_dc_times_out_with_nothing_written(
+    samba_dc: samba.SambaDc,
+    ad_user: MakeUser,
+    proxy_to: MakeProxy,
+    active_directory: ActiveDirectory,
+) -> None:
+    dn = ad_user()
+    proxy = proxy_to(636)
+    directory = _connector(samba_dc, port=proxy.port, operation_timeout=1)
+    try:
+        directory.find_user(dn.split(",")[0].removeprefix("CN="))
+        proxy.set_mode("stall")
+        with pytest.raises(DirectoryUnavailableError) as slow:
+            directory.set_password(dn, "Never-Written-Passw0rd", unlock=True)
+        assert slow.value.code == DirectoryCode.UNAVAILABLE
+    finally:
+        directory.close()
+        proxy.set_mode("refuse")
+    assert active_directory.verify_password(dn, OLD) is True
