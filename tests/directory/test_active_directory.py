@@ -124,6 +124,7 @@ def test_reset_refused_by_the_domain_policy_keeps_the_entry(
     with pytest.raises(DirectoryRejectedError) as refused:
         active_directory.set_password(dn, new_password, unlock=True)
     assert refused.value.code == code
+    assert new_password not in str(refused.value)
     assert active_directory.verify_password(dn, OLD) is True
 
 
