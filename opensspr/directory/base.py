@@ -7,37 +7,17 @@ policy and never touches a request. A directory that refuses a password raises
 ``DirectoryRejectedError`` carrying a stable code the person is shown.
 """
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from opensspr.accounts.models import User
 from opensspr.core.health import Health, HealthState  # noqa: F401 (re-exported)
-
-
-@dataclass(frozen=True)
-class DirectoryPasswordPolicy:
-    """What the directory itself enforces, shown beside our own rules."""
-
-    min_length: int | None = None
-    history: int | None = None
-    complexity: bool = False
-
-
-class DirectoryError(Exception):
-    code = "directory_error"
-
-
-class DirectoryRejectedError(DirectoryError):
-    """The directory refused the new password (length, history, complexity...)."""
-
-    def __init__(self, code: str, reason: str = "") -> None:
-        super().__init__(reason or code)
-        self.code = code
-        self.reason = reason
-
-
-class DirectoryUnavailableError(DirectoryError):
-    code = "directory_unavailable"
+from opensspr.directory.errors import (  # noqa: F401 (re-exported)
+    DirectoryCode,
+    DirectoryError,
+    DirectoryRejectedError,
+    DirectoryUnavailableError,
+)
+from opensspr.directory.values import DirectoryPasswordPolicy
 
 
 class DirectoryConnector(Protocol):
