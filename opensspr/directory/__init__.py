@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 def connector_for(user: "User") -> "DirectoryConnector":
     """The connector that owns ``user``'s password."""
-    from opensspr.accounts.models import UserSource
-    from opensspr.directory.errors import DirectoryUnavailableError
+    from opensspr.accounts.models import UserSource  # noqa: PLC0415 (keeps the package importable without Django; the agent reuses it)
+    from opensspr.directory.errors import DirectoryUnavailableError  # noqa: PLC0415 (as above)
 
     if user.source == UserSource.CLOUD:
         return _local()
@@ -27,6 +27,6 @@ def connector_for(user: "User") -> "DirectoryConnector":
 
 @cache
 def _local() -> "LocalDirectory":
-    from opensspr.directory.local import LocalDirectory
+    from opensspr.directory.local import LocalDirectory  # noqa: PLC0415 (as above)
 
     return LocalDirectory()
