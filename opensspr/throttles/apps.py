@@ -1,8 +1,8 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class ThrottlesConfig(AppConfig):
+    """No admin pages: blocks show and lift through the console's user pages."""
+
     name = "opensspr.throttles"
     label = "throttles"
-    verbose_name = _("Throttles")
