@@ -9,6 +9,7 @@ penalty that must stick even when the step then fails is taken outside.
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Count, Q
 
 from opensspr.throttles.base import Block, Reservation, Verdict
 from opensspr.throttles.models import Subject, Use
@@ -16,8 +17,9 @@ from opensspr.throttles.rules import Rule, Scope
 
 
 def _locked(scope: Scope, digest: str) -> Subject:
-    row, _created = Subject.objects.select_for_update().get_or_create(scope=scope, key=digest)
-    return row
+    """The subject's row, created if missing, locked: two statements whether it existed or not."""
+    Subject.objects.bulk_create([Subject(scope=scope, key=digest)], ignore_conflicts=True)
+    return Subject.objects.select_for_update().get(scope=scope, key=digest)
 
 
 def _active_block(row: Subject, now: datetime) -> datetime | None:
@@ -30,14 +32,20 @@ def _window_frees_at(rule: Rule, row: Subject) -> datetime | None:
     return oldest.at + rule.window if oldest else None
 
 
-def _expire(rule: Rule, row: Subject, now: datetime) -> None:
-    """Forget uses that left the window (or, after a quiet window, everything)."""
+def _count(rule: Rule, row: Subject, now: datetime) -> int:
+    """Uses inside the window; those that left it (or all, after a quiet window) are deleted."""
     uses = Use.objects.filter(subject=row, rule=rule.name)
-    if not rule.quiet_reset:
-        uses.filter(at__lte=now - rule.window).delete()
-    elif row.last_use_at and now - row.last_use_at > rule.window:
+    if rule.quiet_reset and row.last_use_at and now - row.last_use_at > rule.window:
         uses.delete()
         row.level, row.recent = 0, []
+        return 0
+    if rule.quiet_reset:
+        return uses.count()
+    since = now - rule.window
+    counts = uses.aggregate(inside=Count("pk", filter=Q(at__gt=since)), total=Count("pk"))
+    if counts["total"] > counts["inside"]:
+        uses.filter(at__lte=since).delete()
+    return int(counts["inside"])
 
 
 def _penalise(rule: Rule, row: Subject, now: datetime) -> datetime:
@@ -52,17 +60,17 @@ class DatabaseStore:
     def take(
         self, rule: Rule, digest: str, now: datetime, *, reserve: bool, fingerprint: str
     ) -> Reservation:
-        with transaction.atomic():
+        # No savepoint inside a caller's transaction: nothing here catches an error.
+        with transaction.atomic(savepoint=False):
             row = _locked(rule.scope, digest)
             if until := _active_block(row, now):
                 return Reservation(rule, digest, Verdict(False, until))
-            _expire(rule, row, now)
+            count = _count(rule, row, now)
             if rule.quiet_reset:
                 row.last_use_at = now
             if fingerprint and fingerprint in row.recent:
                 row.save()
                 return Reservation(rule, digest, Verdict(True))
-            count = Use.objects.filter(subject=row, rule=rule.name).count()
             if count >= rule.max_uses() and not (reserve and rule.penalty):
                 return self._refuse(rule, row, now)
             use = Use.objects.create(subject=row, rule=rule.name, at=now)
@@ -70,7 +78,8 @@ class DatabaseStore:
                 row.recent = [*row.recent, fingerprint][-rule.distinct :]
             penalised = reserve and rule.penalty is not None and count + 1 >= rule.max_uses()
             until = _penalise(rule, row, now) if penalised else None
-            row.save()
+            if penalised or fingerprint or rule.quiet_reset:
+                row.save()
             verdict = Verdict(True, until, newly_blocked=penalised)
             return Reservation(rule, digest, verdict, str(use.pk), penalised, fingerprint)
 
@@ -83,7 +92,11 @@ class DatabaseStore:
 
     def give_back(self, reservation: Reservation) -> None:
         rule = reservation.rule
-        with transaction.atomic():
+        if not reservation.penalised and not reservation.fingerprint:
+            # Deleting one use needs no lock: a parallel count sees it or not, both safe.
+            Use.objects.filter(pk=int(reservation.token), rule=rule.name).delete()
+            return
+        with transaction.atomic(savepoint=False):
             row = (
                 Subject.objects.select_for_update()
                 .filter(scope=rule.scope, key=reservation.digest)

@@ -151,3 +151,16 @@ def test_list_blocks_reads_many_subjects_at_once(clock):
         service.hit(rules.SSPR_SMS, JAN)
     blocks = service.list_blocks(Scope.SSPR, [JAN, "piet@contoso.example"])
     assert list(blocks) == [JAN] and blocks[JAN].by == "sspr.sms"
+
+
+def test_a_use_and_a_given_back_reservation_cost_few_queries(clock):
+    """The reset and sign-in hot paths pay this on every step (issue 8: ≤ 30 per reset)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as hit_queries:
+        service.hit(rules.SSPR_EMAIL, JAN)
+    with CaptureQueriesContext(connection) as reserve_queries:
+        service.give_back(service.reserve(rules.SSPR_VERIFY_FAILURE, JAN))
+    assert len(hit_queries) <= 4, [q["sql"] for q in hit_queries]
+    assert len(reserve_queries) <= 5, [q["sql"] for q in reserve_queries]
