@@ -32,6 +32,7 @@ from opensspr.policy.selectors import is_password_expired
 from opensspr.signin import lockout, sources
 from opensspr.throttles import rules as throttle_rules
 from opensspr.throttles import service as throttles
+from opensspr.throttles.base import Reservation
 
 #: Failed sign-ins per client address (``OPENSSPR_SIGNIN_FAILURES_PER_IP`` per 15 minutes).
 FAILURES_PER_IP = throttle_rules.SIGNIN_FAILURES_PER_ADDRESS
@@ -88,15 +89,27 @@ def lock_key_for(key: str, meta: RequestMeta, now: datetime) -> str:
 
 
 def register_wrong_password(
-    *, user: User | None, key: str, password: str, meta: RequestMeta, now: datetime
+    *,
+    user: User | None,
+    key: str,
+    password: str,
+    meta: RequestMeta,
+    now: datetime,
+    reservation: Reservation | None = None,
 ) -> lockout.LockState:
-    """Count a wrong password, already compared, toward smart lockout and the per-IP budget.
+    """Count a wrong password toward smart lockout and the per-IP budget.
 
     Shared by sign-in and password change, so the change form is no way around
-    either limit.
+    either limit. ``reservation``: the failure ``lockout.reserve_attempt``
+    already counted before the comparison; without it the failure is counted
+    now, after the comparison.
     """
     attempt = _Attempt(user, key, lock_key_for(key, meta, now), now, meta)
-    return _count_wrong_password(attempt, lockout.register_failure(attempt.lock_key, password, now))
+    if reservation is None:
+        state = lockout.register_failure(attempt.lock_key, password, now)
+    else:
+        state = lockout.state_of(reservation)
+    return _count_wrong_password(attempt, state)
 
 
 def _count_wrong_password(attempt: _Attempt, state: lockout.LockState) -> lockout.LockState:

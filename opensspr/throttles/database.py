@@ -127,8 +127,16 @@ class DatabaseStore:
         oldest = uses.order_by("at").first()
         return oldest.at + rule.window if oldest else None
 
-    def clear(self, scope: Scope, digests: list[str]) -> None:
-        Subject.objects.filter(scope=scope, key__in=digests).delete()
+    def clear(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
+        with transaction.atomic(savepoint=False):
+            rows = Subject.objects.select_for_update().filter(scope=scope, key__in=digests)
+            lifted = {
+                row.key: Block(row.blocked_until, row.blocked_by)
+                for row in rows
+                if row.blocked_until and row.blocked_until > now
+            }
+            Subject.objects.filter(scope=scope, key__in=digests).delete()
+        return lifted
 
     def list_blocks(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
         """One query while the backend takes that many parameters (always on PostgreSQL)."""

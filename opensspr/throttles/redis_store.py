@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from redis.commands.core import Script
 
-from opensspr.throttles.base import Reservation, ThrottleUnavailableError, Verdict
+from opensspr.throttles.base import Block, Reservation, ThrottleUnavailableError, Verdict
 from opensspr.throttles.rules import Rule, Scope, rules_of
 
 # KEYS: subject hash, the rule's uses. ARGV: now, window, limit, reserve (1/0),
@@ -172,10 +172,20 @@ class RedisStore:
         reply = self._run(BLOCKED_UNTIL, _keys(rule, digest), args)
         return _moment(int(reply))  # type: ignore[call-overload]  # a Lua integer
 
-    def clear(self, scope: Scope, digests: list[str]) -> None:
-        keys = [key for d in digests for rule in rules_of(scope) for key in _keys(rule, d)]
-        if keys:
-            try:
-                _client(self.url).delete(*keys)
-            except redis.RedisError as exc:
-                raise ThrottleUnavailableError("the throttle store can't be reached") from exc
+    def clear(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
+        """Read the blocks and delete the keys in one MULTI/EXEC."""
+        rules = rules_of(scope)
+        try:
+            pipe = _client(self.url).pipeline(transaction=True)
+            for d in digests:
+                pipe.hmget(_keys(rules[0], d)[0], "blocked_until", "blocked_by")
+                pipe.delete(*{key for rule in rules for key in _keys(rule, d)})
+            replies = pipe.execute()
+        except redis.RedisError as exc:
+            raise ThrottleUnavailableError("the throttle store can't be reached") from exc
+        lifted: dict[str, Block] = {}
+        for d, (until, by) in zip(digests, replies[::2], strict=True):
+            moment = _moment(int(until or 0))
+            if moment and moment > now:
+                lifted[d] = Block(moment, (by or b"").decode())
+        return lifted

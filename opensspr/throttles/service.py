@@ -87,9 +87,15 @@ def blocked_until(rule: Rule, key: str, *, now: datetime | None = None) -> datet
     return store.blocked_until(rule, digest(rule.scope, key), now or clock.now())
 
 
-def clear(scope: Scope, *keys: str) -> None:
-    """Forget every count and penalty of ``keys`` in ``scope`` (all its rules)."""
-    store_for(scope).clear(scope, [digest(scope, key) for key in keys])
+def clear(scope: Scope, *keys: str, now: datetime | None = None) -> dict[str, Block]:
+    """Forget every count and penalty of ``keys`` in ``scope`` (all its rules).
+
+    Returns the penalties that were active, by key, read under the same lock
+    as the delete: of two administrators lifting a block at once, one gets it.
+    """
+    by_digest = {digest(scope, key): key for key in keys}
+    lifted = store_for(scope).clear(scope, list(by_digest), now or clock.now())
+    return {by_digest[d]: block for d, block in lifted.items()}
 
 
 def list_blocks(scope: Scope, keys: list[str], *, now: datetime | None = None) -> dict[str, Block]:

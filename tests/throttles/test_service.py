@@ -89,7 +89,10 @@ def test_clear_forgets_every_count_and_penalty_of_the_scope_only(store, clock):
         service.hit(rules.SSPR_SMS, JAN)
     for _ in range(5):
         service.hit(rules.REGISTRATION_SMS, JAN)
-    service.clear(Scope.SSPR, JAN)
+    lifted = service.clear(Scope.SSPR, JAN, "piet@contoso.example")
+    assert list(lifted) == [JAN] and lifted[JAN].by == "sspr.sms"
+    assert lifted[JAN].until == clock.now + timedelta(hours=24)
+    assert service.clear(Scope.SSPR, JAN) == {}  # a second lift finds nothing
     assert service.blocked_until(rules.SSPR_SMS, JAN) is None
     assert all(service.hit(rules.SSPR_SMS, JAN).allowed for _ in range(5))
     assert not service.hit(rules.REGISTRATION_SMS, JAN).allowed
