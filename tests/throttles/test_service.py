@@ -167,3 +167,16 @@ def test_a_use_and_a_given_back_reservation_cost_few_queries(clock):
         service.give_back(service.reserve(rules.SSPR_VERIFY_FAILURE, JAN))
     assert len(hit_queries) <= 4, [q["sql"] for q in hit_queries]
     assert len(reserve_queries) <= 5, [q["sql"] for q in reserve_queries]
+
+
+def test_losing_the_cache_resets_no_durable_count(clock, settings):
+    """Security bar F12: a Redis FLUSHALL (here: the cache cleared) lifts no block, refills no budget."""
+    from django.core.cache import cache
+
+    settings.OPENSSPR_PHONE_BUDGET_GLOBAL = 3
+    for _ in range(6):
+        service.hit(rules.SSPR_SMS, JAN)
+    assert [service.hit(rules.PHONE_GLOBAL, "all").allowed for _ in range(4)][-1] is False
+    cache.clear()
+    assert service.blocked_until(rules.SSPR_SMS, JAN) is not None
+    assert not service.hit(rules.PHONE_GLOBAL, "all").allowed
