@@ -33,8 +33,8 @@ class Scope(StrEnum):
 class KeyKind(StrEnum):
     """What the caller passes as the subject key (stored only as a keyed digest)."""
 
-    TYPED_USER_ID = "the typed user ID (identifier key), known account or not"
-    TYPED_USER_ID_AND_NETWORK = "the typed user ID, familiar and other networks apart"
+    TYPED_USER_ID = "the typed user ID (subjects.typed_user_id), known account or not"
+    TYPED_USER_ID_AND_NETWORK = "the typed user ID, familiar networks apart (lockout_key)"
     PERSON = "the signed-in person (user primary key)"
     CLIENT_ADDRESS = "the client IP address"
     SERVICE = "the whole service (one key)"
