@@ -40,9 +40,14 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
             connection.close()
 
     threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BOUNDED)
+    try:
+        for thread in threads:
+            thread.start()
+    finally:
+        if any(t.ident is None for t in threads):
+            barrier.abort()  # a thread never started: release those waiting for it
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join(BOUNDED)
     assert not any(t.is_alive() for t in threads), "a racing thread hung"
     return outcomes

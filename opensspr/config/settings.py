@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "opensspr.core",
+    "opensspr.throttles",
     "opensspr.accounts",
     "opensspr.audit",
     "opensspr.policy",

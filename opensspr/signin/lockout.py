@@ -1,4 +1,4 @@
-"""Smart lockout (reference §5.4).
+"""Smart lockout (reference §5.4), kept by the throttle rule ``signin.lockout``.
 
 * After ``OPENSSPR_LOCKOUT_THRESHOLD`` (10) counted failures the ID is locked
   for ``OPENSSPR_LOCKOUT_SECONDS`` (60 s); every further lockout doubles the
@@ -13,22 +13,24 @@
   (``signin.sources``), so a lock set by guesses from elsewhere does not stop
   the person at their usual place.
 
-Counting is atomic (``select_for_update``). The lock check before a password
-check is a plain read, so a few guesses already in flight when the lock lands
-may still be evaluated; each is counted.
+The counts live in the database (``throttles``: durable, under the subject's
+row lock). Sign-in reserves each failure *before* the password is compared
+(``reserve_attempt``) and gives it back when the password was right, so however
+many guesses arrive at once, at most the threshold are compared. Callers that
+still compare first and count after (``register_failure``) let a few guesses in
+flight when the lock lands be compared; each is counted.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db import transaction
-
 from opensspr.core.crypto import keyed_digest
-from opensspr.signin.models import SignInLockout
+from opensspr.throttles import service
+from opensspr.throttles.base import Reservation
+from opensspr.throttles.rules import SIGNIN_LOCKOUT, Scope
 
-QUIET_PERIOD = timedelta(hours=24)
-REMEMBERED_FAILURES = 3
+QUIET_PERIOD = SIGNIN_LOCKOUT.window
+REMEMBERED_FAILURES = SIGNIN_LOCKOUT.distinct
 
 
 @dataclass(frozen=True)
@@ -50,50 +52,40 @@ def all_keys(identifier_key: str) -> list[str]:
     return [lockout_key(identifier_key), lockout_key(identifier_key, familiar=True)]
 
 
-def _failure_digest(key: str, password: str) -> str:
-    return keyed_digest("signin-bad-password", f"{key}\x00{password}")[:32]
-
-
 def lock_duration(level: int) -> timedelta:
-    seconds = settings.OPENSSPR_LOCKOUT_SECONDS * 2 ** max(level - 1, 0)
-    return timedelta(seconds=min(seconds, settings.OPENSSPR_LOCKOUT_MAX_SECONDS))
+    """How long the ``level``-th lockout in a row lasts."""
+    return SIGNIN_LOCKOUT.penalty_for(level) or timedelta(0)
 
 
 def get_lock_state(key: str) -> LockState:
-    row = SignInLockout.objects.filter(key=key).only("locked_until").first()
-    return LockState(row.locked_until if row else None)
+    return LockState(service.blocked_until(SIGNIN_LOCKOUT, key))
+
+
+def state_of(reservation: Reservation) -> LockState:
+    """The lock a reserved failure leaves if the password turns out wrong."""
+    return LockState(reservation.blocked_until, newly_locked=reservation.verdict.newly_blocked)
+
+
+def reserve_attempt(key: str, password: str, now: datetime) -> Reservation:
+    """Count a failure for ``key`` before ``password`` is compared; compare only if allowed.
+
+    ``password`` is kept only as a keyed digest, to recognise a repeat. The
+    threshold-th reservation locks at once; ``give_back`` it when the password
+    was right.
+    """
+    return service.reserve(SIGNIN_LOCKOUT, key, now=now, repeat_of=password)
+
+
+def give_back(reservation: Reservation) -> None:
+    """The password was right: the reserved failure (and a lock it set) never happened."""
+    service.give_back(reservation)
 
 
 def register_failure(key: str, password: str, now: datetime) -> LockState:
-    """Count one failed password for ``key``; lock when the threshold is reached."""
-    digest = _failure_digest(key, password)
-    with transaction.atomic():
-        row, _created = SignInLockout.objects.select_for_update().get_or_create(key=key)
-        if row.last_failure_at and now - row.last_failure_at > QUIET_PERIOD:
-            row.failed_count, row.lockout_level, row.recent_failures = 0, 0, []
-        row.last_failure_at = now
-        if digest in row.recent_failures:
-            row.save(
-                update_fields=[
-                    "last_failure_at",
-                    "failed_count",
-                    "lockout_level",
-                    "recent_failures",
-                ]
-            )
-            return LockState(row.locked_until)
-        row.recent_failures = [*row.recent_failures, digest][-REMEMBERED_FAILURES:]
-        row.failed_count += 1
-        newly_locked = False
-        currently_locked = row.locked_until is not None and row.locked_until > now
-        if row.failed_count >= settings.OPENSSPR_LOCKOUT_THRESHOLD and not currently_locked:
-            row.lockout_level += 1
-            row.locked_until = now + lock_duration(row.lockout_level)
-            newly_locked = True
-        row.save()
-        return LockState(row.locked_until, newly_locked=newly_locked)
+    """Count a failed password for ``key``, already compared; lock at the threshold."""
+    return state_of(reserve_attempt(key, password, now))
 
 
 def clear(*keys: str) -> None:
     """Forget every failure for these counters (successful sign-in, reset, admin unlock)."""
-    SignInLockout.objects.filter(key__in=keys).delete()
+    service.clear(Scope.SIGNIN_LOCKOUT, *keys)

@@ -1,25 +1,11 @@
-"""Smart-lockout state, one row per typed user ID, known or not.
+"""Where a user ID signs in from. (Smart-lockout counts are throttles: ``signin.lockout``.)
 
-Keying by what was typed (as a keyed digest), not by user, is what keeps
-lockout from revealing which accounts exist: an unknown ID locks after the same
-number of failures and shows the same message (attack A1). The table holds no
-user IDs and no passwords in clear: only keyed digests.
+Lockout is keyed by what was typed (as a keyed digest), not by user, which is
+what keeps it from revealing which accounts exist: an unknown ID locks after the
+same number of failures and shows the same message (attack A1).
 """
 
 from django.db import models
-
-
-class SignInLockout(models.Model):
-    key = models.CharField(max_length=64, unique=True)
-    failed_count = models.PositiveIntegerField(default=0)
-    lockout_level = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
-    # Keyed digests of the last three distinct wrong passwords (repeats don't count).
-    recent_failures = models.JSONField(default=list)
-
-    def __str__(self) -> str:
-        return f"lockout {self.key[:8]}"
 
 
 class FamiliarSource(models.Model):

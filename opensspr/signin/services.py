@@ -1,8 +1,9 @@
 """Signing in with a user ID and password.
 
 Every attempt takes the same path whether or not the user exists: the per-IP
-budget, the lockout state for what was typed, a password verification (a dummy
-argon2id run for unknown users, and also when a user's directory can't be
+budget, the lockout state for what was typed, a failure reserved before the
+password is compared (given back when it was right), a password verification
+(a dummy argon2id run for unknown users, and also when a user's directory can't be
 reached), and a counted failure. Only a *correct* password reveals anything
 about the account (disabled, expired), so nothing tells an attacker without the
 password which IDs exist (attack A1). The real reason of every failure goes to
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -22,7 +22,7 @@ from opensspr.accounts.models import User
 from opensspr.accounts.selectors import can_manage_user, get_user_by_identifier
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
-from opensspr.core import clock, ratelimit
+from opensspr.core import clock
 from opensspr.core.metrics import LOCKOUTS, SIGN_INS
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
@@ -30,10 +30,12 @@ from opensspr.directory.base import DirectoryError
 from opensspr.directory.local import verify_dummy
 from opensspr.policy.selectors import is_password_expired
 from opensspr.signin import lockout, sources
+from opensspr.throttles import rules as throttle_rules
+from opensspr.throttles import service as throttles
+from opensspr.throttles.base import Reservation
 
-FAILURES_PER_IP = ratelimit.Limit(
-    "signin-failures-ip", settings.OPENSSPR_SIGNIN_FAILURES_PER_IP, 15 * 60
-)
+#: Failed sign-ins per client address (``OPENSSPR_SIGNIN_FAILURES_PER_IP`` per 15 minutes).
+FAILURES_PER_IP = throttle_rules.SIGNIN_FAILURES_PER_ADDRESS
 
 
 class SignInOutcome(StrEnum):
@@ -87,16 +89,32 @@ def lock_key_for(key: str, meta: RequestMeta, now: datetime) -> str:
 
 
 def register_wrong_password(
-    *, user: User | None, key: str, password: str, meta: RequestMeta, now: datetime
+    *,
+    user: User | None,
+    key: str,
+    password: str,
+    meta: RequestMeta,
+    now: datetime,
+    reservation: Reservation | None = None,
 ) -> lockout.LockState:
     """Count a wrong password toward smart lockout and the per-IP budget.
 
     Shared by sign-in and password change, so the change form is no way around
-    either limit.
+    either limit. ``reservation``: the failure ``lockout.reserve_attempt``
+    already counted before the comparison; without it the failure is counted
+    now, after the comparison.
     """
     attempt = _Attempt(user, key, lock_key_for(key, meta, now), now, meta)
-    ratelimit.hit(FAILURES_PER_IP, meta.ip_address or "-", now)
-    state = lockout.register_failure(attempt.lock_key, password, now)
+    if reservation is None:
+        state = lockout.register_failure(attempt.lock_key, password, now)
+    else:
+        state = lockout.state_of(reservation)
+    return _count_wrong_password(attempt, state)
+
+
+def _count_wrong_password(attempt: _Attempt, state: lockout.LockState) -> lockout.LockState:
+    """The rest of a wrong password once lockout has counted it: the per-IP budget, the audit."""
+    throttles.hit(FAILURES_PER_IP, attempt.meta.ip_address or "-", now=attempt.now)
     if state.newly_locked:
         LOCKOUTS.inc()
         _audit(
@@ -115,7 +133,7 @@ def sign_in(*, identifier: str, password: str, meta: RequestMeta) -> SignInResul
         get_user_by_identifier(identifier), key, lock_key_for(key, meta, now), now, meta
     )
     state = lockout.get_lock_state(attempt.lock_key)
-    if ratelimit.exceeded(FAILURES_PER_IP, meta.ip_address or "-", now):
+    if throttles.blocked_until(FAILURES_PER_IP, meta.ip_address or "-", now=now):
         result = SignInResult(SignInOutcome.THROTTLED)
     elif state.is_locked(now):
         result = SignInResult(SignInOutcome.LOCKED, locked_until=state.locked_until)
@@ -126,6 +144,10 @@ def sign_in(*, identifier: str, password: str, meta: RequestMeta) -> SignInResul
 
 
 def _verify(attempt: _Attempt, password: str) -> SignInResult:
+    """Reserve the failure, then compare: parallel guesses never pass the threshold."""
+    reservation = lockout.reserve_attempt(attempt.lock_key, password, attempt.now)
+    if not reservation.allowed:  # a parallel guess locked it since the read above
+        return SignInResult(SignInOutcome.LOCKED, locked_until=reservation.blocked_until)
     user = attempt.user
     audit_reason = ""
     if user is None:
@@ -138,15 +160,14 @@ def _verify(attempt: _Attempt, password: str) -> SignInResult:
             verify_dummy(password)  # keep the time of an ordinary wrong password
             correct, audit_reason = False, exc.code
     if not correct:
-        state = register_wrong_password(
-            user=user, key=attempt.key, password=password, meta=attempt.meta, now=attempt.now
-        )
+        state = _count_wrong_password(attempt, lockout.state_of(reservation))
         if state.is_locked(attempt.now):
             return SignInResult(
                 SignInOutcome.LOCKED, locked_until=state.locked_until, audit_reason=audit_reason
             )
         return SignInResult(SignInOutcome.INVALID, audit_reason=audit_reason)
     assert user is not None  # a correct password belongs to a user
+    lockout.give_back(reservation)
     return _right_password(user, attempt)
 
 

@@ -14,7 +14,8 @@ from opensspr.registration import identity, services
 from opensspr.registration.models import Proof
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
-from opensspr.signin import lockout
+from opensspr.throttles.models import Use
+from opensspr.throttles.rules import SIGNIN_LOCKOUT
 from tests.conftest import DEFAULT_PASSWORD
 from tests.registration.conftest import MOBILE, SESSION, code_for, prove_by_email
 
@@ -86,7 +87,7 @@ def test_a_wrong_password_counts_toward_smart_lockout(user_factory, meta):
         == "wrong_password"
     )
     assert not identity.has_fresh_identity(person, SESSION)
-    assert lockout.SignInLockout.objects.exists()
+    assert Use.objects.filter(rule=SIGNIN_LOCKOUT.name).exists()  # one failure counted
     assert AuditEvent.objects.filter(
         activity="registration.proof_failed", reason="wrong_password"
     ).exists()

@@ -97,41 +97,33 @@ def test_temporary_password_expires_after_72_hours(user_factory, clock, meta):
 
 
 def test_failed_sign_ins_per_ip_are_budgeted(user_factory, clock, meta, settings):
-    from opensspr.signin import services
-
-    monkey_limit = services.FAILURES_PER_IP.__class__("test-ip", 5, 900)
-    services.FAILURES_PER_IP = monkey_limit
-    try:
-        users = [user_factory() for _ in range(3)]
-        outcomes = [
-            sign_in(identifier=u.user_id, password=f"Spray-{i}", meta=meta).outcome
-            for i, u in enumerate(users * 2)
-        ]
-        assert outcomes[:5] == [SignInOutcome.INVALID] * 5
-        assert outcomes[5] == SignInOutcome.THROTTLED
-        # Throttled before any check: the right password and unknown IDs get the same answer.
-        assert (
-            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
-            == SignInOutcome.THROTTLED
-        )
-        assert (
-            sign_in(identifier="ghost@contoso.example", password="x", meta=meta).outcome
-            == SignInOutcome.THROTTLED
-        )
-        other = RequestMeta("192.0.2.99", "other", "other")
-        assert (
-            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=other).outcome
-            == SignInOutcome.SUCCESS
-        )
-        clock.advance(minutes=16)
-        assert (
-            sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
-            == SignInOutcome.SUCCESS
-        )
-    finally:
-        services.FAILURES_PER_IP = services.ratelimit.Limit(
-            "signin-failures-ip", settings.OPENSSPR_SIGNIN_FAILURES_PER_IP, 15 * 60
-        )
+    settings.OPENSSPR_SIGNIN_FAILURES_PER_IP = 5
+    users = [user_factory() for _ in range(3)]
+    outcomes = [
+        sign_in(identifier=u.user_id, password=f"Spray-{i}", meta=meta).outcome
+        for i, u in enumerate(users * 2)
+    ]
+    assert outcomes[:5] == [SignInOutcome.INVALID] * 5
+    assert outcomes[5] == SignInOutcome.THROTTLED
+    # Throttled before any check: the right password and unknown IDs get the same answer.
+    assert (
+        sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+        == SignInOutcome.THROTTLED
+    )
+    assert (
+        sign_in(identifier="ghost@contoso.example", password="x", meta=meta).outcome
+        == SignInOutcome.THROTTLED
+    )
+    other = RequestMeta("192.0.2.99", "other", "other")
+    assert (
+        sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=other).outcome
+        == SignInOutcome.SUCCESS
+    )
+    clock.advance(minutes=16)
+    assert (
+        sign_in(identifier=users[0].user_id, password=DEFAULT_PASSWORD, meta=meta).outcome
+        == SignInOutcome.SUCCESS
+    )
 
 
 def test_unlock_command_ends_every_lockout(user_factory, clock, capsys):

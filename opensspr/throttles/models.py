@@ -1,0 +1,42 @@
+"""Throttle counts kept in the database: one row per subject and scope, one per use.
+
+A subject row is what every counting transaction locks (``select_for_update``),
+so parallel requests can't slip past a limit (attack A2's race). Keys are keyed
+digests of what the rule counts (a typed user ID, an address): the tables hold
+no identifier, address or password in clear.
+"""
+
+from django.db import models
+
+
+class Subject(models.Model):
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=64)  # keyed digest, bound to the scope
+    blocked_until = models.DateTimeField(null=True, blank=True)
+    blocked_by = models.CharField(max_length=48, blank=True)  # the rule that set the penalty
+    level = models.PositiveSmallIntegerField(default=0)  # penalties in a row (back-off)
+    last_use_at = models.DateTimeField(null=True, blank=True)  # for quiet-reset rules
+    # Keyed digests of the last distinct uses (smart lockout's last 3 wrong passwords).
+    recent = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="throttles_subject_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}"
+
+
+class Use(models.Model):
+    """One counted use of a rule: a send, a check, a failure (reserved or kept)."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="uses")
+    rule = models.CharField(max_length=48)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["subject", "rule", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} at {self.at:%H:%M:%S}"

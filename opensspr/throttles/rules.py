@@ -1,0 +1,265 @@
+"""The table of every rate limit: who is counted, how many uses, over what window, what then.
+
+A rule is data. Numbers an operator may tune name their setting (``Setting``)
+and are read at each use, so a changed setting applies at once. Rules sharing a
+``Scope`` share one subject row per key: a penalty set by any of them blocks
+them all, and ``clear`` forgets them all (reference §5.1: "over any of them,
+the user ID is blocked"). ``durable`` says the count must survive losing the
+cache (security-bar F12): durable rules are kept in the database whatever
+``REDIS_URL`` says (docs/adr/0003-throttle-stores.md).
+
+The human-readable table is docs/contributors/throttles.md; a test keeps the
+two in step.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+
+
+class Scope(StrEnum):
+    """Rules of one scope share a subject: one block, one ``clear``."""
+
+    SSPR = "sspr"
+    REGISTRATION = "registration"
+    PHONE_PER_ADDRESS = "phone.per_address"
+    PHONE_GLOBAL = "phone.global"
+    SIGNIN_PER_ADDRESS = "signin.per_address"
+    SIGNIN_LOCKOUT = "signin.lockout"
+
+
+class KeyKind(StrEnum):
+    """What the caller passes as the subject key (stored only as a keyed digest)."""
+
+    TYPED_USER_ID = "the typed user ID (subjects.typed_user_id), known account or not"
+    TYPED_USER_ID_AND_NETWORK = "the typed user ID, familiar networks apart (lockout_key)"
+    PERSON = "the signed-in person (user primary key)"
+    CLIENT_ADDRESS = "the client IP address"
+    SERVICE = "the whole service (one key)"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A number an operator tunes: read from Django settings at each use."""
+
+    name: str
+
+    def value(self) -> int:
+        return int(getattr(settings, self.name))
+
+
+type Number = int | Setting
+
+
+def resolve(number: Number) -> int:
+    return number.value() if isinstance(number, Setting) else number
+
+
+@dataclass(frozen=True)
+class Block:
+    """Penalty: the subject is blocked, in every rule of its scope, for a fixed time."""
+
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Penalty: blocked for ``first_seconds``, doubled at each further penalty, up to a cap."""
+
+    first_seconds: Number
+    cap_seconds: Number
+
+
+type Penalty = Block | Backoff | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One limit. ``limit`` uses per ``window``; over it, ``penalty`` (or just "not now").
+
+    ``quiet_reset``: the window runs from the last use, not back from now: the
+    count starts afresh only after ``window`` without a use (smart lockout's
+    quiet day), so it stays at the limit after a penalty ends. ``distinct``:
+    this many last fingerprints are remembered and a repeat is not counted
+    again (the same wrong password retyped).
+    """
+
+    name: str
+    scope: Scope
+    key: KeyKind
+    limit: Number
+    window: timedelta
+    penalty: Penalty
+    durable: bool
+    reason: str
+    quiet_reset: bool = False
+    distinct: int = 0
+
+    def max_uses(self) -> int:
+        return resolve(self.limit)
+
+    def penalty_seconds(self) -> tuple[int, int]:
+        """(first, cap) of the penalty in seconds; (0, 0) when the rule has none."""
+        if isinstance(self.penalty, Block):
+            seconds = int(self.penalty.duration.total_seconds())
+            return seconds, seconds
+        if isinstance(self.penalty, Backoff):
+            return resolve(self.penalty.first_seconds), resolve(self.penalty.cap_seconds)
+        return 0, 0
+
+    def penalty_for(self, level: int) -> timedelta | None:
+        """How long the ``level``-th penalty in a row lasts (level 1 is the first)."""
+        first, cap = self.penalty_seconds()
+        if not first:
+            return None
+        return timedelta(seconds=min(first * 2 ** max(level - 1, 0), cap))
+
+
+HOUR = timedelta(hours=1)
+SSPR_BLOCK = Block(timedelta(hours=24))
+
+
+def _sspr(name: str, limit: int, window: timedelta, reason: str) -> Rule:
+    """A reference §5.1 rule: per typed user ID, durable, over it blocked from SSPR for 24 h."""
+    return Rule(
+        name=f"sspr.{name}",
+        scope=Scope.SSPR,
+        key=KeyKind.TYPED_USER_ID,
+        limit=limit,
+        window=window,
+        penalty=SSPR_BLOCK,
+        durable=True,
+        reason=f"§5.1: {reason}",
+    )
+
+
+def _registration(name: str, limit: int, window: timedelta, reason: str) -> Rule:
+    """Registration's own counts per person: over them "not now", no block."""
+    return Rule(
+        name=f"registration.{name}",
+        scope=Scope.REGISTRATION,
+        key=KeyKind.PERSON,
+        limit=limit,
+        window=window,
+        penalty=None,
+        durable=True,
+        reason=reason,
+    )
+
+
+# --- Self-service reset and unlock (reference §5.1), per typed user ID -------------
+SSPR_VERIFY_FAILURE = _sspr(
+    "verify_failure",
+    5,
+    timedelta(hours=24),
+    "guessing codes and answers; reserved before the answer is compared, "
+    "the 5th failure blocks at once",
+)
+SSPR_SMS = _sspr("sms", 5, HOUR, "texts flood a phone and cost money")
+SSPR_CALL = _sspr("call", 5, HOUR, "calls flood a phone and cost money")
+SSPR_PHONE_CHECK = _sspr("phone_check", 5, HOUR, "each typed number tests a guess of the phone")
+SSPR_QUESTIONS = _sspr("questions", 5, HOUR, "each set of answers is a guess")
+SSPR_EMAIL = _sspr("email", 10, timedelta(minutes=10), "emails flood an inbox")
+
+# --- Security-info registration, per person -----------------------------------------
+REGISTRATION_EMAIL = _registration(
+    "email", 10, timedelta(minutes=10), "§5.1's email budget applied to registration"
+)
+REGISTRATION_SMS = _registration("sms", 5, HOUR, "§5.1's text budget applied to registration")
+REGISTRATION_CALL = _registration(
+    "call", 5, HOUR, "§5.1's call budget applied to registration (mobile and office alike)"
+)
+REGISTRATION_WRONG_CODE = _registration(
+    "wrong_code", 10, HOUR, "guessing proof codes; reserved before the code is compared"
+)
+
+# --- Money: texts and calls, whoever asks (attack A4) ------------------------------
+PHONE_PER_ADDRESS = Rule(
+    name="phone.per_address",
+    scope=Scope.PHONE_PER_ADDRESS,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=Setting("OPENSSPR_PHONE_BUDGET_PER_IP"),
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="SMS pumping from one address; a budget counter (F12), so durable",
+)
+PHONE_GLOBAL = Rule(
+    name="phone.global",
+    scope=Scope.PHONE_GLOBAL,
+    key=KeyKind.SERVICE,
+    limit=Setting("OPENSSPR_PHONE_BUDGET_GLOBAL"),
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="SMS pumping spread over many addresses caps the bill; a budget counter (F12)",
+)
+
+# --- Signing in ---------------------------------------------------------------------
+SIGNIN_FAILURES_PER_ADDRESS = Rule(
+    name="signin.failures_per_address",
+    scope=Scope.SIGNIN_PER_ADDRESS,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=Setting("OPENSSPR_SIGNIN_FAILURES_PER_IP"),
+    window=timedelta(minutes=15),
+    penalty=None,
+    durable=False,
+    reason="password spraying across accounts; a coarse brake in front of the "
+    "per-account lockout, so the cache may keep it (ADR 0003)",
+)
+SIGNIN_LOCKOUT = Rule(
+    name="signin.lockout",
+    scope=Scope.SIGNIN_LOCKOUT,
+    key=KeyKind.TYPED_USER_ID_AND_NETWORK,
+    limit=Setting("OPENSSPR_LOCKOUT_THRESHOLD"),
+    window=timedelta(hours=24),
+    penalty=Backoff(Setting("OPENSSPR_LOCKOUT_SECONDS"), Setting("OPENSSPR_LOCKOUT_MAX_SECONDS")),
+    durable=True,
+    reason="§5.4 smart lockout: guessing one account's password; the last 3 wrong "
+    "passwords are not counted twice, a quiet day starts afresh",
+    quiet_reset=True,
+    distinct=3,
+)
+
+#: Every rule, in the order of the documentation table.
+RULES: tuple[Rule, ...] = (
+    SSPR_VERIFY_FAILURE,
+    SSPR_SMS,
+    SSPR_CALL,
+    SSPR_PHONE_CHECK,
+    SSPR_QUESTIONS,
+    SSPR_EMAIL,
+    REGISTRATION_EMAIL,
+    REGISTRATION_SMS,
+    REGISTRATION_CALL,
+    REGISTRATION_WRONG_CODE,
+    PHONE_PER_ADDRESS,
+    PHONE_GLOBAL,
+    SIGNIN_FAILURES_PER_ADDRESS,
+    SIGNIN_LOCKOUT,
+)
+
+
+def rules_of(scope: Scope) -> tuple[Rule, ...]:
+    return tuple(rule for rule in RULES if rule.scope == scope)
+
+
+def scope_is_durable(scope: Scope) -> bool:
+    """A scope's rules share one subject row, so they share one store (a test checks)."""
+    return any(rule.durable for rule in rules_of(scope))
+
+
+#: ``resets.throttles.Action`` values to their rules: swapping the reset flow over
+#: is ``SSPR_BY_ACTION[action]`` where it passed ``action``.
+SSPR_BY_ACTION: dict[str, Rule] = {
+    rule.name.removeprefix("sspr."): rule for rule in rules_of(Scope.SSPR)
+}
+#: Registration's send limits by ``MethodKind`` value (mobile and office calls share one).
+REGISTRATION_SEND_BY_KIND: dict[str, Rule] = {
+    "email": REGISTRATION_EMAIL,
+    "mobile_sms": REGISTRATION_SMS,
+    "mobile_voice": REGISTRATION_CALL,
+    "office_voice": REGISTRATION_CALL,
+}
