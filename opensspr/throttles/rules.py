@@ -6,7 +6,7 @@ and are read at each use, so a changed setting applies at once. Rules sharing a
 them all, and ``clear`` forgets them all (reference §5.1: "over any of them,
 the user ID is blocked"). ``durable`` says the count must survive losing the
 cache (security-bar F12): durable rules are kept in the database whatever
-``REDIS_URL`` says (docs/adr/0003-throttle-stores.md).
+``REDIS_URL`` says (docs/adr/0004-throttle-stores.md).
 
 The human-readable table is docs/contributors/throttles.md; a test keeps the
 two in step.
