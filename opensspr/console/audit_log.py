@@ -51,3 +51,10 @@ class ActivityFilter(admin.SimpleListFilter):
 def activity_label(event: Any) -> str:
     """The label people read; an activity unknown to this release shows its value."""
     return label_for(event.activity)
+
+
+@admin.display(description=_("activity"))
+def activity_with_value(event: Any) -> str:
+    """An event's page: the label, then the stored value exports and SIEM rules match on."""
+    label = label_for(event.activity)
+    return label if label == event.activity else f"{label} ({event.activity})"

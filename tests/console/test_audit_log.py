@@ -58,3 +58,10 @@ def test_the_activity_filter_offers_the_chosen_categorys_labels(console):
     page = console.get(LOG, {"category": "unlock"}).content.decode()
     assert "Account unlock failed" in page
     assert "Message queued" not in page
+
+
+def test_an_event_page_shows_the_label_beside_the_stored_value(console, meta):
+    event = record_event(activity=Activity.UNLOCK_FAILED, outcome=Outcome.FAILURE, meta=meta)
+    page = console.get(f"{LOG}{event.pk}/change/").content.decode()
+    assert "Account unlock failed" in page
+    assert "unlock.failed" in page  # what exports and SIEM rules match on
