@@ -86,7 +86,11 @@ def test_record_event_stores_the_catalogue_value(meta):
 def _modules():
     for path in sorted(PACKAGE.rglob("*.py")):
         if "migrations" not in path.parts:
-            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            where = str(path.relative_to(PACKAGE.parent))
+            yield where, ast.parse(path.read_text(encoding="utf-8"), filename=where)
+
+
+MODULES = list(_modules())
 
 
 def _name(func: ast.expr) -> str:
@@ -104,19 +108,26 @@ def _activity_argument(call: ast.Call, position: int | None) -> ast.expr | None:
     return None
 
 
-def _audit_helpers() -> dict[str, int | None]:
-    """``record_event`` and every function that hands one of its parameters to it as activity."""
+def _audit_helpers(modules) -> dict[str, int | None]:
+    """``record_event`` and every function that hands a parameter on to it as the activity.
+
+    Repeated until nothing new turns up, so a helper of a helper counts too. The
+    value is the parameter's position (``None``: passed by keyword only).
+    """
     helpers: dict[str, int | None] = {"record_event": None}
-    for _, tree in _modules():
-        for func in ast.walk(tree):
-            if not isinstance(func, ast.FunctionDef):
-                continue
+    functions = [f for _, tree in modules for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
+    grown = True
+    while grown:
+        grown = False
+        for func in functions:
             params = [a.arg for a in func.args.posonlyargs + func.args.args]
             for call in ast.walk(func):
-                if isinstance(call, ast.Call) and _name(call.func) == "record_event":
-                    arg = _activity_argument(call, None)
-                    if isinstance(arg, ast.Name) and arg.id in params:
-                        helpers[func.name] = params.index(arg.id)
+                if not isinstance(call, ast.Call) or _name(call.func) not in helpers:
+                    continue
+                arg = _activity_argument(call, helpers[_name(call.func)])
+                if isinstance(arg, ast.Name) and arg.id in params and func.name not in helpers:
+                    helpers[func.name] = params.index(arg.id)
+                    grown = True
     return helpers
 
 
@@ -129,31 +140,67 @@ def _activity_expressions(node: ast.expr):
         yield node
 
 
-def _problems_at_call_sites():
-    helpers = _audit_helpers()
-    assert {"record_event", "audit", "_audit"} <= set(helpers)
-    for path, tree in _modules():
+def _call_sites(modules):
+    """(where, leaf) for every expression an audit call site may pass as its activity."""
+    helpers = _audit_helpers(modules)
+    for where, tree in modules:
         for call in ast.walk(tree):
-            if not isinstance(call, ast.Call) or _name(call.func) not in helpers:
-                continue
-            arg = _activity_argument(call, helpers[_name(call.func)])
-            where = f"{path.relative_to(PACKAGE.parent)}:{call.lineno}"
-            for leaf in _activity_expressions(arg) if arg is not None else ():
-                if isinstance(leaf, ast.Constant):
-                    if leaf.value not in Activity.values:
-                        yield f"{where}: {leaf.value!r} is not in the catalogue"
-                elif isinstance(leaf, ast.JoinedStr):
-                    yield f"{where}: an f-string activity can't be checked"
-                elif (
-                    isinstance(leaf, ast.Attribute)
-                    and _name(leaf.value) == "Activity"
-                    and leaf.attr not in Activity.__members__
-                ):
-                    yield f"{where}: Activity.{leaf.attr} does not exist"
+            if isinstance(call, ast.Call) and _name(call.func) in helpers:
+                arg = _activity_argument(call, helpers[_name(call.func)])
+                for leaf in _activity_expressions(arg) if arg is not None else ():
+                    yield f"{where}:{call.lineno}", leaf
+
+
+def _problems(modules) -> list[str]:
+    problems = []
+    for where, leaf in _call_sites(modules):
+        if isinstance(leaf, ast.Constant) and leaf.value not in Activity.values:
+            problems.append(f"{where}: {leaf.value!r} is not in the catalogue")
+        elif isinstance(leaf, ast.JoinedStr):
+            problems.append(f"{where}: an f-string activity can't be checked")
+        elif (
+            isinstance(leaf, ast.Attribute)
+            and _name(leaf.value) == "Activity"
+            and leaf.attr not in Activity.__members__
+        ):
+            problems.append(f"{where}: Activity.{leaf.attr} does not exist")
+    return problems
+
+
+def test_the_call_site_walk_finds_the_helpers_it_must_check():
+    assert {"record_event", "audit", "_audit"} <= set(_audit_helpers(MODULES))
+    assert len(list(_call_sites(MODULES))) > 50
 
 
 def test_every_audit_call_site_names_a_catalogued_activity():
-    assert list(_problems_at_call_sites()) == []
+    assert _problems(MODULES) == []
+
+
+def test_the_call_site_walk_fails_on_a_free_string():
+    """The walk above would prove nothing if it could not fail."""
+    snippet = """
+def audit(user, activity, meta):
+    record_event(activity=activity, outcome=SUCCESS, meta=meta)
+
+def relay(flow, what):
+    audit(flow.user, what, None)
+
+audit(u, "signin.faild", m)
+audit(u, Activity.SIGNIN_FAILED if ok else "nope.never", m)
+relay(flow, "also.unknown")
+record_event(activity=f"registration.method_{action}", outcome=o, meta=m)
+record_event(activity=Activity.NO_SUCH_THING, outcome=o, meta=m)
+record_event(activity=Activity.SIGNIN_FAILED, outcome=o, meta=m)
+audit(u, "signin.failed", m)
+"""
+    problems = _problems([("snippet.py", ast.parse(snippet))])
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "'signin.faild' is not in the catalogue",
+        "'nope.never' is not in the catalogue",
+        "'also.unknown' is not in the catalogue",
+        "an f-string activity can't be checked",
+        "Activity.NO_SUCH_THING does not exist",
+    ]
 
 
 def test_literal_activity_strings_are_only_left_in_files_being_rewritten():
@@ -164,13 +211,9 @@ def test_literal_activity_strings_are_only_left_in_files_being_rewritten():
         "opensspr/registration/proofs.py",
         "opensspr/registration/identity.py",
     }
-    helpers = _audit_helpers()
-    literal = set()
-    for path, tree in _modules():
-        for call in ast.walk(tree):
-            if isinstance(call, ast.Call) and _name(call.func) in helpers:
-                arg = _activity_argument(call, helpers[_name(call.func)])
-                leaves = _activity_expressions(arg) if arg is not None else ()
-                if any(isinstance(leaf, ast.Constant) for leaf in leaves):
-                    literal.add(str(path.relative_to(PACKAGE.parent)))
+    literal = {
+        where.rsplit(":", 1)[0]
+        for where, leaf in _call_sites(MODULES)
+        if isinstance(leaf, ast.Constant)
+    }
     assert literal <= pending
