@@ -19,6 +19,7 @@ from opensspr.accounts.models import (
 )
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.roles import AdminRole
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
@@ -116,7 +117,7 @@ def create_user(
     user.directory_groups.set(Group.objects.filter(name__in=data.groups))
     RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=r) for r in data.roles])
     record_event(
-        activity="directory.user_created",
+        activity=Activity.DIRECTORY_USER_CREATED,
         outcome=Outcome.SUCCESS,
         meta=meta,
         actor=actor,
@@ -140,7 +141,7 @@ def create_group(
     group.save()
     group.member_groups.set(Group.objects.filter(name__in=list(member_groups)))
     record_event(
-        activity="directory.group_created",
+        activity=Activity.DIRECTORY_GROUP_CREATED,
         outcome=Outcome.SUCCESS,
         meta=meta,
         actor=actor,
@@ -153,7 +154,7 @@ def create_group(
 def rename_organisation(*, name: str, meta: RequestMeta, actor: User | None = None) -> None:
     org, _created = Organisation.objects.update_or_create(pk=1, defaults={"name": name.strip()})
     record_event(
-        activity="directory.organisation_changed",
+        activity=Activity.DIRECTORY_ORGANISATION_CHANGED,
         outcome=Outcome.SUCCESS,
         meta=meta,
         actor=actor,

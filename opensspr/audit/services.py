@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity, to_activity
 from opensspr.audit.models import AuditEvent, Outcome
 from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
@@ -67,7 +68,7 @@ def unknown_identifier_label(identifier_key: str) -> str:
 
 def record_event(
     *,
-    activity: str,
+    activity: Activity | str,
     outcome: Outcome | str,
     meta: RequestMeta,
     reason: str = "",
@@ -76,10 +77,15 @@ def record_event(
     target_label: str = "",
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one event. Call inside the transaction that makes the change it records."""
+    """Write one event. Call inside the transaction that makes the change it records.
+
+    ``activity`` is a catalogue member; a plain string is accepted only when it is
+    a catalogue value (callers not yet converted), and anything else raises
+    ``UnknownActivityError`` before a row is written.
+    """
     return AuditEvent.objects.create(
         occurred_at=clock.now(),
-        activity=activity,
+        activity=to_activity(activity).value,
         outcome=Outcome(outcome),
         reason=reason,
         actor=actor,

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import conf
@@ -174,7 +175,7 @@ def record_sent(message: Message, receipt: Receipt, *, keeps_body: bool, meta: R
         if not _update_claimed(message, **fields):
             return
         record_event(
-            activity="delivery.sent",
+            activity=Activity.DELIVERY_SENT,
             outcome=Outcome.SUCCESS,
             meta=meta,
             details=message_details(message),
@@ -198,7 +199,7 @@ def schedule_retry(message: Message, code: str, *, meta: RequestMeta) -> None:
         ):
             return
         record_event(
-            activity="delivery.retry_scheduled",
+            activity=Activity.DELIVERY_RETRY_SCHEDULED,
             outcome=Outcome.FAILURE,
             meta=meta,
             reason=code[:64],
@@ -209,9 +210,9 @@ def schedule_retry(message: Message, code: str, *, meta: RequestMeta) -> None:
 
 
 _FINAL_ACTIVITY = {
-    MessageStatus.FAILED: ("delivery.failed", "failed"),
-    MessageStatus.UNCERTAIN: ("delivery.failed", "uncertain"),
-    MessageStatus.EXPIRED: ("delivery.expired", "expired"),
+    MessageStatus.FAILED: (Activity.DELIVERY_FAILED, "failed"),
+    MessageStatus.UNCERTAIN: (Activity.DELIVERY_FAILED, "uncertain"),
+    MessageStatus.EXPIRED: (Activity.DELIVERY_EXPIRED, "expired"),
 }
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import conf
@@ -63,7 +64,7 @@ def _requeue(message: Message, now: datetime, *, meta: RequestMeta) -> None:
         )
         if requeued:
             record_event(
-                activity="delivery.retry_scheduled",
+                activity=Activity.DELIVERY_RETRY_SCHEDULED,
                 outcome=Outcome.FAILURE,
                 meta=meta,
                 reason="worker_lost",
@@ -80,7 +81,7 @@ def erase_retained_bodies(now: datetime, *, meta: RequestMeta) -> int:
         )
         if erased:
             record_event(
-                activity="delivery.bodies_erased",
+                activity=Activity.DELIVERY_BODIES_ERASED,
                 outcome=Outcome.SUCCESS,
                 meta=meta,
                 details={"count": erased},

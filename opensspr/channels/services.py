@@ -27,6 +27,7 @@ from functools import partial
 from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import conf
@@ -121,7 +122,7 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
                 created_at=now,
             )
             record_event(
-                activity="delivery.queued",
+                activity=Activity.DELIVERY_QUEUED,
                 outcome=Outcome.SUCCESS,
                 meta=meta,
                 details=message_details(row),

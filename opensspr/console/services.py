@@ -11,6 +11,7 @@ from typing import Any
 from django.db import models, transaction
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
@@ -33,7 +34,7 @@ def save_from_console(
     with transaction.atomic():
         save()
         record_event(
-            activity="console.object_created" if is_new else "console.object_changed",
+            activity=Activity.CONSOLE_OBJECT_CREATED if is_new else Activity.CONSOLE_OBJECT_CHANGED,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,
@@ -52,7 +53,7 @@ def delete_from_console(*, actor: User, obj: models.Model, meta: RequestMeta) ->
     with transaction.atomic():
         obj.delete()
         record_event(
-            activity="console.object_deleted",
+            activity=Activity.CONSOLE_OBJECT_DELETED,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,

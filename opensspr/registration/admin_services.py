@@ -29,6 +29,7 @@ from opensspr.accounts.models import User
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.roles import roles_may_manage_security_info
 from opensspr.accounts.selectors import can_manage_user
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
@@ -134,7 +135,7 @@ def set_authentication_contact(
                 meta=meta,
             )
         record_event(
-            activity="registration.contact_set_by_admin",
+            activity=Activity.REGISTRATION_CONTACT_SET_BY_ADMIN,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,
@@ -189,7 +190,7 @@ def clear_security_info(
                 setattr(user, name, "")
             user.save(update_fields=contacts)
         record_event(
-            activity="registration.cleared_by_admin",
+            activity=Activity.REGISTRATION_CLEARED_BY_ADMIN,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,
@@ -221,7 +222,7 @@ def delete_custom_question(*, actor: User, question: CustomQuestion, meta: Reque
         ).delete()
         question.delete()
         record_event(
-            activity="registration.custom_question_deleted",
+            activity=Activity.REGISTRATION_CUSTOM_QUESTION_DELETED,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.core.request_meta import request_meta
 from opensspr.registration.identity import list_identity_options, record_password_proof
 from opensspr.registration.proofs import audit
@@ -27,5 +28,5 @@ def destination_after_sign_in(request: HttpRequest, user: User, next_url: str) -
     if mode == InterruptMode.REGISTER and not list_identity_options(user):
         # Nothing to prove possession with yet: the password just typed is the proof.
         record_password_proof(user=user, session=session, meta=meta, via="sign_in")
-    audit(user, "registration.interrupted", meta, reason=mode.value)
+    audit(user, Activity.REGISTRATION_INTERRUPTED, meta, reason=mode.value)
     return reverse("registration:overview")

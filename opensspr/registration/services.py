@@ -20,6 +20,7 @@ from django.db import transaction
 
 from opensspr.accounts.models import User
 from opensspr.accounts.selectors import get_organisation
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.crypto import seal, unseal
@@ -127,7 +128,7 @@ def finish_contact_change(*, user: User, session: str, answer: str, meta: Reques
             Proof.objects.filter(pk=proof.pk, consumed_at__isnull=True).update(consumed_at=now)
             audit(
                 user,
-                "registration.proof_refused",
+                Activity.REGISTRATION_PROOF_REFUSED,
                 meta,
                 outcome=Outcome.FAILURE,
                 reason="same_as_other",
@@ -166,7 +167,8 @@ def _store_proven_value(
         user=user, session=session, kind=proof.kind, value=proof.value, meta=meta
     )
     action = Action.CHANGED if old else Action.ADDED
-    audit(user, f"registration.method_{action.value}", meta, method=item.value, via=proof.kind)
+    activity = Activity.REGISTRATION_METHOD_CHANGED if old else Activity.REGISTRATION_METHOD_ADDED
+    audit(user, activity, meta, method=item.value, via=proof.kind)
     notify_change(user=user, item=item, action=action, old=old, new=proof.value, meta=meta)
 
 
@@ -215,7 +217,7 @@ def begin_app_setup(*, user: User, session: str, meta: RequestMeta) -> AppSetup:
         )
         audit(
             user,
-            "registration.proof_started",
+            Activity.REGISTRATION_PROOF_STARTED,
             meta,
             purpose=ProofPurpose.AUTHENTICATOR_APP.value,
             method=MethodKind.APP_CODE.value,
@@ -256,7 +258,7 @@ def finish_app_setup(*, user: User, session: str, code: str, meta: RequestMeta) 
         )
         state.confirmed_at = now
         state.save(update_fields=["confirmed_at"])
-        audit(user, "registration.method_added", meta, method=Item.AUTHENTICATOR_APP.value)
+        audit(user, Activity.REGISTRATION_METHOD_ADDED, meta, method=Item.AUTHENTICATOR_APP.value)
         notify_change(
             user=user, item=Item.AUTHENTICATOR_APP, action=Action.ADDED, old="", new="", meta=meta
         )
@@ -285,7 +287,7 @@ def set_security_questions(
         action = Action.CHANGED if had else Action.ADDED
         audit(
             user,
-            f"registration.method_{action.value}",
+            Activity.REGISTRATION_METHOD_CHANGED if had else Activity.REGISTRATION_METHOD_ADDED,
             meta,
             method=Item.SECURITY_QUESTIONS.value,
             questions=str(len(answers)),
@@ -323,7 +325,7 @@ def remove_method(
         elif not SecurityAnswer.objects.filter(user=user).delete()[0]:
             raise ProofError("nothing_to_remove")
         proofs.end_other_sessions(user, keep_session=session)
-        audit(user, "registration.method_removed", meta, method=item.value)
+        audit(user, Activity.REGISTRATION_METHOD_REMOVED, meta, method=item.value)
         notify_change(user=user, item=item, action=Action.REMOVED, old=old, new="", meta=meta)
 
 
@@ -337,9 +339,13 @@ def confirm_security_info(*, user: User, session: str, meta: RequestMeta, reconf
         state = lock_state(user)
         state.confirmed_at = clock.now()
         state.save(update_fields=["confirmed_at"])
-        audit(user, "registration.reconfirmed" if reconfirm else "registration.completed", meta)
+        audit(
+            user,
+            Activity.REGISTRATION_RECONFIRMED if reconfirm else Activity.REGISTRATION_COMPLETED,
+            meta,
+        )
 
 
 def skip_interrupt(*, user: User, mode: str, meta: RequestMeta) -> None:
     """The person put registration off; they are asked again at their next sign-in."""
-    audit(user, "registration.skipped", meta, outcome=Outcome.SUCCESS, reason=mode)
+    audit(user, Activity.REGISTRATION_SKIPPED, meta, outcome=Outcome.SUCCESS, reason=mode)

@@ -8,6 +8,7 @@ about reports changes state.
 from collections.abc import Mapping
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
@@ -17,7 +18,7 @@ def record_registration_export(
     *, actor: User, rows: int, filters: Mapping[str, str], meta: RequestMeta
 ) -> None:
     record_event(
-        activity="report.registrations_exported",
+        activity=Activity.REPORT_REGISTRATIONS_EXPORTED,
         outcome=Outcome.SUCCESS,
         meta=meta,
         actor=actor,

@@ -16,6 +16,7 @@ from django.db import transaction
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
 from opensspr.accounts.selectors import can_manage_user
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
@@ -55,7 +56,7 @@ def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> s
         user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
         lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
         record_event(
-            activity="password.reset_by_admin",
+            activity=Activity.PASSWORD_RESET_BY_ADMIN,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,

@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 from opensspr.accounts.models import User
 from opensspr.accounts.roles import role_allows
 from opensspr.accounts.selectors import can_manage_user
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
@@ -133,7 +134,7 @@ def lift_reset_block(*, actor: User, user: User, meta: RequestMeta) -> ResetBloc
             return None
         ThrottleSubject.objects.filter(key__in=subjects).delete()
         record_event(
-            activity="reset.block_lifted",
+            activity=Activity.RESET_BLOCK_LIFTED,
             outcome=Outcome.SUCCESS,
             reason=block.blocked_by,
             meta=meta,

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from opensspr.accounts.models import User
 from opensspr.accounts.roles import AdminRole
 from opensspr.accounts.selectors import get_organisation, list_administrators
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.channels import (
     MessageKind,
@@ -89,7 +90,13 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
     if HelpRequest.objects.filter(flow=flow).exists():
         return  # asked already: another click neither asks again nor spends the allowance
     if not throttles.consume(flow.subject, throttles.Action.EMAIL, now).allowed:
-        audit(flow, "reset.admin_help_requested", meta, outcome=Outcome.FAILURE, reason="throttled")
+        audit(
+            flow,
+            Activity.RESET_ADMIN_HELP_REQUESTED,
+            meta,
+            outcome=Outcome.FAILURE,
+            reason="throttled",
+        )
         return
     helpable = flow.user is not None and flow.user.account_enabled
     with transaction.atomic():
@@ -101,7 +108,7 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
         )
         audit(
             flow,
-            "reset.admin_help_requested",
+            Activity.RESET_ADMIN_HELP_REQUESTED,
             meta,
             outcome=Outcome.SUCCESS if helpable else Outcome.FAILURE,
             reason="" if helpable else (flow.reason or "unknown_user"),
@@ -140,7 +147,7 @@ def _fan_out(row: HelpRequest) -> None:
             enqueue_message(_help_message(flow, user, admin, row.created_at, meta), meta=meta)
         audit(
             flow,
-            "reset.admin_help_sent",
+            Activity.RESET_ADMIN_HELP_SENT,
             meta,
             outcome=Outcome.SUCCESS if recipients else Outcome.FAILURE,
             reason="" if recipients else "no_recipients",

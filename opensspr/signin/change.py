@@ -13,6 +13,7 @@ from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
@@ -52,7 +53,7 @@ class ChangeResult:
 
 def _audit_failure(user: User, reason: str, meta: RequestMeta, forced_reason: str) -> None:
     record_event(
-        activity="password.change_failed",
+        activity=Activity.PASSWORD_CHANGE_FAILED,
         outcome=Outcome.FAILURE,
         reason=reason,
         meta=meta,
@@ -125,7 +126,7 @@ def _write(
             user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
             lockout.clear(lock_key)
             record_event(
-                activity="password.changed_forced" if forced else "password.changed",
+                activity=Activity.PASSWORD_CHANGED_FORCED if forced else Activity.PASSWORD_CHANGED,
                 outcome=Outcome.SUCCESS,
                 meta=meta,
                 actor=user,

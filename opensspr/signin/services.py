@@ -20,6 +20,7 @@ from django.db import transaction
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
 from opensspr.accounts.selectors import can_manage_user, get_user_by_identifier
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
 from opensspr.core import clock
@@ -70,7 +71,7 @@ class _Attempt:
     meta: RequestMeta
 
 
-def _audit(activity: str, *, outcome: Outcome, reason: str, attempt: _Attempt) -> None:
+def _audit(activity: Activity, *, outcome: Outcome, reason: str, attempt: _Attempt) -> None:
     user = attempt.user
     record_event(
         activity=activity,
@@ -118,7 +119,7 @@ def _count_wrong_password(attempt: _Attempt, state: lockout.LockState) -> lockou
     if state.newly_locked:
         LOCKOUTS.inc()
         _audit(
-            "signin.locked_out",
+            Activity.SIGNIN_LOCKED_OUT,
             outcome=Outcome.SUCCESS,
             reason="threshold_reached",
             attempt=attempt,
@@ -195,7 +196,7 @@ def _record(attempt: _Attempt, result: SignInResult) -> None:
     succeeded = result.outcome == SignInOutcome.SUCCESS
     with transaction.atomic():
         _audit(
-            "signin.succeeded" if succeeded else "signin.failed",
+            Activity.SIGNIN_SUCCEEDED if succeeded else Activity.SIGNIN_FAILED,
             outcome=Outcome.SUCCESS if succeeded else Outcome.FAILURE,
             reason="" if succeeded else (result.audit_reason or result.outcome.value),
             attempt=attempt,
@@ -217,7 +218,7 @@ def complete_sign_in_after_change(*, user: User, meta: RequestMeta) -> None:
     attempt = _Attempt(user, user.user_id_key, "", now, meta)
     with transaction.atomic():
         _audit(
-            "signin.succeeded",
+            Activity.SIGNIN_SUCCEEDED,
             outcome=Outcome.SUCCESS,
             reason="after_password_change",
             attempt=attempt,
@@ -238,7 +239,7 @@ def unlock_sign_in(*, actor: User | None, user: User, meta: RequestMeta) -> None
     with transaction.atomic():
         lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
         record_event(
-            activity="signin.unlocked_by_admin",
+            activity=Activity.SIGNIN_UNLOCKED_BY_ADMIN,
             outcome=Outcome.SUCCESS,
             meta=meta,
             actor=actor,

@@ -2,7 +2,6 @@
 
 import base64
 import json
-import time
 
 import altcha
 import pytest
@@ -140,12 +139,43 @@ GARBAGE = {
 }
 
 
+@pytest.fixture
+def work(monkeypatch):
+    """Counts the costly steps verify_captcha takes: hashes, and characters parsed as JSON.
+
+    The real functions still run; this measures work instead of wall-clock time,
+    which depends on the machine and its load.
+    """
+    done = {"hashes": 0, "json_chars": 0}
+
+    def counted(real, key, size=lambda *a: 1):
+        def spy(*args, **kwargs):
+            done[key] += size(*args)
+            return real(*args, **kwargs)
+
+        return spy
+
+    monkeypatch.setattr(protocol.altcha, "hash_hex", counted(altcha.hash_hex, "hashes"))
+    monkeypatch.setattr(protocol.altcha, "hmac_hex", counted(altcha.hmac_hex, "hashes"))
+    monkeypatch.setattr(
+        protocol.json, "loads", counted(json.loads, "json_chars", lambda text, *a: len(text))
+    )
+    return done
+
+
 @pytest.mark.parametrize("payload", GARBAGE.values(), ids=GARBAGE.keys())
-def test_garbage_is_rejected_quickly(payload):
-    started = time.perf_counter()
+def test_garbage_is_rejected_quickly(payload, work):
     assert verify_captcha(payload) is False
-    assert time.perf_counter() - started < 0.5
+    assert work["hashes"] == 0  # no proof-of-work check, no signature check
+    assert work["json_chars"] <= protocol.MAX_PAYLOAD_CHARS  # nothing parsed past the cap
     assert UsedChallenge.objects.count() == 0
+
+
+def test_the_work_counter_sees_a_real_check(solved_payload, work):
+    """The counter above would prove nothing if the checks bypassed it."""
+    assert verify_captcha(solved_payload()) is True
+    assert work["hashes"] == 2
+    assert 0 < work["json_chars"] <= protocol.MAX_PAYLOAD_CHARS
 
 
 @pytest.mark.parametrize("payload", [None, 12, b"bytes", ["list"], {"a": 1}])

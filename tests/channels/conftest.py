@@ -144,6 +144,7 @@ def serve(state: FakeHttp, handler_class: type[BaseHTTPRequestHandler]) -> Itera
         state.release()
         server.shutdown()
         server.server_close()
+        thread.join(SERVER_WAIT)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -107,17 +107,26 @@ def test_worker_once_delivers_what_is_due(meta, worker_mode, capsys):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_loop_delivers_and_stops_when_told(meta, worker_mode):
+def test_the_loop_delivers_and_stops_when_told(configure, smtp_server, meta, worker_mode):
+    """The test thread watches the SMTP server, not the database, while the worker runs.
+
+    The SQLite test database is in memory with a shared cache: there a read while
+    another connection writes fails at once with "database table is locked" (table
+    locks ignore the busy timeout), which made this test fail now and then.
+    """
+    configure(email="smtp")
     message = enqueue_message(outgoing(), meta=meta)
     stop = threading.Event()
     worker = threading.Thread(target=run_worker, args=(stop,), kwargs={"interval": 0.05})
     worker.start()
-    for _ in range(200):  # bounded poll (10 s at most) of a real thread
-        if Message.objects.get(pk=message.pk).status == MessageStatus.SENT:
-            break
-        stop.wait(0.05)
-    stop.set()
-    worker.join(BOUNDED)
+    try:
+        for _ in range(200):  # bounded poll (10 s at most) of a real thread
+            if smtp_server.delivered:
+                break
+            stop.wait(0.05)
+    finally:  # a failing test must not leave the loop running into the next one
+        stop.set()
+        worker.join(BOUNDED)
     assert not worker.is_alive()
     assert Message.objects.get(pk=message.pk).status == MessageStatus.SENT
 
@@ -131,6 +140,7 @@ def test_the_worker_command_exits_cleanly_on_sigterm(worker_mode):
         call_command("worker", "--interval", "0.05")  # returns only if SIGTERM stopped it
     finally:
         timer.cancel()
+        timer.join(BOUNDED)
     assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored
 
 

@@ -195,11 +195,13 @@ def test_failed_check_offers_try_again(captcha_page):
 def test_without_javascript_the_page_says_the_check_needs_it(browser, live_server, settings):
     settings.ROOT_URLCONF = __name__
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/who-are-you")
-    expect(page.locator(".captcha-noscript")).to_contain_text("needs JavaScript")
-    expect(page.locator("#id_captcha")).to_be_hidden()  # an empty status box says nothing
-    context.close()
+    try:
+        page = context.new_page()
+        page.goto("/who-are-you")
+        expect(page.locator(".captcha-noscript")).to_contain_text("needs JavaScript")
+        expect(page.locator("#id_captcha")).to_be_hidden()  # an empty status box says nothing
+    finally:
+        context.close()
 
 
 def _vectors():

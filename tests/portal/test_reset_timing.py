@@ -4,6 +4,9 @@ The security bar's test: interleaved requests per class, alternating order;
 the medians within 5 ms and a two-sample Kolmogorov-Smirnov test unable to tell
 the two distributions apart (p > 0.01). Without the response-time floor the
 same comparison fails: known IDs are measurably slower (see core/timing.py).
+
+Wall-clock statistics, so marked ``timing``: the default run leaves them out and
+``./dev test`` runs them as their own step (``pytest -m timing``).
 """
 
 import statistics
@@ -15,7 +18,7 @@ from scipy.stats import ks_2samp
 
 from tests.portal.conftest import solved_captcha
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.timing, pytest.mark.django_db]
 SAMPLES = 80
 KNOWN, UNKNOWN = "known@contoso.example", "ghost@contoso.example"
 

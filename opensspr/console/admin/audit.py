@@ -6,6 +6,12 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from opensspr.audit.models import AuditEvent
+from opensspr.console.audit_log import (
+    ActivityCategoryFilter,
+    ActivityFilter,
+    activity_label,
+    activity_with_value,
+)
 from opensspr.console.site import console_site
 
 
@@ -13,17 +19,19 @@ from opensspr.console.site import console_site
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = (
         "occurred_at",
-        "activity",
+        activity_label,
         "outcome",
         "reason",
         "actor_label",
         "target_label",
         "ip_address",
     )
-    list_filter = ("outcome", "activity")
+    list_filter = ("outcome", ActivityCategoryFilter, ActivityFilter)
     search_fields = ("target_label", "actor_label", "correlation_id", "activity")
     date_hierarchy = "occurred_at"
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    readonly_fields = [
+        activity_with_value if f.name == "activity" else f.name for f in AuditEvent._meta.fields
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

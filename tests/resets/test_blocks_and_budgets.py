@@ -1,4 +1,4 @@
-"""Regressions from the security review of the reset flow."""
+"""Throttle blocks last their time and reach open flows; the phone budget counts real sends."""
 
 import re
 
@@ -9,7 +9,6 @@ from opensspr.channels import deliver_due, list_outbox
 from opensspr.core.crypto import seal
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
@@ -22,7 +21,6 @@ from tests.conftest import delivered, open_reset_policy
 
 pytestmark = pytest.mark.django_db
 MOBILE = "+31612345678"
-ORDER = list(K)
 
 
 @pytest.fixture(autouse=True)
@@ -35,50 +33,6 @@ def _code(recipient):
     return re.search(
         r"\b(\d{6,8})\b", list_outbox(recipient=recipient).first().plaintext_body()
     ).group(1)
-
-
-def test_decoy_lists_are_shaped_like_real_ones(meta):
-    for n in range(150):
-        kinds = [
-            o.kind for o in start_flow(identifier=f"ghost{n}@contoso.example", meta=meta).options
-        ]
-        assert kinds == sorted(kinds, key=ORDER.index), kinds
-        assert (K.MOBILE_SMS in kinds) == (K.MOBILE_VOICE in kinds), kinds
-        assert kinds
-
-
-def test_an_account_disabled_mid_flow_can_no_longer_pass(user_factory, meta):
-    person = user_factory(mobile_phone=MOBILE)
-    view = start_flow(identifier=person.user_id, meta=meta)
-    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
-    code = _code(MOBILE)
-    person.account_enabled = False
-    person.save()
-    with pytest.raises(FlowBlockedError) as blocked:
-        submit_verification(handle=view.handle, answer=code, meta=meta)
-    assert blocked.value.view.state == FlowState.BLOCKED
-
-
-def test_a_code_sent_to_a_replaced_number_no_longer_counts(user_factory, meta):
-    person = user_factory(mobile_phone=MOBILE, auth_email="p@mail.example")
-    view = start_flow(identifier=person.user_id, meta=meta)
-    view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
-    code = _code(MOBILE)
-    person.mobile_phone = "+31687654321"  # the helpdesk replaced the number (a SIM swap)
-    person.save()
-    with pytest.raises(FlowError, match="method_unavailable"):
-        submit_verification(handle=view.handle, answer=code, meta=meta)
-
-
-def test_the_password_is_not_written_for_an_account_disabled_after_the_gates(user_factory, meta):
-    person = user_factory(auth_email="p@mail.example")
-    view = start_flow(identifier=person.user_id, meta=meta)
-    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact="p@mail.example", meta=meta)
-    view = submit_verification(handle=view.handle, answer=_code("p@mail.example"), meta=meta)
-    person.account_enabled = False
-    person.save()
-    with pytest.raises(FlowBlockedError):
-        set_new_password(handle=view.handle, new_password="Copper-Kettle-Morning-84", meta=meta)
 
 
 def test_an_authenticator_throttle_block_lasts_a_day(user_factory, meta, clock):

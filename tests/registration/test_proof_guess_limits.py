@@ -1,0 +1,104 @@
+"""Guess limits on security-info proofs hold however many stale copies are checked."""
+
+import pytest
+
+from opensspr.audit.models import AuditEvent
+from opensspr.methods.base import MAX_TRIES_PER_CODE
+from opensspr.policy.kinds import MethodKind as K
+from opensspr.registration import identity, proofs
+from opensspr.registration.models import Proof, ProofPurpose
+from opensspr.registration.proofs import ProofError
+from tests.concurrency import needs_concurrent_writers, race
+from tests.registration.conftest import SESSION, code_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
+
+
+def _refused(call) -> str:
+    with pytest.raises(ProofError) as refused:
+        call()
+    return refused.value.code
+
+
+# --- guess limits with stale copies -------------------------------------------------
+
+
+def _stale_copies(person, meta, n):
+    identity.start_identity_proof(user=person, session=SESSION, kind=K.EMAIL, meta=meta)
+    proof = proofs.get_open_proof(person, SESSION, {ProofPurpose.IDENTITY})
+    return [Proof.objects.get(pk=proof.pk) for _ in range(n)], code_for(person.auth_email)
+
+
+@pytest.mark.parametrize("right_at", [5, 29])
+def test_stale_copies_of_a_proof_allow_five_tries_in_all(user_factory, meta, clock, right_at):
+    person = user_factory(auth_email="a@mail.example")
+    copies, code = _stale_copies(person, meta, 30)
+    wrong = "00000000" if code != "00000000" else "11111111"
+    outcomes = []
+    for i, copy in enumerate(copies):
+        try:
+            proofs.check(copy, code if i == right_at else wrong, meta)
+            outcomes.append("passed")
+        except ProofError as exc:
+            outcomes.append(exc.code)
+    assert "passed" not in outcomes, outcomes
+    assert outcomes[:MAX_TRIES_PER_CODE].count("invalid_code") == MAX_TRIES_PER_CODE - 1
+    # Only five answers were compared, and every one of them is counted.
+    proof = Proof.objects.get(pk=copies[0].pk)
+    assert (proof.tries, proof.failures) == (MAX_TRIES_PER_CODE, MAX_TRIES_PER_CODE)
+    assert AuditEvent.objects.filter(activity="registration.proof_failed").count() == 5
+    assert proofs.failures_in_last_hour(person, clock.now) == MAX_TRIES_PER_CODE
+    # A stale copy that still says "no failures" can't be marked proven either.
+    assert not proofs.mark_proven(copies[-1], consume=False)
+
+
+def test_the_right_code_on_the_last_try_still_passes(user_factory, meta):
+    person = user_factory(auth_email="a@mail.example")
+    copies, code = _stale_copies(person, meta, 5)
+    wrong = "00000000" if code != "00000000" else "11111111"
+    for copy in copies[:4]:
+        assert _refused(lambda c=copy: proofs.check(c, wrong, meta)) == "invalid_code"
+    proofs.check(copies[4], code, meta)
+    assert proofs.mark_proven(copies[4], consume=False)
+
+
+def test_wrong_tries_on_stale_copies_reach_the_hourly_limit(user_factory, meta):
+    person = user_factory(auth_email="a@mail.example")
+    for _ in range(2):
+        copies, code = _stale_copies(person, meta, MAX_TRIES_PER_CODE + 3)
+        wrong = "00000000" if code != "00000000" else "11111111"
+        for copy in copies:
+            with pytest.raises(ProofError):
+                proofs.check(copy, wrong, meta)
+    assert (
+        _refused(
+            lambda: identity.start_identity_proof(
+                user=person, session=SESSION, kind=K.EMAIL, meta=meta
+            )
+        )
+        == "throttled"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_compare_at_most_five_answers(user_factory, meta):
+    needs_concurrent_writers()
+    person = user_factory(auth_email="a@mail.example")
+    copies, code = _stale_copies(person, meta, 12)
+    wrong = "00000000" if code != "00000000" else "11111111"
+
+    def guess(copy: Proof, answer: str):
+        proofs.check(copy, answer, meta)
+        return "passed"
+
+    answers = [wrong] * (len(copies) - 1) + [code]
+    calls = [lambda c=c, a=a: guess(c, a) for c, a in zip(copies, answers, strict=True)]
+    outcomes = [getattr(o, "code", o) for o in race(*calls)]
+    proof = Proof.objects.get(pk=copies[0].pk)
+    assert len(outcomes) == len(copies)
+    # Five answers compared in all (the right one among them or not), each wrong one counted.
+    assert proof.tries == MAX_TRIES_PER_CODE, outcomes
+    assert proof.failures == MAX_TRIES_PER_CODE - outcomes.count("passed")
+    assert AuditEvent.objects.filter(activity="registration.proof_failed").count() == (
+        proof.failures
+    )
