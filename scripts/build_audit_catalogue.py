@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opensspr.config.settings")
     os.environ.setdefault("OPENSSPR_SECRET_KEY", "build-audit-catalogue-only-" + "x" * 32)
     os.environ.setdefault("OPENSSPR_DATA_DIR", tempfile.mkdtemp(prefix="opensspr-audit-doc-"))
-    import django
+    import django  # noqa: PLC0415 (after the settings environment above)
 
     django.setup()
-    from opensspr.audit.catalogue_doc import DOC_PATH, splice
+    from opensspr.audit.catalogue_doc import DOC_PATH, splice  # noqa: PLC0415 (after setup)
 
     current = DOC_PATH.read_text(encoding="utf-8")
     rendered = splice(current)
