@@ -1,6 +1,6 @@
 """Audit events in the console: read-only, filterable, never editable."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -29,7 +29,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("outcome", ActivityCategoryFilter, ActivityFilter)
     search_fields = ("target_label", "actor_label", "correlation_id", "activity")
     date_hierarchy = "occurred_at"
-    readonly_fields = [
+    readonly_fields: ClassVar[list[Any]] = [  # field names, and the label-and-value callable
         activity_with_value if f.name == "activity" else f.name for f in AuditEvent._meta.fields
     ]
 
