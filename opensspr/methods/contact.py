@@ -21,7 +21,6 @@ from opensspr.channels import (
     mask_email,
     mask_phone,
 )
-from opensspr.core.crypto import keyed_digest
 from opensspr.methods.base import (
     CODE_TTL,
     Answer,
@@ -201,7 +200,3 @@ def _send(ctx: GateContext, message: OutgoingMessage) -> None:
     """Queue ``message`` unless a cost budget said no (then nothing leaves, A4)."""
     if ctx.may_send():
         enqueue_message(message, meta=ctx.meta)
-
-
-def voice_token_digest(token: str) -> str:
-    return keyed_digest("reset-voice-token", token)

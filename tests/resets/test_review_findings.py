@@ -9,11 +9,11 @@ from opensspr.channels import deliver_due, list_outbox
 from opensspr.core.crypto import seal
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
     begin_verification,
+    set_new_password,
     start_flow,
     submit_verification,
 )
