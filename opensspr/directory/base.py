@@ -7,7 +7,7 @@ policy and never touches a request. A directory that refuses a password raises
 ``DirectoryRejectedError`` carrying a stable code the person is shown.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from opensspr.accounts.models import User
@@ -21,6 +21,18 @@ class DirectoryPasswordPolicy:
     min_length: int | None = None
     history: int | None = None
     complexity: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedPassword:
+    """A new password made ready before the write's transaction opens (its slow hash done).
+
+    Offered by connectors that store a hash themselves (``prepare_password``);
+    ``set_password`` of such a connector takes it in place of the plain text.
+    """
+
+    plaintext: str = field(repr=False)
+    encoded: str = field(repr=False)  # what the store keeps (the built-in store: argon2id)
 
 
 class DirectoryError(Exception):

@@ -17,7 +17,7 @@ from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
-from opensspr.directory.base import DirectoryError, DirectoryRejectedError
+from opensspr.directory.base import DirectoryError, DirectoryRejectedError, PreparedPassword
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets import throttles
@@ -70,10 +70,14 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     if not verdict.accepted:
         _reject(flow, meta, now, verdict.failures, verdict.failures[0].code)
     connector = connector_for(user)
+    # The built-in store hashes now, outside the transaction (no write lock held
+    # through argon2id); other connectors take the plain text in the write.
     prepare = getattr(connector, "prepare_password", None)
-    password: object = prepare(user, new_password) if prepare else new_password
+    password: str | PreparedPassword = prepare(user, new_password) if prepare else new_password
     try:
         with transaction.atomic():
+            # type: ignore[arg-type]: the protocol says str; a connector offering
+            # prepare_password takes what it prepared.
             connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]
             user.must_change_password = False
             user.temporary_password_expires_at = None
