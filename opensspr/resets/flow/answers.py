@@ -27,6 +27,7 @@ from opensspr.methods import challenges
 from opensspr.methods.base import Answer, Started
 from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
+from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets import throttles
 from opensspr.resets.flow.completion import complete_gates
 from opensspr.resets.flow.errors import FlowError
@@ -49,7 +50,8 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
     challenge = open_challenge(flow, now)
     if challenge is None:
         raise FlowError("code_expired")
-    recheck(flow, meta, now, challenge=challenge)
+    policy = get_sspr_policy()
+    recheck(flow, meta, now, policy, challenge=challenge)
     kind = MethodKind(challenge.kind)
     if kind in CALLS:
         if challenge.answered_at is None or flow.decoy:
@@ -66,12 +68,12 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
             if len(gates) < flow.gates_required:
                 new = advance(flow, Step.PASS_GATE, gates_passed=gates)
             else:
-                new = complete_gates(flow, gates, meta, now)
+                new = complete_gates(flow, gates, meta, now, policy)
     except DirectoryError as exc:
         with transaction.atomic():
             audit(flow, "unlock.failed", meta, outcome=Outcome.FAILURE, reason=exc.code)
         raise FlowError("directory_unavailable") from None
-    return view(flow, new, now, challenge=None)
+    return view(flow, new, now, policy=policy, challenge=None)
 
 
 def _check_answer(

@@ -18,7 +18,9 @@ from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError, DirectoryRejectedError, PreparedPassword
+from opensspr.policy.models import SsprPolicy
 from opensspr.policy.passwords import RuleFailure, check_password
+from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets import throttles
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
@@ -34,7 +36,11 @@ MAX_PASSWORD_TRIES = 5
 
 
 def complete_gates(
-    flow: ResetFlow, gates: list[dict[str, str]], meta: RequestMeta, now: datetime
+    flow: ResetFlow,
+    gates: list[dict[str, str]],
+    meta: RequestMeta,
+    now: datetime,
+    policy: SsprPolicy,
 ) -> str:
     """Every gate passed: on to the new password, or unlock now. Call inside the
     transaction that passes the last gate; returns the new handle.
@@ -52,7 +58,7 @@ def complete_gates(
     throttles.clear(flow.subject)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, "unlock.completed", meta)
-    notify_done(user, flow_meta(flow, meta), unlocked=True)
+    notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
     return handle
 
 
@@ -61,7 +67,8 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     now = clock.now()
     flow = load_flow(handle, now, Step.SET_PASSWORD)
     meta = flow_meta(flow, meta)
-    recheck(flow, meta, now)
+    policy = get_sspr_policy()
+    recheck(flow, meta, now, policy)
     user = flow.user
     assert user is not None
     verdict = check_password(
@@ -79,14 +86,15 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
             # type: ignore[arg-type]: the protocol says str; a connector offering
             # prepare_password takes what it prepared.
             connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]
-            user.must_change_password = False
-            user.temporary_password_expires_at = None
-            user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+            if user.must_change_password or user.temporary_password_expires_at:
+                user.must_change_password = False
+                user.temporary_password_expires_at = None
+                user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
             lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
             throttles.clear(flow.subject)
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
             audit(flow, "reset.completed", meta)
-            notify_done(user, meta, unlocked=False)
+            notify_done(user, meta, policy, unlocked=False)
     except DirectoryRejectedError as exc:
         _reject(flow, meta, now, (), f"directory:{exc.code}")
     except DirectoryError:
@@ -95,7 +103,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
                 flow, "reset.failed", meta, outcome=Outcome.FAILURE, reason="directory_unavailable"
             )
         raise FlowError("directory_unavailable") from None
-    return view(flow, new, now)
+    return view(flow, new, now, policy=policy)
 
 
 def _reject(

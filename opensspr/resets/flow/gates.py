@@ -7,6 +7,7 @@ throttles *before* anything is sent, and committed apart, so a block sticks
 even when the step then fails (reference §5.1).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from opensspr.methods import challenges
 from opensspr.methods.base import GateContext, MethodError, Started
 from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
+from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets import throttles
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit, count_or_block, flow_meta, stop_if_blocked
@@ -37,16 +39,26 @@ THROTTLE_FOR_KIND = {
 COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: throttles.Action.QUESTIONS}
 
 
-def gate_context(flow: ResetFlow, meta: RequestMeta, now: datetime, **extra: object) -> GateContext:
-    """What a method sees of the flow: never the user of a decoy."""
+def gate_context(
+    flow: ResetFlow,
+    meta: RequestMeta,
+    now: datetime,
+    *,
+    may_send: Callable[[], bool] | None = None,
+) -> GateContext:
+    """What a method sees of the flow: never the user of a decoy.
+
+    With ``may_send`` the method is about to send (it needs the organisation's
+    name for the message); without, it only checks an answer.
+    """
     return GateContext(
         user=None if flow.decoy else flow.user,
         flow_ref=f"flow{flow.pk}",
         correlation_id=flow.correlation_id,
-        organisation=get_organisation().name,
+        organisation=get_organisation().name if may_send else "",
         meta=meta,
         now=now,
-        **extra,  # type: ignore[arg-type]  # only ``may_send``, typed by GateContext
+        may_send=may_send or (lambda: True),
     )
 
 
@@ -91,7 +103,8 @@ def begin_verification(
     flow = load_flow(handle, now, Step.BEGIN_GATE)
     meta = flow_meta(flow, meta)
     stop_if_blocked(flow, meta, now)
-    options = available_options(flow)
+    policy = get_sspr_policy()
+    options = available_options(flow, policy)
     option = next((o for o in options if o.kind == kind), None)
     method = get_method(kind)
     if option is None or method is None:
@@ -121,7 +134,7 @@ def begin_verification(
                 details={"method": kind.value},
             )
         raise FlowError(exc.code) from None
-    return view(flow, new, now, challenge=challenge, options=options)
+    return view(flow, new, now, policy=policy, challenge=challenge, options=options)
 
 
 def _save_challenge(

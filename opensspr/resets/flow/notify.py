@@ -11,12 +11,11 @@ from opensspr.accounts.models import User
 from opensspr.accounts.selectors import get_organisation, list_administrators
 from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.core.request_meta import RequestMeta
-from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.policy.models import SsprPolicy
 
 
-def notify_done(user: User, meta: RequestMeta, *, unlocked: bool) -> None:
+def notify_done(user: User, meta: RequestMeta, policy: SsprPolicy, *, unlocked: bool) -> None:
     """Tell the person, and for an administrator the other administrators (reference §9)."""
-    policy = get_sspr_policy()
     organisation = get_organisation().name
     if policy.notify_users:
         subject = (

@@ -12,6 +12,7 @@ from django.db import transaction
 from opensspr.audit.models import Outcome
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
+from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import eligibility_for
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit, block
@@ -20,7 +21,12 @@ from opensspr.resets.models import Challenge, ResetFlow
 
 
 def recheck(
-    flow: ResetFlow, meta: RequestMeta, now: datetime, *, challenge: Challenge | None = None
+    flow: ResetFlow,
+    meta: RequestMeta,
+    now: datetime,
+    policy: SsprPolicy,
+    *,
+    challenge: Challenge | None = None,
 ) -> None:
     """The account may have changed since the flow began: look again before trusting it.
 
@@ -30,8 +36,8 @@ def recheck(
     """
     if flow.decoy or flow.user is None:
         return
-    flow.user.refresh_from_db()
-    decision = eligibility_for(flow.user)
+    # ``load_flow`` read the user with the flow, in this request: it is current.
+    decision = eligibility_for(flow.user, policy)
     if not decision.eligible:
         block(flow, meta, now, why="no_longer_eligible", reason="no_longer_eligible")
     registered = {channel_key(m.channel) for m in decision.methods}
