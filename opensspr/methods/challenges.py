@@ -23,6 +23,7 @@ Invariants:
 
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from django.db.models import F
 from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
+from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.channels.budgets import phone_budget_exceeded
 from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
@@ -40,13 +42,18 @@ from opensspr.methods.models import CodeChallengeState
 from opensspr.policy.kinds import MethodKind
 
 __all__ = [
+    "CODE_DIGITS",
     "CODE_TTL",
     "MAX_TRIES_PER_CODE",
+    "MESSAGE_KIND",
     "PHONE_KINDS",
+    "Issued",
     "code_digest",
     "code_matches",
     "confirm_call",
     "consume_once",
+    "deliver",
+    "issue",
     "new_call_token",
     "new_code",
     "phone_budget_refusal",
@@ -57,6 +64,59 @@ __all__ = [
 
 #: The kinds that send a text or place a call: they draw on the phone budgets.
 PHONE_KINDS = frozenset({MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
+
+
+#: How each kind reaches the person, and how long its code is (a call has none).
+MESSAGE_KIND = {
+    MethodKind.EMAIL: MessageKind.EMAIL,
+    MethodKind.MOBILE_SMS: MessageKind.SMS,
+    MethodKind.MOBILE_VOICE: MessageKind.VOICE,
+    MethodKind.OFFICE_VOICE: MessageKind.VOICE,
+}
+CODE_DIGITS = {MethodKind.EMAIL: 8, MethodKind.MOBILE_SMS: 6}
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A fresh secret for one challenge: a code to send, or a token for a call.
+
+    ``code`` and ``token`` go into the message only; the challenge row keeps the
+    digests.
+    """
+
+    expires_at: datetime
+    code: str = field(default="", repr=False)
+    code_digest: str = ""
+    token: str = field(default="", repr=False)
+    token_digest: str = ""
+
+
+def issue(kind: MethodKind | str, *, bound_to: str, now: datetime) -> Issued:
+    """A code (email, text) bound to ``bound_to``, or a one-time call token (voice).
+
+    ``bound_to`` is the owner's reference (a flow, a proof's random ref): a code
+    from one owner is worthless for another (ASVS 6.6.2).
+    """
+    kind = MethodKind(kind)
+    expires_at = now + CODE_TTL
+    if MESSAGE_KIND[kind] == MessageKind.VOICE:
+        token, token_digest = new_call_token()
+        return Issued(expires_at, token=token, token_digest=token_digest)
+    code = new_code(CODE_DIGITS[kind])
+    return Issued(expires_at, code=code, code_digest=code_digest(bound_to, code))
+
+
+def deliver(
+    message: OutgoingMessage, meta: RequestMeta, may_send: Callable[[], bool] | None = None
+) -> bool:
+    """Queue ``message`` through its channel unless ``may_send`` says no (a cost budget, A4).
+
+    Nothing leaves when refused; the caller has shown the usual page.
+    """
+    if may_send is not None and not may_send():
+        return False
+    enqueue_message(message, meta=meta)
+    return True
 
 
 def voice_token_digest(token: str) -> str:

@@ -31,6 +31,7 @@ from opensspr.core.crypto import keyed_digest, secrets_equal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError
+from opensspr.methods.challenges import CODE_TTL
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.methods.totp import accept_code
 from opensspr.policy.kinds import MethodKind
@@ -198,7 +199,7 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
                 purpose=ProofPurpose.IDENTITY,
                 kind=kind.value,
                 meta=meta,
-                ttl=proofs.CODE_TTL,
+                ttl=CODE_TTL,
             )
             audit(user, "registration.proof_started", meta, purpose="identity", method=kind.value)
         return proof

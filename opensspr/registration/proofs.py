@@ -36,29 +36,16 @@ from django.db.models import F, Q, Sum
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
-from opensspr.channels import MessageKind, enqueue_message
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
 from opensspr.methods.challenges import (
-    CODE_TTL,
     MAX_TRIES_PER_CODE,
-    code_digest,
     code_matches,
-    new_call_token,
-    new_code,
 )
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import notify
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
-
-MESSAGE_KIND = {
-    MethodKind.EMAIL: MessageKind.EMAIL,
-    MethodKind.MOBILE_SMS: MessageKind.SMS,
-    MethodKind.MOBILE_VOICE: MessageKind.VOICE,
-    MethodKind.OFFICE_VOICE: MessageKind.VOICE,
-}
-CODE_DIGITS = {MessageKind.EMAIL: 8, MessageKind.SMS: 6}
 
 
 @dataclass(frozen=True)
@@ -200,9 +187,7 @@ def _create_and_send(
     now: datetime,
 ) -> Proof:
     ref = secrets.token_hex(16)
-    message_kind = MESSAGE_KIND[kind]
-    code = new_code(CODE_DIGITS[message_kind]) if message_kind in CODE_DIGITS else ""
-    token, token_digest = new_call_token() if message_kind == MessageKind.VOICE else ("", "")
+    issued = challenges.issue(kind, bound_to=f"registration:{ref}", now=now)
     proof = Proof.objects.create(
         user=user,
         session_digest=session,
@@ -210,23 +195,23 @@ def _create_and_send(
         kind=kind.value,
         ref=ref,
         value=value,
-        code_digest=code_digest(f"registration:{ref}", code) if code else "",
-        voice_token_digest=token_digest,
+        code_digest=issued.code_digest,
+        voice_token_digest=issued.token_digest,
         destination_digest=destination_digest,
         issued_at=now,
-        expires_at=now + CODE_TTL,
+        expires_at=issued.expires_at,
     )
     message = notify.proof_message(
-        kind=message_kind,
+        kind=challenges.MESSAGE_KIND[kind],
         to=to,
         identity=purpose == ProofPurpose.IDENTITY,
-        code=code,
-        voice_token=token,
+        code=issued.code,
+        voice_token=issued.token,
         ref=ref,
         meta=meta,
-        expires_at=now + CODE_TTL,
+        expires_at=issued.expires_at,
     )
-    enqueue_message(message, meta=meta)
+    challenges.deliver(message, meta)
     return proof
 
 
