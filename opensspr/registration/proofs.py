@@ -16,10 +16,9 @@ Invariants:
   and ``mark_proven`` refuses a proof with 5 wrong answers.
 * A proof passes once: one conditional UPDATE moves it from open to proven, so a
   replay or two parallel submissions can't both pass (attack A8).
-* Sends and failures are counted (and reserved) per person in the database while
-  the person's ``RegistrationState`` row is locked, so parallel requests can't
-  slip past a limit and losing Redis resets nothing (attacks A2, A5). Texts and
-  calls also draw on the per-address and global phone budgets (attack A4).
+* Sends and failures are counted (and reserved) per person under a row lock
+  (``registration.limits``). Texts and calls also draw on the per-address and
+  global phone budgets (attack A4).
 * Issuing a proof ends the session's earlier open proof of the same purpose:
   one live code at a time (OWASP MFA-1).
 * A change or removal of a method ends the person's open proofs and identity
@@ -28,11 +27,10 @@ Invariants:
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
@@ -45,26 +43,15 @@ from opensspr.methods.challenges import (
 )
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import notify
-from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
-
-
-@dataclass(frozen=True)
-class SendLimit:
-    kinds: frozenset[str]
-    maximum: int
-    window: timedelta
-
-
-#: Reference §5.1's budgets, applied to registration: 10 emails in 10 minutes,
-#: 5 texts and 5 calls an hour. Counted apart from the reset throttles, which
-#: count per typed user ID.
-SEND_LIMITS = (
-    SendLimit(frozenset({MethodKind.EMAIL}), 10, timedelta(minutes=10)),
-    SendLimit(frozenset({MethodKind.MOBILE_SMS}), 5, timedelta(hours=1)),
-    SendLimit(frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE}), 5, timedelta(hours=1)),
+from opensspr.registration.limits import (
+    FAILURES_PER_HOUR,
+    failures_in_last_hour,
+    give_back_failure,
+    lock_state,
+    reserve_failure,
+    send_limit_reached,
 )
-#: Wrong codes a person may type in an hour, over all their proofs.
-FAILURES_PER_HOUR = 10
+from opensspr.registration.models import Proof, ProofPurpose
 
 
 class ProofError(Exception):
@@ -73,29 +60,6 @@ class ProofError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def lock_state(user: User) -> RegistrationState:
-    """The person's bookkeeping row, locked until the transaction ends (counts stay exact)."""
-    state, _created = RegistrationState.objects.select_for_update().get_or_create(user=user)
-    return state
-
-
-def failures_in_last_hour(user: User, now: datetime) -> int:
-    total = Proof.objects.filter(user=user, issued_at__gt=now - timedelta(hours=1)).aggregate(
-        n=Sum("failures")
-    )["n"]
-    return int(total or 0)
-
-
-def _check_send_limits(user: User, kind: MethodKind, now: datetime) -> None:
-    for limit in SEND_LIMITS:
-        if kind in limit.kinds:
-            sent = Proof.objects.filter(
-                user=user, kind__in=limit.kinds, issued_at__gt=now - limit.window
-            ).count()
-            if sent >= limit.maximum:
-                raise ProofError("too_many_sends")
 
 
 def audit(
@@ -142,7 +106,8 @@ def issue(
             lock_state(user)
             if failures_in_last_hour(user, now) >= FAILURES_PER_HOUR:
                 raise ProofError("throttled")
-            _check_send_limits(user, kind, now)
+            if send_limit_reached(user, kind, now):
+                raise ProofError("too_many_sends")
             if challenges.phone_budget_refusal(kind, meta, now) is not None:
                 raise ProofError("phone_budget")
             _end_open(user, session, purpose, now)
@@ -308,27 +273,6 @@ def check(
             method=proof.kind,
         )
     raise ProofError("code_dead" if dead else "invalid_code")
-
-
-def reserve_failure(proof: Proof, now: datetime) -> str:
-    """Reserve a try of ``proof`` and the failure it may be; '' or why it's refused.
-
-    Under the person's lock: the hourly failures (reserved ones included) are
-    below the limit, and one conditional UPDATE takes a try and a failure on
-    the proof. The answer is compared after this commits.
-    """
-    with transaction.atomic():
-        lock_state(proof.user)
-        if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
-            return "throttled"
-        if not challenges.reserve_try(proof, failures=F("failures") + 1):
-            return "code_dead"
-    return ""
-
-
-def give_back_failure(proof: Proof) -> None:
-    """The answer was right: the failure reserved with its try never happened."""
-    Proof.objects.filter(pk=proof.pk, failures__gt=0).update(failures=F("failures") - 1)
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:
