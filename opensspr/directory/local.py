@@ -42,7 +42,8 @@ class LocalDirectory:
     def set_password(self, user: User, password: str | PreparedPassword, *, unlock: bool) -> None:
         if isinstance(password, PreparedPassword):
             user.password = password.encoded
-            user._password = password.plaintext  # what Django's save() tells validators
+            # Django's own marker: save() tells the password validators it changed.
+            user._password = password.plaintext  # type: ignore[attr-defined]
         else:
             user.set_password(password)
         user.password_last_set = clock.now()

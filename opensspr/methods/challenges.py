@@ -142,7 +142,9 @@ def reserve_try[C: CodeChallengeState](
     """
     model = type(challenge)
     return bool(
-        model.objects.filter(pk=challenge.pk, tries__lt=limit).update(tries=F("tries") + 1, **also)
+        model._default_manager.filter(pk=challenge.pk, tries__lt=limit).update(
+            tries=F("tries") + 1, **also
+        )
     )
 
 
@@ -150,7 +152,7 @@ def consume_once[C: CodeChallengeState](challenge: C, now: datetime, **changes: 
     """End ``challenge`` (used, replaced, given up); True for the one caller that did."""
     model = type(challenge)
     return bool(
-        model.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(
+        model._default_manager.filter(pk=challenge.pk, consumed_at__isnull=True).update(
             consumed_at=now, **changes
         )
     )
@@ -174,7 +176,7 @@ def confirm_call[C: CodeChallengeState](
     if "#" not in digits:
         return None
     challenge = (
-        model.objects.filter(
+        model._default_manager.filter(
             voice_token_digest=voice_token_digest(token[:100]),
             answered_at__isnull=True,
             consumed_at__isnull=True,
@@ -187,11 +189,11 @@ def confirm_call[C: CodeChallengeState](
     if challenge is None:
         return None
     with transaction.atomic():
-        if not model.objects.filter(pk=challenge.pk, answered_at__isnull=True).update(
+        if not model._default_manager.filter(pk=challenge.pk, answered_at__isnull=True).update(
             answered_at=now
         ):
             return None
-        confirmed = model.objects.get(pk=challenge.pk)
+        confirmed = model._default_manager.get(pk=challenge.pk)
         if then is not None:
             then(confirmed)
     return confirmed

@@ -103,7 +103,7 @@ def _still_stored(proof: Proof, user: User, has_app: bool) -> bool:
         return True
     if proof.kind == MethodKind.APP_CODE:
         return has_app
-    field = DESTINATION_FIELD.get(proof.kind)
+    field = DESTINATION_FIELD.get(MethodKind(proof.kind), "")
     current = getattr(user, field) if field else ""
     return bool(current and proof.destination_digest) and secrets_equal(
         proof.destination_digest, destination_digest(field, current)

@@ -83,8 +83,8 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     password: str | PreparedPassword = prepare(user, new_password) if prepare else new_password
     try:
         with transaction.atomic():
-            # type: ignore[arg-type]: the protocol says str; a connector offering
-            # prepare_password takes what it prepared.
+            # The protocol says str; a connector offering prepare_password takes what
+            # it prepared (hence the arg-type ignore).
             connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]
             if user.must_change_password or user.temporary_password_expires_at:
                 user.must_change_password = False

@@ -16,12 +16,14 @@ def decoy_kinds(key: str, allowed: frozenset[MethodKind], gates: int) -> list[st
     and its call together), at least as many pieces as gates, chosen by a keyed
     digest of the typed ID so retries show the same list.
     """
-    pieces = [
+    pieces: list[list[MethodKind]] = [
         [k]
         for k in (MethodKind.EMAIL, MethodKind.OFFICE_VOICE, MethodKind.APP_CODE)
         if k in allowed
     ]
-    mobile = [k for k in (MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE) if k in allowed]
+    mobile: list[MethodKind] = [
+        k for k in (MethodKind.MOBILE_SMS, MethodKind.MOBILE_VOICE) if k in allowed
+    ]
     if mobile:
         pieces.append(mobile)
     if not pieces:

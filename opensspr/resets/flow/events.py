@@ -6,6 +6,7 @@ start to end (docs/operators/audit.md). A step writes its event in the
 transaction that makes its change.
 """
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import NoReturn
@@ -37,7 +38,7 @@ def audit(
     *,
     outcome: Outcome = Outcome.SUCCESS,
     reason: str = "",
-    details: dict[str, object] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> None:
     """One event of ``flow``; call inside the transaction that makes the change."""
     record_challenge_event(
