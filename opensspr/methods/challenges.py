@@ -193,9 +193,10 @@ def confirm_call[C: CodeChallengeState](
             answered_at=now
         ):
             return None
+        if then is None:
+            return challenge  # only its pk was read; other fields load on use
         confirmed = model._default_manager.get(pk=challenge.pk)
-        if then is not None:
-            then(confirmed)
+        then(confirmed)
     return confirmed
 
 
