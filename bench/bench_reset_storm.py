@@ -45,10 +45,10 @@ from opensspr.channels import list_outbox
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.models import SsprPolicy
-from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     begin_verification,
     choose_operation,
+    set_new_password,
     start_flow,
     submit_verification,
 )

@@ -23,8 +23,7 @@ from opensspr.api.bodies import Body, parse_body
 from opensspr.api.problems import ApiProblem, from_engine_code, problem_response
 from opensspr.api.representations import failures_json, flow_json
 from opensspr.directory.base import DirectoryError
-from opensspr.resets.completion import PasswordRejectedError
-from opensspr.resets.flow import FlowBlockedError, FlowError
+from opensspr.resets.flow import FlowBlockedError, FlowError, PasswordRejectedError
 
 _HANDLE = re.compile(r"Flow ([A-Za-z0-9_-]{16,128})", re.IGNORECASE)
 

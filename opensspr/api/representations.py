@@ -10,8 +10,7 @@ from typing import Any, TypedDict
 
 from django.utils.translation import gettext_lazy as _
 
-from opensspr.resets.completion import PasswordRejectedError
-from opensspr.resets.flow import FlowView
+from opensspr.resets.flow import FlowView, PasswordRejectedError
 
 DIRECTORY_REJECTED = _(
     "Your organisation's directory did not accept this password (it may be too short, "

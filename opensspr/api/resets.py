@@ -20,13 +20,13 @@ from opensspr.captcha.protocol import MAX_PAYLOAD_CHARS
 from opensspr.captcha.services import verify_captcha
 from opensspr.core.request_meta import request_meta
 from opensspr.policy.kinds import MethodKind
-from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     FlowView,
     begin_verification,
     change_method,
     choose_operation,
     get_flow,
+    set_new_password,
     start_flow,
     submit_verification,
 )

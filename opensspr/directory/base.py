@@ -7,6 +7,7 @@ policy and never touches a request. A directory that refuses a password raises
 ``DirectoryRejectedError`` carrying a stable code the person is shown.
 """
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from opensspr.accounts.models import User
@@ -18,6 +19,18 @@ from opensspr.directory.errors import (  # noqa: F401 (re-exported)
     DirectoryUnavailableError,
 )
 from opensspr.directory.values import DirectoryPasswordPolicy
+
+
+@dataclass(frozen=True)
+class PreparedPassword:
+    """A new password made ready before the write's transaction opens (its slow hash done).
+
+    Offered by connectors that store a hash themselves (``prepare_password``);
+    ``set_password`` of such a connector takes it in place of the plain text.
+    """
+
+    plaintext: str = field(repr=False)
+    encoded: str = field(repr=False)  # what the store keeps (the built-in store: argon2id)
 
 
 class DirectoryConnector(Protocol):

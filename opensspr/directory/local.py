@@ -11,7 +11,12 @@ from django.contrib.auth.hashers import check_password, make_password
 
 from opensspr.accounts.models import User
 from opensspr.core import clock
-from opensspr.directory.base import DirectoryPasswordPolicy, Health, HealthState
+from opensspr.directory.base import (
+    DirectoryPasswordPolicy,
+    Health,
+    HealthState,
+    PreparedPassword,
+)
 
 
 @cache
@@ -26,8 +31,21 @@ class LocalDirectory:
             return False
         return user.check_password(password)
 
-    def set_password(self, user: User, password: str, *, unlock: bool) -> None:
-        user.set_password(password)
+    def prepare_password(self, user: User, password: str) -> PreparedPassword:
+        """Hash ``password`` now, before the caller's write transaction opens.
+
+        The argon2id hash takes tens of milliseconds; on SQLite, computed inside
+        the transaction it would hold the single write lock all that time.
+        """
+        return PreparedPassword(password, make_password(password))
+
+    def set_password(self, user: User, password: str | PreparedPassword, *, unlock: bool) -> None:
+        if isinstance(password, PreparedPassword):
+            user.password = password.encoded
+            # Django's own marker: save() tells the password validators it changed.
+            user._password = password.plaintext  # type: ignore[attr-defined]
+        else:
+            user.set_password(password)
         user.password_last_set = clock.now()
         user.save(update_fields=["password", "password_last_set"])
 

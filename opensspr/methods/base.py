@@ -56,8 +56,13 @@ Answer = str | Mapping[str, str]
 
 
 class VerificationMethod(Protocol):
-    kind: MethodKind
-    needs_contact: bool  # the person types the full email address or number first
+    @property
+    def kind(self) -> MethodKind: ...
+
+    @property
+    def needs_contact(self) -> bool:
+        """The person types the full email address or number first."""
+        ...
 
     def begin(self, ctx: GateContext, contact: str) -> Started: ...
 

@@ -17,11 +17,10 @@ from opensspr.accounts.phones import normalise_phone, region_of
 from opensspr.channels import (
     MessageKind,
     OutgoingMessage,
-    enqueue_message,
     mask_email,
     mask_phone,
 )
-from opensspr.core.crypto import keyed_digest
+from opensspr.methods import challenges
 from opensspr.methods.base import (
     CODE_TTL,
     Answer,
@@ -29,13 +28,9 @@ from opensspr.methods.base import (
     MethodError,
     Started,
     channel_digest,
-    code_digest,
     code_matches,
-    new_code,
 )
 from opensspr.policy.kinds import MethodKind
-
-VOICE_TTL = CODE_TTL
 
 
 def _matching_email(user: User | None, typed: str) -> str:
@@ -76,17 +71,16 @@ class _CodeMethod:
     """Send a fresh code to a stored destination; remember only its flow-bound digest."""
 
     kind: MethodKind
-    digits: int
     needs_contact: bool = True
 
     def begin(self, ctx: GateContext, contact: str) -> Started:
         destination, channel = self._destination(ctx, contact)
-        code = new_code(self.digits)
-        _send(ctx, self._message(ctx, destination, code))
+        issued = challenges.issue(self.kind, bound_to=ctx.flow_ref, now=ctx.now)
+        challenges.deliver(self._message(ctx, destination, issued.code), ctx.meta, ctx.may_send)
         return Started(
             channel=channel_digest(channel),
-            secret_digest=code_digest(ctx.flow_ref, code),
-            expires_at=ctx.now + CODE_TTL,
+            secret_digest=issued.code_digest,
+            expires_at=issued.expires_at,
             shown_as=mask_email(destination)
             if self.kind == MethodKind.EMAIL
             else mask_phone(destination),
@@ -105,7 +99,6 @@ class _CodeMethod:
 @dataclass(frozen=True)
 class EmailCodeMethod(_CodeMethod):
     kind: MethodKind = MethodKind.EMAIL
-    digits: int = 8
 
     def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
         address = _matching_email(ctx.user, contact)
@@ -132,7 +125,6 @@ class EmailCodeMethod(_CodeMethod):
 @dataclass(frozen=True)
 class SmsCodeMethod(_CodeMethod):
     kind: MethodKind = MethodKind.MOBILE_SMS
-    digits: int = 6
 
     def _destination(self, ctx: GateContext, contact: str) -> tuple[str, str]:
         number = _matching_phone(ctx.user.mobile_phone if ctx.user else "", contact)
@@ -170,9 +162,8 @@ class VoiceCallMethod:
                 else ctx.user.mobile_phone
             )
         number = _matching_phone(stored, contact)
-        token = secrets.token_urlsafe(32)
-        _send(
-            ctx,
+        issued = challenges.issue(self.kind, bound_to=ctx.flow_ref, now=ctx.now)
+        challenges.deliver(
             _outgoing(
                 ctx,
                 MessageKind.VOICE,
@@ -183,25 +174,17 @@ class VoiceCallMethod:
                     "account. If it is you, press the pound key now."
                 )
                 % {"organisation": ctx.organisation},
-                voice_callback_token=token,
+                voice_callback_token=issued.token,
             ),
+            ctx.meta,
+            ctx.may_send,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),
-            voice_token=token,
-            expires_at=ctx.now + VOICE_TTL,
+            voice_token=issued.token,
+            expires_at=issued.expires_at,
             shown_as=mask_phone(number),
         )
 
     def verify(self, ctx: GateContext, started: Started, answer: Answer) -> bool:
         return False  # a call is confirmed by its callback, never by typed input
-
-
-def _send(ctx: GateContext, message: OutgoingMessage) -> None:
-    """Queue ``message`` unless a cost budget said no (then nothing leaves, A4)."""
-    if ctx.may_send():
-        enqueue_message(message, meta=ctx.meta)
-
-
-def voice_token_digest(token: str) -> str:
-    return keyed_digest("reset-voice-token", token)

@@ -56,3 +56,27 @@ class SecurityAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_key} ({self.user})"
+
+
+class CodeChallengeState(models.Model):
+    """The state every "we sent you a code / we called you" keeps, whoever asked.
+
+    Reset gates (``resets.Challenge``) and security-info proofs
+    (``registration.Proof``) both store it; ``methods.challenges`` is the only
+    code that moves it: a try reserved by one conditional UPDATE before an
+    answer is compared, a call answered once, consumed once. No code or token is
+    kept in clear, only keyed digests.
+    """
+
+    kind = models.CharField(max_length=24)  # a MethodKind value (or "password" for a proof)
+    voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    # Answers compared, reserved one conditional UPDATE at a time before comparing,
+    # so parallel requests holding stale copies can't compare more than the limit.
+    tries = models.PositiveSmallIntegerField(default=0)
+    answered_at = models.DateTimeField(null=True, blank=True)  # the call was answered with #
+    consumed_at = models.DateTimeField(null=True, blank=True)  # used, replaced or given up
+
+    class Meta:
+        abstract = True

@@ -43,16 +43,18 @@ from opensspr.portal.reset_forms import (
     StartForm,
     contact_field_name,
 )
-from opensspr.resets.completion import MAX_PASSWORD_TRIES, PasswordRejectedError, set_new_password
 from opensspr.resets.flow import (
+    MAX_PASSWORD_TRIES,
     FlowBlockedError,
     FlowError,
     FlowView,
+    PasswordRejectedError,
     begin_verification,
     change_method,
     choose_operation,
     get_flow,
     load_flow,
+    set_new_password,
     start_flow,
     submit_verification,
 )

@@ -31,6 +31,7 @@ from opensspr.core.crypto import keyed_digest, secrets_equal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError
+from opensspr.methods.challenges import CODE_TTL
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.methods.totp import accept_code
 from opensspr.policy.kinds import MethodKind
@@ -102,7 +103,7 @@ def _still_stored(proof: Proof, user: User, has_app: bool) -> bool:
         return True
     if proof.kind == MethodKind.APP_CODE:
         return has_app
-    field = DESTINATION_FIELD.get(proof.kind)
+    field = DESTINATION_FIELD.get(MethodKind(proof.kind), "")
     current = getattr(user, field) if field else ""
     return bool(current and proof.destination_digest) and secrets_equal(
         proof.destination_digest, destination_digest(field, current)
@@ -198,7 +199,7 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
                 purpose=ProofPurpose.IDENTITY,
                 kind=kind.value,
                 meta=meta,
-                ttl=proofs.CODE_TTL,
+                ttl=CODE_TTL,
             )
             audit(user, "registration.proof_started", meta, purpose="identity", method=kind.value)
         return proof

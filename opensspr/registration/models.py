@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.methods.models import CodeChallengeState
+
 
 class RegistrationState(models.Model):
     user = models.OneToOneField(
@@ -41,7 +43,7 @@ class ProofPurpose(models.TextChoices):
     AUTHENTICATOR_APP = "authenticator_app", _("authenticator app")
 
 
-class Proof(models.Model):
+class Proof(CodeChallengeState):
     """One attempt to prove something while managing security info, in one browser session.
 
     An identity proof (a code, call or app code through an already registered
@@ -50,14 +52,14 @@ class Proof(models.Model):
     email address or number holds the value until a code sent to it, or a call
     to it, comes back: an unproven value never reaches the directory user.
     Codes are stored as keyed digests bound to ``ref``; nothing here is secret
-    in clear.
+    in clear. The code's state (``kind``, tries, answered, consumed) is the shared
+    ``CodeChallengeState``; ``methods.challenges`` moves it.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # Keyed digest of the opaque handle the browser session holds (registration/session.py).
     session_digest = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=24, choices=ProofPurpose.choices)
-    kind = models.CharField(max_length=24)  # a MethodKind value, or "password"
     ref = models.CharField(max_length=32, unique=True)  # random; what code digests are bound to
     value = models.CharField(max_length=254, blank=True)  # the new address or E.164 number
     app = models.ForeignKey(
@@ -68,21 +70,13 @@ class Proof(models.Model):
         related_name="+",
     )
     code_digest = models.CharField(max_length=64, blank=True)
-    voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
     # Identity proofs by email, text or call: keyed digest of the stored value the
     # code or call went to (``identity.destination_digest``). The proof, and the
     # window it opens, count only while that very value is still stored.
     destination_digest = models.CharField(max_length=64, blank=True)
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    # Answers compared with the code, reserved one conditional UPDATE at a time
-    # before comparing, so parallel requests can't compare more than the limit.
-    tries = models.PositiveSmallIntegerField(default=0)
-    # Of those, the wrong ones: what the hourly limit over all proofs counts.
+    # Of the tries, the wrong ones: what the hourly limit over all proofs counts.
     failures = models.PositiveSmallIntegerField(default=0)
-    answered_at = models.DateTimeField(null=True, blank=True)  # the call was answered with #
     proven_at = models.DateTimeField(null=True, blank=True)
-    consumed_at = models.DateTimeField(null=True, blank=True)  # used, replaced or given up
 
     class Meta:
         verbose_name = _("security info proof")

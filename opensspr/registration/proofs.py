@@ -1,19 +1,24 @@
-"""Proof rows: send a code or place a call, check what comes back, count sends and failures.
+"""Proof rows: what registration adds to the code primitive (``methods.challenges``).
+
+A proof is a code challenge owned by one browser session, for one purpose
+(the person's identity, or possession of a new value). The primitive issues,
+reserves tries, confirms calls and consumes; this module adds the session, the
+purpose, the per-person send limits and the hourly failure count.
 
 Invariants:
 
 * A code is stored only as a keyed digest bound to its proof's random ``ref``
   (``methods.base.code_digest``); it lives 5 minutes and allows 5 tries. Each
-  try is reserved with one conditional UPDATE before the answer is compared, so
+  try, and the failure it may be, is reserved with one conditional UPDATE before
+  the answer is compared (the failure given back when the answer was right), so
   parallel requests holding stale copies of the row compare at most 5 answers
-  between them, and ``mark_proven`` refuses a proof with 5 wrong answers.
+  between them and at most ``FAILURES_PER_HOUR`` over all the person's proofs,
+  and ``mark_proven`` refuses a proof with 5 wrong answers.
 * A proof passes once: one conditional UPDATE moves it from open to proven, so a
   replay or two parallel submissions can't both pass (attack A8).
-* Sends and failures are counted per person in the database while the person's
-  ``RegistrationState`` row is locked (checking an answer too), so parallel
-  requests can't slip past a limit and losing Redis resets nothing (attacks A2,
-  A5). Texts and calls also
-  draw on the reset flow's per-address and global phone budgets (attack A4).
+* Sends and failures are counted (and reserved) per person under a row lock
+  (``registration.limits``). Texts and calls also draw on the per-address and
+  global phone budgets (attack A4).
 * Issuing a proof ends the session's earlier open proof of the same purpose:
   one live code at a time (OWASP MFA-1).
 * A change or removal of a method ends the person's open proofs and identity
@@ -22,51 +27,31 @@ Invariants:
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import Outcome
-from opensspr.audit.services import record_event
-from opensspr.channels import MessageKind, enqueue_message
-from opensspr.channels.budgets import phone_budget_exceeded
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
-from opensspr.methods.base import CODE_TTL, MAX_TRIES_PER_CODE, code_digest, code_matches, new_code
-from opensspr.methods.contact import voice_token_digest
+from opensspr.methods import challenges
+from opensspr.methods.challenges import (
+    MAX_TRIES_PER_CODE,
+    code_matches,
+)
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import notify
-from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
-
-MESSAGE_KIND = {
-    MethodKind.EMAIL: MessageKind.EMAIL,
-    MethodKind.MOBILE_SMS: MessageKind.SMS,
-    MethodKind.MOBILE_VOICE: MessageKind.VOICE,
-    MethodKind.OFFICE_VOICE: MessageKind.VOICE,
-}
-CODE_DIGITS = {MessageKind.EMAIL: 8, MessageKind.SMS: 6}
-
-
-@dataclass(frozen=True)
-class SendLimit:
-    kinds: frozenset[str]
-    maximum: int
-    window: timedelta
-
-
-#: Reference §5.1's budgets, applied to registration: 10 emails in 10 minutes,
-#: 5 texts and 5 calls an hour. Counted apart from the reset throttles, which
-#: count per typed user ID.
-SEND_LIMITS = (
-    SendLimit(frozenset({MethodKind.EMAIL}), 10, timedelta(minutes=10)),
-    SendLimit(frozenset({MethodKind.MOBILE_SMS}), 5, timedelta(hours=1)),
-    SendLimit(frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE}), 5, timedelta(hours=1)),
+from opensspr.registration.limits import (
+    FAILURES_PER_HOUR,
+    failures_in_last_hour,
+    give_back_failure,
+    lock_state,
+    reserve_failure,
+    send_limit_reached,
 )
-#: Wrong codes a person may type in an hour, over all their proofs.
-FAILURES_PER_HOUR = 10
+from opensspr.registration.models import Proof, ProofPurpose
 
 
 class ProofError(Exception):
@@ -75,34 +60,6 @@ class ProofError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def lock_state(user: User) -> RegistrationState:
-    """The person's bookkeeping row, locked until the transaction ends (counts stay exact)."""
-    state, _created = RegistrationState.objects.select_for_update().get_or_create(user=user)
-    return state
-
-
-def failures_in_last_hour(user: User, now: datetime) -> int:
-    total = Proof.objects.filter(user=user, issued_at__gt=now - timedelta(hours=1)).aggregate(
-        n=Sum("failures")
-    )["n"]
-    return int(total or 0)
-
-
-def _check_send_limits(user: User, kind: MethodKind, now: datetime) -> None:
-    for limit in SEND_LIMITS:
-        if kind in limit.kinds:
-            sent = Proof.objects.filter(
-                user=user, kind__in=limit.kinds, issued_at__gt=now - limit.window
-            ).count()
-            if sent >= limit.maximum:
-                raise ProofError("too_many_sends")
-
-
-def _within_phone_budget(meta: RequestMeta, now: datetime) -> bool:
-    """The reset flow's phone budgets (same buckets): cost is cost, whoever asks."""
-    return phone_budget_exceeded(meta.ip_address, now) is None
 
 
 def audit(
@@ -114,14 +71,9 @@ def audit(
     reason: str = "",
     **details: str,
 ) -> None:
-    record_event(
-        activity=activity,
-        outcome=outcome,
-        reason=reason,
-        meta=meta,
-        actor=user,
-        target=user,
-        details=details,
+    """One event of a proof (the one challenge audit helper); inside the change's transaction."""
+    challenges.record_challenge_event(
+        user, activity, meta, outcome=outcome, reason=reason, details=details
     )
 
 
@@ -154,9 +106,9 @@ def issue(
             lock_state(user)
             if failures_in_last_hour(user, now) >= FAILURES_PER_HOUR:
                 raise ProofError("throttled")
-            _check_send_limits(user, kind, now)
-            message_kind = MESSAGE_KIND[kind]
-            if message_kind != MessageKind.EMAIL and not _within_phone_budget(meta, now):
+            if send_limit_reached(user, kind, now):
+                raise ProofError("too_many_sends")
+            if challenges.phone_budget_refusal(kind, meta, now) is not None:
                 raise ProofError("phone_budget")
             _end_open(user, session, purpose, now)
             proof = _create_and_send(
@@ -200,9 +152,7 @@ def _create_and_send(
     now: datetime,
 ) -> Proof:
     ref = secrets.token_hex(16)
-    message_kind = MESSAGE_KIND[kind]
-    code = new_code(CODE_DIGITS[message_kind]) if message_kind in CODE_DIGITS else ""
-    token = secrets.token_urlsafe(32) if message_kind == MessageKind.VOICE else ""
+    issued = challenges.issue(kind, bound_to=f"registration:{ref}", now=now)
     proof = Proof.objects.create(
         user=user,
         session_digest=session,
@@ -210,23 +160,23 @@ def _create_and_send(
         kind=kind.value,
         ref=ref,
         value=value,
-        code_digest=code_digest(f"registration:{ref}", code) if code else "",
-        voice_token_digest=voice_token_digest(token) if token else "",
+        code_digest=issued.code_digest,
+        voice_token_digest=issued.token_digest,
         destination_digest=destination_digest,
         issued_at=now,
-        expires_at=now + CODE_TTL,
+        expires_at=issued.expires_at,
     )
     message = notify.proof_message(
-        kind=message_kind,
+        kind=challenges.MESSAGE_KIND[kind],
         to=to,
         identity=purpose == ProofPurpose.IDENTITY,
-        code=code,
-        voice_token=token,
+        code=issued.code,
+        voice_token=issued.token,
         ref=ref,
         meta=meta,
-        expires_at=now + CODE_TTL,
+        expires_at=issued.expires_at,
     )
-    enqueue_message(message, meta=meta)
+    challenges.deliver(message, meta)
     return proof
 
 
@@ -287,9 +237,9 @@ def check(
     try: the caller marks the proof with ``mark_proven`` in the transaction
     that uses it.
 
-    ``proof`` may be a stale copy: every count is read and written in the
-    database, under the person's ``RegistrationState`` lock, and the try is
-    reserved with one conditional UPDATE before the answer is compared.
+    ``proof`` may be a stale copy: the try and the failure are reserved in the
+    database, under the person's ``RegistrationState`` lock, before the answer
+    is compared (outside the lock), and the failure is given back when right.
     """
     now = clock.now()
     if proof.expires_at <= now:
@@ -300,47 +250,29 @@ def check(
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
-    with transaction.atomic():
-        lock_state(proof.user)
-        refusal = _try_answer(proof, answer, meta, now, matches)
+    refusal = reserve_failure(proof, now)
     if refusal:
         raise ProofError(refusal)
-
-
-def _try_answer(
-    proof: Proof,
-    answer: str,
-    meta: RequestMeta,
-    now: datetime,
-    matches: Callable[[], bool] | None,
-) -> str:
-    """Reserve a try, then compare (the caller holds the lock); '' or why it's refused."""
-    if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
-        return "throttled"
-    reserved = Proof.objects.filter(
-        pk=proof.pk, tries__lt=MAX_TRIES_PER_CODE, failures__lt=MAX_TRIES_PER_CODE
-    ).update(tries=F("tries") + 1)
-    if not reserved:
-        return "code_dead"
     if matches is not None:
         right = matches()
     else:
         right = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
     if right:
-        return ""
-    Proof.objects.filter(pk=proof.pk).update(failures=F("failures") + 1)
+        give_back_failure(proof)
+        return
     proof.refresh_from_db(fields=["tries", "failures"])
     dead = proof.tries >= MAX_TRIES_PER_CODE
-    audit(
-        proof.user,
-        "registration.proof_failed",
-        meta,
-        outcome=Outcome.FAILURE,
-        reason="code_dead" if dead else "wrong_code",
-        purpose=proof.purpose,
-        method=proof.kind,
-    )
-    return "code_dead" if dead else "invalid_code"
+    with transaction.atomic():
+        audit(
+            proof.user,
+            "registration.proof_failed",
+            meta,
+            outcome=Outcome.FAILURE,
+            reason="code_dead" if dead else "wrong_code",
+            purpose=proof.purpose,
+            method=proof.kind,
+        )
+    raise ProofError("code_dead" if dead else "invalid_code")
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:
@@ -383,22 +315,13 @@ def end_other_sessions(user: User, *, keep_session: str | None) -> int:
 
 def confirm_registration_call(*, token: str, digits: str, meta: RequestMeta) -> bool:
     """The voice channel reports a registration call answered; "#" confirms it."""
-    now = clock.now()
-    if "#" not in digits:
-        return False
-    proof = Proof.objects.filter(
-        voice_token_digest=voice_token_digest(token[:100]),
-        answered_at__isnull=True,
-        proven_at__isnull=True,
-        consumed_at__isnull=True,
-        expires_at__gt=now,
-    ).first()
-    if proof is None:
-        return False
-    with transaction.atomic():
-        if not Proof.objects.filter(pk=proof.pk, answered_at__isnull=True).update(answered_at=now):
-            return False
+
+    def answered(proof: Proof) -> None:
         audit(
             proof.user, "registration.call_answered", meta, purpose=proof.purpose, method=proof.kind
         )
-    return True
+
+    confirmed = challenges.confirm_call(
+        Proof, token=token, digits=digits, now=clock.now(), then=answered, proven_at__isnull=True
+    )
+    return confirmed is not None

@@ -7,6 +7,8 @@ database, not the cache: losing Redis must not reset a security counter (F12).
 
 from django.db import models
 
+from opensspr.methods.models import CodeChallengeState
+
 
 class ThrottleSubject(models.Model):
     """One per throttled user ID; the row every counting transaction locks."""
@@ -78,22 +80,19 @@ class ResetFlow(models.Model):
         return f"flow {self.pk} {self.state}"
 
 
-class Challenge(models.Model):
-    """What a gate asked of the person: a code sent, a call placed, questions chosen."""
+class Challenge(CodeChallengeState):
+    """What a gate asked of the person: a code sent, a call placed, questions chosen.
+
+    The code's state (tries, answered, consumed) is the shared
+    ``CodeChallengeState``; ``methods.challenges`` moves it.
+    """
 
     flow = models.ForeignKey(ResetFlow, on_delete=models.CASCADE, related_name="challenges")
-    kind = models.CharField(max_length=24)
     channel = models.CharField(max_length=64, blank=True)  # keyed digest of the destination
     secret_digest = models.CharField(max_length=64, blank=True)  # keyed digest of the code
     question_keys = models.JSONField(default=list)
     # Where the code went or the call was placed, masked: the person typed it in full.
     shown_as = models.CharField(max_length=64, blank=True)
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    confirmed_at = models.DateTimeField(null=True, blank=True)  # a voice call answered with #
-    consumed_at = models.DateTimeField(null=True, blank=True)
-    voice_token_digest = models.CharField(max_length=64, blank=True, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.kind} challenge of flow {self.flow_id}"

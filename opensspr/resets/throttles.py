@@ -5,6 +5,11 @@
   attempts in 1 hour;
 * 10 emails in 10 minutes.
 
+A failed verification is *reserved* before the answer is compared
+(``reserve_failure``) and given back when the answer was right
+(``give_back_failure``), so a burst of parallel wrong answers never has more
+than the limit compared.
+
 Going over any of them blocks the user ID from self-service reset for 24 hours.
 A successful reset clears everything. Each count happens in one transaction
 holding the subject's row lock, so parallel requests can't slip past a limit
@@ -103,6 +108,52 @@ def record_failure(subject: str, now: datetime) -> Verdict:
         if row.blocked_until and row.blocked_until > now:
             return Verdict(False, row.blocked_until)
         ThrottleEvent.objects.create(subject=row, action=Action.VERIFY_FAILURE, at=now)
+        if _count(row, Action.VERIFY_FAILURE, now) >= RULES[Action.VERIFY_FAILURE].limit:
+            return _block(row, Action.VERIFY_FAILURE, now)
+        return Verdict(True)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A failed verification counted in advance; given back if the answer was right."""
+
+    allowed: bool
+    event_id: int | None = None
+    newly_blocked: bool = False
+
+
+def reserve_failure(subject: str, now: datetime) -> Reservation:
+    """Count a failure *before* comparing an answer; refused at the limit.
+
+    Counted under the subject's row lock with the failures reserved by parallel
+    requests still comparing, so at most the limit of answers are ever compared
+    in the window. Reaching the limit with this reservation refuses the next one
+    (and blocks) until one is given back.
+    """
+    with transaction.atomic():
+        row = _locked_subject(subject)
+        if row.blocked_until and row.blocked_until > now:
+            return Reservation(False)
+        if _count(row, Action.VERIFY_FAILURE, now) >= RULES[Action.VERIFY_FAILURE].limit:
+            return Reservation(
+                False, newly_blocked=_block(row, Action.VERIFY_FAILURE, now).newly_blocked
+            )
+        event = ThrottleEvent.objects.create(subject=row, action=Action.VERIFY_FAILURE, at=now)
+        return Reservation(True, event.pk)
+
+
+def give_back_failure(reservation: Reservation) -> None:
+    """The answer was right: the reserved failure never happened."""
+    if reservation.event_id is not None:
+        ThrottleEvent.objects.filter(pk=reservation.event_id).delete()
+
+
+def settle_failure(subject: str, now: datetime) -> Verdict:
+    """The reserved failure was one: the limit-th failure blocks at once."""
+    with transaction.atomic():
+        row = _locked_subject(subject)
+        if row.blocked_until and row.blocked_until > now:
+            return Verdict(False, row.blocked_until)
         if _count(row, Action.VERIFY_FAILURE, now) >= RULES[Action.VERIFY_FAILURE].limit:
             return _block(row, Action.VERIFY_FAILURE, now)
         return Verdict(True)

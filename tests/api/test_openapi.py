@@ -85,7 +85,7 @@ def test_every_code_the_engine_raises_has_a_problem():
     """Scan the engine and the methods for FlowError/MethodError codes (drift guard)."""
     package = Path(opensspr.__file__).resolve().parent
     raised = set()
-    for source in [*package.glob("resets/*.py"), *package.glob("methods/*.py")]:
+    for source in [*package.glob("resets/**/*.py"), *package.glob("methods/*.py")]:
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)

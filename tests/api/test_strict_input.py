@@ -24,7 +24,7 @@ def _snapshot():
                 "pk", "version", "state", "handle_digest", "gates_passed", "operation"
             )
         ),
-        list(Challenge.objects.order_by("pk").values_list("pk", "attempts", "consumed_at")),
+        list(Challenge.objects.order_by("pk").values_list("pk", "tries", "consumed_at")),
         AuditEvent.objects.count(),
         Message.objects.count(),
         UsedChallenge.objects.count(),

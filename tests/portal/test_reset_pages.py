@@ -15,8 +15,7 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.models import SsprPolicy
 from opensspr.portal import reset_views
-from opensspr.resets.completion import PasswordRejectedError
-from opensspr.resets.flow import FlowError, confirm_voice_call, get_flow
+from opensspr.resets.flow import FlowError, PasswordRejectedError, confirm_voice_call, get_flow
 from opensspr.resets.models import FlowState, ResetFlow
 from opensspr.signin.services import SignInOutcome, sign_in
 from tests.conftest import DEFAULT_PASSWORD

@@ -16,12 +16,13 @@ from opensspr.methods.models import SecurityAnswer
 from opensspr.methods.questions import replace_answers
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
-from opensspr.resets.completion import PasswordRejectedError, set_new_password
 from opensspr.resets.flow import (
     FlowError,
+    PasswordRejectedError,
     begin_verification,
     change_method,
     choose_operation,
+    set_new_password,
     start_flow,
     submit_verification,
 )

@@ -10,15 +10,16 @@ from opensspr.core.crypto import seal
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
-from opensspr.resets.completion import PasswordRejectedError, set_new_password
 from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
+    PasswordRejectedError,
     begin_verification,
     change_method,
     choose_operation,
     confirm_voice_call,
     get_flow,
+    set_new_password,
     start_flow,
     submit_verification,
 )

@@ -6,7 +6,7 @@ from twilio.request_validator import RequestValidator
 from opensspr.channels import deliver_due, list_outbox
 from opensspr.channels.models import ChannelSettings
 from opensspr.core.crypto import seal
-from opensspr.methods.contact import voice_token_digest
+from opensspr.methods.challenges import voice_token_digest
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import begin_verification, get_flow, start_flow
@@ -42,7 +42,7 @@ def test_the_demo_outbox_button_answers_the_call(client, settings, calling):
 def test_the_outbox_hook_is_closed_when_the_outbox_page_is_off(client, settings, calling):
     settings.OPENSSPR_OUTBOX_PAGE = False
     assert client.post(f"/hooks/voice/outbox/{_token()}", {"Digits": "#"}).status_code == 403
-    assert not Challenge.objects.filter(confirmed_at__isnull=False).exists()
+    assert not Challenge.objects.filter(answered_at__isnull=False).exists()
 
 
 def test_a_signed_twilio_callback_answers_the_call(client, settings, meta, user_factory):

@@ -1,0 +1,127 @@
+"""The end of a flow: every gate passed, then the new password or the unlock.
+
+The password is written through the directory connector that owns it, with the
+account unlocked; a policy rejection (ours or the directory's) keeps the flow
+verified for a limited number of tries. On success the sign-in lockout and the
+reset throttles are cleared and the notifications queued, in one transaction with
+the audit row. The new password's hash (where we keep it) is computed before
+that transaction opens, so no write lock is held through the hash.
+"""
+
+from datetime import datetime
+from typing import NoReturn
+
+from django.db import transaction
+
+from opensspr.audit.models import Outcome
+from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
+from opensspr.directory import connector_for
+from opensspr.directory.base import DirectoryError, DirectoryRejectedError, PreparedPassword
+from opensspr.policy.models import SsprPolicy
+from opensspr.policy.passwords import RuleFailure, check_password
+from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.policy.selectors import get_password_profile, password_context_for
+from opensspr.resets import throttles
+from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
+from opensspr.resets.flow.events import audit, flow_meta
+from opensspr.resets.flow.notify import notify_done
+from opensspr.resets.flow.recheck import recheck
+from opensspr.resets.flow.transitions import Step, advance, load_flow
+from opensspr.resets.flow.view import FlowView, view
+from opensspr.resets.models import Operation, ResetFlow
+from opensspr.signin import lockout
+
+MAX_PASSWORD_TRIES = 5
+
+
+def complete_gates(
+    flow: ResetFlow,
+    gates: list[dict[str, str]],
+    meta: RequestMeta,
+    now: datetime,
+    policy: SsprPolicy,
+) -> str:
+    """Every gate passed: on to the new password, or unlock now. Call inside the
+    transaction that passes the last gate; returns the new handle.
+
+    A ``DirectoryError`` from the unlock rolls that transaction back (the caller
+    audits it).
+    """
+    if flow.operation != Operation.UNLOCK:
+        return advance(flow, Step.PASS_LAST_GATE, gates_passed=gates, verified_at=now)
+    user = flow.user
+    if user is None or flow.decoy:  # a decoy never passes a gate
+        raise FlowError("wrong_step")
+    connector_for(user).unlock(user)
+    lockout.clear(*lockout.all_keys(user.user_id_key))
+    throttles.clear(flow.subject)
+    handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
+    audit(flow, "unlock.completed", meta)
+    notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
+    return handle
+
+
+def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> FlowView:
+    """Write the new password through the user's directory; the flow ends done."""
+    now = clock.now()
+    flow = load_flow(handle, now, Step.SET_PASSWORD)
+    meta = flow_meta(flow, meta)
+    policy = get_sspr_policy()
+    recheck(flow, meta, now, policy)
+    user = flow.user
+    assert user is not None
+    verdict = check_password(
+        new_password, profile=get_password_profile(), context=password_context_for(user)
+    )
+    if not verdict.accepted:
+        _reject(flow, meta, now, verdict.failures, verdict.failures[0].code)
+    connector = connector_for(user)
+    # The built-in store hashes now, outside the transaction (no write lock held
+    # through argon2id); other connectors take the plain text in the write.
+    prepare = getattr(connector, "prepare_password", None)
+    password: str | PreparedPassword = prepare(user, new_password) if prepare else new_password
+    try:
+        with transaction.atomic():
+            # The protocol says str; a connector offering prepare_password takes what
+            # it prepared (hence the arg-type ignore).
+            connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]
+            if user.must_change_password or user.temporary_password_expires_at:
+                user.must_change_password = False
+                user.temporary_password_expires_at = None
+                user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+            lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
+            throttles.clear(flow.subject)
+            new = advance(flow, Step.SET_PASSWORD, completed_at=now)
+            audit(flow, "reset.completed", meta)
+            notify_done(user, meta, policy, unlocked=False)
+    except DirectoryRejectedError as exc:
+        _reject(flow, meta, now, (), f"directory:{exc.code}")
+    except DirectoryError:
+        with transaction.atomic():
+            audit(
+                flow, "reset.failed", meta, outcome=Outcome.FAILURE, reason="directory_unavailable"
+            )
+        raise FlowError("directory_unavailable") from None
+    return view(flow, new, now, policy=policy)
+
+
+def _reject(
+    flow: ResetFlow, meta: RequestMeta, now: datetime, failures: tuple[RuleFailure, ...], code: str
+) -> NoReturn:
+    """Count a refused password; the last allowed one ends the flow (blocked)."""
+    tries = flow.password_attempts + 1
+    with transaction.atomic():
+        if tries >= MAX_PASSWORD_TRIES:
+            handle = advance(flow, Step.BLOCK, password_attempts=tries, reason="too_many_passwords")
+        else:
+            handle = advance(flow, Step.REJECT_PASSWORD, password_attempts=tries)
+        audit(
+            flow,
+            "reset.password_rejected",
+            meta,
+            outcome=Outcome.FAILURE,
+            reason=code,
+            details={"attempt": tries},
+        )
+    raise PasswordRejectedError(view(flow, handle, now), failures, code)

@@ -1,0 +1,80 @@
+"""The flow's audit trail, and the block that ends a flow.
+
+Every event of one flow carries the flow's correlation id (set when it
+started), whichever request wrote it, so an operator follows one reset from
+start to end (docs/operators/audit.md). A step writes its event in the
+transaction that makes its change.
+"""
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import NoReturn
+
+from django.db import transaction
+
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import unknown_identifier_label
+from opensspr.core.request_meta import RequestMeta
+from opensspr.methods.challenges import record_challenge_event
+from opensspr.resets import throttles
+from opensspr.resets.flow.errors import FlowBlockedError
+from opensspr.resets.flow.transitions import Step, advance
+from opensspr.resets.flow.view import view
+from opensspr.resets.models import ResetFlow
+
+
+def flow_meta(flow: ResetFlow, meta: RequestMeta) -> RequestMeta:
+    """``meta`` of this request, carrying the flow's correlation id."""
+    if not flow.correlation_id or meta.correlation_id == flow.correlation_id:
+        return meta
+    return replace(meta, correlation_id=flow.correlation_id)
+
+
+def audit(
+    flow: ResetFlow,
+    activity: str,
+    meta: RequestMeta,
+    *,
+    outcome: Outcome = Outcome.SUCCESS,
+    reason: str = "",
+    details: Mapping[str, object] | None = None,
+) -> None:
+    """One event of ``flow``; call inside the transaction that makes the change."""
+    record_challenge_event(
+        flow.user,
+        activity,
+        flow_meta(flow, meta),
+        outcome=outcome,
+        reason=reason,
+        target_label=flow.user.user_id if flow.user else unknown_identifier_label(flow.subject),
+        details=details,
+    )
+
+
+def block(
+    flow: ResetFlow, meta: RequestMeta, now: datetime, *, why: str, reason: str = "throttled"
+) -> NoReturn:
+    """End ``flow`` for good, audited, committed on its own; then raise with its last page.
+
+    Written in its own transaction so the block sticks when the step that hit it
+    then fails (reference §5.1).
+    """
+    with transaction.atomic():
+        handle = advance(flow, Step.BLOCK, reason=reason)
+        audit(flow, "reset.blocked", meta, outcome=Outcome.FAILURE, reason=why)
+    raise FlowBlockedError(view(flow, handle, now))
+
+
+def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime) -> None:
+    """A block set by any flow of this user ID ends every flow of it at once."""
+    if throttles.blocked_until(flow.subject, now):
+        block(flow, meta, now, why="blocked_elsewhere")
+
+
+def count_or_block(
+    flow: ResetFlow, action: throttles.Action, meta: RequestMeta, now: datetime
+) -> None:
+    """Count ``action`` for the flow's user ID; over its limit the flow ends (blocked)."""
+    if not throttles.consume(flow.subject, action, now).allowed:
+        block(flow, meta, now, why=action.value)

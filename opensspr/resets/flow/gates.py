@@ -1,0 +1,172 @@
+"""Beginning a gate (send a code, place a call, ask the questions), trying another way,
+and the call answered with "#".
+
+Gates must differ in method and in the data they reach (attack A17,
+``view.available_options``). Each send is counted against the user ID's
+throttles *before* anything is sent, and committed apart, so a block sticks
+even when the step then fails (reference §5.1).
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from opensspr.accounts.selectors import get_organisation
+from opensspr.audit.models import Outcome
+from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
+from opensspr.methods import challenges
+from opensspr.methods.base import GateContext, MethodError, Started
+from opensspr.methods.registry import get_method
+from opensspr.policy.kinds import MethodKind
+from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.resets import throttles
+from opensspr.resets.flow.errors import FlowError
+from opensspr.resets.flow.events import audit, count_or_block, flow_meta, stop_if_blocked
+from opensspr.resets.flow.transitions import Step, advance, load_flow
+from opensspr.resets.flow.view import FlowView, available_options, view
+from opensspr.resets.models import Challenge, ResetFlow
+
+THROTTLE_FOR_KIND = {
+    MethodKind.EMAIL: throttles.Action.EMAIL,
+    MethodKind.MOBILE_SMS: throttles.Action.SMS,
+    MethodKind.MOBILE_VOICE: throttles.Action.CALL,
+    MethodKind.OFFICE_VOICE: throttles.Action.CALL,
+    MethodKind.APP_CODE: throttles.Action.PHONE_CHECK,  # "validating an authenticator app"
+}
+#: Counted per submission rather than per start: starting them sends nothing.
+COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: throttles.Action.QUESTIONS}
+
+
+def gate_context(
+    flow: ResetFlow,
+    meta: RequestMeta,
+    now: datetime,
+    *,
+    may_send: Callable[[], bool] | None = None,
+) -> GateContext:
+    """What a method sees of the flow: never the user of a decoy.
+
+    With ``may_send`` the method is about to send (it needs the organisation's
+    name for the message); without, it only checks an answer.
+    """
+    return GateContext(
+        user=None if flow.decoy else flow.user,
+        flow_ref=f"flow{flow.pk}",
+        correlation_id=flow.correlation_id,
+        organisation=get_organisation().name if may_send else "",
+        meta=meta,
+        now=now,
+        may_send=may_send or (lambda: True),
+    )
+
+
+def _within_phone_budget(
+    flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime
+) -> bool:
+    """Texts and calls cost money: per-address and global hourly budgets (attack A4).
+
+    Counted only for real flows (a decoy sends nothing anyway). Over budget the
+    person sees the usual page, nothing is sent, and the operator is told: a
+    warning log line, a metric and an audit row (in the step's transaction).
+    """
+    if flow.decoy:
+        return True
+    which = challenges.phone_budget_refusal(kind, meta, now)
+    if which is None:
+        return True
+    audit(
+        flow,
+        "reset.budget_exceeded",
+        meta,
+        outcome=Outcome.FAILURE,
+        reason=which,
+        details={"method": kind.value},
+    )
+    return False
+
+
+def _throttle_actions(kind: MethodKind) -> list[throttles.Action]:
+    """What starting ``kind`` counts: checking a typed number, then the send itself."""
+    if kind in COUNTED_PER_ANSWER:
+        return []
+    actions = [throttles.Action.PHONE_CHECK] if kind in challenges.PHONE_KINDS else []
+    return [*actions, THROTTLE_FOR_KIND[kind]]
+
+
+def begin_verification(
+    *, handle: str, kind: MethodKind, contact: str = "", meta: RequestMeta
+) -> FlowView:
+    """Start a gate with ``kind``: check the typed contact, send the code or place the call."""
+    now = clock.now()
+    flow = load_flow(handle, now, Step.BEGIN_GATE)
+    meta = flow_meta(flow, meta)
+    stop_if_blocked(flow, meta, now)
+    policy = get_sspr_policy()
+    options = available_options(flow, policy)
+    option = next((o for o in options if o.kind == kind), None)
+    method = get_method(kind)
+    if option is None or method is None:
+        raise FlowError("method_unavailable")
+    for action in dict.fromkeys(_throttle_actions(kind)):
+        count_or_block(flow, action, meta, now)
+    ctx = gate_context(
+        flow, meta, now, may_send=lambda: _within_phone_budget(flow, kind, meta, now)
+    )
+    try:
+        with transaction.atomic():
+            if option.needs_contact and flow.decoy:
+                raise MethodError("contact_mismatch")  # a decoy matches nothing typed
+            started = method.begin(ctx, contact)
+            flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+            challenge = _save_challenge(flow, kind, started, now)
+            new = advance(flow, Step.BEGIN_GATE)
+            audit(flow, "reset.method_started", meta, details={"method": kind.value})
+    except MethodError as exc:
+        with transaction.atomic():
+            audit(
+                flow,
+                "reset.method_refused",
+                meta,
+                outcome=Outcome.FAILURE,
+                reason=exc.code,
+                details={"method": kind.value},
+            )
+        raise FlowError(exc.code) from None
+    return view(flow, new, now, policy=policy, challenge=challenge, options=options)
+
+
+def _save_challenge(
+    flow: ResetFlow, kind: MethodKind, started: Started, now: datetime
+) -> Challenge:
+    return Challenge.objects.create(
+        flow=flow,
+        kind=kind.value,
+        channel=started.channel,
+        secret_digest=started.secret_digest,
+        question_keys=list(started.question_keys),
+        shown_as=started.shown_as[:64],
+        issued_at=now,
+        expires_at=started.expires_at or (now + timedelta(minutes=5)),
+        voice_token_digest=challenges.voice_token_digest(started.voice_token)
+        if started.voice_token
+        else "",
+    )
+
+
+def change_method(*, handle: str, meta: RequestMeta) -> FlowView:
+    """ "Try another way": drop the open challenge and show the options again."""
+    now = clock.now()
+    flow = load_flow(handle, now, Step.TRY_ANOTHER_WAY)
+    with transaction.atomic():
+        flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+        new = advance(flow, Step.TRY_ANOTHER_WAY)
+    return view(flow, new, now, challenge=None)
+
+
+def confirm_voice_call(*, token: str, digits: str, meta: RequestMeta) -> bool:
+    """The provider (or the demo outbox) reports a gate's call answered; "#" confirms it."""
+    return (
+        challenges.confirm_call(Challenge, token=token, digits=digits, now=clock.now()) is not None
+    )

@@ -1,0 +1,39 @@
+"""The opaque handle the browser or API client holds, and finding its flow.
+
+The row keeps only a keyed digest of the handle; every step that changes the
+flow replaces it (``transitions.advance``), so an old handle finds nothing.
+"""
+
+import secrets
+from datetime import datetime
+
+from opensspr.core.crypto import keyed_digest
+from opensspr.resets.flow.errors import FlowError
+from opensspr.resets.models import FlowState, ResetFlow
+
+#: A flow that ended stays readable (its last page) after it expires.
+ENDED = frozenset({FlowState.DONE, FlowState.BLOCKED})
+
+
+def handle_digest(handle: str) -> str:
+    return keyed_digest("reset-handle", handle)
+
+
+def new_handle() -> tuple[str, str]:
+    """A fresh handle for the client and the digest the row keeps."""
+    handle = secrets.token_urlsafe(32)
+    return handle, handle_digest(handle)
+
+
+def find_flow(handle: str, now: datetime) -> ResetFlow:
+    """The live flow behind ``handle`` (its user loaded with it), or ``FlowError``."""
+    flow = (
+        ResetFlow.objects.select_related("user")
+        .filter(handle_digest=handle_digest(handle[:100]))
+        .first()
+    )
+    if flow is None:
+        raise FlowError("flow_not_found")
+    if flow.expires_at <= now and flow.state not in ENDED:
+        raise FlowError("flow_expired")
+    return flow

@@ -1,0 +1,93 @@
+"""Opening a flow for whatever was typed, reading it, and choosing reset or unlock.
+
+Every typed user ID gets a flow; one that can't succeed is a decoy
+(``flow.decoys``) and walks the same path. The whole flow lives 15 minutes
+(reference §1.5).
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+
+from opensspr.accounts.identifiers import identifier_key
+from opensspr.accounts.selectors import get_user_by_identifier
+from opensspr.audit.models import Outcome
+from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
+from opensspr.methods.registry import implemented_kinds
+from opensspr.policy.eligibility import Reason, Scope
+from opensspr.policy.reset_selectors import allowed_kinds, eligibility_for, get_sspr_policy
+from opensspr.resets import throttles
+from opensspr.resets.flow.decoys import decoy_kinds
+from opensspr.resets.flow.errors import FlowError
+from opensspr.resets.flow.events import audit
+from opensspr.resets.flow.handles import new_handle
+from opensspr.resets.flow.transitions import Step, advance, load_flow
+from opensspr.resets.flow.view import FlowView, view
+from opensspr.resets.models import FlowState, Operation, ResetFlow
+
+FLOW_TTL = timedelta(minutes=15)
+
+
+def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
+    """Open a flow for whatever was typed. The caller has checked the captcha.
+
+    The flow's correlation id is this request's: every later event of the flow
+    carries it.
+    """
+    now = clock.now()
+    key = identifier_key(identifier)
+    subject = throttles.subject_key(key)
+    user = get_user_by_identifier(identifier)
+    policy = get_sspr_policy()
+    decision = eligibility_for(user, policy)
+    handle, digest = new_handle()
+    state = FlowState.CHOOSE_OPERATION if policy.unlock_without_reset else FlowState.VERIFY
+    reason = "" if decision.eligible else (decision.reason or Reason.UNKNOWN_USER).value
+    if policy.scope == Scope.NONE and not policy.admins_may_reset:
+        state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
+    elif throttles.blocked_until(subject, now):
+        state, reason = FlowState.BLOCKED, "throttled"
+    allowed = allowed_kinds(policy) & implemented_kinds()
+    with transaction.atomic():
+        flow = ResetFlow.objects.create(
+            handle_digest=digest,
+            subject=subject,
+            user=user,
+            decoy=not decision.eligible,
+            reason=reason,
+            state=state,
+            operation="" if state == FlowState.CHOOSE_OPERATION else Operation.RESET,
+            gates_required=decision.gates_required,
+            decoy_kinds=decoy_kinds(key, allowed, decision.gates_required),
+            correlation_id=meta.correlation_id,
+            created_at=now,
+            expires_at=now + FLOW_TTL,
+        )
+        audit(
+            flow,
+            "reset.started",
+            meta,
+            reason=reason,
+            outcome=Outcome.SUCCESS if decision.eligible else Outcome.FAILURE,
+        )
+    return view(flow, handle, now, policy=policy)
+
+
+def get_flow(*, handle: str) -> FlowView:
+    """Read-only: the flow's current view, under the same handle."""
+    now = clock.now()
+    return view(load_flow(handle, now), handle, now)
+
+
+def choose_operation(*, handle: str, operation: Operation, meta: RequestMeta) -> FlowView:
+    """ "Why are you having trouble signing in?": reset the password, or unlock only."""
+    now = clock.now()
+    flow = load_flow(handle, now, Step.CHOOSE_OPERATION)
+    policy = get_sspr_policy()
+    if operation == Operation.UNLOCK and not policy.unlock_without_reset:
+        raise FlowError("operation_unavailable")
+    with transaction.atomic():
+        new = advance(flow, Step.CHOOSE_OPERATION, operation=operation)
+        audit(flow, "reset.operation_chosen", meta, details={"operation": operation.value})
+    return view(flow, new, now, policy=policy, challenge=None)

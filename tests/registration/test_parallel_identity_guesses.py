@@ -1,0 +1,37 @@
+"""A burst of wrong identity-proof codes across many sessions compares at most the limit."""
+
+import pytest
+
+from opensspr.accounts.models import User
+from opensspr.audit.models import AuditEvent
+from opensspr.policy.kinds import MethodKind as K
+from opensspr.registration import identity
+from opensspr.registration.limits import FAILURES_PER_HOUR
+from tests.concurrency import needs_concurrent_writers, race
+
+SESSIONS = 10
+GUESSES_PER_SESSION = 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_parallel_wrong_codes_over_ten_sessions_compare_at_most_the_limit(user_factory, meta):
+    needs_concurrent_writers()
+    person = user_factory(auth_email="burst@mail.example")
+    sessions = [f"session-{n:02d}".ljust(64, "0") for n in range(SESSIONS)]
+    for session in sessions:
+        identity.start_identity_proof(user=person, session=session, kind=K.EMAIL, meta=meta)
+
+    def guess(session: str) -> str:
+        user = User.objects.get(pk=person.pk)  # each request loads its own copy
+        identity.finish_identity_proof(user=user, session=session, answer="0000000x", meta=meta)
+        return "passed"
+
+    calls = [lambda s=s: guess(s) for s in sessions for _ in range(GUESSES_PER_SESSION)]
+    outcomes = [getattr(o, "code", o) for o in race(*calls)]
+
+    compared = AuditEvent.objects.filter(
+        activity="registration.proof_failed", reason__in=("wrong_code", "code_dead")
+    )
+    assert 1 <= compared.count() <= FAILURES_PER_HOUR, outcomes
+    assert "passed" not in outcomes
+    assert "throttled" in outcomes
