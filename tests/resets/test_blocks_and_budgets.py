@@ -13,7 +13,6 @@ from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
     begin_verification,
-    set_new_password,
     start_flow,
     submit_verification,
 )
