@@ -21,14 +21,7 @@ import grimp
 PACKAGE = "opensspr"
 
 # Imports allowed to close a cycle for now, as (importer, imported). Each entry is a debt.
-IGNORED: frozenset[tuple[str, str]] = frozenset(
-    {
-        # TEMPORARY until the flow restructure merges (issue 8 item 1): resets/flow.py:463
-        # imports completion inside submit_verification, and completion imports flow. The
-        # lead removes this entry after merging.
-        ("opensspr.resets.flow", "opensspr.resets.completion"),
-    }
-)
+IGNORED: frozenset[tuple[str, str]] = frozenset({})
 
 
 def import_graph(graph: grimp.ImportGraph) -> dict[str, set[str]]:

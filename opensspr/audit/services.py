@@ -68,7 +68,7 @@ def unknown_identifier_label(identifier_key: str) -> str:
 
 def record_event(
     *,
-    activity: Activity | str,
+    activity: Activity,
     outcome: Outcome | str,
     meta: RequestMeta,
     reason: str = "",
@@ -79,9 +79,9 @@ def record_event(
 ) -> AuditEvent:
     """Write one event. Call inside the transaction that makes the change it records.
 
-    ``activity`` is a catalogue member; a plain string is accepted only when it is
-    a catalogue value (callers not yet converted), and anything else raises
-    ``UnknownActivityError`` before a row is written.
+    ``activity`` is a catalogue member; a string that is not a catalogue value
+    (mypy stops those, a dynamic caller might not) raises ``UnknownActivityError``
+    before a row is written.
     """
     return AuditEvent.objects.create(
         occurred_at=clock.now(),

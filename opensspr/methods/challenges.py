@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import F
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
@@ -209,7 +210,7 @@ def phone_budget_refusal(kind: MethodKind | str, meta: RequestMeta, now: datetim
 
 def record_challenge_event(
     user: User | None,
-    activity: str,
+    activity: Activity,
     meta: RequestMeta,
     *,
     outcome: Outcome = Outcome.SUCCESS,

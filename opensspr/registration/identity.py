@@ -24,6 +24,7 @@ from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.channels import mask_email, mask_phone
 from opensspr.core import clock
@@ -201,7 +202,13 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
                 meta=meta,
                 ttl=CODE_TTL,
             )
-            audit(user, "registration.proof_started", meta, purpose="identity", method=kind.value)
+            audit(
+                user,
+                Activity.REGISTRATION_PROOF_STARTED,
+                meta,
+                purpose="identity",
+                method=kind.value,
+            )
         return proof
     to = _destination(user, kind)
     return proofs.issue(
@@ -239,7 +246,7 @@ def finish_identity_proof(*, user: User, session: str, answer: str, meta: Reques
             )
             audit(
                 user,
-                "registration.proof_failed",
+                Activity.REGISTRATION_PROOF_FAILED,
                 meta,
                 outcome=Outcome.FAILURE,
                 reason="destination_changed",
@@ -255,7 +262,7 @@ def finish_identity_proof(*, user: User, session: str, answer: str, meta: Reques
     with transaction.atomic():
         if not proofs.mark_proven(proof, consume=False):
             raise ProofError("code_used")
-        audit(user, "registration.identity_verified", meta, method=proof.kind)
+        audit(user, Activity.REGISTRATION_IDENTITY_VERIFIED, meta, method=proof.kind)
 
 
 def verify_password(*, user: User, session: str, password: str, meta: RequestMeta) -> None:
@@ -275,7 +282,7 @@ def verify_password(*, user: User, session: str, password: str, meta: RequestMet
         code = "account_locked" if state.is_locked(now) else "wrong_password"
         audit(
             user,
-            "registration.proof_failed",
+            Activity.REGISTRATION_PROOF_FAILED,
             meta,
             outcome=Outcome.FAILURE,
             reason=code,
@@ -298,4 +305,4 @@ def record_password_proof(*, user: User, session: str, meta: RequestMeta, via: s
             ttl=PASSWORD_FRESH,
             proven=True,
         )
-        audit(user, "registration.identity_verified", meta, method=PASSWORD, via=via)
+        audit(user, Activity.REGISTRATION_IDENTITY_VERIFIED, meta, method=PASSWORD, via=via)

@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
@@ -64,7 +65,7 @@ class ProofError(Exception):
 
 def audit(
     user: User,
-    activity: str,
+    activity: Activity,
     meta: RequestMeta,
     *,
     outcome: Outcome = Outcome.SUCCESS,
@@ -123,12 +124,16 @@ def issue(
                 now=now,
             )
             audit(
-                user, "registration.proof_started", meta, purpose=purpose.value, method=kind.value
+                user,
+                Activity.REGISTRATION_PROOF_STARTED,
+                meta,
+                purpose=purpose.value,
+                method=kind.value,
             )
     except ProofError as exc:
         audit(
             user,
-            "registration.proof_refused",
+            Activity.REGISTRATION_PROOF_REFUSED,
             meta,
             outcome=Outcome.FAILURE,
             reason=exc.code,
@@ -265,7 +270,7 @@ def check(
     with transaction.atomic():
         audit(
             proof.user,
-            "registration.proof_failed",
+            Activity.REGISTRATION_PROOF_FAILED,
             meta,
             outcome=Outcome.FAILURE,
             reason="code_dead" if dead else "wrong_code",
@@ -318,7 +323,11 @@ def confirm_registration_call(*, token: str, digits: str, meta: RequestMeta) -> 
 
     def answered(proof: Proof) -> None:
         audit(
-            proof.user, "registration.call_answered", meta, purpose=proof.purpose, method=proof.kind
+            proof.user,
+            Activity.REGISTRATION_CALL_ANSWERED,
+            meta,
+            purpose=proof.purpose,
+            method=proof.kind,
         )
 
     confirmed = challenges.confirm_call(

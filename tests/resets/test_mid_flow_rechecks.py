@@ -10,11 +10,11 @@ import pytest
 
 from opensspr.channels import deliver_due, list_outbox
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.resets.completion import set_new_password
 from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
     begin_verification,
+    set_new_password,
     start_flow,
     submit_verification,
 )

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from django.db import transaction
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
@@ -64,14 +65,14 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
             if not challenges.consume_once(challenge, now):
                 raise FlowError("flow_conflict")  # a parallel submission took it first
             details = {"method": kind.value, "gate": len(gates)}
-            audit(flow, "reset.gate_passed", meta, details=details)
+            audit(flow, Activity.RESET_GATE_PASSED, meta, details=details)
             if len(gates) < flow.gates_required:
                 new = advance(flow, Step.PASS_GATE, gates_passed=gates)
             else:
                 new = complete_gates(flow, gates, meta, now, policy)
     except DirectoryError as exc:
         with transaction.atomic():
-            audit(flow, "unlock.failed", meta, outcome=Outcome.FAILURE, reason=exc.code)
+            audit(flow, Activity.UNLOCK_FAILED, meta, outcome=Outcome.FAILURE, reason=exc.code)
         raise FlowError("directory_unavailable") from None
     return view(flow, new, now, policy=policy, challenge=None)
 
@@ -117,7 +118,7 @@ def _failed(
     with transaction.atomic():
         audit(
             flow,
-            "reset.gate_failed",
+            Activity.RESET_GATE_FAILED,
             meta,
             outcome=Outcome.FAILURE,
             reason="code_dead" if dead else "wrong_answer",

@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from django.db import transaction
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
@@ -57,7 +58,7 @@ def complete_gates(
     lockout.clear(*lockout.all_keys(user.user_id_key))
     throttles.clear(flow.subject)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
-    audit(flow, "unlock.completed", meta)
+    audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
     return handle
 
@@ -93,14 +94,18 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
             lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
             throttles.clear(flow.subject)
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
-            audit(flow, "reset.completed", meta)
+            audit(flow, Activity.RESET_COMPLETED, meta)
             notify_done(user, meta, policy, unlocked=False)
     except DirectoryRejectedError as exc:
         _reject(flow, meta, now, (), f"directory:{exc.code}")
     except DirectoryError:
         with transaction.atomic():
             audit(
-                flow, "reset.failed", meta, outcome=Outcome.FAILURE, reason="directory_unavailable"
+                flow,
+                Activity.RESET_FAILED,
+                meta,
+                outcome=Outcome.FAILURE,
+                reason="directory_unavailable",
             )
         raise FlowError("directory_unavailable") from None
     return view(flow, new, now, policy=policy)
@@ -118,7 +123,7 @@ def _reject(
             handle = advance(flow, Step.REJECT_PASSWORD, password_attempts=tries)
         audit(
             flow,
-            "reset.password_rejected",
+            Activity.RESET_PASSWORD_REJECTED,
             meta,
             outcome=Outcome.FAILURE,
             reason=code,

@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from django.db import transaction
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import unknown_identifier_label
 from opensspr.core.request_meta import RequestMeta
@@ -33,7 +34,7 @@ def flow_meta(flow: ResetFlow, meta: RequestMeta) -> RequestMeta:
 
 def audit(
     flow: ResetFlow,
-    activity: str,
+    activity: Activity,
     meta: RequestMeta,
     *,
     outcome: Outcome = Outcome.SUCCESS,
@@ -62,7 +63,7 @@ def block(
     """
     with transaction.atomic():
         handle = advance(flow, Step.BLOCK, reason=reason)
-        audit(flow, "reset.blocked", meta, outcome=Outcome.FAILURE, reason=why)
+        audit(flow, Activity.RESET_BLOCKED, meta, outcome=Outcome.FAILURE, reason=why)
     raise FlowBlockedError(view(flow, handle, now))
 
 

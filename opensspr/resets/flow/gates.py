@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from opensspr.accounts.selectors import get_organisation
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
@@ -78,7 +79,7 @@ def _within_phone_budget(
         return True
     audit(
         flow,
-        "reset.budget_exceeded",
+        Activity.RESET_BUDGET_EXCEEDED,
         meta,
         outcome=Outcome.FAILURE,
         reason=which,
@@ -122,12 +123,12 @@ def begin_verification(
             flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
-            audit(flow, "reset.method_started", meta, details={"method": kind.value})
+            audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})
     except MethodError as exc:
         with transaction.atomic():
             audit(
                 flow,
-                "reset.method_refused",
+                Activity.RESET_METHOD_REFUSED,
                 meta,
                 outcome=Outcome.FAILURE,
                 reason=exc.code,

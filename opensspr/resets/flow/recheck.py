@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
@@ -46,7 +47,7 @@ def recheck(
             challenges.consume_once(challenge, now)
             audit(
                 flow,
-                "reset.gate_failed",
+                Activity.RESET_GATE_FAILED,
                 meta,
                 outcome=Outcome.FAILURE,
                 reason="channel_changed",

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.selectors import get_user_by_identifier
+from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
@@ -66,7 +67,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
         )
         audit(
             flow,
-            "reset.started",
+            Activity.RESET_STARTED,
             meta,
             reason=reason,
             outcome=Outcome.SUCCESS if decision.eligible else Outcome.FAILURE,
@@ -89,5 +90,5 @@ def choose_operation(*, handle: str, operation: Operation, meta: RequestMeta) ->
         raise FlowError("operation_unavailable")
     with transaction.atomic():
         new = advance(flow, Step.CHOOSE_OPERATION, operation=operation)
-        audit(flow, "reset.operation_chosen", meta, details={"operation": operation.value})
+        audit(flow, Activity.RESET_OPERATION_CHOSEN, meta, details={"operation": operation.value})
     return view(flow, new, now, policy=policy, challenge=None)
