@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "opensspr.core",
     "opensspr.accounts",
+    "opensspr.directory",
     "opensspr.audit",
     "opensspr.policy",
     "opensspr.signin",

@@ -1,0 +1,226 @@
+"""The users half of a sync run: map, validate, create or update, in batches.
+
+The only code that sets ``User.source = synced`` and ``on_premises_dn``
+(besides ``create_synced_user`` for one entry). A user is matched by DN first,
+then by user ID among users that are already synced (an entry that moved).
+An entry whose user ID belongs to a *cloud* user is refused: taking the
+account over would move its password to the directory. Each batch is one
+transaction; a bad entry is reported and the run goes on.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import transaction
+
+from opensspr.accounts.identifiers import identifier_key, validate_user_id
+from opensspr.accounts.models import User, UserSource
+from opensspr.accounts.phones import normalise_phone
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.core.request_meta import RequestMeta
+from opensspr.directory.ldap.reader import Entry
+from opensspr.directory.mapping import AttributeMap, MappedUser, MappingError, map_user
+
+BATCH = 1000
+MAPPED_FIELDS = (
+    "user_id",
+    "display_name",
+    "given_name",
+    "surname",
+    "email",
+    "mobile_phone",
+    "office_phone",
+    "account_enabled",
+    "on_premises_dn",
+)
+_LIMITS = {"display_name": 256, "given_name": 64, "surname": 64, "on_premises_dn": 1024}
+_email = EmailValidator()
+
+
+@dataclass(frozen=True)
+class EntryError:
+    dn: str
+    messages: tuple[str, ...]
+
+
+@dataclass
+class UserCounts:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    disabled: int = 0
+    enabled: int = 0
+    errors: list[EntryError] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # DN keys read this run, good or bad
+    newest_timestamp: str = ""
+
+
+def _messages(error: ValidationError, name: str) -> list[str]:
+    return [f"{name}: {m}" for m in error.messages]
+
+
+def validated(mapped: MappedUser) -> dict[str, object]:
+    """The stored values for ``mapped``; raises ``ValidationError`` with every problem."""
+    problems: list[str] = []
+    try:
+        validate_user_id(mapped.user_id)
+    except ValidationError as exc:
+        problems += _messages(exc, "user ID")
+    values: dict[str, object] = {
+        "user_id": mapped.user_id,
+        "display_name": mapped.display_name,
+        "given_name": mapped.given_name,
+        "surname": mapped.surname,
+        "email": mapped.email,
+        "account_enabled": mapped.enabled,
+        "on_premises_dn": mapped.dn,
+    }
+    if mapped.email:
+        try:
+            _email(mapped.email)
+        except ValidationError as exc:
+            problems += _messages(exc, "email")
+    for name in ("mobile_phone", "office_phone"):
+        try:
+            values[name] = normalise_phone(getattr(mapped, name))
+        except ValidationError as exc:
+            problems += _messages(exc, name)
+    for name, limit in _LIMITS.items():
+        if len(str(values[name])) > limit:
+            problems.append(f"{name}: longer than {limit} characters")
+    if problems:
+        raise ValidationError(problems)
+    return values
+
+
+class UserSync:
+    """One run's users: what is stored, what was seen, what to write next."""
+
+    def __init__(self, *, amap: AttributeMap, meta: RequestMeta) -> None:
+        self.amap, self.meta = amap, meta
+        self.counts = UserCounts()
+        rows = User.objects.filter(source=UserSource.SYNCED).values_list("pk", *MAPPED_FIELDS)
+        self.stored: dict[str, tuple] = {r[-1].lower(): r for r in rows}
+        self.keys: dict[str, tuple[int | None, str]] = {
+            key: (pk, source)
+            for pk, key, source in User.objects.values_list("pk", "user_id_key", "source")
+        }
+        self._creates: list[User] = []
+        self._updates: list[User] = []
+        self._transitions: list[tuple[User, bool]] = []
+
+    def add(self, entry: Entry) -> None:
+        counts = self.counts
+        counts.read += 1
+        dn_key = entry.dn.lower()
+        counts.seen.add(dn_key)
+        stamp = entry.attributes.get("modifytimestamp")
+        if stamp and stamp[0].decode("ascii", "replace") > counts.newest_timestamp:
+            counts.newest_timestamp = stamp[0].decode("ascii", "replace")
+        try:
+            values = validated(map_user(entry.dn, entry.attributes, self.amap))
+            self._place(dn_key, values)
+        except MappingError as exc:
+            counts.errors.append(EntryError(entry.dn, (str(exc),)))
+        except ValidationError as exc:
+            counts.errors.append(EntryError(entry.dn, tuple(exc.messages)))
+        if len(self._creates) + len(self._updates) >= BATCH:
+            self.flush()
+
+    def _place(self, dn_key: str, values: dict[str, object]) -> None:
+        key = identifier_key(str(values["user_id"]))
+        row = self.stored.get(dn_key)
+        owner = self.keys.get(key)
+        if row is None and owner is not None and owner[1] == UserSource.SYNCED and owner[0]:
+            row = next((r for r in self.stored.values() if r[0] == owner[0]), None)  # moved
+            if row is not None:
+                self.counts.seen.add(row[-1].lower())  # its old DN is not "gone"
+        if owner is not None and (row is None or owner[0] != row[0]):
+            if owner[1] != UserSource.SYNCED:
+                raise ValidationError(
+                    "user ID: a cloud user with this user ID exists; it is not taken over"
+                )
+            raise ValidationError("user ID: another directory entry has this user ID")
+        if row is None:
+            self._create(key, values)
+            return
+        old = dict(zip(MAPPED_FIELDS, row[1:], strict=True))
+        changed = [name for name in MAPPED_FIELDS if old[name] != values[name]]
+        if not changed:
+            self.counts.unchanged += 1
+            return
+        user = User(pk=row[0], source=UserSource.SYNCED, user_id_key=key, **values)
+        self._updates.append(user)
+        if old["account_enabled"] != values["account_enabled"]:
+            self._transitions.append((user, bool(values["account_enabled"])))
+        if old["user_id"] != values["user_id"]:
+            self.keys.pop(identifier_key(str(old["user_id"])), None)
+            self.keys[key] = (row[0], UserSource.SYNCED)
+
+    def _create(self, key: str, values: dict[str, object]) -> None:
+        user = User(source=UserSource.SYNCED, user_id_key=key, **values)
+        user.password = make_password(None)
+        self._creates.append(user)
+        self.keys[key] = (None, UserSource.SYNCED)
+
+    def flush(self) -> None:
+        if not (self._creates or self._updates):
+            return
+        with transaction.atomic():
+            User.objects.bulk_create(self._creates, batch_size=BATCH)
+            User.objects.bulk_update(self._updates, [*MAPPED_FIELDS, "user_id_key"], batch_size=250)
+            self._audit_transitions(self._transitions, reason="directory_state")
+        self.counts.created += len(self._creates)
+        self.counts.updated += len(self._updates)
+        self._creates, self._updates, self._transitions = [], [], []
+
+    def _audit_transitions(self, changes: Iterable[tuple[User, bool]], *, reason: str) -> None:
+        """Enabling or disabling an account is a change people ask about: one event each."""
+        for user, enabled in changes:
+            if enabled:
+                self.counts.enabled += 1
+            else:
+                self.counts.disabled += 1
+            record_event(
+                activity="directory.sync_user_enabled"
+                if enabled
+                else "directory.sync_user_disabled",
+                outcome=Outcome.SUCCESS,
+                meta=self.meta,
+                target=user,
+                reason=reason,
+            )
+
+    def disable_missing(self) -> None:
+        """Full runs only: synced users whose entry wasn't read are disabled here."""
+        gone = [
+            row[0]
+            for dn_key, row in self.stored.items()
+            if dn_key not in self.counts.seen and row[MAPPED_FIELDS.index("account_enabled") + 1]
+        ]
+        for start in range(0, len(gone), BATCH):
+            chunk = gone[start : start + BATCH]
+            with transaction.atomic():
+                User.objects.filter(pk__in=chunk).update(account_enabled=False)
+                users = list(User.objects.filter(pk__in=chunk))
+                self._audit_transitions(((u, False) for u in users), reason="not_in_directory")
+
+    def dn_index(self) -> dict[str, int]:
+        """DN key -> user pk of every synced user, after this run's writes."""
+        rows = User.objects.filter(source=UserSource.SYNCED).values_list("pk", "on_premises_dn")
+        return {dn.lower(): pk for pk, dn in rows}
+
+
+def sync_entries(
+    entries: Iterable[Entry], users: UserSync, progress: Callable[[int], None] | None
+) -> None:
+    for entry in entries:
+        users.add(entry)
+        if progress:
+            progress(users.counts.read)
+    users.flush()
