@@ -9,7 +9,7 @@ transaction; a bad entry is reported and the run goes on.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -19,6 +19,7 @@ from django.db import transaction
 from opensspr.accounts.identifiers import identifier_key, validate_user_id
 from opensspr.accounts.models import User, UserSource
 from opensspr.accounts.phones import normalise_phone
+from opensspr.accounts.services import UserData, create_user
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
@@ -224,3 +225,16 @@ def sync_entries(
         if progress:
             progress(users.counts.read)
     users.flush()
+
+
+@transaction.atomic
+def create_synced_user(*, data: UserData, dn: str, meta: RequestMeta) -> User:
+    """One directory entry's user, created outside a run (tests, the demo).
+
+    ``create_user`` refuses synchronised users (only sync sets a source and a DN);
+    this is sync's own door, with the same audit trail as a cloud user's creation.
+    """
+    user = create_user(data=replace(data, source=UserSource.CLOUD, on_premises_dn=""), meta=meta)
+    User.objects.filter(pk=user.pk).update(source=UserSource.SYNCED, on_premises_dn=dn)
+    user.refresh_from_db()
+    return user
