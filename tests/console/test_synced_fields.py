@@ -61,3 +61,45 @@ def test_csv_import_refuses_synced_rows(meta):
     report = import_users([(2, row)], meta=meta)
     assert report.imported == 0
     assert "sync" in report.errors[0].messages[0]
+
+
+def test_directory_page_seals_the_password_and_never_shows_it(client, user_factory):
+    from opensspr.audit.models import AuditEvent
+    from opensspr.core.crypto import unseal
+    from opensspr.directory.models import DirectorySettings
+
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    form = {
+        "kind": "openldap",
+        "urls": "ldaps://ldap.example.org:636",
+        "tls_mode": "ldaps",
+        "bind_dn": "cn=opensspr,dc=example,dc=org",
+        "bind_password": "Service-Secret-42",
+        "base_dn": "dc=example,dc=org",
+        "user_filter": "(objectClass=inetOrgPerson)",
+        "group_filter": "(objectClass=groupOfNames)",
+        "user_id_attribute": "uid",
+        "display_name_attribute": "displayName",
+        "email_attribute": "mail",
+        "disabled_attribute": "pwdAccountLockedTime",
+        "disabled_value": "000001010000Z",
+        "group_name_attribute": "cn",
+        "member_attribute": "member",
+        "sync_interval_minutes": "15",
+        "full_sync_interval_hours": "24",
+        "role_mappings-TOTAL_FORMS": "1",
+        "role_mappings-INITIAL_FORMS": "0",
+        "role_mappings-0-group_dn": "cn=admins,ou=groups,dc=example,dc=org",
+        "role_mappings-0-role": "helpdesk_admin",
+    }
+    response = client.post("/console/directory/directorysettings/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    stored = DirectorySettings.objects.get(pk=1)
+    assert unseal(stored.bind_password_sealed) == "Service-Secret-42"
+    assert stored.role_mappings.get().role == "helpdesk_admin"
+    page = client.get("/console/directory/directorysettings/1/change/").content.decode()
+    assert "Service-Secret-42" not in page and stored.bind_password_sealed not in page
+    assert "Service-Secret-42" not in str(list(AuditEvent.objects.values("details")))
+    form["urls"] = "ldap://ldap.example.org"  # plain URL with LDAPS mode: refused
+    refused = client.post("/console/directory/directorysettings/1/change/", form)
+    assert refused.status_code == 200
