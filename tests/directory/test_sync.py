@@ -1,6 +1,7 @@
 """``opensspr sync`` against a real slapd (with syncprov, so contextCSN marks are used)."""
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -193,3 +194,19 @@ def test_a_full_run_that_reads_nobody_disables_nobody(directory, sync):
     report = sync(full=True)
     assert report.refused_mass_disable
     assert User.objects.get(user_id="anna@example.org").account_enabled
+
+
+def test_the_worker_syncs_on_schedule_one_worker_at_a_time(directory, clock):
+    from opensspr.directory.schedule import run_due_sync
+
+    person(directory, "anna")
+    assert run_due_sync() is not None  # never ran: due
+    assert run_due_sync() is None  # ran a moment ago
+    clock.advance(minutes=16)  # the default interval is 15 minutes
+    SyncState.objects.filter(pk=1).update(lease_until=clock.now + timedelta(minutes=5))
+    assert run_due_sync() is None  # another worker holds the run
+    SyncState.objects.filter(pk=1).update(lease_until=None)
+    assert run_due_sync() is not None
+    DirectorySettings.objects.filter(pk=1).update(enabled=False)
+    clock.advance(minutes=16)
+    assert run_due_sync() is None
