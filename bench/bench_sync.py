@@ -20,6 +20,7 @@ Runs with the tests' settings: SQLite in a temporary folder, or a fresh
 import argparse
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     args = parser.parse_args()
     logging.disable(logging.INFO)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper here
     folder = Path(tempfile.mkdtemp(prefix="opensspr-bench-sync-"))
     if connection.vendor == "sqlite":
         connection.settings_dict["TEST"]["NAME"] = f"{folder}/bench.sqlite3"
@@ -195,6 +197,7 @@ def main() -> None:
     finally:
         slapd.stop(server)
         connection.creation.destroy_test_db(old_name, verbosity=0)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from opensspr.accounts.models import Group, RoleAssignment, User, UserSource
 from opensspr.audit.models import Outcome
@@ -73,9 +73,16 @@ def _set_members(
     if have == wanted:
         return False
     through._default_manager.filter(**{owner: group_pk, f"{other}__in": have - wanted}).delete()
-    through._default_manager.bulk_create(
-        [through(**{owner: group_pk, other: o}) for o in wanted - have]
-    )
+    added = wanted - have
+    if added:  # one executemany: bulk_create compiles each row (a 100,000-member group)
+        quote = connection.ops.quote_name
+        meta = through._meta
+        columns = ", ".join(quote(meta.get_field(n).column) for n in (owner, other))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)",  # noqa: S608 - names from the model
+                [(group_pk, o) for o in added],
+            )
     return True
 
 

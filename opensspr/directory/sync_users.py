@@ -68,8 +68,13 @@ def _messages(error: ValidationError, name: str) -> list[str]:
     return [f"{name}: {m}" for m in error.messages]
 
 
-def validated(mapped: MappedUser) -> dict[str, object]:
-    """The stored values for ``mapped``; raises ``ValidationError`` with every problem."""
+def validated(mapped: MappedUser, known_phones: frozenset[str] = frozenset()) -> dict[str, object]:
+    """The stored values for ``mapped``; raises ``ValidationError`` with every problem.
+
+    ``known_phones`` are numbers already stored (so already normalised): an entry
+    that still carries one is not parsed again (parsing is most of a full run's
+    own cost once the users exist).
+    """
     problems: list[str] = []
     try:
         validate_user_id(mapped.user_id)
@@ -90,8 +95,12 @@ def validated(mapped: MappedUser) -> dict[str, object]:
         except ValidationError as exc:
             problems += _messages(exc, "email")
     for name in ("mobile_phone", "office_phone"):
+        raw = getattr(mapped, name)
+        if raw in known_phones:
+            values[name] = raw
+            continue
         try:
-            values[name] = normalise_phone(getattr(mapped, name))
+            values[name] = normalise_phone(raw)
         except ValidationError as exc:
             problems += _messages(exc, name)
     for name, limit in _LIMITS.items():
@@ -111,12 +120,14 @@ class UserSync:
         self.counts = UserCounts()
         rows = User.objects.filter(source=UserSource.SYNCED).values_list("pk", *MAPPED_FIELDS)
         self.stored: dict[str, tuple] = {r[-1].lower(): r for r in rows}
+        phones = MAPPED_FIELDS.index("mobile_phone") + 1, MAPPED_FIELDS.index("office_phone") + 1
+        self.known_phones = frozenset(r[i] for r in self.stored.values() for i in phones if r[i])
         self.keys: dict[str, tuple[int | None, str]] = {
             key: (pk, source)
             for pk, key, source in User.objects.values_list("pk", "user_id_key", "source")
         }
         self._creates: list[dict[str, object]] = []
-        self._updates: list[User] = []
+        self._updates: list[dict[str, object]] = []
         self._transitions: list[tuple[User, bool]] = []
 
     def add(self, entry: Entry) -> None:
@@ -128,7 +139,8 @@ class UserSync:
         if stamp and stamp[0].decode("ascii", "replace") > counts.newest_timestamp:
             counts.newest_timestamp = stamp[0].decode("ascii", "replace")
         try:
-            values = validated(map_user(entry.dn, entry.attributes, self.amap))
+            mapped = map_user(entry.dn, entry.attributes, self.amap)
+            values = validated(mapped, self.known_phones)
             self._place(dn_key, values)
         except MappingError as exc:
             counts.errors.append(EntryError(entry.dn, (str(exc),)))
@@ -159,9 +171,9 @@ class UserSync:
         if not changed:
             self.counts.unchanged += 1
             return
-        user = User(pk=row[0], source=UserSource.SYNCED, user_id_key=key, **values)
-        self._updates.append(user)
+        self._updates.append({**values, "user_id_key": key, "pk": row[0]})
         if old["account_enabled"] != values["account_enabled"]:
+            user = User(pk=row[0], user_id=str(values["user_id"]))  # the audit target
             self._transitions.append((user, bool(values["account_enabled"])))
         if old["user_id"] != values["user_id"]:
             self.keys.pop(identifier_key(str(old["user_id"])), None)
@@ -179,7 +191,8 @@ class UserSync:
         with transaction.atomic():
             if self._creates:
                 insert_users(self._creates, created_at=self.now)
-            User.objects.bulk_update(self._updates, [*MAPPED_FIELDS, "user_id_key"], batch_size=250)
+            if self._updates:
+                update_users(self._updates)
             self._audit_transitions(self._transitions, reason="directory_state")
         self.counts.created += len(self._creates)
         self.counts.updated += len(self._updates)
@@ -243,6 +256,24 @@ def insert_users(rows: list[dict[str, object]], *, created_at: datetime) -> None
         cursor.executemany(
             f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - names from the model
             [[row[f.name] if f.name in row else prepared[f.name] for f in fields] for row in rows],
+        )
+
+
+def update_users(rows: list[dict[str, object]]) -> None:
+    """Write the mapped fields of changed users with one ``executemany``.
+
+    ``bulk_update`` builds a CASE per field per row (about 3 ms a user); sync
+    writes the same columns for every row, so one prepared UPDATE does.
+    """
+    names = [*MAPPED_FIELDS, "user_id_key"]
+    columns = [User._meta.get_field(n).column for n in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
+    table = quote(User._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s",  # noqa: S608 - names from the model
+            [[row[n] for n in names] + [row["pk"]] for row in rows],
         )
 
 
