@@ -26,7 +26,7 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.ldap.reader import Entry
 from opensspr.directory.mapping import AttributeMap, MappedGroup, MappingError, map_group
 from opensspr.directory.models import RoleMapping, SyncedGroup
-from opensspr.directory.sync_users import EntryError
+from opensspr.directory.sync_users import EntryError, column_of
 
 Members = Group.members.through
 Nesting = Group.member_groups.through
@@ -77,7 +77,7 @@ def _set_members(
     if added:  # one executemany: bulk_create compiles each row (a 100,000-member group)
         quote = connection.ops.quote_name
         meta = through._meta
-        columns = ", ".join(quote(meta.get_field(n).column) for n in (owner, other))
+        columns = ", ".join(quote(column_of(through, n)) for n in (owner, other))
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)",  # noqa: S608 - names from the model

@@ -12,11 +12,12 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from opensspr.accounts.identifiers import identifier_key, validate_user_id
 from opensspr.accounts.models import User, UserSource
@@ -126,8 +127,8 @@ class UserSync:
             key: (pk, source)
             for pk, key, source in User.objects.values_list("pk", "user_id_key", "source")
         }
-        self._creates: list[dict[str, object]] = []
-        self._updates: list[dict[str, object]] = []
+        self._creates: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
         self._transitions: list[tuple[User, bool]] = []
 
     def add(self, entry: Entry) -> None:
@@ -235,7 +236,7 @@ class UserSync:
         return {dn.lower(): pk for pk, dn in rows}
 
 
-def insert_users(rows: list[dict[str, object]], *, created_at: datetime) -> None:
+def insert_users(rows: list[dict[str, Any]], *, created_at: datetime) -> None:
     """Insert new synced users with one ``executemany``.
 
     ``bulk_create`` compiles every field of every row (about 0.3 ms a user, more
@@ -249,7 +250,7 @@ def insert_users(rows: list[dict[str, object]], *, created_at: datetime) -> None
         for f in fields
         if f.name not in rows[0]
     }
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(column_of(User, f.name)) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     table = connection.ops.quote_name(User._meta.db_table)
     with connection.cursor() as cursor:
@@ -259,14 +260,22 @@ def insert_users(rows: list[dict[str, object]], *, created_at: datetime) -> None
         )
 
 
-def update_users(rows: list[dict[str, object]]) -> None:
+def column_of(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    column = field.get_attname_column()[1] if isinstance(field, models.Field) else None
+    if not column:
+        raise TypeError(f"{name} is not a column")
+    return column
+
+
+def update_users(rows: list[dict[str, Any]]) -> None:
     """Write the mapped fields of changed users with one ``executemany``.
 
     ``bulk_update`` builds a CASE per field per row (about 3 ms a user); sync
     writes the same columns for every row, so one prepared UPDATE does.
     """
     names = [*MAPPED_FIELDS, "user_id_key"]
-    columns = [User._meta.get_field(n).column for n in names]
+    columns = [column_of(User, n) for n in names]
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(c)} = %s" for c in columns)
     table = quote(User._meta.db_table)
