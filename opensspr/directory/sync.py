@@ -123,8 +123,9 @@ def run_sync(
     if settings is None or not settings.url_list():
         raise SyncNotConfiguredError("no on-premises directory is configured")
     state, _created = SyncState.objects.get_or_create(pk=1)
-    pool = open_pool(settings)
+    pool: ServicePool | None = None
     try:
+        pool = open_pool(settings)
         return _run(
             settings, state, pool, meta=meta, full=full, progress=progress, page_size=page_size
         )
@@ -140,7 +141,8 @@ def run_sync(
             )
         raise
     finally:
-        pool.close_all()
+        if pool is not None:
+            pool.close_all()
 
 
 def _run(

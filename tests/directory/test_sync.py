@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from ldap3 import MODIFY_ADD, MODIFY_REPLACE, NONE, Connection, Server
 
 from opensspr.accounts.models import Group, RoleAssignment, User
@@ -210,3 +210,19 @@ def test_the_worker_syncs_on_schedule_one_worker_at_a_time(directory, clock):
     DirectorySettings.objects.filter(pk=1).update(enabled=False)
     clock.advance(minutes=16)
     assert run_due_sync() is None
+
+
+def test_a_directory_that_is_down_stops_the_run_and_keeps_the_mark(directory, sync, capsys):
+    person(directory, "anna")
+    sync()
+    mark = SyncState.objects.get().mark
+    closed = slapd.free_port()  # nothing listens there
+    DirectorySettings.objects.filter(pk=1).update(urls=f"ldap://127.0.0.1:{closed}")
+    with pytest.raises(CommandError) as stopped:
+        call_command("sync")
+    assert stopped.value.returncode == 2
+    assert "directory_unavailable" in str(stopped.value)
+    assert SyncState.objects.get().mark == mark
+    failed = AuditEvent.objects.get(activity="directory.sync_failed")
+    assert failed.reason == "directory_unavailable"
+    assert slapd.RESETTER_PW not in str(failed.details) + failed.reason

@@ -52,7 +52,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        progress = Progress(count_synced_users())
+        # A bar only when the run reads everything (its size is about the last run's).
+        progress = Progress(count_synced_users() if options["full"] else 0)
         try:
             report = run_sync(meta=RequestMeta.system(), full=options["full"], progress=progress)
         except SyncNotConfiguredError as exc:
