@@ -226,3 +226,31 @@ def test_a_directory_that_is_down_stops_the_run_and_keeps_the_mark(directory, sy
     failed = AuditEvent.objects.get(activity="directory.sync_failed")
     assert failed.reason == "directory_unavailable"
     assert slapd.RESETTER_PW not in str(failed.details) + failed.reason
+
+
+def test_without_syncprov_the_mark_falls_back_to_modify_timestamp(slapd_server, meta):
+    """The shared slapd has no syncprov (no contextCSN): modifyTimestamp marks the runs."""
+    admin = slapd_server.admin()
+    try:
+        dn = person(admin, "tsanna")
+        DirectorySettings.objects.create(
+            pk=1,
+            urls=f"ldaps://127.0.0.1:{slapd_server.ldaps_port}",
+            tls_mode="ldaps",
+            ca_certificate=slapd_server.tls.ca_file.read_text(),
+            server_name=slapd.SERVER_NAME,
+            bind_dn=slapd.RESETTER_DN,
+            bind_password_sealed=seal(slapd.RESETTER_PW),
+            base_dn=slapd.SUFFIX,
+            user_ous=slapd.PEOPLE,
+            user_id_suffix="example.org",
+        )
+        run_sync(meta=meta)
+        assert SyncState.objects.get().mark.startswith("timestamp||")
+        admin.modify(dn, {"displayName": [(MODIFY_REPLACE, ["Anna Timestamp"])]})
+        report = run_sync(meta=meta)
+        assert not report.full
+        assert User.objects.get(user_id="tsanna@example.org").display_name == "Anna Timestamp"
+    finally:
+        admin.delete(f"uid=tsanna,{slapd.PEOPLE}")
+        admin.unbind()
