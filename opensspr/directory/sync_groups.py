@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 
 from opensspr.accounts.models import Group, RoleAssignment, User, UserSource
 from opensspr.audit.models import Outcome
@@ -26,7 +26,7 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.ldap.reader import Entry
 from opensspr.directory.mapping import AttributeMap, MappedGroup, MappingError, map_group
 from opensspr.directory.models import RoleMapping, SyncedGroup
-from opensspr.directory.sync_users import EntryError, column_of
+from opensspr.directory.sync_users import EntryError, column_of, write_rows
 
 Members = Group.members.through
 Nesting = Group.member_groups.through
@@ -74,15 +74,9 @@ def _set_members(
         return False
     through._default_manager.filter(**{owner: group_pk, f"{other}__in": have - wanted}).delete()
     added = wanted - have
-    if added:  # one executemany: bulk_create compiles each row (a 100,000-member group)
-        quote = connection.ops.quote_name
-        meta = through._meta
-        columns = ", ".join(quote(column_of(through, n)) for n in (owner, other))
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s)",  # noqa: S608 - names from the model
-                [(group_pk, o) for o in added],
-            )
+    if added:  # not bulk_create: it compiles each row (a 100,000-member group)
+        columns = [column_of(through, n) for n in (owner, other)]
+        write_rows(through._meta.db_table, columns, [[group_pk, o] for o in added])
     return True
 
 
