@@ -13,6 +13,7 @@ from opensspr.accounts.models import User
 from opensspr.accounts.services import UserData, create_user
 from opensspr.core import clock as clock_module
 from opensspr.core.request_meta import RequestMeta
+from opensspr.directory.sync_users import create_synced_user
 
 DEFAULT_PASSWORD = "Harbour-Lights-77"
 
@@ -85,6 +86,7 @@ def user_factory(db: Any, meta: RequestMeta) -> Callable[..., User]:
         user_id: str | None = None, *, password: str | None = DEFAULT_PASSWORD, **fields: Any
     ) -> User:
         n = next(counter)
+        source, dn = fields.pop("source", "cloud"), fields.pop("on_premises_dn", "")
         data = UserData(
             user_id=user_id or f"user{n}@contoso.example",
             display_name=fields.pop("display_name", f"User {n}"),
@@ -92,6 +94,8 @@ def user_factory(db: Any, meta: RequestMeta) -> Callable[..., User]:
             surname=fields.pop("surname", f"Person{n}"),
             **fields,
         )
+        if source == "synced":  # only sync's own door sets a source and a DN
+            return create_synced_user(data=data, dn=dn, meta=meta)
         return create_user(data=data, meta=meta, password=password)
 
     return make

@@ -78,6 +78,9 @@ def build_user(data: UserData) -> User:
         password_never_expires=data.password_never_expires,
     )
     user.set_unusable_password()
+    if data.source != UserSource.CLOUD or data.on_premises_dn.strip():
+        # A DN is where a reset writes a password: only directory sync sets it.
+        errors["source"] = [_("Only directory sync creates synchronised users.")]
     try:
         # Uniqueness is checked below on the normalised key, with one clear message.
         user.full_clean(exclude=["password", "user_id_key", *errors], validate_unique=False)

@@ -105,6 +105,11 @@ class Activity(models.TextChoices):
     DIRECTORY_USER_CREATED = "directory.user_created", _("User created")
     DIRECTORY_GROUP_CREATED = "directory.group_created", _("Group created")
     DIRECTORY_ORGANISATION_CHANGED = "directory.organisation_changed", _("Organisation changed")
+    DIRECTORY_SYNC_COMPLETED = "directory.sync_completed", _("Directory sync completed")
+    DIRECTORY_SYNC_FAILED = "directory.sync_failed", _("Directory sync failed")
+    DIRECTORY_SYNC_USER_ENABLED = "directory.sync_user_enabled", _("Account enabled by sync")
+    DIRECTORY_SYNC_USER_DISABLED = "directory.sync_user_disabled", _("Account disabled by sync")
+    DIRECTORY_SYNC_ROLES_CHANGED = "directory.sync_roles_changed", _("Roles changed by sync")
 
     REPORT_REGISTRATIONS_EXPORTED = "report.registrations_exported", _("Registrations exported")
 
@@ -181,6 +186,11 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.DIRECTORY_USER_CREATED,
         Activity.DIRECTORY_GROUP_CREATED,
         Activity.DIRECTORY_ORGANISATION_CHANGED,
+        Activity.DIRECTORY_SYNC_COMPLETED,
+        Activity.DIRECTORY_SYNC_FAILED,
+        Activity.DIRECTORY_SYNC_USER_ENABLED,
+        Activity.DIRECTORY_SYNC_USER_DISABLED,
+        Activity.DIRECTORY_SYNC_ROLES_CHANGED,
     ),
     Category.REPORT: (Activity.REPORT_REGISTRATIONS_EXPORTED,),
 }

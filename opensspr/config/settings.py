@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "opensspr.core",
     "opensspr.throttles",
     "opensspr.accounts",
+    "opensspr.directory",
     "opensspr.audit",
     "opensspr.policy",
     "opensspr.signin",

@@ -245,13 +245,11 @@ def test_every_password_policy_field_can_be_changed_and_is_audited(
 
 
 def test_temporary_password_for_a_synced_user_is_refused_clearly(client, user_factory, meta):
-    from opensspr.accounts.services import UserData, create_user
+    from opensspr.accounts.services import UserData
+    from opensspr.directory.sync_users import create_synced_user
 
-    synced = create_user(
-        data=UserData(
-            "sam@contoso.example", "Sam", source="synced", on_premises_dn="uid=sam,dc=contoso"
-        ),
-        meta=meta,
+    synced = create_synced_user(
+        data=UserData("sam@contoso.example", "Sam"), dn="uid=sam,dc=contoso", meta=meta
     )
     _signed_in(client, user_factory(roles=("global_admin",)))
     response = client.post(

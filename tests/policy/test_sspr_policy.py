@@ -3,8 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from opensspr.accounts.services import UserData, create_group, create_user
+from opensspr.accounts.services import UserData, create_group
 from opensspr.audit.models import AuditEvent
+from opensspr.directory.sync_users import create_synced_user
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.policy.eligibility import Reason, Scope
 from opensspr.policy.kinds import MethodKind
@@ -119,14 +120,13 @@ def test_selected_scope_follows_nested_groups(user_factory, meta):
 def test_unknown_users_and_synced_users_without_writeback(meta):
     SsprPolicy.objects.filter(pk=1).update(scope=SsprScope.ALL)
     assert eligibility_for(None).reason == Reason.UNKNOWN_USER
-    synced = create_user(
+    synced = create_synced_user(
         data=UserData(
             "s@contoso.example",
             "S",
             auth_email="s@mail.example",
-            source="synced",
-            on_premises_dn="uid=s,dc=contoso",
         ),
+        dn="uid=s,dc=contoso",
         meta=meta,
     )
     assert eligibility_for(synced).reason == Reason.WRITEBACK_OFF

@@ -4,9 +4,10 @@ synced users lock like anyone else, and an administrator can lift every lockout.
 import pytest
 from django.core.management import call_command
 
-from opensspr.accounts.services import UserData, create_user
+from opensspr.accounts.services import UserData
 from opensspr.audit.models import AuditEvent
 from opensspr.core.request_meta import RequestMeta
+from opensspr.directory.sync_users import create_synced_user
 from opensspr.signin.services import SignInOutcome, sign_in
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -58,13 +59,12 @@ def test_familiar_counter_still_locks_guessing_from_that_network(user_factory, c
 def test_synced_user_without_a_reachable_directory_looks_like_a_wrong_password(
     user_factory, clock, meta
 ):
-    synced = create_user(
+    synced = create_synced_user(
         data=UserData(
             "sam@contoso.example",
             "Sam",
-            source="synced",
-            on_premises_dn="uid=sam,ou=people,dc=contoso",
         ),
+        dn="uid=sam,ou=people,dc=contoso",
         meta=meta,
     )
     synced_outcomes = _guess(synced.user_id, meta, 10)

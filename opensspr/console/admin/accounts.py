@@ -53,8 +53,6 @@ class UserForm(forms.ModelForm):
             "sspr_licensed",
             "user_type",
             "guest_kind",
-            "source",
-            "on_premises_dn",
             "password_never_expires",
             "must_change_password",
         )
@@ -112,7 +110,10 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
     list_display = ("user_id", "display_name", "user_type", "account_enabled", "password_last_set")
     list_filter = ("account_enabled", "sspr_licensed", "source", "user_type", AdministratorFilter)
     search_fields = ("user_id", "display_name", "email")
+    # Source and DN are sync's alone: a DN is where a reset writes a password.
     readonly_fields = (
+        "source",
+        "on_premises_dn",
         "password_last_set",
         "last_login",
         "created_at",

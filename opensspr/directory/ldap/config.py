@@ -31,6 +31,7 @@ class LdapConfig:
     user_id_attribute: str = "uid"
     user_object_filter: str = "(objectClass=inetOrgPerson)"
     ca_file: str | None = None  # None: the system's trusted CAs
+    ca_data: str | None = None  # PEM text of the CA(s), as stored in the console
     server_name: str | None = None  # the name the certificate must carry, if not ``host``
     connect_timeout: float = 5.0
     operation_timeout: int = 10  # whole seconds (ldap3 packs it into SO_RCVTIMEO)

@@ -48,6 +48,7 @@ def build_server(config: LdapConfig) -> Server:
     tls = Tls(
         validate=ssl.CERT_REQUIRED,
         ca_certs_file=config.ca_file,
+        ca_certs_data=config.ca_data,
         valid_names=names,
     )  # version None: ssl.create_default_context, so TLS 1.2 or later
     return Server(

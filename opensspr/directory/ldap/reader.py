@@ -1,0 +1,142 @@
+"""Paged reads of whole subtrees for sync, and the directory's change marks.
+
+No Django here (the agent may sync one day). A read is a Simple Paged Results
+search (RFC 2696) over the service account's pooled connection, yielding raw
+attribute values; nothing is decoded beyond what ldap3 itself does.
+
+Change marks, read *before* the entries so that anything written during a run
+is read again by the next one (a mark never skips a change):
+
+* OpenLDAP: the ``contextCSN`` of the naming context (kept by the syncprov
+  overlay, which every replicated slapd has); the next run asks for
+  ``entryCSN>=mark``. Without syncprov there is no contextCSN, and the mark
+  falls back to the newest ``modifyTimestamp`` seen (whole seconds; the next
+  run asks for ``modifyTimestamp>=mark``, so it re-reads that second).
+* Active Directory: the DC's ``highestCommittedUSN``; the next run asks for
+  ``uSNChanged>=mark+1``. USNs are per domain controller, so the mark names the
+  server it came from and another server means a full run.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from ldap3 import BASE, SUBTREE, Connection
+
+from opensspr.directory.ldap.common import SUCCESS, Attributes, error_for, first_text
+from opensspr.directory.ldap.connection import ServicePool
+
+PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
+DEFAULT_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Entry:
+    dn: str
+    attributes: Attributes  # lower-cased names -> raw values
+
+
+@dataclass(frozen=True)
+class ChangeMark:
+    """Where the last run stopped: ``kind`` is ``csn``, ``timestamp`` or ``usn``."""
+
+    kind: str
+    value: str
+    server: str = ""
+
+    def encode(self) -> str:
+        return f"{self.kind}|{self.server}|{self.value}"
+
+    @classmethod
+    def decode(cls, text: str) -> "ChangeMark | None":
+        parts = text.split("|", 2)
+        if len(parts) != 3 or not parts[2]:
+            return None
+        return cls(kind=parts[0], server=parts[1], value=parts[2])
+
+
+def paged_search(
+    connection: Connection,
+    base: str,
+    search_filter: str,
+    attributes: Iterable[str],
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    time_limit: int = 30,
+) -> Iterator[Entry]:
+    """Every entry under ``base`` matching ``search_filter``, one page at a time."""
+    cookie: bytes | None = None
+    wanted = list(attributes)
+    while True:
+        connection.search(
+            base,
+            search_filter,
+            SUBTREE,
+            attributes=wanted,
+            paged_size=page_size,
+            paged_cookie=cookie,
+            time_limit=time_limit,
+        )
+        if connection.result["result"] != SUCCESS:
+            raise error_for(connection.result)
+        for item in connection.response or []:
+            if item.get("type") == "searchResEntry":
+                raw = item.get("raw_attributes", {})
+                yield Entry(item["dn"], {k.lower(): list(v) for k, v in raw.items()})
+        control = connection.result.get("controls", {}).get(PAGED_RESULTS_OID, {})
+        cookie = control.get("value", {}).get("cookie")
+        if not cookie:
+            return
+
+
+def _base_read(connection: Connection, dn: str, attributes: list[str]) -> Attributes:
+    connection.search(dn, "(objectClass=*)", BASE, attributes=attributes, size_limit=1)
+    for item in connection.response or []:
+        if item.get("type") == "searchResEntry":
+            return {k.lower(): list(v) for k, v in item.get("raw_attributes", {}).items()}
+    return {}
+
+
+def naming_context(connection: Connection, base: str) -> str | None:
+    """The suffix (naming context) that holds ``base``, from the root DSE."""
+    root = _base_read(connection, "", ["namingContexts"])
+    contexts = [v.decode("utf-8", "replace") for v in root.get("namingcontexts", [])]
+    lowered = base.lower()
+    matches = [c for c in contexts if c and lowered.endswith(c.lower())]
+    return max(matches, key=len) if matches else None
+
+
+def openldap_mark(pool: ServicePool, base: str) -> ChangeMark | None:
+    """The naming context's newest contextCSN, or None without syncprov."""
+    with pool.connection() as connection:
+        suffix = naming_context(connection, base)
+        if suffix is None:
+            return None
+        values = _base_read(connection, suffix, ["contextCSN"]).get("contextcsn", [])
+    csns = sorted(v.decode("ascii", "replace") for v in values)
+    return ChangeMark("csn", csns[-1]) if csns else None
+
+
+def ad_mark(pool: ServicePool) -> ChangeMark | None:
+    """The DC's highestCommittedUSN and its dsServiceName (which DC it is)."""
+    with pool.connection() as connection:
+        root = _base_read(connection, "", ["highestCommittedUSN", "dsServiceName"])
+    usn = first_text(root, "highestCommittedUSN")
+    if not usn or not usn.isdigit():
+        return None
+    return ChangeMark("usn", usn, server=first_text(root, "dsServiceName") or "")
+
+
+def changed_filter(mark: ChangeMark) -> str:
+    """The filter clause that selects entries changed since ``mark`` (values are ours)."""
+    if mark.kind == "usn":
+        return f"(uSNChanged>={int(mark.value) + 1})"
+    if mark.kind == "csn":
+        return f"(entryCSN>={_safe(mark.value)})"
+    return f"(modifyTimestamp>={_safe(mark.value)})"
+
+
+def _safe(value: str) -> str:
+    """CSNs and timestamps are digits, letters, '.', '#', '+' and 'Z': refuse anything else."""
+    if not all(c.isalnum() or c in ".#+-" for c in value):
+        raise ValueError("malformed change mark")
+    return value

@@ -1,0 +1,256 @@
+"""``opensspr sync`` against a real slapd (with syncprov, so contextCSN marks are used)."""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from ldap3 import MODIFY_ADD, MODIFY_REPLACE, NONE, Connection, Server
+
+from opensspr.accounts.models import Group, RoleAssignment, User
+from opensspr.audit.models import AuditEvent
+from opensspr.core.crypto import seal
+from opensspr.directory.models import DirectorySettings, RoleMapping, SyncState
+from opensspr.directory.sync import run_sync
+from tests.conftest import require_component
+from tests.directory import slapd
+
+pytestmark = pytest.mark.django_db
+GROUPS = f"ou=groups,{slapd.SUFFIX}"
+
+
+@pytest.fixture(scope="module")
+def sync_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Slapd]:
+    """A slapd of its own (the counts must not see other tests' people), with syncprov."""
+    require_component("slapd", slapd.SLAPD.exists() and slapd.SLAPADD.exists())
+    server = slapd.start(tmp_path_factory.mktemp("sync-slapd"))
+    try:
+        config = Connection(
+            Server(f"ldap://127.0.0.1:{server.ldap_port}", get_info=NONE),
+            "cn=admin,cn=config",
+            slapd.ADMIN_PW,
+            auto_bind=True,
+        )
+        config.modify("cn=module{0},cn=config", {"olcModuleLoad": [(MODIFY_ADD, ["syncprov"])]})
+        assert config.add(
+            "olcOverlay=syncprov,olcDatabase={1}mdb,cn=config",
+            ["olcOverlayConfig", "olcSyncProvConfig"],
+            {"olcOverlay": "syncprov"},
+        ), config.result
+        config.unbind()
+        admin = server.admin()
+        admin.add(GROUPS, ["organizationalUnit"], {"ou": "groups"})
+        admin.unbind()
+        yield server
+    finally:
+        slapd.stop(server)
+
+
+@pytest.fixture
+def directory(sync_slapd: slapd.Slapd) -> Iterator[Connection]:
+    """The rootdn connection for set-up; every test starts from an empty ou=people/groups."""
+    admin = sync_slapd.admin()
+    for base in (GROUPS, slapd.PEOPLE):
+        admin.search(base, "(!(objectClass=organizationalUnit))", attributes=[])
+        for entry in list(admin.response):
+            admin.delete(entry["dn"])
+    DirectorySettings.objects.create(
+        pk=1,
+        enabled=True,
+        urls=f"ldap://127.0.0.1:{sync_slapd.ldap_port}",
+        tls_mode="starttls",
+        ca_certificate=sync_slapd.tls.ca_file.read_text(),
+        server_name=slapd.SERVER_NAME,
+        bind_dn=slapd.RESETTER_DN,
+        bind_password_sealed=seal(slapd.RESETTER_PW),
+        base_dn=slapd.SUFFIX,
+        user_ous=slapd.PEOPLE,
+        group_ous=GROUPS,
+        user_id_suffix="example.org",
+    )
+    try:
+        yield admin
+    finally:
+        admin.unbind()
+
+
+def person(admin: Connection, uid: str, **extra: str) -> str:
+    dn = f"uid={uid},{slapd.PEOPLE}"
+    attributes = {"cn": uid.title(), "sn": uid, "uid": uid, "mail": f"{uid}@mail.example"}
+    assert admin.add(dn, ["inetOrgPerson"], attributes | extra), admin.result
+    return dn
+
+
+def group(admin: Connection, name: str, *members: str) -> str:
+    dn = f"cn={name},{GROUPS}"
+    assert admin.add(dn, ["groupOfNames"], {"cn": name, "member": list(members)}), admin.result
+    return dn
+
+
+@pytest.fixture
+def sync(meta) -> Callable[..., object]:
+    return lambda **kw: run_sync(meta=meta, **kw)
+
+
+def test_full_sync_imports_users_groups_and_nesting(directory, sync):
+    anna = person(directory, "anna", displayName="Anna Jansen", mobile="+31 6 12345678")
+    bert = person(directory, "bert")
+    inner = group(directory, "Helpdesk", anna)
+    group(directory, "Staff", bert, inner)
+    report = sync()
+    assert report.full and report.users.created == 2 and not report.errors
+    user = User.objects.get(user_id="anna@example.org")
+    assert (user.source, user.on_premises_dn) == ("synced", anna)
+    assert (user.display_name, user.mobile_phone) == ("Anna Jansen", "+31612345678")
+    staff = Group.objects.get(name="Staff")
+    assert [g.name for g in staff.member_groups.all()] == ["Helpdesk"]
+    assert [u.user_id for u in staff.members.all()] == ["bert@example.org"]
+    event = AuditEvent.objects.get(activity="directory.sync_completed")
+    assert event.details["users_created"] == 2
+    assert not AuditEvent.objects.filter(activity="directory.user_created").exists()
+
+
+def test_incremental_sync_picks_up_a_change_and_a_new_user(directory, sync):
+    anna = person(directory, "anna")
+    for name in ("bert", "dora", "erik", "fay"):
+        person(directory, name)
+    sync()
+    assert SyncState.objects.get().mark.startswith("csn|")
+    directory.modify(anna, {"displayName": [(MODIFY_REPLACE, ["Anna Changed"])]})
+    person(directory, "carl")
+    report = sync()
+    assert not report.full
+    # Only what changed, and the last entry before the mark again (the mark is inclusive).
+    assert report.users.read == 3
+    assert (report.users.updated, report.users.created) == (1, 1)
+    assert User.objects.get(user_id="anna@example.org").display_name == "Anna Changed"
+    assert User.objects.filter(user_id="carl@example.org").exists()
+    assert AuditEvent.objects.filter(activity="directory.sync_completed").count() == 2
+
+
+def test_deleted_and_disabled_users_are_mirrored_as_disabled(directory, sync):
+    gone = person(directory, "gone")
+    locked = person(directory, "locked")
+    person(directory, "stays")
+    sync()
+    directory.delete(gone)
+    directory.modify(locked, {"pwdAccountLockedTime": [(MODIFY_REPLACE, ["000001010000Z"])]})
+    incremental = sync()
+    assert incremental.users.disabled == 1  # the disable; a deletion needs a full run
+    sync(full=True)
+    enabled = dict(User.objects.values_list("user_id", "account_enabled"))
+    assert enabled == {
+        "gone@example.org": False,
+        "locked@example.org": False,
+        "stays@example.org": True,
+    }
+    reasons = set(
+        AuditEvent.objects.filter(activity="directory.sync_user_disabled").values_list(
+            "reason", flat=True
+        )
+    )
+    assert reasons == {"directory_state", "not_in_directory"}
+
+
+def test_admin_role_comes_from_a_nested_directory_group(directory, sync):
+    anna = person(directory, "anna")
+    bert = person(directory, "bert")
+    inner = group(directory, "Tier1", anna)
+    admins = group(directory, "Admins", inner)
+    RoleMapping.objects.create(settings_id=1, group_dn=admins, role="helpdesk_admin")
+    sync()
+    assert list(RoleAssignment.objects.values_list("user__user_id", "role")) == [
+        ("anna@example.org", "helpdesk_admin")
+    ]
+    directory.modify(inner, {"member": [(MODIFY_REPLACE, [bert])]})
+    sync()
+    assert list(RoleAssignment.objects.values_list("user__user_id", "role")) == [
+        ("bert@example.org", "helpdesk_admin")
+    ]
+    assert AuditEvent.objects.filter(activity="directory.sync_roles_changed").count() == 3
+
+
+def test_bad_entries_are_reported_and_the_run_goes_on(directory, sync, user_factory, capsys):
+    user_factory("cloud@example.org")
+    person(directory, "good")
+    directory.add(f"cn=noid,{slapd.PEOPLE}", ["inetOrgPerson"], {"cn": "noid", "sn": "x"})  # no uid
+    person(directory, "bad phone", mobile="12")
+    person(directory, "cloud")
+    with pytest.raises(SystemExit) as exited:
+        call_command("sync")
+    assert exited.value.code == 1
+    out = capsys.readouterr().out
+    assert "1 created" in out
+    assert "cn=noid" in out and "no uid" in out
+    assert "mobile_phone" in out
+    assert "cloud user with this user ID exists" in out
+    assert User.objects.get(user_id="cloud@example.org").source == "cloud"
+
+
+def test_a_full_run_that_reads_nobody_disables_nobody(directory, sync):
+    person(directory, "anna")
+    sync()
+    DirectorySettings.objects.filter(pk=1).update(user_filter="(objectClass=nothing)")
+    report = sync(full=True)
+    assert report.refused_mass_disable
+    assert User.objects.get(user_id="anna@example.org").account_enabled
+
+
+def test_the_worker_syncs_on_schedule_one_worker_at_a_time(directory, clock):
+    from opensspr.directory.schedule import run_due_sync
+
+    person(directory, "anna")
+    assert run_due_sync() is not None  # never ran: due
+    assert run_due_sync() is None  # ran a moment ago
+    clock.advance(minutes=16)  # the default interval is 15 minutes
+    SyncState.objects.filter(pk=1).update(lease_until=clock.now + timedelta(minutes=5))
+    assert run_due_sync() is None  # another worker holds the run
+    SyncState.objects.filter(pk=1).update(lease_until=None)
+    assert run_due_sync() is not None
+    DirectorySettings.objects.filter(pk=1).update(enabled=False)
+    clock.advance(minutes=16)
+    assert run_due_sync() is None
+
+
+def test_a_directory_that_is_down_stops_the_run_and_keeps_the_mark(directory, sync, capsys):
+    person(directory, "anna")
+    sync()
+    mark = SyncState.objects.get().mark
+    closed = slapd.free_port()  # nothing listens there
+    DirectorySettings.objects.filter(pk=1).update(urls=f"ldap://127.0.0.1:{closed}")
+    with pytest.raises(CommandError) as stopped:
+        call_command("sync")
+    assert stopped.value.returncode == 2
+    assert "directory_unavailable" in str(stopped.value)
+    assert SyncState.objects.get().mark == mark
+    failed = AuditEvent.objects.get(activity="directory.sync_failed")
+    assert failed.reason == "directory_unavailable"
+    assert slapd.RESETTER_PW not in str(failed.details) + failed.reason
+
+
+def test_without_syncprov_the_mark_falls_back_to_modify_timestamp(slapd_server, meta):
+    """The shared slapd has no syncprov (no contextCSN): modifyTimestamp marks the runs."""
+    admin = slapd_server.admin()
+    try:
+        dn = person(admin, "tsanna")
+        DirectorySettings.objects.create(
+            pk=1,
+            urls=f"ldaps://127.0.0.1:{slapd_server.ldaps_port}",
+            tls_mode="ldaps",
+            ca_certificate=slapd_server.tls.ca_file.read_text(),
+            server_name=slapd.SERVER_NAME,
+            bind_dn=slapd.RESETTER_DN,
+            bind_password_sealed=seal(slapd.RESETTER_PW),
+            base_dn=slapd.SUFFIX,
+            user_ous=slapd.PEOPLE,
+            user_id_suffix="example.org",
+        )
+        run_sync(meta=meta)
+        assert SyncState.objects.get().mark.startswith("timestamp||")
+        admin.modify(dn, {"displayName": [(MODIFY_REPLACE, ["Anna Timestamp"])]})
+        report = run_sync(meta=meta)
+        assert not report.full
+        assert User.objects.get(user_id="tsanna@example.org").display_name == "Anna Timestamp"
+    finally:
+        admin.delete(f"uid=tsanna,{slapd.PEOPLE}")
+        admin.unbind()
