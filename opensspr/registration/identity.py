@@ -271,14 +271,21 @@ def verify_password(*, user: User, session: str, password: str, meta: RequestMet
         raise ProofError("method_required")
     now = clock.now()
     key = identifier_key(user.user_id)
-    if lockout.get_lock_state(lock_key_for(key, meta, now)).is_locked(now):
+    # Reserved before comparing: parallel guesses never pass the lockout threshold.
+    reservation = lockout.reserve_attempt(lock_key_for(key, meta, now), password, now)
+    if not reservation.allowed:
         raise ProofError("account_locked")
     try:
         correct = connector_for(user).verify_password(user, password)
     except DirectoryError:
+        lockout.give_back(reservation)  # nothing was compared
         raise ProofError("directory_unavailable") from None
-    if not correct:
-        state = register_wrong_password(user=user, key=key, password=password, meta=meta, now=now)
+    if correct:
+        lockout.give_back(reservation)
+    else:
+        state = register_wrong_password(
+            user=user, key=key, password=password, meta=meta, now=now, reservation=reservation
+        )
         code = "account_locked" if state.is_locked(now) else "wrong_password"
         audit(
             user,

@@ -3,7 +3,8 @@
 A proof is a code challenge owned by one browser session, for one purpose
 (the person's identity, or possession of a new value). The primitive issues,
 reserves tries, confirms calls and consumes; this module adds the session, the
-purpose, the per-person send limits and the hourly failure count.
+purpose, and the per-person throttles (``throttles`` rules of scope
+``registration``: sends per kind, wrong codes per hour).
 
 Invariants:
 
@@ -12,12 +13,13 @@ Invariants:
   try, and the failure it may be, is reserved with one conditional UPDATE before
   the answer is compared (the failure given back when the answer was right), so
   parallel requests holding stale copies of the row compare at most 5 answers
-  between them and at most ``FAILURES_PER_HOUR`` over all the person's proofs,
+  between them; the hourly wrong code (``registration.wrong_code``) is reserved
+  before that, so at most its limit are compared over all the person's proofs,
   and ``mark_proven`` refuses a proof with 5 wrong answers.
 * A proof passes once: one conditional UPDATE moves it from open to proven, so a
   replay or two parallel submissions can't both pass (attack A8).
-* Sends and failures are counted (and reserved) per person under a row lock
-  (``registration.limits``). Texts and calls also draw on the per-address and
+* Sends and failures are counted (and reserved) per person by the throttle
+  module, under its row lock. Texts and calls also draw on the per-address and
   global phone budgets (attack A4).
 * Issuing a proof ends the session's earlier open proof of the same purpose:
   one live code at a time (OWASP MFA-1).
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
@@ -44,15 +46,12 @@ from opensspr.methods.challenges import (
 )
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import notify
-from opensspr.registration.limits import (
-    FAILURES_PER_HOUR,
-    failures_in_last_hour,
-    give_back_failure,
-    lock_state,
-    reserve_failure,
-    send_limit_reached,
-)
-from opensspr.registration.models import Proof, ProofPurpose
+from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
+from opensspr.throttles import rules, service
+from opensspr.throttles.base import Reservation
+
+#: Wrong codes a person may type in an hour, over all their proofs.
+FAILURES_PER_HOUR = rules.REGISTRATION_WRONG_CODE.max_uses()
 
 
 class ProofError(Exception):
@@ -76,6 +75,17 @@ def audit(
     challenges.record_challenge_event(
         user, activity, meta, outcome=outcome, reason=reason, details=details
     )
+
+
+def lock_state(user: User) -> RegistrationState:
+    """The person's bookkeeping row, locked until the transaction ends (one change at a time)."""
+    state, _created = RegistrationState.objects.select_for_update().get_or_create(user=user)
+    return state
+
+
+def _throttled(user: User, now: datetime) -> bool:
+    """The person has typed as many wrong codes as the hour allows."""
+    return service.blocked_until(rules.REGISTRATION_WRONG_CODE, str(user.pk), now=now) is not None
 
 
 def _end_open(user: User, session: str, purpose: ProofPurpose, now: datetime) -> None:
@@ -105,9 +115,10 @@ def issue(
     try:
         with transaction.atomic():
             lock_state(user)
-            if failures_in_last_hour(user, now) >= FAILURES_PER_HOUR:
+            if _throttled(user, now):
                 raise ProofError("throttled")
-            if send_limit_reached(user, kind, now):
+            send = rules.REGISTRATION_SEND_BY_KIND.get(kind)
+            if send and not service.hit(send, str(user.pk), now=now).allowed:
                 raise ProofError("too_many_sends")
             if challenges.phone_budget_refusal(kind, meta, now) is not None:
                 raise ProofError("phone_budget")
@@ -242,28 +253,26 @@ def check(
     try: the caller marks the proof with ``mark_proven`` in the transaction
     that uses it.
 
-    ``proof`` may be a stale copy: the try and the failure are reserved in the
-    database, under the person's ``RegistrationState`` lock, before the answer
-    is compared (outside the lock), and the failure is given back when right.
+    ``proof`` may be a stale copy: the person's hourly wrong code, then the
+    try and the failure on the proof, are reserved in the database before the
+    answer is compared, and given back when it was right.
     """
     now = clock.now()
     if proof.expires_at <= now:
         raise ProofError("code_expired")
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
-        if failures_in_last_hour(proof.user, now) >= FAILURES_PER_HOUR:
+        if _throttled(proof.user, now):
             raise ProofError("throttled")
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
-    refusal = reserve_failure(proof, now)
-    if refusal:
-        raise ProofError(refusal)
+    reservation = _reserve_failure(proof, now)
     if matches is not None:
         right = matches()
     else:
         right = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
     if right:
-        give_back_failure(proof)
+        _give_back_failure(proof, reservation)
         return
     proof.refresh_from_db(fields=["tries", "failures"])
     dead = proof.tries >= MAX_TRIES_PER_CODE
@@ -278,6 +287,28 @@ def check(
             method=proof.kind,
         )
     raise ProofError("code_dead" if dead else "invalid_code")
+
+
+def _reserve_failure(proof: Proof, now: datetime) -> Reservation:
+    """Reserve the person's hourly wrong code, then a try and a failure on ``proof``.
+
+    Refused (``ProofError``) when the hour's wrong codes are used up
+    (``throttled``) or the proof has no try left (``code_dead``, the hourly
+    one given back: nothing was compared).
+    """
+    reservation = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)
+    if not reservation.allowed:
+        raise ProofError("throttled")
+    if not challenges.reserve_try(proof, failures=F("failures") + 1):
+        service.give_back(reservation)
+        raise ProofError("code_dead")
+    return reservation
+
+
+def _give_back_failure(proof: Proof, reservation: Reservation) -> None:
+    """The answer was right: the failures reserved with its try never happened."""
+    Proof.objects.filter(pk=proof.pk, failures__gt=0).update(failures=F("failures") - 1)
+    service.give_back(reservation)
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:

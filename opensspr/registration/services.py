@@ -36,10 +36,9 @@ from opensspr.registration.identity import (
     keep_window_after_own_change,
     open_window_through_new_value,
 )
-from opensspr.registration.limits import lock_state
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
 from opensspr.registration.notify import Action, Item, notify_change
-from opensspr.registration.proofs import ProofError, audit
+from opensspr.registration.proofs import ProofError, audit, lock_state
 from opensspr.registration.selectors import allowed_items, has_enough_methods, phone_kinds
 from opensspr.registration.validation import clean_auth_email, clean_phone
 

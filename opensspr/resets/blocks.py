@@ -1,7 +1,8 @@
 """Self-service reset blocks as administrators see and lift them (reference §5.1).
 
-The throttles (``resets.throttles``) count per *typed* user ID, as a keyed digest,
-so a block belongs to whatever was typed, known account or not. This module maps a
+The §5.1 throttles (``throttles`` rules of scope ``sspr``) count per *typed* user
+ID, as a keyed digest, so a block belongs to whatever was typed, known account or
+not. This module maps a
 directory user to the throttle subjects that can block them: the subjects of every
 identifier that resolves to them in the reset flow. Today that is only the user ID
 (``accounts.selectors.get_user_by_identifier`` matches ``user_id_key``; the primary
@@ -13,9 +14,10 @@ Invariants kept here:
 
 * A block on a subject no directory user resolves to (an unknown ID, a mistyped
   one) is never read or cleared through a user: it is nobody's to lift.
-* Lifting deletes the subjects' rows and their counters (like a successful reset,
-  ``throttles.clear``) under the rows' locks, in one transaction with its audit
-  event. The event names the throttle that tripped, never what was typed.
+* Lifting deletes the subjects' counts and block (like a successful reset,
+  ``service.clear``), reading the block under the same lock, in one transaction
+  with its audit event; when there was no block any more, nothing is written.
+  The event names the throttle that tripped, never what was typed.
 * Only an administrator who may manage the user (``can_manage_user``) and whose
   role may change users (the permission the console's "Reset password to a
   temporary password" requires) may lift; the service checks this itself.
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -38,61 +40,53 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
-from opensspr.resets.models import ThrottleSubject
-from opensspr.resets.throttles import Action, subject_key
+from opensspr.throttles import rules, service
+from opensspr.throttles.base import Block
+from opensspr.throttles.rules import Scope
+from opensspr.throttles.subjects import typed_user_id
 
-#: Why a block was set, in words, by the throttle that tripped (``ThrottleSubject.blocked_by``).
+#: Why a block was set, in words, by the rule that tripped (``Block.by``).
 BLOCK_REASONS: dict[str, Promise] = {
-    Action.VERIFY_FAILURE: _("too many failed verifications"),
-    Action.SMS: _("too many text messages"),
-    Action.CALL: _("too many calls"),
-    Action.PHONE_CHECK: _("too many phone number checks"),
-    Action.QUESTIONS: _("too many security question attempts"),
-    Action.EMAIL: _("too many emails"),
+    rules.SSPR_VERIFY_FAILURE.name: _("too many failed verifications"),
+    rules.SSPR_SMS.name: _("too many text messages"),
+    rules.SSPR_CALL.name: _("too many calls"),
+    rules.SSPR_PHONE_CHECK.name: _("too many phone number checks"),
+    rules.SSPR_QUESTIONS.name: _("too many security question attempts"),
+    rules.SSPR_EMAIL.name: _("too many emails"),
 }
+_PREFIX = f"{Scope.SSPR}."
 
 
 class ResetBlock(NamedTuple):
     blocked_until: datetime
-    blocked_by: str  # the throttle that tripped: an ``Action`` value
+    blocked_by: str  # the limit that tripped, as audited: the rule's name without "sspr."
+
+    @property
+    def rule(self) -> str:
+        return _PREFIX + self.blocked_by
 
     @property
     def reason_label(self) -> str:
-        return str(BLOCK_REASONS.get(self.blocked_by, self.blocked_by))
+        return str(BLOCK_REASONS.get(self.rule, self.blocked_by))
+
+
+def _reset_block(block: Block) -> ResetBlock:
+    return ResetBlock(block.until, block.by.removeprefix(_PREFIX))
 
 
 def reset_subjects(user: User) -> list[str]:
     """The throttle subjects of every identifier that resolves to ``user`` in the flow."""
-    return [subject_key(user.user_id_key)]
+    return [typed_user_id(user.user_id_key)]
 
 
-def _latest(
-    rows: Iterable[tuple[str, datetime | None, str]], now: datetime
-) -> dict[str, ResetBlock]:
-    """Active blocks by subject (a block that ran out is no block)."""
-    return {key: ResetBlock(until, by) for key, until, by in rows if until and until > now}
-
-
-def _active_blocks(subjects: list[str], now: datetime) -> dict[str, ResetBlock]:
-    """One query while the backend takes that many parameters (always on PostgreSQL)."""
-    size = connection.features.max_query_params or len(subjects) or 1
-    found: dict[str, ResetBlock] = {}
-    for start in range(0, len(subjects), size):
-        rows = ThrottleSubject.objects.filter(
-            key__in=subjects[start : start + size], blocked_until__gt=now
-        ).values_list("key", "blocked_until", "blocked_by")
-        found.update(_latest(rows, now))
-    return found
-
-
-def _worst(blocks: Iterable[ResetBlock]) -> ResetBlock | None:
-    return max(blocks, key=lambda b: b.blocked_until, default=None)
+def _worst(blocks: Iterable[Block]) -> ResetBlock | None:
+    worst = max(blocks, key=lambda b: b.until, default=None)
+    return _reset_block(worst) if worst else None
 
 
 def get_reset_block(user: User) -> ResetBlock | None:
     """Whether ``user`` is blocked from self-service reset now: until when, and why."""
-    blocks = _active_blocks(reset_subjects(user), clock.now())
-    return _worst(blocks.values())
+    return _worst(service.list_blocks(Scope.SSPR, reset_subjects(user)).values())
 
 
 def list_reset_blocks(users: Iterable[User]) -> dict[int, ResetBlock]:
@@ -101,8 +95,8 @@ def list_reset_blocks(users: Iterable[User]) -> dict[int, ResetBlock]:
     for user in users:
         for subject in reset_subjects(user):
             owners[subject] = user.pk
-    per_user: dict[int, list[ResetBlock]] = {}
-    for subject, block in _active_blocks(list(owners), clock.now()).items():
+    per_user: dict[int, list[Block]] = {}
+    for subject, block in service.list_blocks(Scope.SSPR, list(owners)).items():
         per_user.setdefault(owners[subject], []).append(block)
     return {pk: worst for pk, blocks in per_user.items() if (worst := _worst(blocks))}
 
@@ -124,15 +118,11 @@ def lift_reset_block(*, actor: User, user: User, meta: RequestMeta) -> ResetBloc
     if not may_lift_reset_block(actor, user):
         raise PermissionDenied("this administrator may not lift this user's reset block")
     now = clock.now()
-    subjects = reset_subjects(user)
     with transaction.atomic():
-        rows = ThrottleSubject.objects.select_for_update().filter(key__in=subjects)
-        block = _worst(
-            _latest(rows.values_list("key", "blocked_until", "blocked_by"), now).values()
-        )
+        block = _worst(service.clear(Scope.SSPR, *reset_subjects(user), now=now).values())
         if block is None:
+            transaction.set_rollback(True)  # no block: the counts stay as they were
             return None
-        ThrottleSubject.objects.filter(key__in=subjects).delete()
         record_event(
             activity=Activity.RESET_BLOCK_LIFTED,
             outcome=Outcome.SUCCESS,

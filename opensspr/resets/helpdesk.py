@@ -44,9 +44,9 @@ from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.helpdesk import HelpdeskKind, HelpdeskLink, helpdesk_link_for
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.resets import throttles
 from opensspr.resets.flow import audit, load_flow
 from opensspr.resets.models import HelpRequest, ResetFlow
+from opensspr.throttles import rules, service
 
 MAX_RECIPIENTS = 100
 
@@ -89,7 +89,7 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
         return  # the organisation chose its own helpdesk; the page links to it
     if HelpRequest.objects.filter(flow=flow).exists():
         return  # asked already: another click neither asks again nor spends the allowance
-    if not throttles.consume(flow.subject, throttles.Action.EMAIL, now).allowed:
+    if not service.hit(rules.SSPR_EMAIL, flow.subject, now=now).allowed:
         audit(
             flow,
             Activity.RESET_ADMIN_HELP_REQUESTED,

@@ -1,36 +1,12 @@
-"""Reset-flow state that must survive processes: SSPR throttles (reference §5.1).
+"""Reset-flow state that must survive processes: flows, their challenges, help requests.
 
-Throttles are counted per typed user ID (as a keyed digest), whether or not the
-account exists, so being throttled reveals nothing (attack A1). They live in the
-database, not the cache: losing Redis must not reset a security counter (F12).
+The §5.1 throttles live in the ``throttles`` app (rules of scope ``sspr``),
+counted per typed user ID (``ResetFlow.subject``), known account or not.
 """
 
 from django.db import models
 
 from opensspr.methods.models import CodeChallengeState
-
-
-class ThrottleSubject(models.Model):
-    """One per throttled user ID; the row every counting transaction locks."""
-
-    key = models.CharField(max_length=64, unique=True)
-    blocked_until = models.DateTimeField(null=True, blank=True)
-    blocked_by = models.CharField(max_length=32, blank=True)
-
-    def __str__(self) -> str:
-        return f"throttle {self.key[:8]}"
-
-
-class ThrottleEvent(models.Model):
-    subject = models.ForeignKey(ThrottleSubject, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=32)
-    at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["subject", "action", "at"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} at {self.at:%H:%M:%S}"
 
 
 class FlowState(models.TextChoices):

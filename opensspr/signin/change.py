@@ -81,17 +81,24 @@ def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) 
     now = clock.now()
     key = identifier_key(user.user_id)
     lock_key = lock_key_for(key, meta, now)
-    if lockout.get_lock_state(lock_key).is_locked(now):
+    # Reserved before comparing: parallel guesses never pass the lockout threshold.
+    reservation = lockout.reserve_attempt(lock_key, current, now)
+    if not reservation.allowed:
         _audit_failure(user, ChangeOutcome.LOCKED, meta, forced)
         return ChangeResult(ChangeOutcome.LOCKED)
     try:
         connector = connector_for(user)
         correct = connector.verify_password(user, current)
     except DirectoryUnavailableError:
+        lockout.give_back(reservation)  # nothing was compared
         _audit_failure(user, ChangeOutcome.UNAVAILABLE, meta, forced)
         return ChangeResult(ChangeOutcome.UNAVAILABLE)
-    if not correct:
-        state = register_wrong_password(user=user, key=key, password=current, now=now, meta=meta)
+    if correct:
+        lockout.give_back(reservation)
+    else:
+        state = register_wrong_password(
+            user=user, key=key, password=current, now=now, meta=meta, reservation=reservation
+        )
         outcome = ChangeOutcome.LOCKED if state.is_locked(now) else ChangeOutcome.WRONG_CURRENT
         _audit_failure(user, outcome, meta, forced)
         return ChangeResult(outcome)

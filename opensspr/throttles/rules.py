@@ -251,8 +251,7 @@ def scope_is_durable(scope: Scope) -> bool:
     return any(rule.durable for rule in rules_of(scope))
 
 
-#: ``resets.throttles.Action`` values to their rules: swapping the reset flow over
-#: is ``SSPR_BY_ACTION[action]`` where it passed ``action``.
+#: The §5.1 rules by short name (``"sms"``, as the reset flow audits a block).
 SSPR_BY_ACTION: dict[str, Rule] = {
     rule.name.removeprefix("sspr."): rule for rule in rules_of(Scope.SSPR)
 }

@@ -1,8 +1,8 @@
 """Subject keys shared with code that stored them before this app existed.
 
-``ResetFlow.subject`` holds ``typed_user_id(identifier_key)`` (the value
-``resets.throttles.subject_key`` made), so flows and console blocks keep
-passing the same key when the reset flow moves to ``throttles.service``.
+``ResetFlow.subject`` holds ``typed_user_id(identifier_key)`` (the value the
+reset flow's own throttles stored before it moved to ``throttles.service``), so
+rows copied by ``legacy.copy_sspr_throttles`` and console blocks keep the key.
 """
 
 from opensspr.core.crypto import keyed_digest

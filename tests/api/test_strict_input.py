@@ -9,7 +9,8 @@ from opensspr.api.bodies import MAX_BODY_BYTES
 from opensspr.audit.models import AuditEvent
 from opensspr.captcha.models import UsedChallenge
 from opensspr.channels.models import Message
-from opensspr.resets.models import Challenge, ResetFlow, ThrottleEvent
+from opensspr.resets.models import Challenge, ResetFlow
+from opensspr.throttles.models import Use
 from tests.api.conftest import NEW_PASSWORD, delivered_code, solved_captcha
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ def _snapshot():
         AuditEvent.objects.count(),
         Message.objects.count(),
         UsedChallenge.objects.count(),
-        ThrottleEvent.objects.count(),
+        Use.objects.count(),
     )
 
 

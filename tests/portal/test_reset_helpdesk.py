@@ -6,7 +6,6 @@ from opensspr.audit.models import AuditEvent
 from opensspr.channels.models import Message
 from opensspr.core import clock
 from opensspr.policy.models import SsprPolicy
-from opensspr.resets import throttles
 from opensspr.resets.flow import FlowError, start_flow
 from opensspr.resets.helpdesk import (
     MAX_RECIPIENTS,
@@ -17,7 +16,9 @@ from opensspr.resets.helpdesk import (
     request_admin_help,
 )
 from opensspr.resets.models import HelpRequest, ResetFlow
+from opensspr.throttles.rules import SSPR_EMAIL
 from tests.portal.conftest import delivered
+from tests.resets import throttling as throttles
 
 pytestmark = pytest.mark.django_db
 
@@ -128,11 +129,11 @@ def test_every_request_counts_against_the_email_throttle(user_factory, admin, me
     user_factory("jan@contoso.example", auth_email="j@mail.example")
     admin("hugo", "helpdesk_admin")
     for identifier in ("jan@contoso.example", "ghost@contoso.example"):
-        for _ in range(throttles.RULES[throttles.Action.EMAIL].limit + 1):
+        for _ in range(SSPR_EMAIL.limit + 1):
             _ask(identifier, meta)
         subject = ResetFlow.objects.filter(decoy=identifier.startswith("ghost")).first().subject
         assert throttles.blocked_until(subject, clock.now())
-    assert _help_sent().count() == throttles.RULES[throttles.Action.EMAIL].limit
+    assert _help_sent().count() == SSPR_EMAIL.limit
 
 
 def test_a_custom_helpdesk_means_no_email(user_factory, admin, meta):

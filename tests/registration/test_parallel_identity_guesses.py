@@ -6,7 +6,7 @@ from opensspr.accounts.models import User
 from opensspr.audit.models import AuditEvent
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.registration import identity
-from opensspr.registration.limits import FAILURES_PER_HOUR
+from opensspr.registration.proofs import FAILURES_PER_HOUR
 from tests.concurrency import needs_concurrent_writers, race
 
 SESSIONS = 10

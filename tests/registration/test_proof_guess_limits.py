@@ -8,6 +8,8 @@ from opensspr.policy.kinds import MethodKind as K
 from opensspr.registration import identity, proofs
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.registration.proofs import ProofError
+from opensspr.throttles.models import Use
+from opensspr.throttles.rules import REGISTRATION_WRONG_CODE
 from tests.concurrency import needs_concurrent_writers, race
 from tests.registration.conftest import SESSION, code_for
 
@@ -47,7 +49,7 @@ def test_stale_copies_of_a_proof_allow_five_tries_in_all(user_factory, meta, clo
     proof = Proof.objects.get(pk=copies[0].pk)
     assert (proof.tries, proof.failures) == (MAX_TRIES_PER_CODE, MAX_TRIES_PER_CODE)
     assert AuditEvent.objects.filter(activity="registration.proof_failed").count() == 5
-    assert proofs.failures_in_last_hour(person, clock.now) == MAX_TRIES_PER_CODE
+    assert Use.objects.filter(rule=REGISTRATION_WRONG_CODE.name).count() == MAX_TRIES_PER_CODE
     # A stale copy that still says "no failures" can't be marked proven either.
     assert not proofs.mark_proven(copies[-1], consume=False)
 

@@ -11,7 +11,6 @@ from opensspr.accounts.identifiers import identifier_key
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.reports.exports import COLUMNS
 from opensspr.reports.selectors import list_registration_rows
-from opensspr.resets import throttles
 from opensspr.resets.flow import (
     FlowBlockedError,
     FlowError,
@@ -20,6 +19,7 @@ from opensspr.resets.flow import (
     submit_verification,
 )
 from tests.conftest import open_reset_policy
+from tests.resets import throttling as throttles
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from django.test import Client
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.audit.models import AuditEvent
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.resets import throttles
 from opensspr.resets.blocks import (
     ResetBlock,
     get_reset_block,
@@ -24,8 +23,11 @@ from opensspr.resets.flow import (
     start_flow,
     submit_verification,
 )
-from opensspr.resets.models import FlowState, ThrottleEvent, ThrottleSubject
+from opensspr.resets.models import FlowState
+from opensspr.throttles.models import Subject, Use
+from opensspr.throttles.rules import Scope
 from tests.conftest import delivered, open_reset_policy
+from tests.resets import throttling as throttles
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +133,8 @@ def test_lifting_clears_the_block_and_counters_and_a_fresh_flow_works(
 
     assert lifted.blocked_by == "verify_failure"
     assert get_reset_block(jan) is None
-    assert not ThrottleSubject.objects.exists() and not ThrottleEvent.objects.exists()
+    sspr = Subject.objects.filter(scope=Scope.SSPR)
+    assert not sspr.exists() and not Use.objects.filter(subject__scope=Scope.SSPR).exists()
     view = start_flow(identifier=TYPED, meta=meta)
     assert view.state == FlowState.VERIFY
     view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=ADDRESS, meta=meta)

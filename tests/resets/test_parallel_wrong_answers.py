@@ -6,8 +6,8 @@ from opensspr.audit.models import AuditEvent
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import begin_verification, start_flow, submit_verification
-from opensspr.resets.models import ThrottleSubject
-from opensspr.resets.throttles import RULES, Action
+from opensspr.throttles.models import Subject
+from opensspr.throttles.rules import SSPR_VERIFY_FAILURE, Scope
 from tests.concurrency import needs_concurrent_writers, race
 
 ADDRESS = "burst@mail.example"
@@ -35,7 +35,7 @@ def test_fifty_parallel_wrong_codes_over_ten_flows_compare_at_most_the_limit(use
     outcomes = [getattr(o, "code", o) for o in race(*calls)]
 
     compared = AuditEvent.objects.filter(activity="reset.gate_failed", reason="wrong_answer")
-    assert 1 <= compared.count() <= RULES[Action.VERIFY_FAILURE].limit, outcomes
-    assert ThrottleSubject.objects.get().blocked_until is not None
+    assert 1 <= compared.count() <= SSPR_VERIFY_FAILURE.limit, outcomes
+    assert Subject.objects.get(scope=Scope.SSPR).blocked_until is not None
     assert "throttled" in outcomes
     assert not AuditEvent.objects.filter(activity="reset.gate_passed").exists()

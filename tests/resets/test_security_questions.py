@@ -18,7 +18,7 @@ from opensspr.resets.flow import (
     submit_verification,
 )
 from opensspr.resets.models import FlowState, Operation
-from opensspr.resets.throttles import RULES, Action
+from opensspr.throttles.rules import SSPR_QUESTIONS
 from tests.conftest import delivered, open_reset_policy
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_a_code_or_missing_answers_never_pass(jan, meta):
 
 
 def test_a_sixth_question_attempt_in_an_hour_blocks_the_user_id(jan, meta, clock):
-    assert RULES[Action.QUESTIONS].limit == 5
+    assert SSPR_QUESTIONS.limit == 5
     view = _at_questions(jan.user_id, meta)
     wrong = dict.fromkeys((q.key for q in view.challenge.questions), "Canary-Wrong")
     # Four wrong sets (four failed verifications: the fifth would block on its own)

@@ -1,13 +1,17 @@
 """SSPR throttles on a controllable clock (reference §5.1)."""
 
+from enum import StrEnum
+
 import pytest
 
-from opensspr.resets import throttles
-from opensspr.resets.throttles import Action, consume, record_failure
+from opensspr.throttles.rules import SSPR_BY_ACTION
 from tests.concurrency import needs_concurrent_writers, race
+from tests.resets import throttling as throttles
+from tests.resets.throttling import consume, record_failure
 
 pytestmark = pytest.mark.django_db
 ID = throttles.subject_key("jan@contoso.example")
+Action = StrEnum("Action", {name.upper(): name for name in SSPR_BY_ACTION})
 
 
 @pytest.mark.parametrize(

@@ -1,37 +1,51 @@
 """The swap's data migration: the reset flow's old throttle rows keep counting after it."""
 
+from datetime import timedelta
+
 import pytest
-from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from opensspr.throttles import rules, service
-from opensspr.throttles.legacy import copy_sspr_throttles
 from opensspr.throttles.subjects import typed_user_id
 
-pytestmark = pytest.mark.django_db
+BEFORE = [("resets", "0005_challenge_shared_state"), ("throttles", "0001_subjects_and_uses")]
+AFTER = [("resets", "0006_throttles_move_to_the_throttle_app")]
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 @pytest.fixture
-def old_throttles():
-    """The old module while it exists; this test retires with it."""
-    try:
-        apps.get_model("resets", "ThrottleSubject")
-    except LookupError:
-        pytest.skip("resets' own throttle models are gone: the swap is done")
-    from opensspr.resets import throttles
-
-    return throttles
+def old_models():
+    """The schema just before the old tables go; the latest schema again afterwards."""
+    old = _migrate(BEFORE)
+    yield old.get_model("resets", "ThrottleSubject"), old.get_model("resets", "ThrottleEvent")
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
-def test_blocks_and_counts_in_force_survive_the_copy(old_throttles, clock):
+@pytest.mark.django_db(transaction=True)
+def test_blocks_and_counts_in_force_survive_the_copy(old_models, clock):
+    subject_model, event_model = old_models
     blocked, counting = typed_user_id("jan@contoso.example"), typed_user_id("piet@contoso.example")
-    assert blocked == old_throttles.subject_key("jan@contoso.example")
-    for _ in range(6):
-        old_throttles.consume(blocked, old_throttles.Action.SMS, clock.now)
-    for _ in range(4):
-        old_throttles.record_failure(counting, clock.now)
-    was_blocked_until = old_throttles.blocked_until(blocked, clock.now)
+    # What the old module left after 6 texts (the 6th blocked) and 4 failed verifications.
+    was_blocked_until = clock.now + timedelta(hours=24)
+    row = subject_model.objects.create(
+        key=blocked, blocked_until=was_blocked_until, blocked_by="sms"
+    )
+    event_model.objects.bulk_create(
+        [event_model(subject=row, action="sms", at=clock.now) for _ in range(5)]
+    )
+    row = subject_model.objects.create(key=counting)
+    event_model.objects.bulk_create(
+        [event_model(subject=row, action="verify_failure", at=clock.now) for _ in range(4)]
+    )
 
-    copy_sspr_throttles(apps, None)
+    _migrate(AFTER)
 
     assert service.blocked_until(rules.SSPR_EMAIL, blocked) == was_blocked_until
     assert service.list_blocks(rules.Scope.SSPR, [blocked])[blocked].by == "sspr.sms"

@@ -29,17 +29,27 @@ from opensspr.methods.base import Answer, Started
 from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.resets import throttles
 from opensspr.resets.flow.completion import complete_gates
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, block, count_or_block, flow_meta, stop_if_blocked
+from opensspr.resets.flow.events import (
+    audit,
+    block,
+    count_or_block,
+    flow_meta,
+    limit_name,
+    stop_if_blocked,
+)
 from opensspr.resets.flow.gates import COUNTED_PER_ANSWER, gate_context
 from opensspr.resets.flow.recheck import recheck
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, open_challenge, view
 from opensspr.resets.models import Challenge, ResetFlow
+from opensspr.throttles import rules, service
+from opensspr.throttles.base import Reservation
 
 CALLS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
+#: The audited reason of a block set by failed verifications.
+FAILURE = limit_name(rules.SSPR_VERIFY_FAILURE)
 
 
 def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> FlowView:
@@ -89,10 +99,10 @@ def _check_answer(
     """Compare ``answer`` once a failure and a try are reserved; raise unless it is right."""
     if kind in COUNTED_PER_ANSWER:
         count_or_block(flow, COUNTED_PER_ANSWER[kind], meta, now)
-    reservation = throttles.reserve_failure(flow.subject, now)
+    reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, flow.subject, now=now)
     if not reservation.allowed:
-        why = throttles.Action.VERIFY_FAILURE if reservation.newly_blocked else "blocked_elsewhere"
-        block(flow, meta, now, why=str(why))
+        newly = reservation.verdict.newly_blocked
+        block(flow, meta, now, why=FAILURE if newly else "blocked_elsewhere")
     method = get_method(kind)
     tried = challenges.reserve_try(challenge)
     started = Started(
@@ -106,15 +116,21 @@ def _check_answer(
         and not flow.decoy
         and method.verify(gate_context(flow, meta, now), started, _bounded(answer))
     ):
-        throttles.give_back_failure(reservation)
+        service.give_back(reservation)
         return
-    _failed(flow, kind, meta, now, dead=not tried)
+    _failed(flow, kind, meta, now, reservation, dead=not tried)
 
 
 def _failed(
-    flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime, *, dead: bool
+    flow: ResetFlow,
+    kind: MethodKind,
+    meta: RequestMeta,
+    now: datetime,
+    reservation: Reservation,
+    *,
+    dead: bool,
 ) -> NoReturn:
-    """Audit the wrong answer, settle its reserved failure (the limit-th blocks), raise."""
+    """Audit the wrong answer; the limit-th reserved failure has blocked: end the flow; raise."""
     with transaction.atomic():
         audit(
             flow,
@@ -124,8 +140,8 @@ def _failed(
             reason="code_dead" if dead else "wrong_answer",
             details={"method": kind.value},
         )
-    if not throttles.settle_failure(flow.subject, now).allowed:
-        block(flow, meta, now, why=throttles.Action.VERIFY_FAILURE.value)
+    if reservation.blocks_on_failure:
+        block(flow, meta, now, why=FAILURE)
     if dead:
         raise FlowError("code_dead")
     raise FlowError("invalid_answers" if kind == MethodKind.SECURITY_QUESTIONS else "invalid_code")

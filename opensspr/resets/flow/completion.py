@@ -23,7 +23,6 @@ from opensspr.policy.models import SsprPolicy
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
-from opensspr.resets import throttles
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
 from opensspr.resets.flow.events import audit, flow_meta
 from opensspr.resets.flow.notify import notify_done
@@ -32,6 +31,8 @@ from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import Operation, ResetFlow
 from opensspr.signin import lockout
+from opensspr.throttles import service
+from opensspr.throttles.rules import Scope
 
 MAX_PASSWORD_TRIES = 5
 
@@ -56,7 +57,7 @@ def complete_gates(
         raise FlowError("wrong_step")
     connector_for(user).unlock(user)
     lockout.clear(*lockout.all_keys(user.user_id_key))
-    throttles.clear(flow.subject)
+    service.clear(Scope.SSPR, flow.subject)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
@@ -92,7 +93,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
                 user.temporary_password_expires_at = None
                 user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
             lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-            throttles.clear(flow.subject)
+            service.clear(Scope.SSPR, flow.subject)
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
             audit(flow, Activity.RESET_COMPLETED, meta)
             notify_done(user, meta, policy, unlocked=False)

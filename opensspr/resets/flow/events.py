@@ -18,11 +18,12 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import unknown_identifier_label
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.challenges import record_challenge_event
-from opensspr.resets import throttles
 from opensspr.resets.flow.errors import FlowBlockedError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
+from opensspr.throttles import rules, service
+from opensspr.throttles.rules import Rule
 
 
 def flow_meta(flow: ResetFlow, meta: RequestMeta) -> RequestMeta:
@@ -69,13 +70,16 @@ def block(
 
 def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime) -> None:
     """A block set by any flow of this user ID ends every flow of it at once."""
-    if throttles.blocked_until(flow.subject, now):
+    if service.blocked_until(rules.SSPR_VERIFY_FAILURE, flow.subject, now=now):
         block(flow, meta, now, why="blocked_elsewhere")
 
 
-def count_or_block(
-    flow: ResetFlow, action: throttles.Action, meta: RequestMeta, now: datetime
-) -> None:
-    """Count ``action`` for the flow's user ID; over its limit the flow ends (blocked)."""
-    if not throttles.consume(flow.subject, action, now).allowed:
-        block(flow, meta, now, why=action.value)
+def limit_name(rule: Rule) -> str:
+    """The §5.1 limit as audited and shown (``"sms"``): the rule's name without its scope."""
+    return rule.name.removeprefix(f"{rule.scope}.")
+
+
+def count_or_block(flow: ResetFlow, rule: Rule, meta: RequestMeta, now: datetime) -> None:
+    """Count one use of ``rule`` for the flow's user ID; over its limit the flow ends (blocked)."""
+    if not service.hit(rule, flow.subject, now=now).allowed:
+        block(flow, meta, now, why=limit_name(rule))

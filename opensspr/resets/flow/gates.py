@@ -22,22 +22,23 @@ from opensspr.methods.base import GateContext, MethodError, Started
 from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.resets import throttles
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit, count_or_block, flow_meta, stop_if_blocked
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
 from opensspr.resets.models import Challenge, ResetFlow
+from opensspr.throttles import rules
+from opensspr.throttles.rules import Rule
 
 THROTTLE_FOR_KIND = {
-    MethodKind.EMAIL: throttles.Action.EMAIL,
-    MethodKind.MOBILE_SMS: throttles.Action.SMS,
-    MethodKind.MOBILE_VOICE: throttles.Action.CALL,
-    MethodKind.OFFICE_VOICE: throttles.Action.CALL,
-    MethodKind.APP_CODE: throttles.Action.PHONE_CHECK,  # "validating an authenticator app"
+    MethodKind.EMAIL: rules.SSPR_EMAIL,
+    MethodKind.MOBILE_SMS: rules.SSPR_SMS,
+    MethodKind.MOBILE_VOICE: rules.SSPR_CALL,
+    MethodKind.OFFICE_VOICE: rules.SSPR_CALL,
+    MethodKind.APP_CODE: rules.SSPR_PHONE_CHECK,  # "validating an authenticator app"
 }
 #: Counted per submission rather than per start: starting them sends nothing.
-COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: throttles.Action.QUESTIONS}
+COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: rules.SSPR_QUESTIONS}
 
 
 def gate_context(
@@ -88,12 +89,12 @@ def _within_phone_budget(
     return False
 
 
-def _throttle_actions(kind: MethodKind) -> list[throttles.Action]:
+def _throttle_rules(kind: MethodKind) -> list[Rule]:
     """What starting ``kind`` counts: checking a typed number, then the send itself."""
     if kind in COUNTED_PER_ANSWER:
         return []
-    actions = [throttles.Action.PHONE_CHECK] if kind in challenges.PHONE_KINDS else []
-    return [*actions, THROTTLE_FOR_KIND[kind]]
+    counted = [rules.SSPR_PHONE_CHECK] if kind in challenges.PHONE_KINDS else []
+    return [*counted, THROTTLE_FOR_KIND[kind]]
 
 
 def begin_verification(
@@ -110,8 +111,8 @@ def begin_verification(
     method = get_method(kind)
     if option is None or method is None:
         raise FlowError("method_unavailable")
-    for action in dict.fromkeys(_throttle_actions(kind)):
-        count_or_block(flow, action, meta, now)
+    for rule in dict.fromkeys(_throttle_rules(kind)):
+        count_or_block(flow, rule, meta, now)
     ctx = gate_context(
         flow, meta, now, may_send=lambda: _within_phone_budget(flow, kind, meta, now)
     )

@@ -18,7 +18,6 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.registry import implemented_kinds
 from opensspr.policy.eligibility import Reason, Scope
 from opensspr.policy.reset_selectors import allowed_kinds, eligibility_for, get_sspr_policy
-from opensspr.resets import throttles
 from opensspr.resets.flow.decoys import decoy_kinds
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit
@@ -26,6 +25,8 @@ from opensspr.resets.flow.handles import new_handle
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, Operation, ResetFlow
+from opensspr.throttles import rules, service
+from opensspr.throttles.subjects import typed_user_id
 
 FLOW_TTL = timedelta(minutes=15)
 
@@ -38,7 +39,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     """
     now = clock.now()
     key = identifier_key(identifier)
-    subject = throttles.subject_key(key)
+    subject = typed_user_id(key)
     user = get_user_by_identifier(identifier)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
@@ -47,7 +48,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     reason = "" if decision.eligible else (decision.reason or Reason.UNKNOWN_USER).value
     if policy.scope == Scope.NONE and not policy.admins_may_reset:
         state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
-    elif throttles.blocked_until(subject, now):
+    elif service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now):
         state, reason = FlowState.BLOCKED, "throttled"
     allowed = allowed_kinds(policy) & implemented_kinds()
     with transaction.atomic():
