@@ -15,6 +15,10 @@ from opensspr.accounts.models import Group
 from opensspr.policy.helpdesk import HelpdeskKind, helpdesk_link_for
 from opensspr.policy.passwords import PasswordProfile, validate_custom_banned_terms
 
+#: Keys of the single-row settings in the per-request memo (``core/memo.py``).
+SSPR_POLICY_KEY = "policy.sspr_policy"
+PASSWORD_SETTINGS_KEY = "policy.password_settings"  # noqa: S105  # a cache key
+
 
 class PasswordSettings(models.Model):
     profile = models.CharField(
