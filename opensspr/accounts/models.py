@@ -16,6 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from opensspr.accounts.identifiers import identifier_key, validate_user_id
 from opensspr.accounts.roles import AdminRole, role_allows, role_touches_app
 
+#: The organisation row's key in the per-request memo (``core/memo.py``).
+ORGANISATION_KEY = "accounts.organisation"
+
 
 class Organisation(models.Model):
     """The one organisation this deployment serves (single-tenant, see ADR 0002)."""

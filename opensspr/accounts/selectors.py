@@ -6,11 +6,17 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from opensspr.accounts.identifiers import identifier_key
-from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
+from opensspr.accounts.models import ORGANISATION_KEY, Group, Organisation, RoleAssignment, User
 from opensspr.accounts.roles import AdminRole
+from opensspr.core.memo import remembered
 
 
 def get_organisation() -> Organisation:
+    """The organisation row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
+    return remembered(ORGANISATION_KEY, _load_organisation)
+
+
+def _load_organisation() -> Organisation:
     found = Organisation.objects.filter(pk=1).first()
     return found or Organisation(pk=1, name=settings.OPENSSPR_ORGANISATION_NAME_DEFAULT)
 

@@ -70,9 +70,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, and async-capable: under ASGI a floored answer waits without holding a thread.
+    "opensspr.core.timing.ResponseFloorMiddleware",
+    "opensspr.core.concurrency.ConcurrencyLimitMiddleware",
     "opensspr.core.middleware.RequestContextMiddleware",
     "opensspr.core.metrics.MetricsMiddleware",
-    "opensspr.core.timing.ResponseFloorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

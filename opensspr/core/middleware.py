@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from opensspr.core.memo import request_memo
 from opensspr.core.request_meta import new_correlation_id
 
 correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
@@ -22,7 +23,10 @@ LANGUAGE_SESSION_KEY = "opensspr_language"
 
 
 class RequestContextMiddleware:
-    """Gives every request a fresh correlation id, echoed as ``X-Request-ID``."""
+    """Gives every request a fresh correlation id, echoed as ``X-Request-ID``, and a memo.
+
+    The memo (``core/memo.py``) lets the single-row settings be read once per request.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -32,7 +36,8 @@ class RequestContextMiddleware:
         request.correlation_id = correlation_id  # type: ignore[attr-defined]  # our request attribute
         token = correlation_id_var.set(correlation_id)
         try:
-            response = self.get_response(request)
+            with request_memo():
+                response = self.get_response(request)
         finally:
             correlation_id_var.reset(token)
         response["X-Request-ID"] = correlation_id

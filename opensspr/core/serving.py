@@ -1,21 +1,49 @@
-"""Runs the site under gunicorn, in-process.
+"""Runs the site under gunicorn with uvicorn's ASGI worker, in-process.
 
-Why gunicorn: OpenSSPR is a synchronous Django application whose slow work is
-argon2id hashing and directory calls, which pre-forked worker processes spread
-over all cores; gunicorn is the most widely deployed, best understood WSGI
-server for that, is pure Python (nothing to compile), and has no async
-machinery we would not use. Django's development server is never used.
+Why gunicorn: OpenSSPR's slow work is argon2id hashing and directory calls,
+which pre-forked worker processes spread over all cores; gunicorn is the most
+widely deployed, best understood process manager for that. Why its ASGI worker
+(docs/adr/0003-asgi-serving.md): every answer of a reset step is held to a
+response-time floor (``core/timing.py``); under a threaded WSGI worker the wait
+holds a thread, so 8 threads and a 150 ms floor cap a process at about 53
+answers a second whatever the CPU could do. Under ASGI the sync view runs in a
+thread that is given back when the answer is ready, and the floor is awaited on
+the event loop; ``core/concurrency.py`` keeps ``threads`` requests at a time per
+process, the bound ``gthread`` gave. Django's development server is never used.
 """
 
+import ctypes
+import ctypes.util
 import os
+import shutil
 import tempfile
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.wsgi import get_wsgi_application
+from django.core.asgi import get_asgi_application
+from django.db import connections
 from django.dispatch import Signal
 from gunicorn.app.base import BaseApplication
+from uvicorn_worker import UvicornWorker
+
+from opensspr.core import concurrency
+
+# glibc: M_MMAP_THRESHOLD. Fixed at 1 MiB, every argon2id buffer (19 MiB) is mmapped and
+# handed back to the system when the hash ends; with glibc's default the threshold grows
+# after the first free, and each thread's arena keeps a 19 MiB buffer resident for good.
+_M_MMAP_THRESHOLD = -3
+
+
+class AsgiWorker(UvicornWorker):
+    """uvicorn's worker as we run it: pure-Python parts, and no proxy-header rewriting.
+
+    ``proxy_headers`` stays off: ``core/request_meta.py`` reads ``X-Forwarded-For``
+    itself, counting ``OPENSSPR_TRUSTED_PROXY_HOPS``; uvicorn rewriting the client
+    address first would count a hop twice.
+    """
+
+    CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "off", "proxy_headers": False}
+
 
 #: Sent in each gunicorn worker process once it has started. The delivery channels
 #: listen (``channels.apps``) to run inline delivery's retries there; ``core`` can't
@@ -32,33 +60,78 @@ class _Gunicorn(BaseApplication):  # gunicorn ships no type hints: BaseApplicati
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> WSGIHandler:
+    def load(self) -> Any:
         # The serving command has already set Django up with its settings module.
-        return get_wsgi_application()
+        return get_asgi_application()
 
 
-def _worker_started(worker: Any) -> None:
+def _release_arena_memory() -> None:
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return
+    try:
+        ctypes.CDLL(libc_name).mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+
+
+def _start_worker(worker: Any) -> None:
+    """Per worker: give argon2id buffers back, then tell the apps the worker runs.
+
+    The delivery channels listen (``channels.apps``) and, in inline delivery
+    mode, start their retries here; ``core`` can't import them itself.
+    """
+    _release_arena_memory()
     worker_started.send(sender=None, delivery_mode=settings.OPENSSPR_DELIVERY_MODE)
 
 
+def _pool_database_connections(threads: int) -> None:
+    """Each ASGI request gets a thread of its own: reuse PostgreSQL connections through a pool.
+
+    A persistent connection belongs to one thread and would die with it, so
+    ``CONN_MAX_AGE`` is 0 and psycopg's pool (made in each worker on first use,
+    never across a fork) keeps the connections. SQLite opens a file, no pool needed.
+    """
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return
+    connections.close_all()  # nothing opened in the master may cross the fork
+    database["CONN_MAX_AGE"] = 0
+    database["CONN_HEALTH_CHECKS"] = False
+    database.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": threads + 4,  # the request threads, plus delivery and its retries
+        "timeout": 10,
+    }
+
+
 def serve(*, bind: str, workers: int, threads: int) -> None:
+    concurrency.set_limit(threads)
+    _pool_database_connections(threads)
+    metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="opensspr-metrics-")
-    _Gunicorn(
-        {
-            "post_worker_init": _worker_started,
-            "bind": bind,
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": "-",
-            "errorlog": "-",
-            "timeout": 60,
-            "graceful_timeout": 20,
-            # We don't use gunicorn's runtime control socket; don't leave one in $HOME.
-            "control_socket_disable": True,
-            "forwarded_allow_ips": "*"
-            if os.environ.get("OPENSSPR_TRUSTED_PROXY_HOPS")
-            else "127.0.0.1",
-        }
-    ).run()
+        metrics_dir = tempfile.mkdtemp(prefix="opensspr-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    master = os.getpid()
+    try:
+        _Gunicorn(
+            {
+                "post_worker_init": _start_worker,
+                "bind": bind,
+                "workers": workers,
+                "worker_class": AsgiWorker,
+                "accesslog": "-",
+                "errorlog": "-",
+                "timeout": 60,
+                "graceful_timeout": 20,
+                # We don't use gunicorn's runtime control socket; don't leave one in $HOME.
+                "control_socket_disable": True,
+                "forwarded_allow_ips": "*"
+                if os.environ.get("OPENSSPR_TRUSTED_PROXY_HOPS")
+                else "127.0.0.1",
+            }
+        ).run()
+    finally:
+        # Workers leave gunicorn through this frame too: only the master removes the folder.
+        if metrics_dir and os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

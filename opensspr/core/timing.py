@@ -9,15 +9,25 @@ is fragile (each new check would have to be mirrored), so instead every request
 to a reset step is answered no sooner than ``OPENSSPR_RESET_MIN_RESPONSE_MS``
 after it arrived; both kinds then finish at the floor.
 
+Waiting out the floor must not cost a worker thread, or the floor caps the
+throughput at threads / floor (8 threads and 150 ms: 53 answers a second,
+about 10 resets, whatever the CPU could do). Under ``opensspr serve`` (ASGI,
+see docs/adr/0003-asgi-serving.md) the middleware runs async: the view runs in
+a thread, which is given back as soon as the answer is ready, and the remaining
+time is awaited on the event loop. Under WSGI (Django's test client, a WSGI
+server) it sleeps in the thread, as before, with the same parity.
+
 The floor holds only while the natural time stays under it: on a badly
 overloaded server both kinds exceed it and the difference shows again, buried
 in the overload's own noise. The metric ``opensspr_reset_floor_exceeded_total``
 counts those answers, so an operator can raise the floor.
 """
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter
@@ -31,20 +41,53 @@ FLOOR_EXCEEDED = Counter(
 )
 
 
-class ResponseFloorMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+def _floor_for(request: HttpRequest) -> float:
+    """Seconds the answer to ``request`` may not come sooner than; 0 for no floor."""
+    if not request.path.startswith(FLOORED_PREFIXES):
+        return 0.0
+    return float(settings.OPENSSPR_RESET_MIN_RESPONSE_MS) / 1000
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        floor = settings.OPENSSPR_RESET_MIN_RESPONSE_MS / 1000
-        if not floor or not request.path.startswith(FLOORED_PREFIXES):
-            return self.get_response(request)
+
+def _remaining(floor: float, started: float) -> float:
+    remaining = floor - (time.perf_counter() - started)
+    if remaining <= 0:
+        FLOOR_EXCEEDED.inc()
+    return remaining
+
+
+class ResponseFloorMiddleware:
+    """Sync under WSGI (sleeps in the thread), async under ASGI (awaits, thread given back).
+
+    Keep it first in ``MIDDLEWARE``: a sync middleware above it would run it,
+    and the rest of the request, inside a thread that then waits.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], object]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> object:
+        if self.is_async:
+            return self._floored_async(request)
+        floor = _floor_for(request)
         started = time.perf_counter()
         try:
             return self.get_response(request)
         finally:
-            remaining = floor - (time.perf_counter() - started)
-            if remaining > 0:
+            if floor and (remaining := _remaining(floor, started)) > 0:
                 time.sleep(remaining)
-            else:
-                FLOOR_EXCEEDED.inc()
+
+    async def _floored_async(self, request: HttpRequest) -> HttpResponse:
+        floor = _floor_for(request)
+        started = time.perf_counter()
+        respond: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response  # type: ignore[assignment]  # async mode
+        try:
+            return await respond(request)
+        finally:
+            if floor and (remaining := _remaining(floor, started)) > 0:
+                await asyncio.sleep(remaining)

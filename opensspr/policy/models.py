@@ -20,6 +20,10 @@ from opensspr.policy.passwords import PasswordProfile, validate_custom_banned_te
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
+#: Keys of the single-row settings in the per-request memo (``core/memo.py``).
+SSPR_POLICY_KEY = "policy.sspr_policy"
+PASSWORD_SETTINGS_KEY = "policy.password_settings"  # noqa: S105  # a cache key
+
 
 class PasswordSettings(models.Model):
     profile = models.CharField(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from opensspr.accounts.models import GuestKind, User, UserSource
 from opensspr.accounts.selectors import is_member_of_group
+from opensspr.core.memo import remembered
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryConnector, DirectoryError, HealthState
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
@@ -26,7 +27,7 @@ from opensspr.policy.eligibility import (
     evaluate,
 )
 from opensspr.policy.kinds import MethodKind, RegisteredMethod
-from opensspr.policy.models import SsprPolicy
+from opensspr.policy.models import SSPR_POLICY_KEY, SsprPolicy
 
 _ALLOW_FIELDS = {
     MethodKind.EMAIL: "allow_email",
@@ -54,6 +55,11 @@ class StoredFacts:
 
 
 def get_sspr_policy() -> SsprPolicy:
+    """The policy row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
+    return remembered(SSPR_POLICY_KEY, _load_sspr_policy)
+
+
+def _load_sspr_policy() -> SsprPolicy:
     return SsprPolicy.objects.select_related("group").filter(pk=1).first() or SsprPolicy(pk=1)
 
 

@@ -4,11 +4,17 @@ from datetime import datetime, timedelta
 
 from opensspr.accounts.models import User, UserSource
 from opensspr.accounts.selectors import get_organisation
-from opensspr.policy.models import PasswordSettings
+from opensspr.core.memo import remembered
+from opensspr.policy.models import PASSWORD_SETTINGS_KEY, PasswordSettings
 from opensspr.policy.passwords import PasswordContext, PasswordProfile
 
 
 def get_password_settings() -> PasswordSettings:
+    """The settings row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
+    return remembered(PASSWORD_SETTINGS_KEY, _load_password_settings)
+
+
+def _load_password_settings() -> PasswordSettings:
     return PasswordSettings.objects.filter(pk=1).first() or PasswordSettings(pk=1)
 
 

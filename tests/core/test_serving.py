@@ -1,0 +1,60 @@
+"""``opensspr serve`` as operators run it: a real gunicorn master with ASGI workers."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+SERVE_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
+def test_serve_leaves_no_metrics_folder_behind(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    port = _free_port()
+    env = dict(
+        os.environ,
+        TMPDIR=str(temp),
+        OPENSSPR_DATA_DIR=str(tmp_path / "data"),
+        OPENSSPR_SECRET_KEY="serve-test-secret-key-0123456789abcdefghijkl",
+        OPENSSPR_ALLOWED_HOSTS="127.0.0.1",
+        OPENSSPR_BASE_URL="http://127.0.0.1",
+        DJANGO_SETTINGS_MODULE="opensspr.config.settings",
+    )
+    for name in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "opensspr", "serve", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(  # our own command line
+        [*command, "--workers", "2", "--migrate"],
+        env=env,
+        stdout=(tmp_path / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + SERVE_SECONDS
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz"
+                ) as answer:  # loopback
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        assert [p.name[:17] for p in temp.iterdir()] == ["opensspr-metrics-"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=SERVE_SECONDS)
+    assert list(temp.iterdir()) == []
