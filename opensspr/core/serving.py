@@ -3,7 +3,7 @@
 Why gunicorn: OpenSSPR's slow work is argon2id hashing and directory calls,
 which pre-forked worker processes spread over all cores; gunicorn is the most
 widely deployed, best understood process manager for that. Why its ASGI worker
-(docs/adr/0003-asgi-serving.md): every answer of a reset step is held to a
+(docs/adr/0005-asgi-serving.md): every answer of a reset step is held to a
 response-time floor (``core/timing.py``); under a threaded WSGI worker the wait
 holds a thread, so 8 threads and a 150 ms floor cap a process at about 53
 answers a second whatever the CPU could do. Under ASGI the sync view runs in a

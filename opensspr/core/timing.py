@@ -12,7 +12,7 @@ after it arrived; both kinds then finish at the floor.
 Waiting out the floor must not cost a worker thread, or the floor caps the
 throughput at threads / floor (8 threads and 150 ms: 53 answers a second,
 about 10 resets, whatever the CPU could do). Under ``opensspr serve`` (ASGI,
-see docs/adr/0003-asgi-serving.md) the middleware runs async: the view runs in
+see docs/adr/0005-asgi-serving.md) the middleware runs async: the view runs in
 a thread, which is given back as soon as the answer is ready, and the remaining
 time is awaited on the event loop. Under WSGI (Django's test client, a WSGI
 server) it sleeps in the thread, as before, with the same parity.
