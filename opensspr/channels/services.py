@@ -96,9 +96,9 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     key = message.idempotency_key or f"auto:{secrets.token_hex(16)}"
     if len(key) > _MAX_KEY:
         raise InvalidMessageError("idempotency_key_too_long")
-    existing = Message.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return existing
+    # No read ahead for the key: most keys are fresh (random parts), and a repeated
+    # one fails the unique constraint inside the savepoint below, which returns the
+    # row already queued (and rolls back this attempt's audit row) just the same.
     now = clock.now()
     kind = MessageKind(message.kind)
     try:
@@ -127,7 +127,7 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
                 meta=meta,
                 details=message_details(row),
             )
-    except IntegrityError:  # the same key, queued concurrently: that row wins
+    except IntegrityError:  # the same key, queued before or concurrently: that row wins
         return Message.objects.get(idempotency_key=key)
     if conf.delivery_mode() == conf.INLINE:
         transaction.on_commit(partial(_deliver_after_commit, row.pk, meta), robust=True)

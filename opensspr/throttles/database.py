@@ -8,8 +8,9 @@ penalty that must stick even when the step then fails is taken outside.
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.db.models import Count, Q
+from django.db.models.deletion import Collector
 
 from opensspr.throttles.base import Block, Reservation, Verdict
 from opensspr.throttles.models import Subject, Use
@@ -128,14 +129,21 @@ class DatabaseStore:
         return oldest.at + rule.window if oldest else None
 
     def clear(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
+        """Lock the rows once and delete those very rows: no second read to delete them."""
         with transaction.atomic(savepoint=False):
-            rows = Subject.objects.select_for_update().filter(scope=scope, key__in=digests)
+            rows = list(Subject.objects.select_for_update().filter(scope=scope, key__in=digests))
+            if not rows:
+                return {}
             lifted = {
                 row.key: Block(row.blocked_until, row.blocked_by)
                 for row in rows
                 if row.blocked_until and row.blocked_until > now
             }
-            Subject.objects.filter(scope=scope, key__in=digests).delete()
+            # Collecting the locked instances (not a queryset) skips the collector's own
+            # SELECT; it still deletes their Use rows first (CASCADE), then the subjects.
+            collector = Collector(using=router.db_for_write(Subject))
+            collector.collect(rows)
+            collector.delete()
         return lifted
 
     def list_blocks(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
