@@ -12,7 +12,6 @@ fixture needs those ports free.
 
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +21,7 @@ from ldap3 import Connection, Server, Tls
 from opensspr.directory.ldap.active_directory import ad_config
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from tests.directory.certs import Issued, issue
+from tests.directory.processes import stop_process, wait_ready
 
 SAMBA = Path("/usr/sbin/samba")
 SAMBA_TOOL = Path("/usr/bin/samba-tool")
@@ -163,25 +163,17 @@ def start(folder: Path) -> SambaDc:
 
 
 def _wait_ready(server: SambaDc) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError((server.folder / "samba.out").read_text())
-        try:
-            server.admin().unbind()
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError("samba did not start")
+    wait_ready(
+        server.process,
+        server.folder / "samba.out",
+        lambda: server.admin().unbind(),
+        seconds=60,
+        poll=0.2,
+    )
 
 
 def stop(server: SambaDc) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process, seconds=15)
 
 
 def ad_connector_config(server: SambaDc, **overrides: object) -> LdapConfig:

@@ -8,7 +8,6 @@ certificate for ``ldap.test`` issued by a throwaway CA.
 
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ldap3 import Connection, Server
 
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from tests.directory.certs import Issued, issue
+from tests.directory.processes import stop_process, wait_ready
 
 SLAPD = Path("/usr/sbin/slapd")
 SLAPADD = Path("/usr/sbin/slapadd")
@@ -187,25 +187,17 @@ def start(folder: Path) -> Slapd:
 
 
 def _wait_ready(server: Slapd) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError((server.folder / "slapd.log").read_text())
-        try:
-            server.admin().unbind()
-            return
-        except Exception:
-            time.sleep(0.05)
-    raise RuntimeError("slapd did not start")
+    wait_ready(
+        server.process,
+        server.folder / "slapd.log",
+        lambda: server.admin().unbind(),
+        seconds=15,
+        poll=0.05,
+    )
 
 
 def stop(server: Slapd) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process, seconds=10)
 
 
 def openldap_config(server: Slapd, **overrides: object) -> LdapConfig:
