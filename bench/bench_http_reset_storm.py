@@ -362,11 +362,16 @@ def main() -> None:
     if args.quick:
         args.resets, args.clients, args.hash_seconds = 40, 16, 1.0
     configs = ("sqlite", "scale-out") if args.config == "both" else (args.config,)
+    failed = []
     for config in configs:
         child: Callable[[], None] = lambda c=config: run_config(c, args)  # noqa: E731
         process = multiprocessing.get_context("fork").Process(target=child)
         process.start()
         process.join()
+        if process.exitcode:
+            failed.append(config)
+    if failed:
+        raise SystemExit(f"no figures for: {', '.join(failed)} (see the error above)")
 
 
 if __name__ == "__main__":
