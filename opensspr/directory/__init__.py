@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 def connector_for(user: "User") -> "DirectoryConnector":
     """The connector that owns ``user``'s password."""
     from opensspr.accounts.models import UserSource  # noqa: PLC0415 (keeps the package importable without Django; the agent reuses it)
-    from opensspr.directory.errors import DirectoryUnavailableError  # noqa: PLC0415 (as above)
+    from opensspr.directory.onprem import for_settings, settings_row  # noqa: PLC0415 (as above)
 
     if user.source == UserSource.CLOUD:
         return _local()
-    # On-premises connectors (LDAP/AD writeback) arrive with the writeback issue.
-    raise DirectoryUnavailableError("no on-premises connector is configured")
+    # Synced: the directory configured in the console, reached directly (direct mode).
+    return for_settings(settings_row())
 
 
 @cache

@@ -45,6 +45,21 @@ class DirectoryCode(StrEnum):
     UNEXPECTED = "directory_error"
 
 
+#: The directory refused the new password itself: the person chooses another one.
+REJECTION_CODES = frozenset(
+    {
+        DirectoryCode.PASSWORD_TOO_SHORT,
+        DirectoryCode.PASSWORD_TOO_LONG,
+        DirectoryCode.PASSWORD_IN_HISTORY,
+        DirectoryCode.PASSWORD_TOO_YOUNG,
+        DirectoryCode.PASSWORD_QUALITY,
+        DirectoryCode.PASSWORD_POLICY,
+        DirectoryCode.MUST_SUPPLY_OLD_PASSWORD,
+        DirectoryCode.CHANGE_NOT_ALLOWED,
+    }
+)
+
+
 class DirectoryError(Exception):
     """Base of every directory failure; ``code`` is stable, ``reason`` is for operators."""
 
@@ -73,6 +88,9 @@ class DirectoryUnavailableError(DirectoryError):
     """
 
     code = DirectoryCode.UNAVAILABLE
+    #: False when the failure came before any write was sent (connect, TLS, bind):
+    #: then nothing can have changed and the caller may say so at once.
+    maybe_written: bool = True
 
 
 class DirectoryAccountError(DirectoryError):

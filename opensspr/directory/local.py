@@ -39,7 +39,14 @@ class LocalDirectory:
         """
         return PreparedPassword(password, make_password(password))
 
-    def set_password(self, user: User, password: str | PreparedPassword, *, unlock: bool) -> None:
+    def set_password(
+        self,
+        user: User,
+        password: str | PreparedPassword,
+        *,
+        unlock: bool,
+        must_change: bool = False,  # kept on the user row by the caller (must_change_password)
+    ) -> None:
         if isinstance(password, PreparedPassword):
             user.password = password.encoded
             # Django's own marker: save() tells the password validators it changed.

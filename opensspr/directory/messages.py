@@ -8,9 +8,11 @@ problem, which is what they are once a person got this far.
 """
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.directory.errors import DirectoryCode
+from opensspr.directory.values import DirectoryPasswordPolicy
 
 _CONFIGURATION = _(
     "We can't reset your password right now because of a problem with your organisation's "
@@ -88,3 +90,50 @@ def message_for(code: str) -> Promise:
         return MESSAGES[DirectoryCode(code)]
     except ValueError:
         return MESSAGES[DirectoryCode.UNEXPECTED]
+
+
+def policy_lines(policy: DirectoryPasswordPolicy | None) -> list[str]:
+    """The directory's own rules, in the person's words, shown before they choose.
+
+    Only what the directory says it enforces; an unknown rule is left out, never
+    guessed (an old domain policy, a ppolicy without a quality module).
+    """
+    if policy is None:
+        return []
+    lines = []
+    if policy.min_length:
+        lines.append(
+            ngettext(
+                "At least %(count)d character long.",
+                "At least %(count)d characters long.",
+                policy.min_length,
+            )
+            % {"count": policy.min_length}
+        )
+    if policy.complexity:
+        lines.append(
+            gettext(
+                "Characters from at least three of: lower-case letters, capital letters, "
+                "digits and symbols, and not containing your name or user ID."
+            )
+        )
+    if policy.history:
+        lines.append(
+            ngettext(
+                "Not your current or previous password.",
+                "Not one of your last %(count)d passwords.",
+                policy.history,
+            )
+            % {"count": policy.history}
+        )
+    if policy.min_age:
+        hours = max(1, round(policy.min_age.total_seconds() / 3600))
+        lines.append(
+            ngettext(
+                "Your password can be changed at most once every hour.",
+                "Your password can be changed at most once every %(count)d hours.",
+                hours,
+            )
+            % {"count": hours}
+        )
+    return lines

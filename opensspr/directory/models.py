@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from opensspr.accounts.models import Group
+from opensspr.accounts.models import Group, User
 from opensspr.accounts.roles import AdminRole
 from opensspr.core.crypto import unseal
 from opensspr.directory.ldap.config import USER_ID_ATTRIBUTES, LdapConfig, TlsMode
@@ -116,6 +116,24 @@ class DirectorySettings(models.Model):
     member_attribute = models.CharField(
         _("group member attribute"), max_length=64, default="member"
     )
+    ppolicy_default_dn = models.CharField(
+        _("default password policy DN"),
+        max_length=1024,
+        blank=True,
+        help_text=_(
+            "OpenLDAP only: the entry olcPPolicyDefault names (e.g. "
+            "cn=default,ou=policies,dc=example,dc=org), so the reset page can show its rules."
+        ),
+    )
+    ad_policy_hints = models.BooleanField(
+        _("apply history and minimum age to resets"),
+        default=True,
+        help_text=_(
+            "Active Directory only: send the policy-hints control, so a reset obeys password "
+            "history and minimum age like the person's own change. Needs Windows Server 2016 "
+            "or later, or Samba 4.21 or later; a domain controller without it refuses resets."
+        ),
+    )
     sync_interval_minutes = models.PositiveIntegerField(
         _("sync every (minutes)"), default=15, help_text=_("0: only when run by hand.")
     )
@@ -195,6 +213,7 @@ class DirectorySettings(models.Model):
                     user_object_filter=self.user_filter,
                     ca_data=self.ca_certificate or None,
                     server_name=self.server_name or None,
+                    default_policy_dn=self.ppolicy_default_dn or None,
                 )
             )
         return configs
@@ -238,3 +257,42 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return self.mark
+
+
+class IntentState(models.TextChoices):
+    PENDING = "pending", _("in progress")  # sent, or about to be: the answer isn't known yet
+    APPLIED = "applied", _("applied")  # the directory has the new password
+    NOT_APPLIED = "not_applied", _("not applied")  # refused, or never reached the directory
+
+
+class WritebackIntent(models.Model):
+    """A password write to the directory, recorded before it is sent.
+
+    The row commits before the write goes out, so a crash or a lost answer
+    leaves it ``pending``: the reconciler then reads the directory's password
+    marker (``pwdChangedTime``, ``pwdLastSet``), compares it with ``marker``
+    taken just before the write, and finishes the audit and the notification
+    exactly once, whichever of the request and the reconciler gets there
+    first. It never writes the password again: a blind retry would turn a
+    success into "password in history". ``context`` holds what the finisher
+    needs (the flow, the request's address); never a password.
+    """
+
+    purpose = models.CharField(max_length=32)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="writeback_intents")
+    dn = models.CharField(max_length=1024)
+    marker = models.CharField(max_length=64, blank=True)
+    marker_known = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=12, choices=IntentState.choices, default=IntentState.PENDING, db_index=True
+    )
+    reason = models.CharField(max_length=64, blank=True)
+    context = models.JSONField(default=dict)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "started_at"], name="writeback_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.state}"

@@ -166,6 +166,16 @@ class ActiveDirectory(LdapDirectoryBase):
             if not connection.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}):
                 raise _refusal(connection.result)
 
+    def password_marker(self, dn: str) -> str | None:
+        """``pwdLastSet`` as stored (FILETIME): different after any password write.
+
+        A write that sets "must change" stores 0; two such writes in a row look
+        alike, so the reconciler can't tell the second one happened (it then
+        reports the write as not applied; the administrator issues another).
+        """
+        with self.pool.connection() as connection:
+            return first_text(self.read(connection, dn, ("pwdLastSet",)), "pwdLastSet")
+
     def account_state(self, dn: str, *, now: datetime | None = None) -> AccountState:
         now = now or datetime.now(UTC)
         with self.pool.connection() as connection:

@@ -13,6 +13,7 @@ from ldap3 import BASE, SUBTREE, Connection
 from ldap3.utils.conv import escape_filter_chars
 
 from opensspr.directory.errors import (
+    REJECTION_CODES,
     DirectoryAccountError,
     DirectoryCode,
     DirectoryConfigurationError,
@@ -167,16 +168,6 @@ def error_for(result: Mapping[str, Any], code: DirectoryCode | None = None) -> D
     return _typed(code or _GENERIC.get(number, DirectoryCode.UNEXPECTED), reason)
 
 
-_REJECTIONS = {
-    DirectoryCode.PASSWORD_TOO_SHORT,
-    DirectoryCode.PASSWORD_TOO_LONG,
-    DirectoryCode.PASSWORD_IN_HISTORY,
-    DirectoryCode.PASSWORD_TOO_YOUNG,
-    DirectoryCode.PASSWORD_QUALITY,
-    DirectoryCode.PASSWORD_POLICY,
-    DirectoryCode.MUST_SUPPLY_OLD_PASSWORD,
-    DirectoryCode.CHANGE_NOT_ALLOWED,
-}
 _ACCOUNT = {
     DirectoryCode.WRONG_PASSWORD,
     DirectoryCode.ACCOUNT_LOCKED,
@@ -187,7 +178,7 @@ _ACCOUNT = {
 
 
 def _typed(code: DirectoryCode, reason: str) -> DirectoryError:
-    if code in _REJECTIONS:
+    if code in REJECTION_CODES:
         return DirectoryRejectedError(code, reason)
     if code in _ACCOUNT:
         return DirectoryAccountError(reason, code=code)

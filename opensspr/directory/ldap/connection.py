@@ -117,8 +117,10 @@ def open_bound(
             if not (connection.tls_started or connection.server.ssl):
                 raise DirectoryUnavailableError("no TLS", code=DirectoryCode.TLS_FAILURE)
             bound = connection.bind(controls=controls)
-    except DirectoryError:
+    except DirectoryError as exc:
         close(connection)
+        if isinstance(exc, DirectoryUnavailableError):
+            exc.maybe_written = False  # nothing was sent but the bind
         raise
     return connection, bool(bound)
 

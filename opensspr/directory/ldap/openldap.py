@@ -123,6 +123,15 @@ class OpenLdapDirectory(LdapDirectoryBase):
             if connection.result["result"] not in (SUCCESS, NO_SUCH_ATTRIBUTE):
                 raise error_for(connection.result)
 
+    def password_marker(self, dn: str) -> str | None:
+        """``pwdChangedTime`` as the directory wrote it: different after any password write.
+
+        The crash-safe writeback compares it before and after a write that lost
+        its answer, instead of writing again (a retry could fail on history).
+        """
+        with self.pool.connection() as connection:
+            return first_text(self.read(connection, dn, ("pwdChangedTime",)), "pwdChangedTime")
+
     def account_state(self, dn: str, *, now: datetime | None = None) -> AccountState:
         now = now or datetime.now(UTC)
         with self.pool.connection() as connection:

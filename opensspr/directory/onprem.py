@@ -1,0 +1,202 @@
+"""The on-premises directory as a connector for synced users, in direct mode.
+
+Sync gave each synced user their entry's DN (``User.on_premises_dn``; only
+sync sets it, so a console edit can't point a write at another entry). This
+adapter keeps the ``DirectoryConnector`` contract the services already use for
+cloud users and hands each call to the LDAP connector of the configured kind.
+
+Servers are tried in the configured order, but only while nothing can have
+reached the directory: a failure to connect, start TLS or bind moves on to the
+next server (``maybe_written`` is False); a failure after a write was sent
+never does, because the reconciler, not a second server, decides what
+happened (``writeback``).
+
+Connectors, with their pooled service connections, live as long as the
+settings that built them: a console save builds new ones and closes the old.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+from opensspr.accounts.models import User, UserSource
+from opensspr.core.health import Health, HealthState
+from opensspr.core.memo import remembered
+from opensspr.directory.errors import (
+    DirectoryCode,
+    DirectoryError,
+    DirectoryLookupError,
+    DirectoryUnavailableError,
+)
+from opensspr.directory.ldap.active_directory import ActiveDirectory
+from opensspr.directory.ldap.config import LdapConfig
+from opensspr.directory.ldap.openldap import OpenLdapDirectory
+from opensspr.directory.models import DirectoryKind, DirectorySettings
+from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
+
+Ldap = OpenLdapDirectory | ActiveDirectory
+HEALTH_SECONDS = 5.0  # a health answer serves every request for this long
+
+
+class OnPremisesDirectory:
+    """Reset, change, unlock and sign-in for synced users, against their directory."""
+
+    def __init__(self, kind: str, configs: list[LdapConfig], *, policy_hints: bool) -> None:
+        self.kind = kind
+        self.servers: list[Ldap] = [
+            ActiveDirectory(config, policy_hints=policy_hints)
+            if kind == DirectoryKind.ACTIVE_DIRECTORY
+            else OpenLdapDirectory(config)
+            for config in configs
+        ]
+        self._preferred = 0
+        self._health: tuple[float, Health] | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+
+    # The DirectoryConnector contract ------------------------------------------------
+
+    def verify_password(self, user: User, password: str) -> bool:
+        dn = _dn(user)
+        return self._call(lambda server: server.verify_password(dn, password))
+
+    def set_password(
+        self, user: User, password: str, *, unlock: bool, must_change: bool = False
+    ) -> None:
+        dn = _dn(user)
+        self._call(
+            lambda server: server.set_password(dn, password, unlock=unlock, must_change=must_change)
+        )
+
+    def change_password(self, user: User, old: str, new: str) -> None:
+        dn = _dn(user)
+        self._call(lambda server: server.change_password(dn, old, new))
+
+    def unlock(self, user: User) -> None:
+        dn = _dn(user)
+        self._call(lambda server: server.unlock(dn))
+
+    def password_policy(self, user: User) -> DirectoryPasswordPolicy | None:
+        dn = _dn(user)
+        return self._call(lambda server: server.password_policy(dn))
+
+    def check_health(self) -> Health:
+        now = time.monotonic()
+        cached = self._health
+        if cached is not None and now - cached[0] < HEALTH_SECONDS:
+            return cached[1]
+        try:
+            health = self._call(lambda server: _healthy(server.check_health()))
+        except DirectoryError as exc:
+            health = Health(HealthState.DOWN, str(exc.code))
+        self._health = (now, health)
+        return health
+
+    # What the crash-safe writeback reads ----------------------------------------------
+
+    def password_marker(self, user: User) -> str | None:
+        dn = _dn(user)
+        return self._call(lambda server: server.password_marker(dn))
+
+    def account_state(self, user: User) -> AccountState:
+        dn = _dn(user)
+        return self._call(lambda server: server.account_state(dn))
+
+    def _call[T](self, operation: Callable[[Ldap], T]) -> T:
+        """``operation`` on the preferred server; on to the next only if nothing was sent."""
+        failure: DirectoryUnavailableError | None = None
+        count = len(self.servers)
+        if not count:
+            raise DirectoryUnavailableError(
+                "no server URL configured", code=DirectoryCode.UNAVAILABLE
+            )
+        start = self._preferred
+        for step in range(count):
+            index = (start + step) % count
+            try:
+                result = operation(self.servers[index])
+            except DirectoryUnavailableError as exc:
+                if exc.maybe_written:
+                    raise
+                failure = exc
+                continue
+            if index != self._preferred:
+                with self._lock:
+                    self._preferred = index
+            return result
+        assert failure is not None
+        raise failure
+
+
+def _healthy(health: Health) -> Health:
+    """A server that answers DOWN counts as unreachable, so the next one is asked."""
+    if health.state == HealthState.DOWN:
+        error = DirectoryUnavailableError(health.detail or "down")
+        error.maybe_written = False
+        raise error
+    return health
+
+
+def _dn(user: User) -> str:
+    if user.source != UserSource.SYNCED or not user.on_premises_dn:
+        raise DirectoryLookupError("no directory entry", code=DirectoryCode.USER_NOT_FOUND)
+    return user.on_premises_dn
+
+
+def settings_row() -> DirectorySettings | None:
+    return remembered("directory_settings", lambda: DirectorySettings.objects.filter(pk=1).first())
+
+
+def for_settings(settings: DirectorySettings | None) -> OnPremisesDirectory:
+    """The connector for the current settings (built once per distinct configuration)."""
+    if settings is None or not settings.url_list() or not settings.bind_dn:
+        raise DirectoryUnavailableError("no on-premises directory is configured")
+    key = (
+        settings.kind,
+        tuple(settings.ldap_configs()),
+        settings.ad_policy_hints,
+    )
+    return _connectors.get(key)
+
+
+class _Connectors:
+    """One live connector, for the newest configuration; the replaced one is closed."""
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._connector: OnPremisesDirectory | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, tuple[LdapConfig, ...], bool]) -> OnPremisesDirectory:
+        with self._lock:
+            if self._connector is None or self._key != key:
+                old = self._connector
+                kind, configs, hints = key
+                self._connector = OnPremisesDirectory(kind, list(configs), policy_hints=hints)
+                self._key = key
+                if old is not None:
+                    old.close()
+            return self._connector
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._connector is not None:
+                self._connector.close()
+            self._connector, self._key = None, None
+
+
+_connectors = _Connectors()
+
+
+def password_policy_of(user: User | None) -> DirectoryPasswordPolicy | None:
+    """The directory's rules for ``user``'s next password; None for cloud users or when
+    the directory can't say right now (the write will still be checked by it)."""
+    if user is None or user.source != UserSource.SYNCED:
+        return None
+    try:
+        return for_settings(settings_row()).password_policy(user)
+    except DirectoryError:
+        return None
