@@ -18,6 +18,8 @@ from django.http import JsonResponse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.directory.messages import message_for as directory_message
+
 logger = logging.getLogger(__name__)
 
 TYPE_BASE = "https://opensspr.invalid/problems/"
@@ -71,6 +73,13 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
     "operation_unavailable": (422, _("That choice isn't available. Choose another one.")),
     "password_rejected": (422, _("This password can't be used. Choose a different one.")),
     "step_failed": (422, _("Something went wrong. Try again.")),
+    "directory_configuration": (
+        503,
+        _(
+            "We can't reset your password right now because of a problem with your "
+            "organisation's password reset set-up. Contact your administrator."
+        ),
+    ),
     "directory_unavailable": (
         503,
         _(
@@ -111,6 +120,9 @@ class ApiProblem(Exception):
 def from_engine_code(code: str, **kwargs: Any) -> ApiProblem:
     """The problem for an engine ``FlowError`` code; an unmapped one is logged."""
     code = ALIASES.get(code, code)
+    if code.startswith("directory:"):  # the directory or its set-up stops this person
+        kwargs.setdefault("detail", directory_message(code.removeprefix("directory:")))
+        code = "directory_configuration"
     if code not in PROBLEMS:
         logger.warning("flow error code %s has no API problem; answering step_failed", code)
         code = "step_failed"

@@ -10,6 +10,8 @@ from typing import Any, TypedDict
 
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.directory.errors import REJECTION_CODES
+from opensspr.directory.messages import message_for as directory_message
 from opensspr.resets.flow import FlowView, PasswordRejectedError
 
 DIRECTORY_REJECTED = _(
@@ -85,4 +87,6 @@ def failures_json(exc: PasswordRejectedError) -> list[dict[str, Any]]:
     """Every rule the password failed; a directory refusal is one entry of its own."""
     if exc.failures:
         return [{"code": f.code, "message": str(f.message)} for f in exc.failures]
-    return [{"code": exc.code, "message": str(DIRECTORY_REJECTED)}]
+    code = exc.code.removeprefix("directory:")
+    message = directory_message(code) if code in REJECTION_CODES else DIRECTORY_REJECTED
+    return [{"code": exc.code, "message": str(message)}]

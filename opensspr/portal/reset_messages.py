@@ -10,6 +10,9 @@ import re
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.directory.errors import REJECTION_CODES
+from opensspr.directory.messages import message_for as directory_message
+
 #: Codes after which the flow is gone: the "your session ended" page.
 ENDED = frozenset({"flow_not_found", "flow_expired"})
 
@@ -73,7 +76,15 @@ DIRECTORY_REJECTED = _(
 )
 
 
+def rejection_message(code: str) -> Promise:
+    """Why the directory refused a new password: its own reason when it gave a known one."""
+    reason = code.removeprefix("directory:")
+    return directory_message(reason) if reason in REJECTION_CODES else DIRECTORY_REJECTED
+
+
 def message_for(code: str) -> Promise:
+    if code.startswith("directory:"):  # the directory's own reason, by its stable code
+        return directory_message(code.removeprefix("directory:"))
     return FIELD_MESSAGES.get(code) or PAGE_MESSAGES.get(code) or GENERIC_MESSAGE
 
 

@@ -27,6 +27,8 @@ from django.views.decorators.http import require_http_methods
 from opensspr.core import clock
 from opensspr.core.forms import focus_first_error
 from opensspr.core.request_meta import request_meta
+from opensspr.directory.messages import policy_lines
+from opensspr.directory.onprem import password_policy_of
 from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.passwords import describe_policy
@@ -165,6 +167,7 @@ def _password_facts(view: FlowView) -> dict[str, Any]:
     )
     return {
         "requirements": requirements,
+        "directory_requirements": policy_lines(password_policy_of(flow.user)),
         "tries_left": max(MAX_PASSWORD_TRIES - flow.password_attempts, 0),
     }
 
@@ -369,7 +372,9 @@ def _password(request: HttpRequest, handle: str) -> HttpResponse:
         _keep(request, exc.view.handle)
         if exc.view.state != FlowState.NEW_PASSWORD:
             return redirect("reset:flow")
-        for message in [str(f.message) for f in exc.failures] or [str(texts.DIRECTORY_REJECTED)]:
+        for message in [str(f.message) for f in exc.failures] or [
+            str(texts.rejection_message(exc.code))
+        ]:
             form.add_error("new_password", message)
         focus_first_error(form)
         return _state_page(request, exc.view, form=form)

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_http_methods
 
 from opensspr.accounts.models import User
 from opensspr.core.request_meta import request_meta
+from opensspr.directory.messages import policy_lines
+from opensspr.directory.onprem import password_policy_of
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import (
     get_password_profile,
@@ -73,5 +75,6 @@ def change_password_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "error": error,
             "requirements": describe_policy(get_password_profile(), password_context_for(user)),
+            "directory_requirements": policy_lines(password_policy_of(user)),
         },
     )

@@ -21,7 +21,10 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
-from opensspr.directory import connector_for
+from opensspr.directory import connector_for, writeback
+from opensspr.directory.errors import DirectoryUnavailableError
+from opensspr.directory.models import IntentState
+from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.signin import lockout
 
 # No look-alikes (I l 1 O 0 o): the password is often read out over the phone.
@@ -43,24 +46,68 @@ def generate_temporary_password() -> str:
             return candidate
 
 
+PURPOSE = "admin_reset"
+
+
 def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> str:
+    """A new temporary password for ``user``, written where their password lives.
+
+    For a synced person it goes to their directory with "must change at next
+    sign-in" set there too (``pwdReset``, ``pwdLastSet=0``), crash-safe like a
+    reset; a refusal raises the ``DirectoryError`` for the console to explain.
+    """
     if not can_manage_user(actor, user):
         raise PermissionDenied("only a global administrator resets an administrator")
     password = generate_temporary_password()
+    connector = connector_for(user)
+    if isinstance(connector, OnPremisesDirectory):
+        context = {"meta": writeback.meta_context(meta), "actor": actor.pk}
+        intent = writeback.begin(connector, user, PURPOSE, context)
+        outcome = writeback.run(
+            connector,
+            intent,
+            lambda: connector.set_password(user, password, unlock=True, must_change=True),
+        )
+        if outcome.state != IntentState.APPLIED:
+            raise outcome.error or DirectoryUnavailableError("not applied")
+        return password
     with transaction.atomic():
-        connector_for(user).set_password(user, password, unlock=True)
-        user.must_change_password = True
-        user.temporary_password_expires_at = clock.now() + timedelta(
-            hours=settings.OPENSSPR_TEMPORARY_PASSWORD_HOURS
-        )
-        user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-        lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
-        record_event(
-            activity=Activity.PASSWORD_RESET_BY_ADMIN,
-            outcome=Outcome.SUCCESS,
-            meta=meta,
-            actor=actor,
-            target=user,
-            details={"temporary": True},
-        )
+        connector.set_password(user, password, unlock=True)
+        _record_issued(actor, user, meta)
     return password
+
+
+def finish_admin_reset(settled: writeback.Settled) -> None:
+    """Record how a temporary password's directory write ended (the "admin_reset" finisher)."""
+    intent = settled.intent
+    actor = User.objects.filter(pk=intent.context.get("actor")).first()
+    meta = writeback.meta_of(intent)
+    if settled.applied:
+        _record_issued(actor, intent.user, meta)
+        return
+    record_event(
+        activity=Activity.PASSWORD_RESET_BY_ADMIN,
+        outcome=Outcome.FAILURE,
+        reason=f"directory:{settled.reason}",
+        meta=meta,
+        actor=actor,
+        target=intent.user,
+        details={"temporary": True},
+    )
+
+
+def _record_issued(actor: User | None, user: User, meta: RequestMeta) -> None:
+    user.must_change_password = True
+    user.temporary_password_expires_at = clock.now() + timedelta(
+        hours=settings.OPENSSPR_TEMPORARY_PASSWORD_HOURS
+    )
+    user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+    lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
+    record_event(
+        activity=Activity.PASSWORD_RESET_BY_ADMIN,
+        outcome=Outcome.SUCCESS,
+        meta=meta,
+        actor=actor,
+        target=user,
+        details={"temporary": True},
+    )

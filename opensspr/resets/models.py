@@ -13,6 +13,7 @@ class FlowState(models.TextChoices):
     CHOOSE_OPERATION = "choose_operation"  # "Why are you having trouble signing in?"
     VERIFY = "verify"  # at a verification gate
     NEW_PASSWORD = "new_password"  # noqa: S105 (a state name, not a password)
+    WRITING = "writing"  # the new password is on its way to the on-premises directory
     DONE = "done"
     BLOCKED = "blocked"  # throttled, or can't go further; terminal
 

@@ -14,3 +14,8 @@ class SigninConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in  # noqa: PLC0415 (app registry)
 
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+
+        from opensspr.directory import writeback  # noqa: PLC0415 (app registry)
+        from opensspr.signin import change  # noqa: PLC0415 (app registry)
+
+        writeback.register(change.PURPOSE, change.finish_change)

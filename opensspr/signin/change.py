@@ -19,12 +19,16 @@ from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.metrics import PASSWORD_CHANGES
 from opensspr.core.request_meta import RequestMeta
-from opensspr.directory import connector_for
+from opensspr.directory import connector_for, writeback
 from opensspr.directory.base import (
     DirectoryConnector,
+    DirectoryError,
     DirectoryRejectedError,
     DirectoryUnavailableError,
 )
+from opensspr.directory.errors import REJECTION_CODES, DirectoryAccountError, DirectoryCode
+from opensspr.directory.models import IntentState
+from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.signin import lockout
@@ -86,13 +90,15 @@ def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) 
     if not reservation.allowed:
         _audit_failure(user, ChangeOutcome.LOCKED, meta, forced)
         return ChangeResult(ChangeOutcome.LOCKED)
+    connector = connector_for(user)
     try:
-        connector = connector_for(user)
-        correct = connector.verify_password(user, current)
-    except DirectoryUnavailableError:
+        correct = _current_is_right(connector, user, current)
+    except DirectoryError as exc:
         lockout.give_back(reservation)  # nothing was compared
-        _audit_failure(user, ChangeOutcome.UNAVAILABLE, meta, forced)
-        return ChangeResult(ChangeOutcome.UNAVAILABLE)
+        locked = exc.code == DirectoryCode.ACCOUNT_LOCKED
+        outcome = ChangeOutcome.LOCKED if locked else ChangeOutcome.UNAVAILABLE
+        _audit_failure(user, f"directory:{exc.code}" if locked else outcome, meta, forced)
+        return ChangeResult(outcome)
     if correct:
         lockout.give_back(reservation)
     else:
@@ -110,8 +116,92 @@ def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) 
     if not verdict.accepted:
         _audit_failure(user, verdict.failures[0].code, meta, forced)
         return ChangeResult(ChangeOutcome.POLICY_REJECTED, failures=verdict.failures)
+    if isinstance(connector, OnPremisesDirectory):
+        return _write_back(
+            user, connector, current=current, new=new, meta=meta, forced=forced, lock_key=lock_key
+        )
     return _write(
         user, connector, current=current, new=new, meta=meta, forced=forced, lock_key=lock_key
+    )
+
+
+PURPOSE = "change"
+
+
+def _current_is_right(connector: DirectoryConnector, user: User, current: str) -> bool:
+    """The directory's verdict on the current password; raises what it can't decide.
+
+    A directory tells "must change" and "expired" only for the right password;
+    a lock, an outage or a set-up problem is raised for the caller.
+    """
+    try:
+        return connector.verify_password(user, current)
+    except DirectoryAccountError as exc:
+        if exc.code in (DirectoryCode.MUST_CHANGE_PASSWORD, DirectoryCode.PASSWORD_EXPIRED):
+            return True
+        if exc.code == DirectoryCode.ACCOUNT_LOCKED:
+            raise
+        return False
+
+
+def _write_back(
+    user: User,
+    connector: OnPremisesDirectory,
+    *,
+    current: str,
+    new: str,
+    meta: RequestMeta,
+    forced: str,
+    lock_key: str,
+) -> ChangeResult:
+    """A synced person's change, sent to their directory (crash-safe: ``directory.writeback``)."""
+    context = {"meta": writeback.meta_context(meta), "forced": forced, "lock_key": lock_key}
+    try:
+        intent = writeback.begin(connector, user, PURPOSE, context)
+    except DirectoryError as exc:
+        _audit_failure(user, f"directory:{exc.code}", meta, forced)
+        return ChangeResult(ChangeOutcome.UNAVAILABLE)
+    outcome = writeback.run(
+        connector, intent, lambda: connector.change_password(user, current, new)
+    )
+    if outcome.state == IntentState.APPLIED:
+        return ChangeResult(ChangeOutcome.CHANGED)
+    error = outcome.error
+    if isinstance(error, DirectoryRejectedError):
+        return ChangeResult(ChangeOutcome.DIRECTORY_REJECTED, directory_reason=error.code)
+    if isinstance(error, DirectoryAccountError) and error.code == DirectoryCode.WRONG_PASSWORD:
+        return ChangeResult(ChangeOutcome.WRONG_CURRENT)  # changed since the check above
+    return ChangeResult(
+        ChangeOutcome.UNAVAILABLE, directory_reason=str(error.code if error else "")
+    )
+
+
+def finish_change(settled: writeback.Settled) -> None:
+    """Record how a change's directory write ended (the "change" finisher)."""
+    intent = settled.intent
+    meta = writeback.meta_of(intent)
+    forced = str(intent.context.get("forced") or "")
+    if settled.applied:
+        _record_changed(intent.user, meta, forced, str(intent.context.get("lock_key") or ""))
+    elif settled.reason in REJECTION_CODES:
+        _audit_failure(intent.user, f"directory:{settled.reason}", meta, forced)
+    else:
+        _audit_failure(intent.user, settled.reason or ChangeOutcome.UNAVAILABLE, meta, forced)
+
+
+def _record_changed(user: User, meta: RequestMeta, forced: str, lock_key: str) -> None:
+    user.must_change_password = False
+    user.temporary_password_expires_at = None
+    user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+    if lock_key:
+        lockout.clear(lock_key)
+    record_event(
+        activity=Activity.PASSWORD_CHANGED_FORCED if forced else Activity.PASSWORD_CHANGED,
+        outcome=Outcome.SUCCESS,
+        meta=meta,
+        actor=user,
+        target=user,
+        reason=forced,
     )
 
 
@@ -128,18 +218,7 @@ def _write(
     try:
         with transaction.atomic():
             connector.change_password(user, current, new)
-            user.must_change_password = False
-            user.temporary_password_expires_at = None
-            user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-            lockout.clear(lock_key)
-            record_event(
-                activity=Activity.PASSWORD_CHANGED_FORCED if forced else Activity.PASSWORD_CHANGED,
-                outcome=Outcome.SUCCESS,
-                meta=meta,
-                actor=user,
-                target=user,
-                reason=forced,
-            )
+            _record_changed(user, meta, forced, lock_key)
     except DirectoryRejectedError as exc:
         _audit_failure(user, f"directory:{exc.code}", meta, forced)
         return ChangeResult(ChangeOutcome.DIRECTORY_REJECTED, directory_reason=exc.code)

@@ -28,6 +28,10 @@ DIRECTORY_UNAVAILABLE = _(
     "We can't reach your organisation's directory right now. Nothing was changed; "
     "please try again in a few minutes."
 )
+SIGN_IN_ERRORS[SignInOutcome.UNAVAILABLE] = _(
+    "We can't reach your organisation's directory right now, so we can't check your "
+    "password. Try again in a few minutes."
+)
 
 CHANGE_ERRORS = {
     ChangeOutcome.WRONG_CURRENT: _("Your current password is incorrect."),

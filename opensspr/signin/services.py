@@ -28,6 +28,7 @@ from opensspr.core.metrics import LOCKOUTS, SIGN_INS
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError
+from opensspr.directory.errors import DirectoryAccountError, DirectoryCode
 from opensspr.directory.local import verify_dummy
 from opensspr.policy.selectors import is_password_expired
 from opensspr.signin import lockout, sources
@@ -46,6 +47,7 @@ class SignInOutcome(StrEnum):
     THROTTLED = "too_many_attempts"
     DISABLED = "account_disabled"
     CHANGE_REQUIRED = "change_required"
+    UNAVAILABLE = "directory_unavailable"  # a synced person's directory can't be asked
 
 
 class ChangeReason(StrEnum):
@@ -157,9 +159,15 @@ def _verify(attempt: _Attempt, password: str) -> SignInResult:
     else:
         try:
             correct = connector_for(user).verify_password(user, password)
+        except DirectoryAccountError as exc:
+            told = _directory_told(exc, user, attempt, reservation)
+            if told is not None:
+                return told
+            correct, audit_reason = False, f"directory:{exc.code}"
         except DirectoryError as exc:
-            verify_dummy(password)  # keep the time of an ordinary wrong password
-            correct, audit_reason = False, exc.code
+            # Nothing was compared: an outage must not count toward anyone's lockout.
+            lockout.give_back(reservation)
+            return SignInResult(SignInOutcome.UNAVAILABLE, audit_reason=f"directory:{exc.code}")
     if not correct:
         state = _count_wrong_password(attempt, lockout.state_of(reservation))
         if state.is_locked(attempt.now):
@@ -170,6 +178,44 @@ def _verify(attempt: _Attempt, password: str) -> SignInResult:
     assert user is not None  # a correct password belongs to a user
     lockout.give_back(reservation)
     return _right_password(user, attempt)
+
+
+def _directory_told(
+    exc: DirectoryAccountError, user: User, attempt: _Attempt, reservation: Reservation
+) -> SignInResult | None:
+    """A synced person's directory answered with the account's state, not a yes or no.
+
+    Active Directory and ppolicy say "must change", "expired" and "disabled" only
+    for the right password: the person is who they say, so the failure is given
+    back and the right-password path decides (a change, or the disabled page). A
+    lock in the directory is told whatever the password (the directory does so
+    too), and sends the person to unlock. Anything else counts as a wrong password.
+    """
+    code = exc.code
+    if code == DirectoryCode.ACCOUNT_LOCKED:
+        lockout.give_back(reservation)
+        return SignInResult(SignInOutcome.LOCKED, audit_reason=f"directory:{code}")
+    reasons: dict[str, ChangeReason] = {
+        DirectoryCode.MUST_CHANGE_PASSWORD: ChangeReason.ADMIN_RESET,
+        DirectoryCode.PASSWORD_EXPIRED: ChangeReason.EXPIRED,
+    }
+    if code in reasons:
+        lockout.give_back(reservation)
+        if lockout.get_lock_state(attempt.lock_key).is_locked(attempt.now):
+            return SignInResult(SignInOutcome.LOCKED)
+        lockout.clear(attempt.lock_key)
+        if not user.account_enabled:
+            return SignInResult(SignInOutcome.DISABLED, user=user)
+        return SignInResult(
+            SignInOutcome.CHANGE_REQUIRED,
+            user,
+            change_reason=reasons[code],
+            audit_reason=f"directory:{code}",
+        )
+    if code == DirectoryCode.ACCOUNT_DISABLED:
+        lockout.give_back(reservation)
+        return SignInResult(SignInOutcome.DISABLED, user=user, audit_reason=f"directory:{code}")
+    return None
 
 
 def _right_password(user: User, attempt: _Attempt) -> SignInResult:

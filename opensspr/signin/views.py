@@ -22,6 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opensspr.accounts.models import User
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
+from opensspr.directory.messages import policy_lines
+from opensspr.directory.onprem import password_policy_of
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.registration.interrupt import destination_after_sign_in
@@ -143,6 +145,7 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
             "pending_user": user,
             "expired": pending["reason"] == ChangeReason.EXPIRED,
             "requirements": describe_policy(get_password_profile(), password_context_for(user)),
+            "directory_requirements": policy_lines(password_policy_of(user)),
         },
     )
 

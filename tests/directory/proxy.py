@@ -4,6 +4,8 @@ Modes: ``pass`` forwards both ways; ``refuse`` closes every new and open
 connection (the directory is down); ``stall`` accepts and reads but forwards
 nothing and answers nothing (a blackholed or hung server). Bytes held while
 stalled are dropped, so a request sent during a stall never reaches the server.
+``mute`` forwards what clients send but drops every answer: the request is
+done by the server and its response is lost (the case the reconciler is for).
 """
 
 import socket
@@ -25,7 +27,7 @@ class TcpProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def set_mode(self, mode: str) -> None:
-        assert mode in ("pass", "refuse", "stall")
+        assert mode in ("pass", "refuse", "stall", "mute")
         self.mode = mode
         if mode == "refuse":
             self._cut_all()
@@ -68,7 +70,7 @@ class TcpProxy:
             while data := source.recv(65536):
                 if from_client:
                     self.client_bytes += data
-                if self.mode == "pass":
+                if self.mode == "pass" or (self.mode == "mute" and from_client):
                     sink.sendall(data)
                 # stall: swallow the bytes; refuse: the sockets get closed
         except OSError:

@@ -29,7 +29,7 @@ from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core import clock
 from opensspr.core.request_meta import request_meta
-from opensspr.directory.base import DirectoryError
+from opensspr.directory.base import DirectoryError, DirectoryUnavailableError
 from opensspr.registration import admin_services
 from opensspr.registration.admin_services import CONTACT_FIELDS
 from opensspr.resets.admin_reset import issue_temporary_password
@@ -232,13 +232,26 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
             password = issue_temporary_password(
                 actor=_actor(request), user=user, meta=request_meta(request)
             )
-        except DirectoryError:
+        except DirectoryUnavailableError:
             self.message_user(
                 request,
                 _(
                     "The directory that holds this user's password can't be reached or isn't "
                     "configured, so no temporary password was set."
                 ),
+                messages.ERROR,
+            )
+            return None
+        except DirectoryError as exc:
+            self.message_user(
+                request,
+                _(
+                    "The on-premises directory refused a temporary password for this user "
+                    "(%(code)s), so nothing was changed. Its policy or the service account's "
+                    "rights don't allow it: the directory check on the on-premises directory "
+                    "page names the cause."
+                )
+                % {"code": exc.code},
                 messages.ERROR,
             )
             return None

@@ -19,6 +19,7 @@ from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
 from opensspr.directory.base import DirectoryError, DirectoryRejectedError, PreparedPassword
+from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
@@ -27,9 +28,10 @@ from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
 from opensspr.resets.flow.events import audit, flow_meta
 from opensspr.resets.flow.notify import notify_done
 from opensspr.resets.flow.recheck import recheck
-from opensspr.resets.flow.transitions import Step, advance, load_flow
+from opensspr.resets.flow.transitions import Step, advance, load_flow, may_take
 from opensspr.resets.flow.view import FlowView, view
-from opensspr.resets.models import Operation, ResetFlow
+from opensspr.resets.flow.writeback import settle_earlier_write, write_back
+from opensspr.resets.models import FlowState, Operation, ResetFlow
 from opensspr.signin import lockout
 from opensspr.throttles import service
 from opensspr.throttles.rules import Scope
@@ -67,7 +69,13 @@ def complete_gates(
 def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> FlowView:
     """Write the new password through the user's directory; the flow ends done."""
     now = clock.now()
-    flow = load_flow(handle, now, Step.SET_PASSWORD)
+    flow = load_flow(handle, now)
+    if flow.state == FlowState.WRITING:  # an earlier write lost its answer
+        flow = settle_earlier_write(flow, now)
+        if flow.state == FlowState.DONE:
+            return view(flow, handle, now)
+    if not may_take(flow, Step.SET_PASSWORD):
+        raise FlowError("wrong_step")
     meta = flow_meta(flow, meta)
     policy = get_sspr_policy()
     recheck(flow, meta, now, policy)
@@ -79,6 +87,10 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     if not verdict.accepted:
         _reject(flow, meta, now, verdict.failures, verdict.failures[0].code)
     connector = connector_for(user)
+    if isinstance(connector, OnPremisesDirectory):
+        return write_back(
+            flow, handle, connector, new_password=new_password, meta=meta, now=now, policy=policy
+        )
     # The built-in store hashes now, outside the transaction (no write lock held
     # through argon2id); other connectors take the plain text in the write.
     prepare = getattr(connector, "prepare_password", None)
@@ -99,7 +111,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
             notify_done(user, meta, policy, unlocked=False)
     except DirectoryRejectedError as exc:
         _reject(flow, meta, now, (), f"directory:{exc.code}")
-    except DirectoryError:
+    except DirectoryError:  # the built-in store: our own database failed
         with transaction.atomic():
             audit(
                 flow,

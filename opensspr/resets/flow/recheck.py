@@ -39,6 +39,11 @@ def recheck(
         return
     # ``load_flow`` read the user with the flow, in this request: it is current.
     decision = eligibility_for(flow.user, policy)
+    failed = {check.name for check in decision.checks if not check.passed}
+    if failed == {"writeback_reachable"}:
+        # The directory is down for now: nothing about the person changed, so the
+        # flow stays where it is and they can try again (sspr-behaviour §7.2 step 1).
+        raise FlowError("directory_unavailable")
     if not decision.eligible:
         block(flow, meta, now, why="no_longer_eligible", reason="no_longer_eligible")
     registered = {channel_key(m.channel) for m in decision.methods}

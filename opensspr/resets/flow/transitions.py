@@ -1,6 +1,7 @@
 """The one table of what may happen next, and the one ``advance()`` that enforces it.
 
 identify → (why are you having trouble?) → gate 1 → (gate 2) → new password → done
+                                                   ↘ writing (on-premises) ↗
 
 A step service names its step when it loads the flow (``load_flow``): a state
 the table has no row for refuses the step (``wrong_step``) before anything is
@@ -33,6 +34,11 @@ class Step(StrEnum):
     SET_PASSWORD = "set_password"  # noqa: S105 (a step name, not a password)
     REJECT_PASSWORD = "reject_password"  # noqa: S105 (a step name, not a password)
     BLOCK = "block"  # throttled, no longer eligible, too many passwords: terminal
+    # A synced person's password goes to their directory (flow.writeback): the flow waits
+    # in WRITING while the directory answers, so a second submission can't write again.
+    BEGIN_WRITEBACK = "begin_writeback"
+    FINISH_WRITEBACK = "finish_writeback"  # the directory has it: done
+    UNDO_WRITEBACK = "undo_writeback"  # it never reached the directory: choose again
 
 
 S = FlowState
@@ -46,12 +52,30 @@ TRANSITIONS: dict[tuple[FlowState, Step], FlowState] = {
     (S.VERIFY, Step.UNLOCK): S.DONE,
     (S.NEW_PASSWORD, Step.SET_PASSWORD): S.DONE,
     (S.NEW_PASSWORD, Step.REJECT_PASSWORD): S.NEW_PASSWORD,
+    (S.NEW_PASSWORD, Step.BEGIN_WRITEBACK): S.WRITING,
+    (S.WRITING, Step.FINISH_WRITEBACK): S.DONE,
+    (S.WRITING, Step.UNDO_WRITEBACK): S.NEW_PASSWORD,
+    (S.WRITING, Step.REJECT_PASSWORD): S.NEW_PASSWORD,  # the directory refused it
+    (S.WRITING, Step.BLOCK): S.BLOCKED,
     (S.CHOOSE_OPERATION, Step.BLOCK): S.BLOCKED,
     (S.VERIFY, Step.BLOCK): S.BLOCKED,
     (S.NEW_PASSWORD, Step.BLOCK): S.BLOCKED,
 }
 #: Steps only a real flow may take: a decoy never passes a gate.
-REAL_FLOWS_ONLY = frozenset({Step.UNLOCK, Step.SET_PASSWORD, Step.REJECT_PASSWORD})
+REAL_FLOWS_ONLY = frozenset(
+    {
+        Step.UNLOCK,
+        Step.SET_PASSWORD,
+        Step.REJECT_PASSWORD,
+        Step.BEGIN_WRITEBACK,
+        Step.FINISH_WRITEBACK,
+        Step.UNDO_WRITEBACK,
+    }
+)
+#: Steps that keep the handle: the person's page still holds it while the directory
+#: answers, and their retry must find the flow to learn how the write ended. WRITING
+#: itself accepts no step from a handle, so keeping it opens no replay.
+KEEPS_HANDLE = frozenset({Step.BEGIN_WRITEBACK, Step.FINISH_WRITEBACK, Step.UNDO_WRITEBACK})
 
 
 def may_take(flow: ResetFlow, step: Step) -> bool:
@@ -76,11 +100,15 @@ def advance(flow: ResetFlow, step: Step, **changes: object) -> str:
 
     The next state comes from ``TRANSITIONS``; ``flow`` is updated in place (no
     reload). Raises ``flow_conflict`` when a parallel request moved it first.
+    A step in ``KEEPS_HANDLE`` returns "" (the caller's handle stays valid).
     """
     if not may_take(flow, step):
         raise FlowError("wrong_step")
     state = TRANSITIONS[(FlowState(flow.state), step)]
-    handle, digest = new_handle()
+    if step in KEEPS_HANDLE:
+        handle, digest = "", flow.handle_digest
+    else:
+        handle, digest = new_handle()
     updated = ResetFlow.objects.filter(pk=flow.pk, version=flow.version, state=flow.state).update(
         handle_digest=digest, version=F("version") + 1, state=state, **changes
     )
