@@ -145,6 +145,10 @@ def _page_of(view: FlowView) -> str:
         if view.challenge.kind == MethodKind.SECURITY_QUESTIONS:
             return "questions"
         return "call" if view.challenge.kind in VOICE_KINDS else "code"
+    if view.state == FlowState.WRITING:
+        # An earlier "Finish" lost the directory's answer: the same page, and the next
+        # submission first finds out whether that write arrived (flow.writeback).
+        return "new_password"
     return str(view.state)
 
 

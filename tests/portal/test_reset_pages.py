@@ -507,3 +507,15 @@ def test_the_portal_speaks_dutch_with_mkt(client):
     assert '<html lang="nl">' in _text(response)
     assert response["Content-Language"] == "nl"
     assert '<html lang="nl">' in _text(client.get("/reset"))  # kept in the session
+
+
+def test_a_flow_waiting_for_the_directory_shows_the_new_password_page(portal, jan):
+    """A lost directory answer leaves the flow "writing": a reload shows the same page
+    (the next Finish first learns whether the earlier write arrived), never an error."""
+    portal.to_verify(jan.user_id)
+    portal.pass_email("jan@mail.example")
+    ResetFlow.objects.filter(user=jan).update(state=FlowState.WRITING)
+    page = portal.page()
+    assert page.status_code == 200
+    assert _h1(page) == "Choose a new password"
+    assert 'name="new_password"' in _text(page)
