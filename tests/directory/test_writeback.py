@@ -412,3 +412,89 @@ def test_without_a_reachable_directory_the_rules_are_left_out_not_guessed(jan, p
     proxy.set_mode("refuse")
     onprem._connectors.reset()
     assert password_policy_of(jan) is None
+
+
+# The directory down or hung at each step (F1, F2): a clear outcome, nothing half-done --
+
+
+def _down(proxy: TcpProxy, how: str) -> None:
+    proxy.set_mode(how)
+    onprem._connectors.reset()  # no pooled session and no cached health survive
+
+
+def _back(proxy: TcpProxy) -> None:
+    proxy.set_mode("pass")
+    onprem._connectors.reset()
+
+
+@pytest.mark.parametrize("how", ["refuse", "stall"])
+def test_down_when_the_flow_starts_the_flow_is_real_and_says_so_at_the_first_step(
+    jan, meta, proxy, how
+):
+    _down(proxy, how)
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    assert not ResetFlow.objects.get(user=jan).decoy  # a momentary outage is no verdict
+    view = choose_operation(handle=view.handle, operation=Operation.RESET, meta=meta)
+    with pytest.raises(FlowError) as down:
+        begin_verification(handle=view.handle, kind=K.EMAIL, contact=EMAIL, meta=meta)
+    assert down.value.code == "directory_unavailable"
+    assert not delivered(recipient=EMAIL).exists()  # no code sent for a reset that can't finish
+    _back(proxy)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=EMAIL, meta=meta)
+    view = submit_verification(handle=view.handle, answer=_code(), meta=meta)
+    assert set_new_password(handle=view.handle, new_password=NEW, meta=meta).state == (
+        FlowState.DONE
+    )
+
+
+@pytest.mark.parametrize("how", ["refuse", "stall"])
+def test_down_when_the_code_is_checked_keeps_the_gate_open(jan, meta, proxy, how):
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    view = choose_operation(handle=view.handle, operation=Operation.RESET, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=EMAIL, meta=meta)
+    code = _code()
+    _down(proxy, how)
+    with pytest.raises(FlowError) as down:
+        submit_verification(handle=view.handle, answer=code, meta=meta)
+    assert down.value.code == "directory_unavailable"
+    assert ResetFlow.objects.get(user=jan).state == FlowState.VERIFY
+    _back(proxy)
+    view = submit_verification(handle=view.handle, answer=code, meta=meta)
+    assert view.state == FlowState.NEW_PASSWORD
+
+
+@pytest.mark.parametrize("how", ["refuse", "stall"])
+def test_down_at_the_new_password_changes_nothing(jan, meta, direct, proxy, how):
+    view = _verified(jan, meta)
+    _down(proxy, how)
+    with pytest.raises(FlowError) as down:
+        set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    assert down.value.code == "directory_unavailable"
+    assert direct.verify_password(jan.on_premises_dn, OLD) is True
+    assert ResetFlow.objects.get(user=jan).state == FlowState.NEW_PASSWORD
+    assert not WritebackIntent.objects.filter(user=jan, state=IntentState.PENDING).exists()
+    assert _notifications() == 0
+    assert "reset.completed" not in [a for a, _ in _activities(jan)]
+
+
+@pytest.mark.parametrize("how", ["refuse", "stall"])
+def test_down_at_a_change_or_sign_in_changes_and_counts_nothing(jan, meta, direct, proxy, how):
+    _down(proxy, how)
+    assert sign_in(identifier=jan.user_id, password=OLD, meta=meta).outcome == (
+        SignInOutcome.UNAVAILABLE
+    )
+    changed = change_password(user=jan, current_password=OLD, new_password=NEW, meta=meta)
+    assert changed.outcome == ChangeOutcome.UNAVAILABLE
+    _back(proxy)
+    assert direct.verify_password(jan.on_premises_dn, OLD) is True
+    assert not WritebackIntent.objects.filter(user=jan).exists()
+
+
+@pytest.mark.parametrize("typed", ["*", "jan*)(uid=*", "*)(|(objectClass=*", "jan\\2a", "admin)(&"])
+def test_ldap_filter_characters_in_the_user_id_never_reach_a_filter(jan, meta, typed, proxy):
+    """A13: sign-in and reset find people here by their ID; the directory only ever gets
+    the synced DN. A typed filter finds nobody, and nothing filter-like crosses the wire."""
+    before = len(proxy.client_bytes)
+    assert sign_in(identifier=typed, password=OLD, meta=meta).outcome == SignInOutcome.INVALID
+    start_flow(identifier=typed, meta=meta)
+    assert typed.encode() not in bytes(proxy.client_bytes[before:])

@@ -24,6 +24,7 @@ from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit, count_or_block, flow_meta, stop_if_blocked
+from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
 from opensspr.resets.models import Challenge, ResetFlow
@@ -111,6 +112,7 @@ def begin_verification(
     method = get_method(kind)
     if option is None or method is None:
         raise FlowError("method_unavailable")
+    ensure_directory_reachable(flow)
     for rule in dict.fromkeys(_throttle_rules(kind)):
         count_or_block(flow, rule, meta, now)
     ctx = gate_context(

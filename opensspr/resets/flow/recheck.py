@@ -9,16 +9,37 @@ from datetime import datetime
 
 from django.db import transaction
 
+from opensspr.accounts.models import UserSource
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
+from opensspr.policy.eligibility import Decision, Writeback
 from opensspr.policy.models import SsprPolicy
-from opensspr.policy.reset_selectors import eligibility_for
+from opensspr.policy.reset_selectors import eligibility_for, writeback_state
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit, block
 from opensspr.resets.flow.view import channel_key
 from opensspr.resets.models import Challenge, ResetFlow
+
+
+def momentary_only(decision: Decision) -> bool:
+    """Only the on-premises directory's reachability failed: that passes, the person stays."""
+    failed = {check.name for check in decision.checks if not check.passed}
+    return failed == {"writeback_reachable"}
+
+
+def ensure_directory_reachable(flow: ResetFlow) -> None:
+    """Before a code goes out for a synced person: can their directory take the password?
+
+    Entra tells the person at once (sspr-behaviour §7.2 step 1) rather than after they
+    typed a code; one health read, shared by every request for a few seconds.
+    """
+    user = flow.user
+    if flow.decoy or user is None or user.source != UserSource.SYNCED:
+        return
+    if writeback_state(user) == Writeback.UNREACHABLE:
+        raise FlowError("directory_unavailable")
 
 
 def recheck(
@@ -39,8 +60,7 @@ def recheck(
         return
     # ``load_flow`` read the user with the flow, in this request: it is current.
     decision = eligibility_for(flow.user, policy)
-    failed = {check.name for check in decision.checks if not check.passed}
-    if failed == {"writeback_reachable"}:
+    if momentary_only(decision):
         # The directory is down for now: nothing about the person changed, so the
         # flow stays where it is and they can try again (sspr-behaviour §7.2 step 1).
         raise FlowError("directory_unavailable")

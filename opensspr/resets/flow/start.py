@@ -22,6 +22,7 @@ from opensspr.resets.flow.decoys import decoy_kinds
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit
 from opensspr.resets.flow.handles import new_handle
+from opensspr.resets.flow.recheck import momentary_only
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, Operation, ResetFlow
@@ -43,9 +44,12 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     user = get_user_by_identifier(identifier)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
+    # A directory that is down for now doesn't make the person ineligible: their flow is
+    # real, and each step says "can't reach your organisation" until it is back (recheck).
+    decoy = not decision.eligible and not momentary_only(decision)
     handle, digest = new_handle()
     state = FlowState.CHOOSE_OPERATION if policy.unlock_without_reset else FlowState.VERIFY
-    reason = "" if decision.eligible else (decision.reason or Reason.UNKNOWN_USER).value
+    reason = "" if not decoy else (decision.reason or Reason.UNKNOWN_USER).value
     if policy.scope == Scope.NONE and not policy.admins_may_reset:
         state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
     elif service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now):
@@ -56,7 +60,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
             handle_digest=digest,
             subject=subject,
             user=user,
-            decoy=not decision.eligible,
+            decoy=decoy,
             reason=reason,
             state=state,
             operation="" if state == FlowState.CHOOSE_OPERATION else Operation.RESET,
@@ -71,7 +75,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
             Activity.RESET_STARTED,
             meta,
             reason=reason,
-            outcome=Outcome.SUCCESS if decision.eligible else Outcome.FAILURE,
+            outcome=Outcome.FAILURE if decoy else Outcome.SUCCESS,
         )
     return view(flow, handle, now, policy=policy)
 
