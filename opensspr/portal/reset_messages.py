@@ -8,6 +8,7 @@ for every user ID (attack A1): nothing here depends on who typed what.
 import re
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.directory.errors import REJECTION_CODES
@@ -30,7 +31,8 @@ ENDED_MESSAGES: dict[str, Promise] = {
 #: Codes shown beside the field they concern.
 FIELD_MESSAGES: dict[str, Promise] = {
     "contact_mismatch": _(
-        "That doesn't match what's registered for your account. Check it and try again."
+        "That doesn't match what's registered for this account. Check what you typed here, "
+        "and check the user ID at the top of the page: if it has a typo, start over."
     ),
     "invalid_code": _("That code isn't right. Check it and try again."),
     "invalid_answers": _(
@@ -74,6 +76,19 @@ GENERIC_MESSAGE = _("Something went wrong. Try again.")
 DIRECTORY_REJECTED = _(
     "Your organisation's directory didn't accept this password. Choose a different one."
 )
+
+
+def tries_left(count: int) -> str:
+    """The warning after a wrong code or answer: how many more before reset pauses."""
+    if count <= 0:
+        return gettext("That was the last try: self-service reset is now paused for this account.")
+    return ngettext(
+        "You can get it wrong %(count)d more time before self-service reset is paused for "
+        "this account.",
+        "You can get it wrong %(count)d more times before self-service reset is paused for "
+        "this account.",
+        count,
+    ) % {"count": count}
 
 
 def rejection_message(code: str) -> Promise:

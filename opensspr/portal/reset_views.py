@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -64,6 +65,7 @@ from opensspr.resets.helpdesk import HelpdeskKind, get_helpdesk_link, request_ad
 from opensspr.resets.models import FlowState, Operation
 
 SESSION_KEY = "opensspr_reset"
+TYPED_KEY = "opensspr_reset_typed"  # the user ID as typed, shown on every step (a typo shows)
 VOICE_KINDS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
 _KIND_ORDER = list(MethodKind)
 ANSWER_FIELDS = tuple(f"answer_{n}" for n in range(1, 11))
@@ -86,6 +88,8 @@ def _handle(request: HttpRequest) -> str | None:
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     context.setdefault("helpdesk", get_helpdesk_link())
     context.setdefault("has_flow", _handle(request) is not None)
+    if context["has_flow"]:
+        context.setdefault("typed_id", request.session.get(TYPED_KEY, ""))
     return render(request, f"reset/{template}.html", context)
 
 
@@ -199,6 +203,7 @@ def start_view(request: HttpRequest) -> HttpResponse:
             meta = request_meta(request)
             view = start_flow(identifier=form.cleaned_data["user_id"], meta=meta)
             _keep(request, view.handle)
+            request.session[TYPED_KEY] = form.cleaned_data["user_id"][:256]
             if request.POST.get("action") == "contact_admin":
                 return _ask_for_help(request, view.handle)
             return redirect("reset:flow")
@@ -243,13 +248,21 @@ def _step(
         _keep(request, exc.view.handle)
         return redirect("reset:flow")
     except FlowError as exc:
-        return _refused(request, handle, exc.code, form=form, field=field)
+        return _refused(
+            request, handle, exc.code, form=form, field=field, tries_left=exc.tries_left
+        )
     _keep(request, view.handle)
     return redirect("reset:flow")
 
 
 def _refused(
-    request: HttpRequest, handle: str, code: str, *, form: Any, field: str | None
+    request: HttpRequest,
+    handle: str,
+    code: str,
+    *,
+    form: Any,
+    field: str | None,
+    tries_left: int | None = None,
 ) -> HttpResponse:
     if code in texts.ENDED:
         return _ended(request, code)
@@ -258,7 +271,9 @@ def _refused(
         # browser's newest session shows where it is now.
         messages.warning(request, str(texts.PAGE_MESSAGES["flow_conflict"]))
         return redirect("reset:flow")
-    message = texts.message_for(code)
+    message: Promise | str = texts.message_for(code)
+    if tries_left is not None:  # warned before the last tries, the same for every ID
+        message = f"{message} {texts.tries_left(tries_left)}"
     if form is not None and field and code in texts.FIELD_MESSAGES:
         form.add_error(field, message)
         typed = str(form.data.get(field, "")).strip()

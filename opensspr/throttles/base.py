@@ -24,6 +24,7 @@ class Verdict:
     allowed: bool
     blocked_until: datetime | None = None
     newly_blocked: bool = False  # this call set the penalty: audit it once
+    used: int | None = None  # uses in the window with this one, where the store counts them
 
 
 @dataclass(frozen=True)

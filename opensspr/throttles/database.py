@@ -81,7 +81,7 @@ class DatabaseStore:
             until = _penalise(rule, row, now) if penalised else None
             if penalised or fingerprint or rule.quiet_reset:
                 row.save()
-            verdict = Verdict(True, until, newly_blocked=penalised)
+            verdict = Verdict(True, until, newly_blocked=penalised, used=count + 1)
             return Reservation(rule, digest, verdict, str(use.pk), penalised, fingerprint)
 
     def _refuse(self, rule: Rule, row: Subject, now: datetime) -> Reservation:

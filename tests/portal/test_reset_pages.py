@@ -61,7 +61,9 @@ def test_start_keeps_only_the_handle_in_the_session_and_redirects(portal, jan, c
     session = client.session
     handle = session["opensspr_reset"]
     assert isinstance(handle, str) and len(handle) > 30
-    assert set(session.keys()) <= {"opensspr_reset", "opensspr_language"}
+    # The handle, and the user ID as typed (shown on every step so a typo shows).
+    assert set(session.keys()) <= {"opensspr_reset", "opensspr_reset_typed", "opensspr_language"}
+    assert session["opensspr_reset_typed"] == jan.user_id
     assert handle not in response["Location"]
     assert portal.session_key != before
     assert ResetFlow.objects.count() == 1
@@ -103,7 +105,7 @@ def test_a_full_email_reset_through_the_pages(portal, jan):
 
     page = portal.page()
     assert _h1(page) == "Verify it's you"
-    assert "Verification step 1 of 1" in _text(page)
+    assert re.search(r'<p class="step">Verification step 1</p>', _text(page))
     labels = re.findall(r'<label for="id_method_\d">(.*?)</label>', _text(page))
     assert labels == [
         "Email my alternate email",
@@ -269,7 +271,7 @@ def test_a_wrong_email_address_is_refused_plainly(portal, jan):
     portal.to_verify(jan.user_id)
     response = portal.post("method", method="email", contact_email="someone@evil.example")
     assert response.status_code == 200
-    assert "That doesn't match what's registered for your account." in _text(response)
+    assert "That doesn't match what's registered for this account." in _text(response)
     assert 'aria-describedby="id_contact_email_helptext id_contact_email_error"' in _text(response)
     assert "country code, starting with +" not in _text(response)
     assert not delivered(recipient="someone@evil.example").exists()
@@ -519,3 +521,45 @@ def test_a_flow_waiting_for_the_directory_shows_the_new_password_page(portal, ja
     assert page.status_code == 200
     assert _h1(page) == "Choose a new password"
     assert 'name="new_password"' in _text(page)
+
+
+def test_the_first_step_reads_the_same_for_an_administrator_and_anyone_else(
+    portal, jan, user_factory
+):
+    """Issue 12 item 14: "step 1 of 1" then "step 2 of 2" read as a bug; the first step
+    now names no total, for everyone, while the policy asks one gate."""
+    admin = user_factory(
+        "ada@contoso.example", auth_email="ada@mail.example", roles=("user_admin",)
+    )
+    steps = []
+    for person in (jan, admin):
+        portal.to_verify(person.user_id)
+        steps.append(re.search(r'<p class="step">(.*?)</p>', _text(portal.page())).group(1))
+    assert steps == ["Verification step 1", "Verification step 1"]
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    portal.to_verify(jan.user_id)
+    assert "Verification step 1 of 2" in _text(portal.page())
+
+
+def test_every_step_shows_the_typed_user_id_with_a_way_to_start_over(portal, jan):
+    """Issue 12 item 15: a typo in the user ID must show, and be fixable, on every step."""
+    typo = "jna@contoso.example"
+    portal.to_verify(typo)
+    page = _text(portal.page())
+    assert f"For the account <strong>{typo}</strong>." in page
+    assert 'href="/reset?username=jna%40contoso.example" id="start-over"' in page
+    response = portal.post("method", method="email", contact_email="jan@mail.example")
+    text = _text(response)
+    assert "check the user ID at the top of the page" in text
+    assert f"<strong>{typo}</strong>" in text
+
+
+def test_a_wrong_code_warns_how_many_tries_are_left(portal, jan):
+    """Issue 12 item 11: five wrong codes pause reset; the person is warned before."""
+    portal.to_verify(jan.user_id)
+    portal.post("method", method="email", contact_email="jan@mail.example")
+    warnings = []
+    for _ in range(3):
+        text = _text(portal.post("answer", code="00000000"))
+        warnings.append(re.search(r"You can get it wrong (\d) more time", text).group(1))
+    assert warnings == ["4", "3", "2"]

@@ -142,9 +142,14 @@ def _failed(
         )
     if reservation.blocks_on_failure:
         block(flow, meta, now, why=FAILURE)
+    used = reservation.verdict.used
+    left = max(reservation.rule.max_uses() - used, 0) if used is not None else None
     if dead:
-        raise FlowError("code_dead")
-    raise FlowError("invalid_answers" if kind == MethodKind.SECURITY_QUESTIONS else "invalid_code")
+        raise FlowError("code_dead", tries_left=left)
+    raise FlowError(
+        "invalid_answers" if kind == MethodKind.SECURITY_QUESTIONS else "invalid_code",
+        tries_left=left,
+    )
 
 
 def _bounded(answer: Answer) -> Answer:

@@ -9,11 +9,16 @@ if TYPE_CHECKING:
 
 
 class FlowError(Exception):
-    """A step that can't be taken; ``code`` picks the message the person sees."""
+    """A step that can't be taken; ``code`` picks the message the person sees.
 
-    def __init__(self, code: str) -> None:
+    ``tries_left``: after a wrong code or answer, how many more the person may get
+    wrong before self-service reset pauses for this user ID (the same for every ID).
+    """
+
+    def __init__(self, code: str, *, tries_left: int | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.tries_left = tries_left
 
 
 class FlowBlockedError(FlowError):

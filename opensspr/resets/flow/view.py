@@ -47,6 +47,10 @@ class FlowView:
     expires_at: datetime
     blocked_reason: str  # a public code, or "throttled"
     unlock_offered: bool
+    # Whether ``gates_required`` is final. Before the first gate it is the policy's number,
+    # the same for every ID; an administrator's second gate (always two) is only told once
+    # the first is passed, so the first step reads "step 1", never "1 of 1" then "2 of 2".
+    total_known: bool = True
 
 
 def channel_key(channel: str) -> str:
@@ -123,6 +127,7 @@ def view(
         expires_at=flow.expires_at,
         blocked_reason=flow.reason if flow.state == FlowState.BLOCKED else "",
         unlock_offered=policy.unlock_without_reset,
+        total_known=bool(flow.gates_passed) or policy.methods_required >= 2,
     )
 
 
