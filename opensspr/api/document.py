@@ -227,6 +227,12 @@ def _response_schemas() -> dict[str, Any]:
                 "status": {"type": "integer"},
                 "detail": {"type": "string", "description": "What exactly was wrong."},
                 "field": {"type": "string", "description": "The request field concerned."},
+                "tries_left": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "After a wrong code or answer: how many more may be wrong "
+                    "before self-service reset pauses for this user ID (the same for every ID).",
+                },
                 "failures": {
                     "type": "array",
                     "minItems": 1,

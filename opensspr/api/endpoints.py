@@ -109,6 +109,7 @@ def _dispatch(
     except FlowBlockedError as exc:
         raise ApiProblem("throttled", extra={"flow": flow_json(exc.view)}) from None
     except FlowError as exc:
-        raise from_engine_code(exc.code) from None
+        extra = {"tries_left": exc.tries_left} if exc.tries_left is not None else None
+        raise from_engine_code(exc.code, extra=extra) from None
     except DirectoryError:
         raise from_engine_code("directory_unavailable") from None

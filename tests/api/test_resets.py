@@ -138,11 +138,12 @@ def test_wrong_codes_keep_the_handle_then_block_the_flow(api, jan, reset_flow):
     )
     code = delivered_code(EMAIL)
     wrong = "00000000" if code != "00000000" else "11111111"
-    for _ in range(4):
+    for left in (4, 3, 2, 1):
         refused = api.post(
             "/resets/current/verification/answer", {"answer": wrong}, handle=sent.handle
         )
         assert refused.status == 422 and refused.body["code"] == "invalid_code"
+        assert refused.body["tries_left"] == left  # warned before the pause (issue 12 item 11)
         assert "flow" not in refused.body
     blocked = api.post("/resets/current/verification/answer", {"answer": wrong}, handle=sent.handle)
     assert blocked.status == 403 and blocked.body["code"] == "throttled"
