@@ -73,6 +73,17 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
     "operation_unavailable": (422, _("That choice isn't available. Choose another one.")),
     "password_rejected": (422, _("This password can't be used. Choose a different one.")),
     "step_failed": (422, _("Something went wrong. Try again.")),
+    "send_limit": (
+        429,
+        _(
+            "We can't send another code this way for this account right now. Choose another "
+            "way to verify, or try again in an hour."
+        ),
+    ),
+    "try_later": (
+        429,
+        _("There have been too many attempts from your network. Wait a while, then try again."),
+    ),
     "directory_configuration": (
         503,
         _(

@@ -69,6 +69,13 @@ PAGE_MESSAGES: dict[str, Promise] = {
         "There have been too many attempts for this account. Self-service reset is blocked "
         "for it for 24 hours."
     ),
+    "send_limit": _(
+        "We can't send another code this way for this account right now. Choose another way "
+        "to verify, or try again in an hour."
+    ),
+    "try_later": _(
+        "There have been too many attempts from your network. Wait a while, then try again."
+    ),
 }
 
 GENERIC_MESSAGE = _("Something went wrong. Try again.")
@@ -110,6 +117,10 @@ BLOCKED_MESSAGES: dict[str, Promise] = {
         "There have been too many attempts to reset the password of this account, so "
         "self-service reset is blocked for it for 24 hours. This protects the account. "
         "If you need to get in sooner, contact your administrator."
+    ),
+    "too_many_contact_checks": _(
+        "Several addresses or numbers you typed didn't match what's registered for this "
+        "account, so this reset has ended. Start again, and check the user ID you type."
     ),
     "too_many_passwords": _(
         "None of the new passwords met the requirements, and there were too many tries. "

@@ -43,14 +43,14 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import Block
 from opensspr.throttles.rules import Scope
-from opensspr.throttles.subjects import typed_user_id
+from opensspr.throttles.subjects import all_subjects, typed_user_id
 
 #: Why a block was set, in words, by the rule that tripped (``Block.by``).
 BLOCK_REASONS: dict[str, Promise] = {
     rules.SSPR_VERIFY_FAILURE.name: _("too many failed verifications"),
     rules.SSPR_SMS.name: _("too many text messages"),
     rules.SSPR_CALL.name: _("too many calls"),
-    rules.SSPR_PHONE_CHECK.name: _("too many phone number checks"),
+    "sspr.phone_check": _("too many phone number checks"),  # a rule of before 2026-12
     rules.SSPR_QUESTIONS.name: _("too many security question attempts"),
     rules.SSPR_EMAIL.name: _("too many emails"),
 }
@@ -76,7 +76,7 @@ def _reset_block(block: Block) -> ResetBlock:
 
 def reset_subjects(user: User) -> list[str]:
     """The throttle subjects of every identifier that resolves to ``user`` in the flow."""
-    return [typed_user_id(user.user_id_key)]
+    return all_subjects(typed_user_id(user.user_id_key))
 
 
 def _worst(blocks: Iterable[Block]) -> ResetBlock | None:

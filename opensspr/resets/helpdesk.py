@@ -89,7 +89,7 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
         return  # the organisation chose its own helpdesk; the page links to it
     if HelpRequest.objects.filter(flow=flow).exists():
         return  # asked already: another click neither asks again nor spends the allowance
-    if not service.hit(rules.SSPR_EMAIL, flow.subject, now=now).allowed:
+    if not service.hit(rules.SSPR_HELP_PER_ADDRESS, meta.ip_address or "-", now=now).allowed:
         audit(
             flow,
             Activity.RESET_ADMIN_HELP_REQUESTED,

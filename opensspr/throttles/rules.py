@@ -23,6 +23,8 @@ class Scope(StrEnum):
     """Rules of one scope share a subject: one block, one ``clear``."""
 
     SSPR = "sspr"
+    SSPR_FLOW = "sspr.flow"
+    SSPR_PER_ADDRESS = "sspr.per_address"
     REGISTRATION = "registration"
     PHONE_PER_ADDRESS = "phone.per_address"
     PHONE_GLOBAL = "phone.global"
@@ -35,6 +37,7 @@ class KeyKind(StrEnum):
 
     TYPED_USER_ID = "the typed user ID (subjects.typed_user_id), known account or not"
     TYPED_USER_ID_AND_NETWORK = "the typed user ID, familiar networks apart (lockout_key)"
+    FLOW = "one reset flow (its primary key)"
     PERSON = "the signed-in person (user primary key)"
     CLIENT_ADDRESS = "the client IP address"
     SERVICE = "the whole service (one key)"
@@ -121,15 +124,23 @@ HOUR = timedelta(hours=1)
 SSPR_BLOCK = Block(timedelta(hours=24))
 
 
-def _sspr(name: str, limit: int, window: timedelta, reason: str) -> Rule:
-    """A reference §5.1 rule: per typed user ID, durable, over it blocked from SSPR for 24 h."""
+def _sspr(
+    name: str,
+    limit: int,
+    window: timedelta,
+    reason: str,
+    *,
+    key: KeyKind = KeyKind.TYPED_USER_ID,
+    penalty: Penalty = SSPR_BLOCK,
+) -> Rule:
+    """A reference §5.1 rule: per typed user ID, durable; by default over it blocked for 24 h."""
     return Rule(
         name=f"sspr.{name}",
         scope=Scope.SSPR,
-        key=KeyKind.TYPED_USER_ID,
+        key=key,
         limit=limit,
         window=window,
-        penalty=SSPR_BLOCK,
+        penalty=penalty,
         durable=True,
         reason=f"§5.1: {reason}",
     )
@@ -155,13 +166,49 @@ SSPR_VERIFY_FAILURE = _sspr(
     5,
     timedelta(hours=24),
     "guessing codes and answers; reserved before the answer is compared, "
-    "the 5th failure blocks at once",
+    "the 5th failure blocks at once. Familiar networks count apart (§5.4's idea): "
+    "guesses from elsewhere can't block the person at home (A21); at most 10 a day",
+    key=KeyKind.TYPED_USER_ID_AND_NETWORK,
 )
-SSPR_SMS = _sspr("sms", 5, HOUR, "texts flood a phone and cost money")
-SSPR_CALL = _sspr("call", 5, HOUR, "calls flood a phone and cost money")
-SSPR_PHONE_CHECK = _sspr("phone_check", 5, HOUR, "each typed number tests a guess of the phone")
+# Sends reach the person's own phone or inbox, so only someone who knows it can spend them;
+# over the budget nothing more is sent until the window frees (never a day-long block, A21).
+SSPR_SMS = _sspr("sms", 5, HOUR, "texts flood a phone and cost money", penalty=None)
+SSPR_CALL = _sspr("call", 5, HOUR, "calls flood a phone and cost money", penalty=None)
 SSPR_QUESTIONS = _sspr("questions", 5, HOUR, "each set of answers is a guess")
-SSPR_EMAIL = _sspr("email", 10, timedelta(minutes=10), "emails flood an inbox")
+SSPR_EMAIL = _sspr("email", 10, timedelta(minutes=10), "emails flood an inbox", penalty=None)
+# A typed address or number that doesn't match is counted per flow and per client address,
+# never against the person: six wrong numbers must not lock anyone out (A21).
+SSPR_CONTACT_CHECKS_PER_FLOW = Rule(
+    name="sspr.flow.contact_checks",
+    scope=Scope.SSPR_FLOW,
+    key=KeyKind.FLOW,
+    limit=3,
+    window=timedelta(minutes=15),
+    penalty=None,
+    durable=True,
+    reason="each typed address or number tests a guess of the person's contact; over "
+    "three, the flow ends and a new one needs the captcha again",
+)
+SSPR_CONTACT_CHECKS_PER_ADDRESS = Rule(
+    name="sspr.per_address.contact_checks",
+    scope=Scope.SSPR_PER_ADDRESS,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=20,
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="guessing contacts across many flows from one address",
+)
+SSPR_HELP_PER_ADDRESS = Rule(
+    name="sspr.per_address.help_requests",
+    scope=Scope.SSPR_PER_ADDRESS,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=10,
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="'contact your administrator' asked from one address (one per flow besides)",
+)
 
 # --- Security-info registration, per person -----------------------------------------
 REGISTRATION_EMAIL = _registration(
@@ -228,9 +275,11 @@ RULES: tuple[Rule, ...] = (
     SSPR_VERIFY_FAILURE,
     SSPR_SMS,
     SSPR_CALL,
-    SSPR_PHONE_CHECK,
     SSPR_QUESTIONS,
     SSPR_EMAIL,
+    SSPR_CONTACT_CHECKS_PER_FLOW,
+    SSPR_CONTACT_CHECKS_PER_ADDRESS,
+    SSPR_HELP_PER_ADDRESS,
     REGISTRATION_EMAIL,
     REGISTRATION_SMS,
     REGISTRATION_CALL,

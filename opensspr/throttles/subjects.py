@@ -11,3 +11,17 @@ from opensspr.core.crypto import keyed_digest
 def typed_user_id(identifier_key: str) -> str:
     """The §5.1 subject of a typed user ID: a keyed digest, never the ID itself."""
     return keyed_digest("sspr-throttle", identifier_key)
+
+
+def network_subject(subject: str, *, familiar: bool) -> str:
+    """``subject`` split by network kind: failures at home and elsewhere count apart (A21)."""
+    return f"{subject}:{'familiar' if familiar else 'elsewhere'}"
+
+
+def all_subjects(subject: str) -> list[str]:
+    """Every key a typed user ID's reset counts live under (to read or clear them all)."""
+    return [
+        subject,
+        network_subject(subject, familiar=True),
+        network_subject(subject, familiar=False),
+    ]

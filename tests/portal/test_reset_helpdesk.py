@@ -5,6 +5,7 @@ import pytest
 from opensspr.audit.models import AuditEvent
 from opensspr.channels.models import Message
 from opensspr.core import clock
+from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import FlowError, start_flow
 from opensspr.resets.helpdesk import (
@@ -16,7 +17,7 @@ from opensspr.resets.helpdesk import (
     request_admin_help,
 )
 from opensspr.resets.models import HelpRequest, ResetFlow
-from opensspr.throttles.rules import SSPR_EMAIL
+from opensspr.throttles.rules import SSPR_HELP_PER_ADDRESS
 from tests.portal.conftest import delivered
 from tests.resets import throttling as throttles
 
@@ -125,15 +126,22 @@ def test_unknown_or_disabled_accounts_send_nothing(user_factory, admin, meta, id
     assert event.outcome == "failure"
 
 
-def test_every_request_counts_against_the_email_throttle(user_factory, admin, meta):
+def test_help_requests_are_budgeted_per_address_and_never_block_the_person(
+    user_factory, admin, meta
+):
+    """A21: "contact your administrator" clicks used to count against the person and, past
+    ten, block their reset for a day. Now one ask per flow, and ten an hour per address."""
     user_factory("jan@contoso.example", auth_email="j@mail.example")
     admin("hugo", "helpdesk_admin")
-    for identifier in ("jan@contoso.example", "ghost@contoso.example"):
-        for _ in range(SSPR_EMAIL.limit + 1):
-            _ask(identifier, meta)
-        subject = ResetFlow.objects.filter(decoy=identifier.startswith("ghost")).first().subject
-        assert throttles.blocked_until(subject, clock.now())
-    assert _help_sent().count() == SSPR_EMAIL.limit
+    for _ in range(SSPR_HELP_PER_ADDRESS.limit + 2):
+        _ask("jan@contoso.example", meta)
+    assert _help_sent().count() == SSPR_HELP_PER_ADDRESS.limit
+    jan_flow = ResetFlow.objects.filter(decoy=False).first()
+    assert throttles.blocked_until(jan_flow.subject, clock.now()) is None
+    assert start_flow(identifier="jan@contoso.example", meta=meta).state != "blocked"
+    elsewhere = RequestMeta("198.51.100.7", "pytest", "other-address")
+    _ask("jan@contoso.example", elsewhere)
+    assert _help_sent().count() == SSPR_HELP_PER_ADDRESS.limit + 1
 
 
 def test_a_custom_helpdesk_means_no_email(user_factory, admin, meta):

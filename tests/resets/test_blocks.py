@@ -26,6 +26,7 @@ from opensspr.resets.flow import (
 from opensspr.resets.models import FlowState
 from opensspr.throttles.models import Subject, Use
 from opensspr.throttles.rules import Scope
+from opensspr.throttles.subjects import network_subject
 from tests.conftest import delivered, open_reset_policy
 from tests.resets import throttling as throttles
 
@@ -64,7 +65,8 @@ def block_by_wrong_codes(typed, meta):
 
 
 def _block_unknown(typed, clock):
-    subject = throttles.subject_key(identifier_key(typed))
+    # Wrong answers from a network the ID never signed in from (an unknown ID has none).
+    subject = network_subject(throttles.subject_key(identifier_key(typed)), familiar=False)
     for _ in range(5):
         throttles.record_failure(subject, clock.now)
     return subject

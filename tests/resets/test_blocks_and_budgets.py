@@ -35,18 +35,18 @@ def _code(recipient):
     ).group(1)
 
 
-def test_an_authenticator_throttle_block_lasts_a_day(user_factory, meta, clock):
+def test_opening_the_authenticator_gate_again_and_again_blocks_nothing(user_factory, meta, clock):
+    """A21: starting the app gate sends nothing and proves nothing; only wrong codes count.
+    (It used to count 5 an hour against the person and then block them for a day.)"""
     person = user_factory(auth_email="p@mail.example")
     AuthenticatorApp.objects.create(
         user=person, secret_sealed=seal(pyotp.random_base32()), confirmed_at=clock.now
     )
     view = start_flow(identifier=person.user_id, meta=meta)
-    for _ in range(5):
+    for _ in range(12):
         view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
-    with pytest.raises(FlowBlockedError):
-        begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
-    clock.advance(minutes=61)
-    assert start_flow(identifier=person.user_id, meta=meta).state == FlowState.BLOCKED
+    assert view.state == FlowState.VERIFY
+    assert start_flow(identifier=person.user_id, meta=meta).state != FlowState.BLOCKED
 
 
 def test_a_block_ends_flows_that_were_already_open(user_factory, meta):

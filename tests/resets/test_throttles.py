@@ -14,26 +14,36 @@ ID = throttles.subject_key("jan@contoso.example")
 Action = StrEnum("Action", {name.upper(): name for name in SSPR_BY_ACTION})
 
 
+def test_too_many_security_question_attempts_block_for_a_day(clock):
+    assert all(consume(ID, Action.QUESTIONS, clock.now).allowed for _ in range(5))
+    verdict = consume(ID, Action.QUESTIONS, clock.now)
+    assert not verdict.allowed and verdict.newly_blocked
+    # Blocked for every action, for 24 hours.
+    clock.advance(hours=23, minutes=59)
+    assert not consume(ID, Action.EMAIL, clock.now).allowed
+    clock.advance(minutes=2)
+    assert consume(ID, Action.EMAIL, clock.now).allowed
+
+
 @pytest.mark.parametrize(
     ("action", "limit", "window_minutes"),
     [
         (Action.SMS, 5, 60),
         (Action.CALL, 5, 60),
-        (Action.PHONE_CHECK, 5, 60),
-        (Action.QUESTIONS, 5, 60),
         (Action.EMAIL, 10, 10),
     ],
 )
-def test_over_the_limit_in_the_window_blocks_for_a_day(clock, action, limit, window_minutes):
+def test_a_spent_send_budget_says_not_now_and_blocks_nothing(clock, action, limit, window_minutes):
+    """A21: sends reach only the person's own phone or inbox; over the budget nothing more
+    is sent until the window frees, and nothing else of the person is blocked."""
     assert all(consume(ID, action, clock.now).allowed for _ in range(limit))
     verdict = consume(ID, action, clock.now)
-    assert not verdict.allowed and verdict.newly_blocked
-    # Blocked for every action, for 24 hours.
-    other = Action.EMAIL if action != Action.EMAIL else Action.SMS
-    clock.advance(hours=23, minutes=59)
-    assert not consume(ID, other, clock.now).allowed
-    clock.advance(minutes=2)
+    assert not verdict.allowed and not verdict.newly_blocked
+    assert throttles.blocked_until(ID, clock.now) is None
+    other = Action.QUESTIONS
     assert consume(ID, other, clock.now).allowed
+    clock.advance(minutes=window_minutes + 1)
+    assert consume(ID, action, clock.now).allowed
 
 
 @pytest.mark.parametrize(

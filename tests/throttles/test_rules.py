@@ -18,7 +18,9 @@ H = timedelta(hours=1)
         (rules.SSPR_VERIFY_FAILURE, 5, timedelta(hours=24)),
         (rules.SSPR_SMS, 5, H),
         (rules.SSPR_CALL, 5, H),
-        (rules.SSPR_PHONE_CHECK, 5, H),
+        (rules.SSPR_CONTACT_CHECKS_PER_FLOW, 3, timedelta(minutes=15)),
+        (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, 20, H),
+        (rules.SSPR_HELP_PER_ADDRESS, 10, H),
         (rules.SSPR_QUESTIONS, 5, H),
         (rules.SSPR_EMAIL, 10, timedelta(minutes=10)),
         (rules.REGISTRATION_EMAIL, 10, timedelta(minutes=10)),
@@ -35,9 +37,17 @@ def test_today_s_numbers_are_unchanged(rule, limit, window):
     assert (rule.max_uses(), rule.window) == (limit, window)
 
 
-def test_every_sspr_rule_blocks_the_typed_user_id_for_a_day():
-    for rule in rules_of(Scope.SSPR):
-        assert rule.penalty == Block(timedelta(hours=24)) and rule.durable
+def test_guesses_block_for_a_day_and_sends_only_say_not_now():
+    """A21: what only the person's own phone or inbox can spend never blocks for a day."""
+    blocking = {r.name for r in rules_of(Scope.SSPR) if r.penalty == Block(timedelta(hours=24))}
+    assert blocking == {"sspr.verify_failure", "sspr.questions"}
+    assert {r.name for r in rules_of(Scope.SSPR) if r.penalty is None} == {
+        "sspr.sms",
+        "sspr.call",
+        "sspr.email",
+    }
+    assert all(rule.durable for rule in rules_of(Scope.SSPR))
+    assert rules.SSPR_VERIFY_FAILURE.key == rules.KeyKind.TYPED_USER_ID_AND_NETWORK
 
 
 def test_smart_lockout_backs_off_from_a_minute_doubling_to_an_hour():

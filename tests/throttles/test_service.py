@@ -15,8 +15,8 @@ JAN = "jan@contoso.example"
 
 
 def test_over_the_limit_a_use_is_refused_and_the_scope_blocked_for_a_day(store, clock):
-    assert all(service.hit(rules.SSPR_SMS, JAN).allowed for _ in range(5))
-    verdict = service.hit(rules.SSPR_SMS, JAN)
+    assert all(service.hit(rules.SSPR_QUESTIONS, JAN).allowed for _ in range(5))
+    verdict = service.hit(rules.SSPR_QUESTIONS, JAN)
     assert not verdict.allowed and verdict.newly_blocked
     assert verdict.blocked_until == clock.now + timedelta(hours=24)
     # Every rule of the scope is blocked, for 24 hours.
@@ -54,7 +54,7 @@ def test_the_limit_th_reserved_failure_blocks_at_once_and_is_still_compared(stor
     fifth = service.reserve(rules.SSPR_VERIFY_FAILURE, JAN)
     assert fifth.allowed and fifth.penalised and fifth.blocks_on_failure
     assert fifth.blocked_until == clock.now + timedelta(hours=24)
-    assert service.blocked_until(rules.SSPR_SMS, JAN) == fifth.blocked_until
+    assert service.blocked_until(rules.SSPR_QUESTIONS, JAN) == fifth.blocked_until
     refused = service.reserve(rules.SSPR_VERIFY_FAILURE, JAN)
     assert not refused.allowed and refused.blocked_until == fifth.blocked_until
 
@@ -65,7 +65,7 @@ def test_giving_back_a_right_answer_uncounts_it_and_lifts_its_penalty(store, clo
     fifth = service.reserve(rules.SSPR_VERIFY_FAILURE, JAN)
     service.give_back(fifth)
     assert service.blocked_until(rules.SSPR_VERIFY_FAILURE, JAN) is None
-    assert service.hit(rules.SSPR_SMS, JAN).allowed
+    assert service.hit(rules.SSPR_QUESTIONS, JAN).allowed
     # Four failures still stand: the next one reaches the limit.
     assert service.reserve(rules.SSPR_VERIFY_FAILURE, JAN).penalised
 
@@ -86,22 +86,22 @@ def test_failures_leave_the_window_after_a_day(store, clock):
 
 def test_clear_forgets_every_count_and_penalty_of_the_scope_only(store, clock):
     for _ in range(6):
-        service.hit(rules.SSPR_SMS, JAN)
+        service.hit(rules.SSPR_QUESTIONS, JAN)
     for _ in range(5):
         service.hit(rules.REGISTRATION_SMS, JAN)
     lifted = service.clear(Scope.SSPR, JAN, "piet@contoso.example")
-    assert list(lifted) == [JAN] and lifted[JAN].by == "sspr.sms"
+    assert list(lifted) == [JAN] and lifted[JAN].by == "sspr.questions"
     assert lifted[JAN].until == clock.now + timedelta(hours=24)
     assert service.clear(Scope.SSPR, JAN) == {}  # a second lift finds nothing
-    assert service.blocked_until(rules.SSPR_SMS, JAN) is None
-    assert all(service.hit(rules.SSPR_SMS, JAN).allowed for _ in range(5))
+    assert service.blocked_until(rules.SSPR_QUESTIONS, JAN) is None
+    assert all(service.hit(rules.SSPR_QUESTIONS, JAN).allowed for _ in range(5))
     assert not service.hit(rules.REGISTRATION_SMS, JAN).allowed
 
 
 def test_subjects_are_counted_apart(store, clock):
     for _ in range(6):
-        service.hit(rules.SSPR_SMS, JAN)
-    assert service.hit(rules.SSPR_SMS, "piet@contoso.example").allowed
+        service.hit(rules.SSPR_QUESTIONS, JAN)
+    assert service.hit(rules.SSPR_QUESTIONS, "piet@contoso.example").allowed
 
 
 def test_a_back_off_doubles_and_a_quiet_window_starts_afresh(store, clock):
@@ -143,7 +143,7 @@ def test_an_unreachable_redis_fails_closed(clock):
 
 
 def test_stores_hold_only_keyed_digests(clock):
-    service.hit(rules.SSPR_SMS, JAN)
+    service.hit(rules.SSPR_QUESTIONS, JAN)
     from opensspr.throttles.models import Subject
 
     assert JAN not in str(list(Subject.objects.values()))
@@ -151,9 +151,9 @@ def test_stores_hold_only_keyed_digests(clock):
 
 def test_list_blocks_reads_many_subjects_at_once(clock):
     for _ in range(6):
-        service.hit(rules.SSPR_SMS, JAN)
+        service.hit(rules.SSPR_QUESTIONS, JAN)
     blocks = service.list_blocks(Scope.SSPR, [JAN, "piet@contoso.example"])
-    assert list(blocks) == [JAN] and blocks[JAN].by == "sspr.sms"
+    assert list(blocks) == [JAN] and blocks[JAN].by == "sspr.questions"
 
 
 def test_a_use_and_a_given_back_reservation_cost_few_queries(clock):
@@ -175,8 +175,8 @@ def test_losing_the_cache_resets_no_durable_count(clock, settings):
 
     settings.OPENSSPR_PHONE_BUDGET_GLOBAL = 3
     for _ in range(6):
-        service.hit(rules.SSPR_SMS, JAN)
+        service.hit(rules.SSPR_QUESTIONS, JAN)
     assert [service.hit(rules.PHONE_GLOBAL, "all").allowed for _ in range(4)][-1] is False
     cache.clear()
-    assert service.blocked_until(rules.SSPR_SMS, JAN) is not None
+    assert service.blocked_until(rules.SSPR_QUESTIONS, JAN) is not None
     assert not service.hit(rules.PHONE_GLOBAL, "all").allowed

@@ -35,6 +35,7 @@ from opensspr.resets.flow.events import (
     audit,
     block,
     count_or_block,
+    failure_subject,
     flow_meta,
     limit_name,
     stop_if_blocked,
@@ -99,7 +100,8 @@ def _check_answer(
     """Compare ``answer`` once a failure and a try are reserved; raise unless it is right."""
     if kind in COUNTED_PER_ANSWER:
         count_or_block(flow, COUNTED_PER_ANSWER[kind], meta, now)
-    reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, flow.subject, now=now)
+    subject = failure_subject(flow, meta, now)
+    reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
     if not reservation.allowed:
         newly = reservation.verdict.newly_blocked
         block(flow, meta, now, why=FAILURE if newly else "blocked_elsewhere")

@@ -35,6 +35,7 @@ from opensspr.resets.models import FlowState, Operation, ResetFlow
 from opensspr.signin import lockout
 from opensspr.throttles import service
 from opensspr.throttles.rules import Scope
+from opensspr.throttles.subjects import all_subjects
 
 MAX_PASSWORD_TRIES = 5
 
@@ -59,7 +60,7 @@ def complete_gates(
         raise FlowError("wrong_step")
     connector_for(user).unlock(user)
     lockout.clear(*lockout.all_keys(user.user_id_key))
-    service.clear(Scope.SSPR, flow.subject)
+    service.clear(Scope.SSPR, *all_subjects(flow.subject))
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
@@ -105,7 +106,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
                 user.temporary_password_expires_at = None
                 user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
             lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-            service.clear(Scope.SSPR, flow.subject)
+            service.clear(Scope.SSPR, *all_subjects(flow.subject))
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
             audit(flow, Activity.RESET_COMPLETED, meta)
             notify_done(user, meta, policy, unlocked=False)

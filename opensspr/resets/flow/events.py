@@ -22,8 +22,10 @@ from opensspr.resets.flow.errors import FlowBlockedError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
+from opensspr.signin import sources
 from opensspr.throttles import rules, service
 from opensspr.throttles.rules import Rule
+from opensspr.throttles.subjects import network_subject
 
 
 def flow_meta(flow: ResetFlow, meta: RequestMeta) -> RequestMeta:
@@ -68,9 +70,21 @@ def block(
     raise FlowBlockedError(view(flow, handle, now))
 
 
+def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime) -> str:
+    """Where this request's wrong answers count: the typed ID, from a familiar network or not.
+
+    A person's familiar networks (where they signed in lately) count apart, so wrong
+    answers sent from elsewhere can't block them at home (attack A21). A user ID no one
+    signed in with has no familiar network: unknown IDs always count "elsewhere".
+    """
+    user = flow.user
+    familiar = user is not None and sources.is_familiar(user.user_id_key, meta.ip_address, now)
+    return network_subject(flow.subject, familiar=familiar)
+
+
 def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime) -> None:
-    """A block set by any flow of this user ID ends every flow of it at once."""
-    if service.blocked_until(rules.SSPR_VERIFY_FAILURE, flow.subject, now=now):
+    """A block set by any flow of this user ID (from this kind of network) ends this one."""
+    if service.blocked_until(rules.SSPR_VERIFY_FAILURE, failure_subject(flow, meta, now), now=now):
         block(flow, meta, now, why="blocked_elsewhere")
 
 

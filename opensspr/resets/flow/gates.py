@@ -23,20 +23,22 @@ from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, count_or_block, flow_meta, stop_if_blocked
+from opensspr.resets.flow.events import audit, block, flow_meta, stop_if_blocked
 from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
 from opensspr.resets.models import Challenge, ResetFlow
-from opensspr.throttles import rules
-from opensspr.throttles.rules import Rule
+from opensspr.throttles import rules, service
+from opensspr.throttles.base import Reservation
 
+#: The person's send budgets, spent only when the typed address or number matched (a
+#: mismatch sends nothing and is counted per flow and per client address instead, A21).
+#: Starting the authenticator app sends nothing: its guesses count as verify failures.
 THROTTLE_FOR_KIND = {
     MethodKind.EMAIL: rules.SSPR_EMAIL,
     MethodKind.MOBILE_SMS: rules.SSPR_SMS,
     MethodKind.MOBILE_VOICE: rules.SSPR_CALL,
     MethodKind.OFFICE_VOICE: rules.SSPR_CALL,
-    MethodKind.APP_CODE: rules.SSPR_PHONE_CHECK,  # "validating an authenticator app"
 }
 #: Counted per submission rather than per start: starting them sends nothing.
 COUNTED_PER_ANSWER = {MethodKind.SECURITY_QUESTIONS: rules.SSPR_QUESTIONS}
@@ -90,12 +92,38 @@ def _within_phone_budget(
     return False
 
 
-def _throttle_rules(kind: MethodKind) -> list[Rule]:
-    """What starting ``kind`` counts: checking a typed number, then the send itself."""
-    if kind in COUNTED_PER_ANSWER:
-        return []
-    counted = [rules.SSPR_PHONE_CHECK] if kind in challenges.PHONE_KINDS else []
-    return [*counted, THROTTLE_FOR_KIND[kind]]
+def _reserve_contact_check(
+    flow: ResetFlow, meta: RequestMeta, now: datetime
+) -> tuple[Reservation, ...]:
+    """A typed address or number is about to be compared: reserve a mismatch, per flow and
+    per client address (given back when it matches).
+
+    Never against the person (A21): three mismatches end this flow (a new one needs the
+    captcha again), twenty an hour from one address say "not now". Reserved before the
+    compare, so parallel guesses can't pass the limits.
+    """
+    per_address = service.reserve(
+        rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-", now=now
+    )
+    if not per_address.verdict.allowed:
+        raise FlowError("try_later")
+    per_flow = service.reserve(rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk), now=now)
+    if not per_flow.verdict.allowed:
+        service.give_back(per_address)
+        block(flow, meta, now, why="contact_checks", reason="too_many_contact_checks")
+    return per_address, per_flow
+
+
+def _may_send(flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime) -> bool:
+    """The address matched: spend the person's send budget, then the money budgets.
+
+    Over the person's budget the step is refused in words ("send_limit"), so nobody
+    waits for a code that won't come; the count lives inside the step's transaction.
+    """
+    rule = THROTTLE_FOR_KIND.get(kind)
+    if rule is not None and not service.hit(rule, flow.subject, now=now).allowed:
+        raise MethodError("send_limit")
+    return _within_phone_budget(flow, kind, meta, now)
 
 
 def begin_verification(
@@ -113,11 +141,8 @@ def begin_verification(
     if option is None or method is None:
         raise FlowError("method_unavailable")
     ensure_directory_reachable(flow)
-    for rule in dict.fromkeys(_throttle_rules(kind)):
-        count_or_block(flow, rule, meta, now)
-    ctx = gate_context(
-        flow, meta, now, may_send=lambda: _within_phone_budget(flow, kind, meta, now)
-    )
+    checks = _reserve_contact_check(flow, meta, now) if option.needs_contact else ()
+    ctx = gate_context(flow, meta, now, may_send=lambda: _may_send(flow, kind, meta, now))
     try:
         with transaction.atomic():
             if option.needs_contact and flow.decoy:
@@ -127,6 +152,8 @@ def begin_verification(
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
             audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})
+        for reservation in checks:  # it matched: no guess was spent
+            service.give_back(reservation)
     except MethodError as exc:
         with transaction.atomic():
             audit(

@@ -38,6 +38,7 @@ from opensspr.resets.models import FlowState, ResetFlow
 from opensspr.signin import lockout
 from opensspr.throttles import service
 from opensspr.throttles.rules import Scope
+from opensspr.throttles.subjects import all_subjects
 
 PURPOSE = "reset"
 MAX_PASSWORD_TRIES = 5  # the same count as the built-in store's rejections (completion)
@@ -133,7 +134,7 @@ def _done(flow: ResetFlow, meta: RequestMeta, now: datetime, *, by_reconciler: b
         user.temporary_password_expires_at = None
         user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
     lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-    service.clear(Scope.SSPR, flow.subject)
+    service.clear(Scope.SSPR, *all_subjects(flow.subject))
     handle = advance(flow, Step.FINISH_WRITEBACK, completed_at=now)
     details = {"written_to": "directory"} | ({"reconciled": True} if by_reconciler else {})
     audit(flow, Activity.RESET_COMPLETED, meta, details=details)
