@@ -26,6 +26,10 @@ ENDED_MESSAGES: dict[str, Promise] = {
         "For your security, a reset must be finished within 15 minutes, and this one took "
         "longer. Start again to get back into your account."
     ),
+    "already_done": _(
+        "This reset was already finished in another window, so nothing more was changed. "
+        "Sign in with the password you chose there."
+    ),
 }
 
 #: Codes shown beside the field they concern.
@@ -61,6 +65,10 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "operation_unavailable": _("That choice isn't available. Choose another one."),
     "wrong_step": _("That step is already behind you. This is where you are now."),
     "flow_conflict": _("This page was submitted twice. This is where you are now."),
+    "replaced_flow": _(
+        "That page belonged to an earlier reset, which was replaced when you started another "
+        "one in this browser, so nothing was submitted from it. This is the newer reset."
+    ),
     "directory_unavailable": _(
         "We couldn't reach the directory that keeps your password, so nothing was changed. "
         "Try again in a few minutes."

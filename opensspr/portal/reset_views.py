@@ -66,6 +66,11 @@ from opensspr.resets.models import FlowState, Operation
 
 SESSION_KEY = "opensspr_reset"
 TYPED_KEY = "opensspr_reset_typed"  # the user ID as typed, shown on every step (a typo shows)
+# Which flow of this browser a page belongs to: each start counts up; every flow form posts
+# the number it was drawn with, so a page left open in another window can't act on a newer
+# flow (issue 12 item 12). DONE_KEY remembers the number of the flow that finished last.
+SEQ_KEY = "opensspr_reset_seq"
+DONE_KEY = "opensspr_reset_done"
 VOICE_KINDS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
 _KIND_ORDER = list(MethodKind)
 ANSWER_FIELDS = tuple(f"answer_{n}" for n in range(1, 11))
@@ -90,13 +95,15 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
     context.setdefault("has_flow", _handle(request) is not None)
     if context["has_flow"]:
         context.setdefault("typed_id", request.session.get(TYPED_KEY, ""))
+        context.setdefault("flow_seq", request.session.get(SEQ_KEY, 0))
     return render(request, f"reset/{template}.html", context)
 
 
 def _ended(request: HttpRequest, code: str) -> HttpResponse:
     request.session.pop(SESSION_KEY, None)
     message = texts.ENDED_MESSAGES.get(code, texts.ENDED_MESSAGES["flow_not_found"])
-    return _page(request, "ended", {"message": message, "has_flow": False})
+    context = {"message": message, "has_flow": False, "already_done": code == "already_done"}
+    return _page(request, "ended", context)
 
 
 def _options(view: FlowView) -> list[Any]:
@@ -135,6 +142,7 @@ def _state_page(
         context.update(_password_facts(view))
     elif page == "done":
         request.session.pop(SESSION_KEY, None)  # nothing more to do with this flow
+        request.session[DONE_KEY] = request.session.get(SEQ_KEY, 0)
         context["has_flow"] = False
     elif page == "blocked":
         context["message"] = texts.blocked_message(view.blocked_reason)
@@ -204,6 +212,7 @@ def start_view(request: HttpRequest) -> HttpResponse:
             view = start_flow(identifier=form.cleaned_data["user_id"], meta=meta)
             _keep(request, view.handle)
             request.session[TYPED_KEY] = form.cleaned_data["user_id"][:256]
+            request.session[SEQ_KEY] = int(request.session.get(SEQ_KEY, 0)) + 1
             if request.POST.get("action") == "contact_admin":
                 return _ask_for_help(request, view.handle)
             return redirect("reset:flow")
@@ -223,10 +232,16 @@ def start_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def flow_view(request: HttpRequest) -> HttpResponse:
     handle = _handle(request)
+    posted = request.POST.get("flow_seq", "") if request.method == "POST" else ""
     if handle is None:
+        if posted and posted == str(request.session.get(DONE_KEY, "")):
+            return _ended(request, "already_done")  # finished in another window
         return redirect("reset:start")  # a fresh session can only start (attack A16)
     if request.method == "GET":
         return _current(request, handle)
+    if posted and posted != str(request.session.get(SEQ_KEY, 0)):
+        # A page of an earlier flow, left open in another window: nothing is submitted.
+        return _current(request, handle, alert=texts.PAGE_MESSAGES["replaced_flow"])
     action = _ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         return redirect("reset:flow")

@@ -61,8 +61,10 @@ def test_start_keeps_only_the_handle_in_the_session_and_redirects(portal, jan, c
     session = client.session
     handle = session["opensspr_reset"]
     assert isinstance(handle, str) and len(handle) > 30
-    # The handle, and the user ID as typed (shown on every step so a typo shows).
-    assert set(session.keys()) <= {"opensspr_reset", "opensspr_reset_typed", "opensspr_language"}
+    # The handle, the user ID as typed (shown on every step so a typo shows), and which
+    # flow of this browser it is (a page of an earlier one can't act on it).
+    allowed = {"opensspr_reset", "opensspr_reset_typed", "opensspr_reset_seq", "opensspr_language"}
+    assert set(session.keys()) <= allowed
     assert session["opensspr_reset_typed"] == jan.user_id
     assert handle not in response["Location"]
     assert portal.session_key != before
@@ -563,3 +565,43 @@ def test_a_wrong_code_warns_how_many_tries_are_left(portal, jan):
         text = _text(portal.post("answer", code="00000000"))
         warnings.append(re.search(r"You can get it wrong (\d) more time", text).group(1))
     assert warnings == ["4", "3", "2"]
+
+
+def test_a_page_left_open_from_an_earlier_flow_submits_nothing_to_the_newer_one(
+    portal, jan, user_factory
+):
+    """Issue 12 item 12: the second window started a reset for someone else; the first
+    window's submission must not act on it, and must say what happened."""
+    piet = user_factory("piet@contoso.example", auth_email="piet@mail.example")
+    portal.to_verify(jan.user_id)
+    first_window_seq = re.search(r'name="flow_seq" value="(\d+)"', _text(portal.page())).group(1)
+    portal.to_verify(piet.user_id)  # the second window, same browser
+    response = portal.client.post(
+        "/reset/flow",
+        {
+            "action": "method",
+            "method": "email",
+            "contact_email": "jan@mail.example",
+            "flow_seq": first_window_seq,
+        },
+    )
+    text = _text(response)
+    assert "That page belonged to an earlier reset" in text
+    assert f"<strong>{piet.user_id}</strong>" in text
+    assert not delivered(recipient="jan@mail.example").exists()
+    assert not delivered(recipient="piet@mail.example").exists()
+
+
+def test_a_new_password_sent_again_after_the_reset_finished_says_it_is_done(portal, jan):
+    portal.to_verify(jan.user_id)
+    portal.pass_email("jan@mail.example")
+    seq = re.search(r'name="flow_seq" value="(\d+)"', _text(portal.page())).group(1)
+    portal.post("password", new_password=NEW, confirm_password=NEW)
+    assert _h1(portal.page()) == "Your password has been reset"
+    again = portal.client.post(
+        "/reset/flow",
+        {"action": "password", "new_password": NEW, "confirm_password": NEW, "flow_seq": seq},
+    )
+    assert again.status_code == 200
+    assert "already finished in another window" in _text(again)
+    assert 'id="sign-in"' in _text(again)

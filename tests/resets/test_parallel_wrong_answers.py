@@ -36,6 +36,7 @@ def test_fifty_parallel_wrong_codes_over_ten_flows_compare_at_most_the_limit(use
 
     compared = AuditEvent.objects.filter(activity="reset.gate_failed", reason="wrong_answer")
     assert 1 <= compared.count() <= SSPR_VERIFY_FAILURE.limit, outcomes
-    assert Subject.objects.get(scope=Scope.SSPR).blocked_until is not None
+    # The block is on the wrong answers' subject (the typed ID, from this kind of network).
+    assert Subject.objects.filter(scope=Scope.SSPR, blocked_until__isnull=False).count() == 1
     assert "throttled" in outcomes
     assert not AuditEvent.objects.filter(activity="reset.gate_passed").exists()
