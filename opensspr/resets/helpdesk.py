@@ -23,7 +23,7 @@ Invariants of :func:`request_admin_help`:
   happens in the delivery loop, so its cost can't show who was asked about.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -45,10 +45,12 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.helpdesk import HelpdeskKind, HelpdeskLink, helpdesk_link_for
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow import audit, load_flow
-from opensspr.resets.models import HelpRequest, ResetFlow
+from opensspr.resets.models import HeldHelp, HelpRequest, ResetFlow
 from opensspr.throttles import rules, service
 
 MAX_RECIPIENTS = 100
+DIGEST_RETRY = timedelta(minutes=5)  # how often a held digest looks for a freed hour
+DIGEST_NAMES = 20  # user IDs named in a digest; the rest are counted
 
 #: Who receives a help request, in order: the first tier with anyone in it (§9.3).
 RECIPIENT_TIERS: tuple[frozenset[AdminRole], ...] = (
@@ -133,6 +135,7 @@ def process_help_requests(limit: int = 20) -> int:
             with translation.override(row.language or None):
                 _fan_out(row)
             taken += 1
+    send_due_digests()
     return taken
 
 
@@ -142,17 +145,87 @@ def _fan_out(row: HelpRequest) -> None:
         return  # nobody to help: the request was recorded, and that is all
     meta = RequestMeta.system(row.correlation_id)
     recipients = list_help_recipients(requester=user)
+    held = 0
     with transaction.atomic():
         for admin in recipients:
-            enqueue_message(_help_message(flow, user, admin, row.created_at, meta), meta=meta)
+            if service.hit(rules.HELP_EMAILS_PER_RECIPIENT, str(admin.pk)).allowed:
+                enqueue_message(_help_message(flow, user, admin, row.created_at, meta), meta=meta)
+            else:
+                _hold(admin, user)
+                held += 1
         audit(
             flow,
             Activity.RESET_ADMIN_HELP_SENT,
             meta,
             outcome=Outcome.SUCCESS if recipients else Outcome.FAILURE,
             reason="" if recipients else "no_recipients",
-            details={"recipients": len(recipients)},
+            details={"recipients": len(recipients)} | ({"held_for_digest": held} if held else {}),
         )
+
+
+def _hold(admin: User, user: User) -> None:
+    """Count a request this administrator wasn't emailed about, for their digest."""
+    now = clock.now()
+    held, _created = HeldHelp.objects.select_for_update().get_or_create(
+        admin=admin, defaults={"since": now, "next_try_at": now + DIGEST_RETRY}
+    )
+    held.count += 1
+    if user.user_id not in held.user_ids and len(held.user_ids) < DIGEST_NAMES:
+        held.user_ids = [*held.user_ids, user.user_id]
+    held.save(update_fields=["count", "user_ids"])
+
+
+def send_due_digests() -> int:
+    """One email per administrator whose hour freed, for the requests held back meanwhile."""
+    sent = 0
+    now = clock.now()
+    for admin_id in HeldHelp.objects.filter(next_try_at__lte=now).values_list("admin", flat=True):
+        with transaction.atomic():
+            held = (
+                HeldHelp.objects.select_for_update()
+                .select_related("admin")
+                .filter(admin=admin_id)
+                .first()
+            )
+            if held is None:
+                continue  # another worker sent it
+            if not service.hit(rules.HELP_EMAILS_PER_RECIPIENT, str(admin_id), now=now).allowed:
+                held.next_try_at = now + DIGEST_RETRY
+                held.save(update_fields=["next_try_at"])
+                continue
+            meta = RequestMeta.system()
+            enqueue_message(_digest_message(held, meta), meta=meta)
+            held.delete()
+            sent += 1
+    return sent
+
+
+def _digest_message(held: HeldHelp, meta: RequestMeta) -> OutgoingMessage:
+    since = timezone.localtime(held.since).strftime("%Y-%m-%d %H:%M %Z")
+    names = ", ".join(held.user_ids)
+    more = held.count - len(held.user_ids)
+    return OutgoingMessage(
+        kind=MessageKind.EMAIL,
+        to=held.admin.email,
+        purpose="reset.admin_help_digest",
+        subject=_("%(count)d more requests for help with a password") % {"count": held.count},
+        body=_(
+            "Since %(since)s, %(count)d more requests for help resetting a password came in "
+            "than we email you about in an hour, so we kept them for this one message. "
+            "They came from: %(names)s%(more)s.\n\n"
+            "So many requests at once can be someone trying to flood your inbox. Before you "
+            "reset a password or unlock an account, make sure the request really comes from "
+            "that person. The audit log lists every request."
+        )
+        % {
+            "since": since,
+            "count": held.count,
+            "names": names,
+            "more": (_(" and %(n)d other requests") % {"n": more}) if more > 0 else "",
+        },
+        idempotency_key=f"admin-help-digest:{held.admin_id}:{held.since.timestamp():.0f}",
+        correlation_id=meta.correlation_id,
+    )
 
 
 def _help_message(

@@ -75,6 +75,26 @@ class Challenge(CodeChallengeState):
         return f"{self.kind} challenge of flow {self.flow_id}"
 
 
+class HeldHelp(models.Model):
+    """Help requests one administrator wasn't emailed about: their hourly cap was reached.
+
+    A flood of "contact your administrator" clicks (attack A5) would otherwise put
+    hundreds of emails in one inbox. Past the cap the requests are counted here and
+    sent as one digest once the administrator's hour frees.
+    """
+
+    admin = models.OneToOneField(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    user_ids = models.JSONField(default=list)  # who asked, distinct, the first 20
+    count = models.PositiveIntegerField(default=0)
+    since = models.DateTimeField()
+    next_try_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.count} help requests held for {self.admin_id}"
+
+
 class HelpRequest(models.Model):
     """A "contact your administrator" request, fanned out beside the request (attack A1).
 

@@ -25,6 +25,7 @@ class Scope(StrEnum):
     SSPR = "sspr"
     SSPR_FLOW = "sspr.flow"
     SSPR_PER_ADDRESS = "sspr.per_address"
+    HELP_RECIPIENT = "help.recipient"
     REGISTRATION = "registration"
     PHONE_PER_ADDRESS = "phone.per_address"
     PHONE_GLOBAL = "phone.global"
@@ -209,6 +210,16 @@ SSPR_HELP_PER_ADDRESS = Rule(
     durable=True,
     reason="'contact your administrator' asked from one address (one per flow besides)",
 )
+HELP_EMAILS_PER_RECIPIENT = Rule(
+    name="help.recipient.emails",
+    scope=Scope.HELP_RECIPIENT,
+    key=KeyKind.PERSON,
+    limit=10,
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="one administrator's inbox flooded with help requests (A5); past it, a digest",
+)
 
 # --- Security-info registration, per person -----------------------------------------
 REGISTRATION_EMAIL = _registration(
@@ -280,6 +291,7 @@ RULES: tuple[Rule, ...] = (
     SSPR_CONTACT_CHECKS_PER_FLOW,
     SSPR_CONTACT_CHECKS_PER_ADDRESS,
     SSPR_HELP_PER_ADDRESS,
+    HELP_EMAILS_PER_RECIPIENT,
     REGISTRATION_EMAIL,
     REGISTRATION_SMS,
     REGISTRATION_CALL,
