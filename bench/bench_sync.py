@@ -21,7 +21,6 @@ import argparse
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +39,11 @@ from ldap3 import MODIFY_REPLACE, SUBTREE, Connection
 from opensspr.accounts.models import User
 from opensspr.core.crypto import seal
 from opensspr.core.request_meta import RequestMeta
+from opensspr.demo import slapd as launcher
 from opensspr.directory.ldap.connection import open_bound
 from opensspr.directory.models import DirectorySettings
 from opensspr.directory.sync import run_sync
 from tests.directory import slapd
-from tests.directory.certs import issue
 
 GROUPS = f"ou=groups,{slapd.SUFFIX}"
 GROUP_SIZE = 1000
@@ -81,35 +80,25 @@ def _people(count: int) -> str:
 
 
 def start_seeded(folder: Path, count: int) -> slapd.Slapd:
-    tls = issue(folder / "tls", slapd.SERVER_NAME)
-    (folder / "slapd.d").mkdir()
-    (folder / "db").mkdir()
-    config = (
-        slapd.CONFIG.replace("@D@", str(folder))
-        .replace("@CA@", str(tls.ca_file))
-        .replace("@CERT@", str(tls.cert_file))
-        .replace("@KEY@", str(tls.key_file))
-        .replace("olcModuleLoad: ppolicy\n", "olcModuleLoad: ppolicy\nolcModuleLoad: syncprov\n")
-        .replace("olcDbIndex: mail eq\n", "olcDbIndex: mail eq\nolcDbIndex: entryCSN eq\n" + LIMITS)
-        .replace("olcDbMaxSize: 1073741824", "olcDbMaxSize: 8589934592")
-    )
-    (folder / "config.ldif").write_text(config + SYNCPROV)
-    (folder / "base.ldif").write_text(slapd.BASE + "\n" + _people(count))
-    started = time.perf_counter()
-    for number, ldif, flags in (("0", "config.ldif", ["-q"]), ("1", "base.ldif", ["-q", "-w"])):
-        subprocess.run(  # noqa: S603 - fixed binaries, our own temporary files
-            [slapd.SLAPADD, *flags, "-n", number, "-F", folder / "slapd.d", "-l", folder / ldif],
-            check=True,
-            capture_output=True,
+    """The tests' tree plus syncprov and ``count`` people, loaded offline by the shared launcher."""
+
+    def tuned(config: str) -> str:
+        return (
+            config.replace(
+                "olcModuleLoad: ppolicy\n", "olcModuleLoad: ppolicy\nolcModuleLoad: syncprov\n"
+            )
+            .replace(
+                "olcDbIndex: mail eq\n", "olcDbIndex: mail eq\nolcDbIndex: entryCSN eq\n" + LIMITS
+            )
+            .replace("olcDbMaxSize: 1073741824", "olcDbMaxSize: 8589934592")
+            + SYNCPROV
         )
-    ldap_port, ldaps_port = slapd.free_port(), slapd.free_port()
-    urls = f"ldap://127.0.0.1:{ldap_port}/ ldaps://127.0.0.1:{ldaps_port}/"
-    log = (folder / "slapd.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - as above
-        [slapd.SLAPD, "-d", "0", "-h", urls, "-F", folder / "slapd.d"], stdout=log, stderr=log
-    )
-    server = slapd.Slapd(folder, ldap_port, ldaps_port, tls, process)
-    slapd._wait_ready(server)
+
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    tls = launcher.prepare(folder, slapd.TREE, edit_config=tuned)
+    launcher.slapadd(folder, 1, slapd.BASE + "\n" + _people(count), "-w")
+    server = launcher.launch(folder, slapd.TREE, tls)
     seconds = time.perf_counter() - started
     print(f"slapd: {count} people seeded with slapadd in {seconds:.1f} s")
     return server

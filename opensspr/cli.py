@@ -2,7 +2,9 @@
 
 ``opensspr demo`` prepares its own data folder (SQLite database, a generated
 secret key kept in a 0600 file) *before* settings load, so a newcomer needs no
-configuration at all. Hyphenated names (``import-users``) map to the Django
+configuration at all; ``--directory openldap`` keeps its own folder
+(``var/demo-openldap``), since its people are synced rather than created here.
+Hyphenated names (``import-users``) map to the Django
 command modules (``import_users``).
 """
 
@@ -18,7 +20,10 @@ _DEMO_DIR_DEFAULT = Path("var") / "demo"
 
 
 def _demo_environment(argv: list[str]) -> None:
-    data_dir = Path(os.environ.get("OPENSSPR_DATA_DIR", _DEMO_DIR_DEFAULT)).resolve()
+    default = _DEMO_DIR_DEFAULT
+    if any(arg == "--directory" or arg.startswith("--directory=") for arg in argv):
+        default = default.with_name("demo-openldap")
+    data_dir = Path(os.environ.get("OPENSSPR_DATA_DIR", default)).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     key_file = data_dir / "secret-key"
     if not key_file.exists():

@@ -179,12 +179,25 @@ class DemoSeed:
     answers: dict[str, str]
 
 
-@transaction.atomic
-def seed_demo() -> DemoSeed:
-    meta = RequestMeta.system()
+def seed_organisation(meta: RequestMeta) -> None:
+    """The organisation's name and its reset policy, on the first seed only."""
     if not Organisation.objects.exists():
         rename_organisation(name="Lakeside", meta=meta)
         _configure_reset_policy()
+
+
+def seed_jan_methods() -> DemoSeed:
+    """Jan's security answers and authenticator app (once), and what the demo prints."""
+    jan = User.objects.get(user_id=_id("jan.jansen"))
+    _register_demo_answers(jan)
+    answers = {str(question_text(key)): answer for key, answer in DEMO_ANSWERS.items()}
+    return DemoSeed(list(ACCOUNTS), jan.user_id, _register_demo_app(jan), answers)
+
+
+@transaction.atomic
+def seed_demo() -> DemoSeed:
+    meta = RequestMeta.system()
+    seed_organisation(meta)
     if not Group.objects.filter(name="All staff").exists():
         create_group(name="All staff", description="Everyone", meta=meta)
         create_group(name="Sales", description="Sales team", meta=meta)
@@ -201,7 +214,4 @@ def seed_demo() -> DemoSeed:
         if account.password_age_days:
             user.password_last_set = clock.now() - timedelta(days=account.password_age_days)
             user.save(update_fields=["password_last_set"])
-    jan = User.objects.get(user_id=_id("jan.jansen"))
-    _register_demo_answers(jan)
-    answers = {str(question_text(key)): answer for key, answer in DEMO_ANSWERS.items()}
-    return DemoSeed(list(ACCOUNTS), jan.user_id, _register_demo_app(jan), answers)
+    return seed_jan_methods()

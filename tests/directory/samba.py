@@ -18,10 +18,10 @@ from pathlib import Path
 
 from ldap3 import Connection, Server, Tls
 
+from opensspr.demo.certs import Issued, issue
+from opensspr.demo.processes import stop_process, wait_ready
 from opensspr.directory.ldap.active_directory import ad_config
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
-from tests.directory.certs import Issued, issue
-from tests.directory.processes import stop_process, wait_ready
 
 SAMBA = Path("/usr/sbin/samba")
 SAMBA_TOOL = Path("/usr/bin/samba-tool")

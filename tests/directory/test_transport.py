@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
+from opensspr.demo.certs import make_ca
 from opensspr.directory.errors import DirectoryCode, DirectoryUnavailableError
 from opensspr.directory.ldap.config import TlsMode
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
 from tests.directory import slapd
-from tests.directory.certs import make_ca
 from tests.directory.proxy import TcpProxy
 from tests.directory.slapd import openldap_config
 

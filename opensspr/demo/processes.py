@@ -1,4 +1,4 @@
-"""Start-up and shut-down shared by the private directory servers the tests run."""
+"""Start-up and shut-down shared by the private directory servers (demo, tests, benches)."""
 
 import subprocess
 import time

@@ -1,5 +1,11 @@
-"""Throwaway certificate authorities and server certificates for the test servers."""
+"""Throwaway certificate authorities and server certificates for private directory servers.
 
+Each CA is made for one instance and lives 30 days in its folder; it is trusted
+only by whoever is handed its file (the demo's settings, the tests' connectors).
+"""
+
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,12 +61,14 @@ def make_ca(folder: Path, label: str) -> tuple[ec.EllipticCurvePrivateKey, x509.
     return key, cert, path
 
 
-def issue(folder: Path, dns_name: str) -> Issued:
-    """A CA and a server certificate for ``dns_name`` only (no IP address in it)."""
+def issue(folder: Path, dns_name: str, *, ip_addresses: Iterable[str] = ()) -> Issued:
+    """A CA and a server certificate for ``dns_name`` (and ``ip_addresses``, none by default)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_key, ca_cert, ca_file = make_ca(folder, dns_name)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
+    names: list[x509.GeneralName] = [x509.DNSName(dns_name)]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(dns_name))
@@ -69,7 +77,7 @@ def issue(folder: Path, dns_name: str) -> Issued:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
