@@ -12,7 +12,10 @@ registered method or a member of the selected group.
 
 from dataclasses import dataclass
 
-from opensspr.accounts.models import GuestKind, User, UserSource
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from opensspr.accounts.models import GuestKind, RoleAssignment, User, UserSource
 from opensspr.accounts.selectors import is_member_of_group
 from opensspr.core.memo import remembered
 from opensspr.directory import connector_for
@@ -90,15 +93,37 @@ def registered_methods(
 
 
 def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:
-    """One person's ``StoredFacts``; group membership is read only if the policy has a group."""
+    """One person's ``StoredFacts`` in one query; group membership only if the policy has one.
+
+    Every reset step looks at the person again (``recheck``), so this runs once per
+    step: roles, a confirmed app and the number of answers come back as one row.
+    """
     group = policy.group
     in_group = group is not None and is_member_of_group(user, group)
+    answers = (
+        SecurityAnswer.objects.filter(user=OuterRef("pk"))
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            fact_admin=Exists(RoleAssignment.objects.filter(user=OuterRef("pk"))),
+            fact_app=Exists(
+                AuthenticatorApp.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)
+            ),
+            fact_answers=Coalesce(Subquery(answers), 0),
+        )
+        .values("fact_admin", "fact_app", "fact_answers")
+        .first()
+    ) or {"fact_admin": False, "fact_app": False, "fact_answers": 0}
+    cached_roles = getattr(user, "_roles_cache", None)  # roles already read win, as in bulk
     return StoredFacts(
-        is_admin=user.is_administrator,
-        has_confirmed_app=AuthenticatorApp.objects.filter(
-            user=user, confirmed_at__isnull=False
-        ).exists(),
-        answers=SecurityAnswer.objects.filter(user=user).count(),
+        is_admin=bool(cached_roles) if cached_roles is not None else bool(row["fact_admin"]),
+        has_confirmed_app=bool(row["fact_app"]),
+        answers=int(row["fact_answers"]),
         group_ids=frozenset({group.pk}) if group is not None and in_group else frozenset(),
     )
 

@@ -78,7 +78,11 @@ def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime) -> str:
     signed in with has no familiar network: unknown IDs always count "elsewhere".
     """
     user = flow.user
+    cached = getattr(flow, "_familiar_from", None)  # asked twice a step: read once
+    if cached is not None and cached[0] == meta.ip_address:
+        return network_subject(flow.subject, familiar=cached[1])
     familiar = user is not None and sources.is_familiar(user.user_id_key, meta.ip_address, now)
+    flow._familiar_from = (meta.ip_address, familiar)  # type: ignore[attr-defined]
     return network_subject(flow.subject, familiar=familiar)
 
 
