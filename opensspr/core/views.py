@@ -7,6 +7,7 @@ traffic back while the database or Redis is down.
 
 import hmac
 import ipaddress
+import sys
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from opensspr.core.metrics import render_latest
+from opensspr.core.outages import is_outage
 from opensspr.core.request_meta import client_ip
 
 
@@ -142,7 +144,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    body = loader.get_template("500.html").render(
+    """The "nothing was changed" page: 503 when a dependency is down, else 500.
+
+    Django calls this handler while the exception is being handled, so
+    ``sys.exc_info`` names it. The template is rendered without the request's
+    context processors, which read the database that may be the thing down.
+    """
+    status = 503 if is_outage(sys.exc_info()[1]) else 500
+    body = loader.get_template(f"{status}.html").render(
         {"correlation_id": getattr(request, "correlation_id", "")}
     )
-    return HttpResponse(body, status=500)
+    return HttpResponse(body, status=status)
