@@ -143,7 +143,6 @@ def test_an_identity_call_is_answered_through_the_same_webhook(client, signed_in
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        ("0612345678", "country code"),  # no country code and no default region
         ("+31 6 1234", "country code"),  # too short to be a number
         ("+31 20 555 0102", "looks like a landline"),  # a fixed line as mobile
         ("+31 900 1234567", "kind of number can"),  # premium rate
@@ -157,6 +156,38 @@ def test_bad_numbers_are_refused_with_a_clear_message(client, signed_in, number,
     ).content.decode()
     assert 'id="id_number_error"' in page and message in page.replace("&#x27;", "'")
     assert not Proof.objects.exclude(purpose="identity").exists()
+
+
+def _register_mobile(client, number):
+    return client.post(
+        "/security-info/mobile-phone/number", {"number": number, "method": "mobile_sms"}
+    )
+
+
+def test_a_local_number_is_refused_when_no_region_is_known(client, user_factory):
+    person = user_factory(auth_email="mine@mail.example")
+    client.force_login(person, backend=BACKEND)
+    _prove_by_email(client, person)
+    page = _register_mobile(client, "06 12345699").content.decode()
+    assert 'id="id_number_error"' in page and "country code" in page
+    assert not Proof.objects.exclude(purpose="identity").exists()
+
+
+def test_a_local_number_is_read_in_the_organisations_default_region(client, user_factory, settings):
+    """Issue 12 item 13: typed as dialled at home, as the reset accepts it."""
+    settings.OPENSSPR_DEFAULT_PHONE_REGION = "NL"
+    person = user_factory(auth_email="mine@mail.example")
+    client.force_login(person, backend=BACKEND)
+    _prove_by_email(client, person)
+    _register_mobile(client, "06 12345699")
+    assert Proof.objects.get(purpose="mobile_phone").value == "+31612345699"
+
+
+def test_a_local_number_is_read_in_the_region_of_the_persons_other_number(client, signed_in):
+    """No default region: the reset reads a typed number in the stored one's region; so do we."""
+    _prove_by_email(client, signed_in)
+    _register_mobile(client, "06 12345699")
+    assert Proof.objects.get(purpose="mobile_phone").value == "+31612345699"
 
 
 def test_numbers_are_stored_in_e164_without_the_extension(client, signed_in):
