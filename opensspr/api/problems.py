@@ -53,6 +53,14 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
         409,
         _("The reset moved on in another request. Get its current state and continue."),
     ),
+    "send_held": (
+        429,
+        _(
+            "We've just sent a code or placed a call to this address or number. To keep "
+            "inboxes and phones from being flooded, we send at most one a minute and 3 in 15 "
+            "minutes to each. Wait a few minutes, then try again, or choose another way."
+        ),
+    ),
     "body_too_large": (413, _("The request body is too large.")),
     "unsupported_media_type": (
         415,

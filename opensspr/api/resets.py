@@ -145,6 +145,7 @@ def operation(request: HttpRequest, *, handle: str, data: dict[str, str]) -> Jso
         "method_unavailable",
         "contact_mismatch",
         "throttled",
+        "send_held",
     ),
 )
 def verification(request: HttpRequest, *, handle: str, data: dict[str, str]) -> JsonResponse:

@@ -28,6 +28,11 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "too_many_sends": _(
         "We've sent as many codes and calls as we can for now. Wait a while, then try again."
     ),
+    "send_held": _(
+        "We've just sent a code or placed a call to this address or number. To keep "
+        "inboxes and phones from being flooded, we send at most one a minute and 3 in 15 "
+        "minutes to each. Wait a few minutes, then try again, or choose another way."
+    ),
     "phone_budget": _(
         "We can't send texts or place calls right now. Try again later, or use another method."
     ),

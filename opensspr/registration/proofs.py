@@ -123,17 +123,20 @@ def issue(
             if challenges.phone_budget_refusal(kind, meta, now) is not None:
                 raise ProofError("phone_budget")
             _end_open(user, session, purpose, now)
-            proof = _create_and_send(
-                user=user,
-                session=session,
-                purpose=purpose,
-                kind=kind,
-                to=to,
-                value=value,
-                destination_digest=destination_digest,
-                meta=meta,
-                now=now,
-            )
+            try:
+                proof = _create_and_send(
+                    user=user,
+                    session=session,
+                    purpose=purpose,
+                    kind=kind,
+                    to=to,
+                    value=value,
+                    destination_digest=destination_digest,
+                    meta=meta,
+                    now=now,
+                )
+            except challenges.DestinationHeldError:  # rolls back every count taken above
+                raise ProofError("send_held") from None
             audit(
                 user,
                 Activity.REGISTRATION_PROOF_STARTED,
@@ -192,7 +195,7 @@ def _create_and_send(
         meta=meta,
         expires_at=issued.expires_at,
     )
-    challenges.deliver(message, meta)
+    challenges.deliver(message, meta, now=now)
     return proof
 
 

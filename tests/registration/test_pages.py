@@ -13,7 +13,7 @@ from opensspr.channels.models import Message
 from opensspr.methods.models import SecurityAnswer
 from opensspr.policy.models import CustomQuestion, SsprPolicy
 from opensspr.registration.models import Proof, RegistrationState
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, past_the_send_cooldown
 from tests.registration.conftest import MOBILE, NEW_MOBILE, OFFICE, code_for, voice_token_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -83,6 +83,7 @@ def test_a_change_page_asks_to_verify_first_and_comes_back(client, signed_in):
 
 def test_verify_never_sends_anyone_to_another_site(client, signed_in):
     for target in ("https://evil.example/", "//evil.example", "/security-info//evil.example"):
+        past_the_send_cooldown()  # one code to one inbox a minute (A5)
         client.post(f"/security-info/verify?next={target}", {"method": "email"})
         response = client.post(
             f"/security-info/verify/code?next={target}", {"code": code_for("mine@mail.example")}
@@ -300,3 +301,15 @@ def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(c
     assert 'value="Pannenkoeken"' in page  # a good answer needn't be typed again
     assert 'value="Ab"' not in page and 'value="Eindhoven"' not in page
     assert not SecurityAnswer.objects.filter(user=signed_in).exists()
+
+
+def test_a_second_code_to_one_inbox_within_a_minute_is_held(client, signed_in, clock):
+    """Issue 12 item 7 (A5): the cooldown holds registration's codes too, and says why."""
+    _prove_by_email(client, signed_in)
+    client.post("/security-info/email", {"address": "new@mail.example"})
+    page = client.post("/security-info/email", {"address": "new@mail.example"}).content.decode()
+    assert "we send at most one a minute" in page.replace("&#x27;", "'")
+    assert Message.objects.filter(recipient="new@mail.example").count() == 1
+    clock.advance(seconds=61)
+    client.post("/security-info/email", {"address": "new@mail.example"})
+    assert Message.objects.filter(recipient="new@mail.example").count() == 2

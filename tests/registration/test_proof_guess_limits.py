@@ -11,6 +11,7 @@ from opensspr.registration.proofs import ProofError
 from opensspr.throttles.models import Use
 from opensspr.throttles.rules import REGISTRATION_WRONG_CODE
 from tests.concurrency import needs_concurrent_writers, race
+from tests.conftest import past_the_send_cooldown
 from tests.registration.conftest import SESSION, code_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -26,6 +27,7 @@ def _refused(call) -> str:
 
 
 def _stale_copies(person, meta, n):
+    past_the_send_cooldown()  # one code to one inbox a minute (A5)
     identity.start_identity_proof(user=person, session=SESSION, kind=K.EMAIL, meta=meta)
     proof = proofs.get_open_proof(person, SESSION, {ProofPurpose.IDENTITY})
     return [Proof.objects.get(pk=proof.pk) for _ in range(n)], code_for(person.auth_email)
