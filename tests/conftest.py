@@ -3,7 +3,7 @@ request meta, and the rule that a missing real component fails under CI."""
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from opensspr.accounts.services import UserData, create_user
 from opensspr.core import clock as clock_module
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.sync_users import create_synced_user
+from opensspr.throttles.rules import DESTINATION_COOLDOWN
 
 DEFAULT_PASSWORD = "Harbour-Lights-77"
 
@@ -54,18 +55,27 @@ class Clock:
     """Frozen, steerable time for the code under test (opensspr.core.clock)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-        clock_module.freeze(self.now)
+        clock_module.freeze(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+    @property
+    def now(self) -> datetime:
+        """The product clock's time, also when a helper moved it (``past_the_send_cooldown``)."""
+        return clock_module.now()
 
     def advance(self, **kwargs: float) -> datetime:
-        from datetime import timedelta
-
-        self.now = clock_module.advance(timedelta(**kwargs))
-        return self.now
+        return clock_module.advance(timedelta(**kwargs))
 
     def set(self, moment: datetime) -> None:
-        self.now = moment
         clock_module.freeze(moment)
+
+
+def past_the_send_cooldown() -> None:
+    """Move the product clock past one destination's send cooldown (attack A5).
+
+    For tests that send a second code or call to the same inbox or phone, as a
+    person would a minute later; freezes the clock if it was running.
+    """
+    clock_module.freeze(clock_module.now() + DESTINATION_COOLDOWN.window + timedelta(seconds=1))
 
 
 @pytest.fixture

@@ -1,15 +1,28 @@
 """Phone numbers in E.164, parsed with ``phonenumbers``.
 
 Extensions are dropped (password reset never dials them, reference §4.2).
-Numbers without a country code are read in ``OPENSSPR_DEFAULT_PHONE_REGION``
-when set; otherwise a leading ``+`` is required.
+A number typed without its country code (``06 12345678``, as dialled at home) is
+read in the region the caller names, else in the organisation's default region
+(``OPENSSPR_DEFAULT_PHONE_REGION``); with neither, a leading ``+`` is required.
+The reset reads a typed number in the region of the number it is compared
+with, registration in the default region or that of a number the person
+already has (``home_region``), so both accept the same typing.
 """
 
-import os
-
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+
+def default_region() -> str | None:
+    """The organisation's default region ("NL"), or None when it has none."""
+    return str(getattr(settings, "OPENSSPR_DEFAULT_PHONE_REGION", "") or "").upper() or None
+
+
+def home_region(*known: str) -> str | None:
+    """Where a number typed without a country code is read: the default, else a known number's."""
+    return default_region() or next(filter(None, (region_of(n) for n in known if n)), None)
 
 
 def normalise_phone(raw: str, *, region: str | None = None) -> str:
@@ -21,7 +34,7 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
     text = raw.strip()
     if not text:
         return ""
-    region = region or os.environ.get("OPENSSPR_DEFAULT_PHONE_REGION") or None
+    region = region or default_region()
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

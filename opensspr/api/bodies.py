@@ -74,16 +74,22 @@ class StringMap:
 
 @dataclass(frozen=True)
 class Body:
+    """``one_of``: of these optional fields, a body carries exactly one (``oneOf``)."""
+
     name: str  # the component schema's name in the OpenAPI document
     fields: tuple[Field | StringMap, ...] = ()
+    one_of: tuple[str, ...] = ()
 
     def json_schema(self) -> dict[str, Any]:
-        return {
+        schema: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": [f.name for f in self.fields if f.required],
             "properties": {f.name: f.json_schema() for f in self.fields},
         }
+        if self.one_of:
+            schema["oneOf"] = [{"required": [name]} for name in self.one_of]
+        return schema
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -139,6 +145,13 @@ def parse_body(request: HttpRequest, body: Body) -> dict[str, Any]:
                 _("“%(field)s” is not a field of this request.") % {"field": key[:64]},
                 field=key[:64],
             )
+    if body.one_of and sum(name in data for name in body.one_of) != 1:
+        choices = "”, “".join(body.one_of)
+        raise ApiProblem(
+            "invalid_request",
+            _("Send exactly one of “%(fields)s”.") % {"fields": choices},
+            field=body.one_of[0],
+        )
     values = {}
     for spec in body.fields:
         if spec.name not in data:

@@ -35,9 +35,13 @@ and other clients. It drives the same server-side state machine as the portal.
 * Bodies are JSON objects (`Content-Type: application/json`, at most
   {MAX_BODY_BYTES} bytes) with exactly the documented string fields; anything else
   is a 400. No endpoint takes query parameters.
-* Errors are problem objects (`application/problem+json`) with a stable `code`
-  and a `title` in the language of `Accept-Language`. A method a path doesn't
+* Errors are problem objects (`application/problem+json`) with a stable `code`,
+  a `title` in the language of `Accept-Language` and the request's
+  `correlation_id` (also its `X-Request-ID` header). A method a path doesn't
   list answers 405 `method_not_allowed` with an `Allow` header.
+* Every operation may answer 503 (`service_unavailable`: the database or cache is
+  down or busy; `directory_unavailable`) and 500 (`server_error`). Neither changed
+  anything: try again later with the same handle.
 * Responses are never cached (`Cache-Control: no-store`) and set no cookie.
 """
 
@@ -219,12 +223,16 @@ def _response_schemas() -> dict[str, Any]:
         "Problem": {
             "type": "object",
             "additionalProperties": False,
-            "required": ["type", "code", "title", "status"],
+            "required": ["type", "code", "title", "status", "correlation_id"],
             "properties": {
                 "type": {"type": "string", "format": "uri", "description": TYPE_BASE + "<code>"},
                 "code": {"type": "string", "enum": list(PROBLEMS)},
                 "title": {"type": "string", "description": "In the request's language."},
                 "status": {"type": "integer"},
+                "correlation_id": {
+                    "type": "string",
+                    "description": "The request's `X-Request-ID`: quote it to the helpdesk.",
+                },
                 "detail": {"type": "string", "description": "What exactly was wrong."},
                 "field": {"type": "string", "description": "The request field concerned."},
                 "tries_left": {

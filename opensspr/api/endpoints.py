@@ -4,10 +4,14 @@
 method (405), the absence of query parameters (400; ASVS 15.3.7 parameter
 pollution), the ``Authorization: Flow <handle>`` header where the endpoint needs
 one (401), and the body (415, 413, 400). It then turns every engine error into
-its problem object, so a view is only "parse, call one service, render".
+its problem object, so a view is only "parse, call one service, render". An
+outage of the database, the cache or the directory (``core.outages``) answers
+503 ``service_unavailable``; any other exception goes on to ``handler500``,
+which answers 500 ``server_error`` under ``/api/``.
 Responses are never cached and never set a cookie: the view touches no session.
 """
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +26,16 @@ from django.views.decorators.csrf import csrf_exempt
 from opensspr.api.bodies import Body, parse_body
 from opensspr.api.problems import ApiProblem, from_engine_code, problem_response
 from opensspr.api.representations import failures_json, flow_json
+from opensspr.core.outages import is_outage
 from opensspr.directory.base import DirectoryError
 from opensspr.resets.flow import FlowBlockedError, FlowError, PasswordRejectedError
+
+logger = logging.getLogger(__name__)
 
 _HANDLE = re.compile(r"Flow ([A-Za-z0-9_-]{16,128})", re.IGNORECASE)
 
 # Codes any endpoint of a kind can answer, beside the ones it declares.
-COMMON_CODES = ("invalid_request", "directory_unavailable")
+COMMON_CODES = ("invalid_request", "server_error", "service_unavailable", "directory_unavailable")
 BODY_CODES = ("body_too_large", "unsupported_media_type")
 HANDLE_CODES = ("flow_not_found",)
 
@@ -78,6 +85,12 @@ def endpoint(**spec_args: Any) -> Callable[[Callable[..., HttpResponse]], Callab
                 response = _dispatch(view, spec, request)
             except ApiProblem as problem:
                 response = problem_response(problem)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise  # a bug: Django logs it, handler500 answers server_error
+                # The class name only: a driver's message may quote a query or an address.
+                logger.warning("%s: dependency unavailable (%s)", request.path, type(exc).__name__)
+                response = problem_response(ApiProblem("service_unavailable"))
             add_never_cache_headers(response)
             return response
 

@@ -1,6 +1,7 @@
 """Problem objects (RFC 9457 style): every error the API answers, by stable code.
 
-A problem is ``{"type", "code", "title", "status"}`` plus, where it helps, a
+A problem is ``{"type", "code", "title", "status", "correlation_id"}`` (the request's
+``X-Request-ID``, for the helpdesk) plus, where it helps, a
 ``detail`` naming what was wrong, the ``field`` concerned, the password rule
 ``failures`` and the ``flow`` to continue with (its handle replaces the client's).
 The title is what a person may be shown, in the request's language; where the portal
@@ -15,9 +16,12 @@ import logging
 from typing import Any
 
 from django.http import JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.core.middleware import correlation_id_var
+from opensspr.core.outages import is_outage
 from opensspr.directory.messages import message_for as directory_message
 
 logger = logging.getLogger(__name__)
@@ -48,6 +52,14 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
     "flow_conflict": (
         409,
         _("The reset moved on in another request. Get its current state and continue."),
+    ),
+    "send_held": (
+        429,
+        _(
+            "We've just sent a code or placed a call to this address or number. To keep "
+            "inboxes and phones from being flooded, we send at most one a minute and 3 in 15 "
+            "minutes to each. Wait a few minutes, then try again, or choose another way."
+        ),
     ),
     "body_too_large": (413, _("The request body is too large.")),
     "unsupported_media_type": (
@@ -89,6 +101,20 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
         _(
             "We can't reset your password right now because of a problem with your "
             "organisation's password reset set-up. Contact your administrator."
+        ),
+    ),
+    "server_error": (
+        500,
+        _(
+            "Something went wrong on our side. Nothing was changed; please try again in a "
+            "few minutes, and give your helpdesk the correlation_id if it happens again."
+        ),
+    ),
+    "service_unavailable": (
+        503,
+        _(
+            "A service we depend on isn't answering. Nothing was changed; please try again "
+            "in a few minutes."
         ),
     ),
     "directory_unavailable": (
@@ -149,6 +175,7 @@ def problem_response(problem: ApiProblem) -> JsonResponse:
         "code": problem.code,
         "title": str(title),
         "status": status,
+        "correlation_id": correlation_id_var.get(),
     }
     if problem.detail is not None:
         body["detail"] = str(problem.detail)
@@ -158,4 +185,15 @@ def problem_response(problem: ApiProblem) -> JsonResponse:
     response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in problem.headers.items():
         response[name] = value
+    return response
+
+
+def failure_response(exc: BaseException | None) -> JsonResponse:
+    """The answer to an exception nothing else handled: 503 for an outage, else 500.
+
+    Says nothing about the exception: its class and text stay in the server log.
+    """
+    problem = ApiProblem("service_unavailable" if is_outage(exc) else "server_error")
+    response = problem_response(problem)
+    add_never_cache_headers(response)
     return response

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from opensspr.api.bodies import Body, Field, StringMap
 from opensspr.api.endpoints import endpoint
@@ -76,6 +75,7 @@ ANSWER = Body(
             "by its key. Send either `answer` or `answers`.",
         ),
     ),
+    one_of=("answer", "answers"),
 )
 CANCEL = Body("CancelRequest")
 PASSWORD = Body(
@@ -145,6 +145,7 @@ def operation(request: HttpRequest, *, handle: str, data: dict[str, str]) -> Jso
         "method_unavailable",
         "contact_mismatch",
         "throttled",
+        "send_held",
     ),
 )
 def verification(request: HttpRequest, *, handle: str, data: dict[str, str]) -> JsonResponse:
@@ -175,8 +176,6 @@ def verification(request: HttpRequest, *, handle: str, data: dict[str, str]) -> 
     ),
 )
 def answer(request: HttpRequest, *, handle: str, data: dict[str, Any]) -> JsonResponse:
-    if ("answer" in data) == ("answers" in data):
-        raise ApiProblem("invalid_request", _("Send either “answer” or “answers”."), field="answer")
     given = data["answers"] if "answers" in data else data["answer"]
     return _flow(submit_verification(handle=handle, answer=given, meta=request_meta(request)))
 

@@ -75,6 +75,10 @@ class Activity(models.TextChoices):
         "registration.identity_verified",
         _("Identity verified for security info"),
     )
+    REGISTRATION_IDENTITY_BLOCKED = (
+        "registration.identity_blocked",
+        _("Blocked after too many wrong identity codes"),
+    )
     REGISTRATION_METHOD_ADDED = "registration.method_added", _("Security info method added")
     REGISTRATION_METHOD_CHANGED = "registration.method_changed", _("Security info method changed")
     REGISTRATION_METHOD_REMOVED = "registration.method_removed", _("Security info method removed")
@@ -159,6 +163,7 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.REGISTRATION_PROOF_FAILED,
         Activity.REGISTRATION_CALL_ANSWERED,
         Activity.REGISTRATION_IDENTITY_VERIFIED,
+        Activity.REGISTRATION_IDENTITY_BLOCKED,
         Activity.REGISTRATION_METHOD_ADDED,
         Activity.REGISTRATION_METHOD_CHANGED,
         Activity.REGISTRATION_METHOD_REMOVED,

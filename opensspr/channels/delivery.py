@@ -180,7 +180,7 @@ def record_sent(message: Message, receipt: Receipt, *, keeps_body: bool, meta: R
             meta=meta,
             details=message_details(message),
         )
-    count_delivery(message.kind, message.provider, "sent")
+    count_delivery(message.kind, message.provider, "sent", purpose=message.purpose)
     logger.info("delivery %s sent via %s", message.pk, message.provider)
 
 
@@ -205,7 +205,7 @@ def schedule_retry(message: Message, code: str, *, meta: RequestMeta) -> None:
             reason=code[:64],
             details=message_details(message, retry_at=retry_at.isoformat()),
         )
-    count_delivery(message.kind, message.provider, "retry")
+    count_delivery(message.kind, message.provider, "retry", purpose=message.purpose)
     logger.warning("delivery %s: %s, retry at %s", message.pk, code, retry_at.isoformat())
 
 
@@ -248,6 +248,6 @@ def finish(
             reason=reason[:64],
             details=message_details(message, **extra),
         )
-    count_delivery(message.kind, message.provider, outcome)
+    count_delivery(message.kind, message.provider, outcome, purpose=message.purpose)
     logger.warning("delivery %s %s: %s", message.pk, outcome, reason)
     return True

@@ -3,9 +3,13 @@
 * Pending messages past ``expires_at`` become ``expired`` (and lose their body)
   even when their next attempt is still in the future: a code is never sent late.
 * A claim older than ``conf.CLAIM_LEASE`` belongs to a worker that died while
-  sending. We cannot know whether the provider got the message, so it becomes
-  ``uncertain``, unless its channel deduplicates on our key, in which case it is
-  simply queued again.
+  sending. We cannot know whether the provider got the message. A notification
+  (a message without ``expires_at``: "your password was reset") is queued
+  again, through the usual attempt budget and back-off: it must never be lost,
+  and a rare duplicate beats a loss. A code or call (it expires) becomes
+  ``uncertain`` instead: the person asks for a fresh one, and a code sent twice
+  would only confuse. A channel that deduplicates on our key gets either queued
+  again, as no duplicate can reach the person.
 * Bodies the outbox channel kept for reading are erased when their retention ends.
 """
 
@@ -18,6 +22,7 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import conf
 from opensspr.channels.delivery import ERASED, finish, message_details, worker_meta
+from opensspr.channels.metrics import count_delivery
 from opensspr.channels.models import Message, MessageStatus
 from opensspr.channels.registry import channel_class
 from opensspr.core.request_meta import RequestMeta
@@ -51,25 +56,45 @@ def recover_stale_claims(now: datetime) -> int:
         cls = channel_class(message.provider)
         if cls is not None and cls.idempotent:
             _requeue(message, now, meta=meta)  # safe: the provider drops a duplicate key
+        elif message.expires_at is None:
+            _retry_notification(message, now, meta=meta)
         else:
             finish(message, MessageStatus.UNCERTAIN, meta=meta, reason="worker_lost")
         count += 1
     return count
 
 
-def _requeue(message: Message, now: datetime, *, meta: RequestMeta) -> None:
+def _retry_notification(message: Message, now: datetime, *, meta: RequestMeta) -> None:
+    """Send a notification again after a crash: maybe a duplicate, never a loss.
+
+    The crashed attempt counted (``attempts`` rose with the claim), so a message
+    that kills every worker that sends it stops after ``conf.max_attempts()``
+    attempts, as ``uncertain``, instead of killing workers for ever.
+    """
+    if message.attempts >= conf.max_attempts():
+        finish(message, MessageStatus.UNCERTAIN, meta=meta, reason="worker_lost", gave_up=True)
+        return
+    _requeue(message, now, meta=meta, maybe_sent=True)
+
+
+def _requeue(
+    message: Message, now: datetime, *, meta: RequestMeta, maybe_sent: bool = False
+) -> None:
     with transaction.atomic():
         requeued = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
             status=MessageStatus.PENDING, claimed_at=None, next_attempt_at=now
         )
         if requeued:
+            extra = {"maybe_sent": True} if maybe_sent else {}
             record_event(
                 activity=Activity.DELIVERY_RETRY_SCHEDULED,
                 outcome=Outcome.FAILURE,
                 meta=meta,
                 reason="worker_lost",
-                details=message_details(message, retry_at=now.isoformat()),
+                details=message_details(message, retry_at=now.isoformat(), **extra),
             )
+    if requeued:
+        count_delivery(message.kind, message.provider, "retry", purpose=message.purpose)
 
 
 def erase_retained_bodies(now: datetime, *, meta: RequestMeta) -> int:

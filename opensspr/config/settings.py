@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from phonenumbers import SUPPORTED_REGIONS
 
 from opensspr.config import env
 
@@ -38,6 +39,13 @@ _https = _base.scheme == "https"
 ALLOWED_HOSTS = env.listing("OPENSSPR_ALLOWED_HOSTS", [_base.hostname or "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
 OPENSSPR_ORGANISATION_NAME_DEFAULT = env.text("OPENSSPR_ORGANISATION_NAME", "OpenSSPR")
+# Where a phone number typed without its country code (06 12345678) is read, e.g. NL.
+OPENSSPR_DEFAULT_PHONE_REGION = env.text("OPENSSPR_DEFAULT_PHONE_REGION").upper()
+if OPENSSPR_DEFAULT_PHONE_REGION and OPENSSPR_DEFAULT_PHONE_REGION not in SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"OPENSSPR_DEFAULT_PHONE_REGION must be a country code such as NL or US, "
+        f"not {OPENSSPR_DEFAULT_PHONE_REGION!r}."
+    )
 
 # How many reverse proxies in front of us append to X-Forwarded-For; 0 = trust none.
 OPENSSPR_TRUSTED_PROXY_HOPS = env.integer("OPENSSPR_TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=5)

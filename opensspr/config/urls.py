@@ -22,4 +22,4 @@ urlpatterns = [
 handler400 = "opensspr.core.views.bad_request"
 handler403 = "opensspr.core.views.permission_denied"
 handler404 = "opensspr.core.views.page_not_found"
-handler500 = "opensspr.core.views.server_error"
+handler500 = "opensspr.config.errors.server_error"

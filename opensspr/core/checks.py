@@ -46,11 +46,17 @@ def check_deployment(app_configs: object = None, **kwargs: object) -> list[Check
             )
         )
     loopback = {"127.0.0.1", "localhost", "::1"}
-    if not settings.OPENSSPR_METRICS_TOKEN and base.hostname not in loopback:
+    if (
+        not settings.OPENSSPR_METRICS_TOKEN
+        and not settings.OPENSSPR_TRUSTED_PROXY_HOPS
+        and base.hostname not in loopback
+    ):
         problems.append(
             Warning(
-                "/metrics is open to anyone who can reach the site (sign-in and lockout counts).",
-                hint="Set OPENSSPR_METRICS_TOKEN, or keep /metrics off the public listener.",
+                "/metrics answers any request that reaches us over loopback without a "
+                "forwarding header: a reverse proxy on this host that adds no "
+                "X-Forwarded-For would make it public.",
+                hint="Set OPENSSPR_METRICS_TOKEN, or OPENSSPR_TRUSTED_PROXY_HOPS for your proxy.",
                 id="opensspr.W002",
             )
         )

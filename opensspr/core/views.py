@@ -6,6 +6,8 @@ traffic back while the database or Redis is down.
 """
 
 import hmac
+import ipaddress
+import sys
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,6 +20,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from opensspr.core.metrics import render_latest
+from opensspr.core.outages import is_outage
+from opensspr.core.request_meta import client_ip
 
 
 @never_cache
@@ -52,14 +56,40 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
+#: Headers a relaying proxy adds; one of them on a loopback connection means "not local".
+_RELAY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _from_this_host(request: HttpRequest) -> bool:
+    """Whether the request comes from a process on this machine, not relayed for someone else.
+
+    A reverse proxy on the same host connects from loopback on behalf of anyone,
+    so with no trusted proxy hops a relay header makes the request remote; with
+    trusted hops, ``client_ip`` already names the real client.
+    """
+    address = client_ip(request)
+    if address is None or not ipaddress.ip_address(address).is_loopback:
+        return False
+    if settings.OPENSSPR_TRUSTED_PROXY_HOPS:
+        return True
+    return not any(request.META.get(header) for header in _RELAY_HEADERS)
+
+
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics: with a token set, only for its bearer; otherwise only from loopback.
+
+    The counters follow what people do (sign-ins, lockouts, deliveries), so open
+    metrics would let an outsider watch the effect of their own requests (attack A1).
+    """
     token = settings.OPENSSPR_METRICS_TOKEN
     if token:
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not hmac.compare_digest(supplied.encode(), token.encode()):
             return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
+    elif not _from_this_host(request):
+        return HttpResponse(status=403)
     payload, content_type = render_latest()
     return HttpResponse(payload, content_type=content_type)
 
@@ -114,7 +144,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    body = loader.get_template("500.html").render(
+    """The "nothing was changed" page: 503 when a dependency is down, else 500.
+
+    Django calls this handler while the exception is being handled, so
+    ``sys.exc_info`` names it. The template is rendered without the request's
+    context processors, which read the database that may be the thing down.
+    """
+    status = 503 if is_outage(sys.exc_info()[1]) else 500
+    body = loader.get_template(f"{status}.html").render(
         {"correlation_id": getattr(request, "correlation_id", "")}
     )
-    return HttpResponse(body, status=500)
+    return HttpResponse(body, status=status)

@@ -19,6 +19,12 @@ Invariants:
 * A call is answered once, with "#" (``confirm_call``), while open.
 * Texts and calls cost money: the per-address and global phone budgets are
   asked through ``phone_budget_refusal`` whoever sends (attack A4).
+* One inbox or phone gets at most ``DESTINATION_CODES`` codes and calls in its
+  window, and none within ``DESTINATION_COOLDOWN`` of the last, whoever asks
+  (attack A5): ``deliver`` counts every send against its destination and raises
+  ``DestinationHeldError`` instead of sending. The refusal is about the
+  destination, never the account, so it reads the same for every user ID; a
+  caller raises it inside its transaction, which rolls the count back.
 """
 
 import secrets
@@ -36,11 +42,20 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.channels.budgets import phone_budget_exceeded
+from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
 from opensspr.core.request_meta import RequestMeta
-from opensspr.methods.base import CODE_TTL, MAX_TRIES_PER_CODE, code_digest, code_matches, new_code
+from opensspr.methods.base import (
+    CODE_TTL,
+    MAX_TRIES_PER_CODE,
+    MethodError,
+    code_digest,
+    code_matches,
+    new_code,
+)
 from opensspr.methods.models import CodeChallengeState
 from opensspr.policy.kinds import MethodKind
+from opensspr.throttles import rules, service
 
 __all__ = [
     "CODE_DIGITS",
@@ -48,12 +63,15 @@ __all__ = [
     "MAX_TRIES_PER_CODE",
     "MESSAGE_KIND",
     "PHONE_KINDS",
+    "DestinationHeldError",
     "Issued",
     "code_digest",
     "code_matches",
     "confirm_call",
     "consume_once",
     "deliver",
+    "destination_key",
+    "hold_destination",
     "issue",
     "new_call_token",
     "new_code",
@@ -107,13 +125,46 @@ def issue(kind: MethodKind | str, *, bound_to: str, now: datetime) -> Issued:
     return Issued(expires_at, code=code, code_digest=code_digest(bound_to, code))
 
 
-def deliver(
-    message: OutgoingMessage, meta: RequestMeta, may_send: Callable[[], bool] | None = None
-) -> bool:
-    """Queue ``message`` through its channel unless ``may_send`` says no (a cost budget, A4).
+class DestinationHeldError(MethodError):
+    """This inbox or phone had a code or call too recently, or too many (attack A5)."""
 
-    Nothing leaves when refused; the caller has shown the usual page.
+    def __init__(self, until: datetime | None) -> None:
+        super().__init__("send_held")
+        self.until = until
+
+
+def destination_key(kind: MessageKind | str, to: str) -> str:
+    """One key per inbox or phone: a text and a call to one number count together."""
+    medium = "email" if MessageKind(kind) == MessageKind.EMAIL else "phone"
+    return f"{medium}:{to.strip().casefold()}"
+
+
+def hold_destination(kind: MessageKind | str, to: str, now: datetime) -> None:
+    """Count one code or call to ``to``; ``DestinationHeldError`` when it must wait.
+
+    The cooldown is asked first, so a refused burst spends nothing of the cap.
     """
+    key = destination_key(kind, to)
+    for rule in (rules.DESTINATION_COOLDOWN, rules.DESTINATION_CODES):
+        verdict = service.hit(rule, key, now=now)
+        if not verdict.allowed:
+            raise DestinationHeldError(verdict.blocked_until)
+
+
+def deliver(
+    message: OutgoingMessage,
+    meta: RequestMeta,
+    may_send: Callable[[], bool] | None = None,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Queue ``message`` unless its destination is held (raises) or ``may_send`` says no.
+
+    Call inside the transaction that records the challenge: a hold raised here
+    (``DestinationHeldError``) rolls the destination's count back with it. A
+    refusal by ``may_send`` (a cost budget, A4) sends nothing silently.
+    """
+    hold_destination(message.kind, message.to, now or clock.now())
     if may_send is not None and not may_send():
         return False
     enqueue_message(message, meta=meta)

@@ -76,7 +76,9 @@ class _CodeMethod:
     def begin(self, ctx: GateContext, contact: str) -> Started:
         destination, channel = self._destination(ctx, contact)
         issued = challenges.issue(self.kind, bound_to=ctx.flow_ref, now=ctx.now)
-        challenges.deliver(self._message(ctx, destination, issued.code), ctx.meta, ctx.may_send)
+        challenges.deliver(
+            self._message(ctx, destination, issued.code), ctx.meta, ctx.may_send, now=ctx.now
+        )
         return Started(
             channel=channel_digest(channel),
             secret_digest=issued.code_digest,
@@ -178,6 +180,7 @@ class VoiceCallMethod:
             ),
             ctx.meta,
             ctx.may_send,
+            now=ctx.now,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),

@@ -84,6 +84,12 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "try_later": _(
         "There have been too many attempts from your network. Wait a while, then try again."
     ),
+    # About the inbox or phone, never the account: the same for every user ID (A1, A5).
+    "send_held": _(
+        "We've just sent a code or placed a call to this address or number. To keep "
+        "inboxes and phones from being flooded, we send at most one a minute and 3 in 15 "
+        "minutes to each. Wait a few minutes, then try again, or choose another way."
+    ),
 }
 
 GENERIC_MESSAGE = _("Something went wrong. Try again.")

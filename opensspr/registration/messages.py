@@ -25,8 +25,18 @@ PAGE_MESSAGES: dict[str, Promise] = {
         "We haven't had your answer yet. Answer the call and press #, then select Continue."
     ),
     "throttled": _("There have been too many wrong codes. Wait an hour, then try again."),
+    "blocked_today": _(
+        "There have been too many wrong codes for your account. For your security, changing "
+        "your security info and resetting your password yourself are blocked for 24 hours. "
+        "We've told you by email and text; if it wasn't you, contact your helpdesk."
+    ),
     "too_many_sends": _(
         "We've sent as many codes and calls as we can for now. Wait a while, then try again."
+    ),
+    "send_held": _(
+        "We've just sent a code or placed a call to this address or number. To keep "
+        "inboxes and phones from being flooded, we send at most one a minute and 3 in 15 "
+        "minutes to each. Wait a few minutes, then try again, or choose another way."
     ),
     "phone_budget": _(
         "We can't send texts or place calls right now. Try again later, or use another method."

@@ -156,14 +156,70 @@ def _text(number: str, meta: RequestMeta, body: str) -> None:
     )
 
 
+def notify_identity_blocked(*, user: User, meta: RequestMeta) -> None:
+    """Tell the person that wrong identity codes blocked their security info and reset.
+
+    Whoever typed them had the password (they were signed in), so the person is
+    told at once, by email and text, never naming a code (the caller's transaction).
+    """
+    values = {"organisation": get_organisation().name, "user_id": user.user_id}
+    subject = _("Too many wrong codes for your %(organisation)s account") % values
+    body = "\n\n".join(
+        [
+            _(
+                "Someone signed in as %(user_id)s typed wrong verification codes too often "
+                "while trying to change its security info."
+            )
+            % values,
+            _(
+                "For your security, changing your security info and resetting your password "
+                "yourself are blocked for 24 hours."
+            ),
+            _(
+                "If this wasn't you, someone knows your password: change it and contact your "
+                "helpdesk at once."
+            ),
+        ]
+    )
+    addresses = {user.email, user.auth_email} - {""}
+    for address in sorted(addresses or {user.user_id}):
+        _send(
+            MessageKind.EMAIL,
+            address,
+            meta,
+            subject=subject,
+            body=body,
+            purpose="registration.identity_blocked",
+        )
+    if user.mobile_phone:
+        text = _(
+            "%(organisation)s: too many wrong codes for %(user_id)s. Security info changes and "
+            "self-service reset are blocked for 24 hours. Not you? Contact your helpdesk."
+        )
+        _send(
+            MessageKind.SMS,
+            user.mobile_phone,
+            meta,
+            body=text % values,
+            purpose="registration.identity_blocked",
+        )
+
+
 def _send(
-    kind: MessageKind, to: str, meta: RequestMeta, *, body: str, subject: str = "", key: str = ""
+    kind: MessageKind,
+    to: str,
+    meta: RequestMeta,
+    *,
+    body: str,
+    subject: str = "",
+    key: str = "",
+    purpose: str = "registration.notification",
 ) -> None:
     enqueue_message(
         OutgoingMessage(
             kind=kind,
             to=to,
-            purpose="registration.notification",
+            purpose=purpose,
             subject=subject,
             body=body,
             # Unique per message: one request may tell one address of two changes.

@@ -18,6 +18,13 @@ Invariants:
   and ``mark_proven`` refuses a proof with 5 wrong answers.
 * A proof passes once: one conditional UPDATE moves it from open to proven, so a
   replay or two parallel submissions can't both pass (attack A8).
+* A wrong answer to an identity proof (proving it's the person before security
+  info changes) also counts against the person's 24-hour verification failures,
+  the reset flow's own counter (``sspr.verify_failure``, keyed by their user ID):
+  at most its limit are compared in a day across both, a wrong answer reaching
+  it blocks both for 24 hours (``blocked_today``), and the person is told by
+  email and text (``notify.notify_identity_blocked``). Whoever guesses here has
+  the password, so the hourly limit alone (about 240 guesses a day) was too many.
 * Sends and failures are counted (and reserved) per person by the throttle
   module, under its row lock. Texts and calls also draw on the per-address and
   global phone budgets (attack A4).
@@ -34,6 +41,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Q
 
+from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
@@ -47,7 +55,7 @@ from opensspr.methods.challenges import (
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import notify
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
-from opensspr.throttles import rules, service
+from opensspr.throttles import rules, service, subjects
 from opensspr.throttles.base import Reservation
 
 #: Wrong codes a person may type in an hour, over all their proofs.
@@ -88,6 +96,21 @@ def _throttled(user: User, now: datetime) -> bool:
     return service.blocked_until(rules.REGISTRATION_WRONG_CODE, str(user.pk), now=now) is not None
 
 
+def _daily_subject(user: User) -> str:
+    """The person's key in the reset's 24-hour counter: their own user ID, as if typed,
+    on a familiar network (they signed in to get here, which makes the network familiar)."""
+    return subjects.network_subject(
+        subjects.typed_user_id(identifier_key(user.user_id)), familiar=True
+    )
+
+
+def blocked_today(user: User, now: datetime) -> bool:
+    """Identity proofs (and self-service reset) are blocked after a day's wrong answers."""
+    return (
+        service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user), now=now) is not None
+    )
+
+
 def _end_open(user: User, session: str, purpose: ProofPurpose, now: datetime) -> None:
     Proof.objects.filter(
         user=user, session_digest=session, purpose=purpose, consumed_at__isnull=True
@@ -117,23 +140,28 @@ def issue(
             lock_state(user)
             if _throttled(user, now):
                 raise ProofError("throttled")
+            if purpose == ProofPurpose.IDENTITY and blocked_today(user, now):
+                raise ProofError("blocked_today")
             send = rules.REGISTRATION_SEND_BY_KIND.get(kind)
             if send and not service.hit(send, str(user.pk), now=now).allowed:
                 raise ProofError("too_many_sends")
             if challenges.phone_budget_refusal(kind, meta, now) is not None:
                 raise ProofError("phone_budget")
             _end_open(user, session, purpose, now)
-            proof = _create_and_send(
-                user=user,
-                session=session,
-                purpose=purpose,
-                kind=kind,
-                to=to,
-                value=value,
-                destination_digest=destination_digest,
-                meta=meta,
-                now=now,
-            )
+            try:
+                proof = _create_and_send(
+                    user=user,
+                    session=session,
+                    purpose=purpose,
+                    kind=kind,
+                    to=to,
+                    value=value,
+                    destination_digest=destination_digest,
+                    meta=meta,
+                    now=now,
+                )
+            except challenges.DestinationHeldError:  # rolls back every count taken above
+                raise ProofError("send_held") from None
             audit(
                 user,
                 Activity.REGISTRATION_PROOF_STARTED,
@@ -192,7 +220,7 @@ def _create_and_send(
         meta=meta,
         expires_at=issued.expires_at,
     )
-    challenges.deliver(message, meta)
+    challenges.deliver(message, meta, now=now)
     return proof
 
 
@@ -263,19 +291,22 @@ def check(
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
         if _throttled(proof.user, now):
             raise ProofError("throttled")
+        if proof.purpose == ProofPurpose.IDENTITY and blocked_today(proof.user, now):
+            raise ProofError("blocked_today")
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
-    reservation = _reserve_failure(proof, now)
+    reservations = _reserve_failure(proof, now)
     if matches is not None:
         right = matches()
     else:
         right = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
     if right:
-        _give_back_failure(proof, reservation)
+        _give_back_failure(proof, reservations)
         return
     proof.refresh_from_db(fields=["tries", "failures"])
     dead = proof.tries >= MAX_TRIES_PER_CODE
+    blocked = any(r.rule is rules.SSPR_VERIFY_FAILURE and r.penalised for r in reservations)
     with transaction.atomic():
         audit(
             proof.user,
@@ -286,29 +317,55 @@ def check(
             purpose=proof.purpose,
             method=proof.kind,
         )
+        if blocked:  # this wrong answer set the day's block: once per block
+            audit(
+                proof.user,
+                Activity.REGISTRATION_IDENTITY_BLOCKED,
+                meta,
+                outcome=Outcome.FAILURE,
+                reason="verify_failure",
+                method=proof.kind,
+            )
+            notify.notify_identity_blocked(user=proof.user, meta=meta)
+    if blocked:
+        raise ProofError("blocked_today")
     raise ProofError("code_dead" if dead else "invalid_code")
 
 
-def _reserve_failure(proof: Proof, now: datetime) -> Reservation:
-    """Reserve the person's hourly wrong code, then a try and a failure on ``proof``.
+def _reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
+    """Reserve the day's failure (identity proofs), the hourly wrong code, then a try.
 
-    Refused (``ProofError``) when the hour's wrong codes are used up
-    (``throttled``) or the proof has no try left (``code_dead``, the hourly
-    one given back: nothing was compared).
+    Refused (``ProofError``) when the day's verification failures are used up
+    (``blocked_today``), the hour's wrong codes are (``throttled``) or the proof
+    has no try left (``code_dead``); what was reserved before is given back:
+    nothing was compared.
     """
-    reservation = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)
-    if not reservation.allowed:
+    taken: list[Reservation] = []
+    if proof.purpose == ProofPurpose.IDENTITY:
+        daily = service.reserve(rules.SSPR_VERIFY_FAILURE, _daily_subject(proof.user), now=now)
+        if not daily.allowed:
+            raise ProofError("blocked_today")
+        taken.append(daily)
+    hourly = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)
+    if not hourly.allowed:
+        _give_back(taken)
         raise ProofError("throttled")
+    taken.append(hourly)
     if not challenges.reserve_try(proof, failures=F("failures") + 1):
-        service.give_back(reservation)
+        _give_back(taken)
         raise ProofError("code_dead")
-    return reservation
+    return taken
 
 
-def _give_back_failure(proof: Proof, reservation: Reservation) -> None:
+def _give_back(reservations: list[Reservation]) -> None:
+    for reservation in reservations:
+        service.give_back(reservation)
+
+
+def _give_back_failure(proof: Proof, reservations: list[Reservation]) -> None:
     """The answer was right: the failures reserved with its try never happened."""
     Proof.objects.filter(pk=proof.pk, failures__gt=0).update(failures=F("failures") - 1)
-    service.give_back(reservation)
+    _give_back(reservations)
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:

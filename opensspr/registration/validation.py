@@ -14,7 +14,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from opensspr.accounts.models import User
-from opensspr.accounts.phones import normalise_phone
+from opensspr.accounts.phones import home_region, normalise_phone
 from opensspr.registration.notify import Item
 
 _REFUSED_TYPES = frozenset(
@@ -60,7 +60,7 @@ def clean_auth_email(user: User, raw: str) -> str:
 
 def clean_phone(user: User, item: Item, raw: str) -> str:
     """The E.164 form of ``raw`` for ``item`` (mobile or office), or ``ValidationError``."""
-    number = normalise_phone(raw)
+    number = normalise_phone(raw, region=home_region(user.mobile_phone, user.office_phone))
     if not number:
         raise ValidationError(_("Enter a phone number."), code="required")
     kind = phonenumbers.number_type(phonenumbers.parse(number))

@@ -31,6 +31,7 @@ class Scope(StrEnum):
     PHONE_GLOBAL = "phone.global"
     SIGNIN_PER_ADDRESS = "signin.per_address"
     SIGNIN_LOCKOUT = "signin.lockout"
+    DESTINATION = "destination"
 
 
 class KeyKind(StrEnum):
@@ -42,6 +43,7 @@ class KeyKind(StrEnum):
     PERSON = "the signed-in person (user primary key)"
     CLIENT_ADDRESS = "the client IP address"
     SERVICE = "the whole service (one key)"
+    DESTINATION = "where a code or call goes (challenges.destination_key), whoever asks"
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,32 @@ PHONE_GLOBAL = Rule(
     reason="SMS pumping spread over many addresses caps the bill; a budget counter (F12)",
 )
 
+
+# --- Codes and calls, per destination (attack A5), whoever asks ---------------------
+def _destination(name: str, limit: int, window: timedelta, reason: str) -> Rule:
+    """Per inbox or phone, whatever user ID, flow or person asks: "not now", no block."""
+    return Rule(
+        name=f"destination.{name}",
+        scope=Scope.DESTINATION,
+        key=KeyKind.DESTINATION,
+        limit=limit,
+        window=window,
+        penalty=None,
+        durable=True,
+        reason=f"A5: {reason}",
+    )
+
+
+DESTINATION_COOLDOWN = _destination(
+    "cooldown",
+    1,
+    timedelta(seconds=60),
+    "a minute between two codes or calls to one inbox or phone",
+)
+DESTINATION_CODES = _destination(
+    "codes", 3, timedelta(minutes=15), "at most 3 codes or calls to one inbox or phone"
+)
+
 # --- Signing in ---------------------------------------------------------------------
 SIGNIN_FAILURES_PER_ADDRESS = Rule(
     name="signin.failures_per_address",
@@ -298,6 +326,8 @@ RULES: tuple[Rule, ...] = (
     REGISTRATION_WRONG_CODE,
     PHONE_PER_ADDRESS,
     PHONE_GLOBAL,
+    DESTINATION_COOLDOWN,
+    DESTINATION_CODES,
     SIGNIN_FAILURES_PER_ADDRESS,
     SIGNIN_LOCKOUT,
 )

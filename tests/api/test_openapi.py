@@ -8,6 +8,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 import opensspr
 from opensspr.api.document import render_document
@@ -148,3 +150,33 @@ def _a_flow():
         "blocked_reason": None,
         "unlock_offered": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"answer": "123456"}, True),
+        ({"answers": {"q1": "Amsterdam"}}, True),
+        ({"answer": "123456", "answers": {"q1": "Amsterdam"}}, False),
+        ({}, False),
+    ],
+)
+def test_an_answer_body_carries_exactly_one_of_answer_and_answers(document, body, valid):
+    """Issue 12 item 9: the document must refuse what the server refuses."""
+    registry = Registry().with_resource(
+        "urn:doc", Resource(contents=document, specification=DRAFT202012)
+    )
+    validator = Draft202012Validator(
+        {"$ref": "urn:doc#/components/schemas/AnswerRequest"}, registry=registry
+    )
+    assert validator.is_valid(body) is valid
+
+
+def test_the_server_refuses_a_body_with_both_answers(api, jan, reset_flow):
+    flow = reset_flow(jan.user_id)
+    both = api.post(
+        "/resets/current/verification/answer",
+        {"answer": "123456", "answers": {"q1": "x"}},
+        handle=flow.handle,
+    )
+    assert both.status == 400 and both.body["code"] == "invalid_request"

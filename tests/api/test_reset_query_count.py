@@ -11,12 +11,12 @@ EMAIL = "jan@mail.example"
 #: Every step of a one-gate email reset, start to done (the captcha solved and the
 #: code read from the outbox outside the count). 107 before the flow package, 91 after, 88 with
 #: the throttle module, 86 with the per-request settings memo, 84 clearing throttles without
-#: re-reading the locked rows, 82 queuing a message without reading its key first; issue 8
-#: targets 30 (lower this as the queries go). 96: typed-contact checks reserved per flow and
-#: per client address instead of against the person (A21, issue 12), and the synced-user
-#: directory checks (no queries for a cloud user beyond the settings row); 86 reading the
-#: eligibility facts in one query and the familiar network once per step.
-MAX_QUERIES = 86
+#: re-reading the locked rows, 82 queuing a message without reading its key first, 90 with
+#: the per-destination cooldown and cap (attack A5: two counts per send); typed-contact
+#: checks reserved per flow and per client address instead of against the person (A21,
+#: issue 12) added 10 and reading the eligibility facts in one query took 10 off again;
+#: issue 8 targets 30 (lower this as the queries go).
+MAX_QUERIES = 94
 
 
 def test_a_one_gate_email_reset_runs_a_bounded_number_of_queries(api, jan):

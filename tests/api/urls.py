@@ -6,3 +6,5 @@ urlpatterns = [
     path("api/v1/", include("opensspr.api.urls")),
     path("", include("opensspr.captcha.urls")),
 ]
+
+handler500 = "opensspr.config.errors.server_error"

@@ -61,12 +61,53 @@ def test_a_claim_is_taken_once_even_when_two_claimers_saw_it_pending(meta, worke
     assert _take(message.pk, clock.now) is False  # the UPDATE itself refuses a taken row
 
 
+def _left_sending_by_a_dead_worker(message, clock, *, attempts: int = 1) -> None:
+    """The row a worker killed mid-send leaves: claimed, its attempt counted, never finished."""
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, claimed_at=clock.now, attempts=attempts, provider="smtp"
+    )
+
+
 @pytest.mark.django_db
-def test_a_message_left_sending_by_a_dead_worker_is_not_sent_again(
+def test_a_notification_left_sending_by_a_dead_worker_is_sent_again(
     configure, smtp_server, meta, worker_mode, clock
 ):
+    """Issue 12 item 8: "your password was reset" must never be lost; a duplicate may happen."""
     configure(email="smtp")
-    message = enqueue_message(outgoing(), meta=meta)
+    message = enqueue_message(outgoing(purpose="reset.notification"), meta=meta)
+    _left_sending_by_a_dead_worker(message, clock)
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())
+    assert deliver_due() == 1
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and message.attempts == 2
+    assert [m["to"] for m in smtp_server.delivered] == [[message.recipient]]
+    retry = AuditEvent.objects.get(activity="delivery.retry_scheduled")
+    assert retry.reason == "worker_lost" and retry.details["maybe_sent"] is True
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("worker_mode")
+def test_a_notification_that_kills_every_worker_stops_after_the_attempt_budget(
+    configure, smtp_server, meta, clock, settings
+):
+    settings.OPENSSPR_DELIVERY_MAX_ATTEMPTS = 3
+    configure(email="smtp")
+    message = enqueue_message(outgoing(purpose="reset.notification"), meta=meta)
+    _left_sending_by_a_dead_worker(message, clock, attempts=3)
+    clock.advance(seconds=CLAIM_LEASE.total_seconds())
+    deliver_due()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNCERTAIN and message.last_error == "worker_lost"
+    assert smtp_server.handler.attempts == 0
+
+
+@pytest.mark.django_db
+def test_a_code_left_sending_by_a_dead_worker_is_not_sent_again(
+    configure, smtp_server, meta, worker_mode, clock
+):
+    """A code expires: resending it late would only confuse; the person asks for a new one."""
+    configure(email="smtp")
+    message = enqueue_message(outgoing(expires_at=clock.now + timedelta(minutes=15)), meta=meta)
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.SENDING, claimed_at=clock.now, attempts=1, provider="smtp"
     )  # what a worker killed mid-send leaves behind

@@ -49,6 +49,34 @@ def test_metrics_token_is_enforced_when_set(client, settings):
     assert ok.status_code == 200
 
 
+def test_metrics_refuse_a_remote_address_when_no_token_is_set(client, settings):
+    """Attack A1: open metrics count sent emails, so they must not be public by default."""
+    settings.OPENSSPR_METRICS_TOKEN = ""
+    assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+
+
+def test_metrics_refuse_a_request_relayed_by_a_proxy_on_loopback(client, settings):
+    """A reverse proxy on the same host connects from loopback on behalf of anyone."""
+    settings.OPENSSPR_METRICS_TOKEN = ""
+    relayed = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    assert client.get("/metrics", **relayed).status_code == 403
+    settings.OPENSSPR_TRUSTED_PROXY_HOPS = 1
+    assert client.get("/metrics", **relayed).status_code == 403
+    local = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "127.0.0.1"}
+    assert client.get("/metrics", **local).status_code == 200
+
+
+def test_metrics_token_opens_metrics_to_any_address(client, settings):
+    settings.OPENSSPR_METRICS_TOKEN = "metrics-token-abc"
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/metrics", **remote).status_code == 401
+    authorised = client.get(
+        "/metrics", headers={"Authorization": "Bearer metrics-token-abc"}, **remote
+    )
+    assert authorised.status_code == 200
+
+
 def test_auth_pages_carry_the_security_headers(client):
     response = client.get("/signin")
     csp = response["Content-Security-Policy"]

@@ -28,6 +28,7 @@ def _check(extra: dict[str, str], tmp_path) -> subprocess.CompletedProcess[str]:
         ({"DATABASE_URL": "mysql://root@127.0.0.1/x"}, "is not supported"),
         ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL must start with"),
+        ({"OPENSSPR_DEFAULT_PHONE_REGION": "XX"}, "OPENSSPR_DEFAULT_PHONE_REGION must be"),
         ({"OPENSSPR_BASE_URL": "sspr.example.org"}, "OPENSSPR_BASE_URL must be an absolute"),
         (
             {"OPENSSPR_SMTP_PORT": "70000", "OPENSSPR_SMTP_HOST": "mail"},

@@ -1,6 +1,7 @@
 """The default "contact your administrator" request (reference §9.3) and the link (§2.6)."""
 
 import pytest
+from prometheus_client import REGISTRY
 
 from opensspr.audit.models import AuditEvent
 from opensspr.channels.models import Message
@@ -211,3 +212,28 @@ def test_one_administrator_gets_at_most_ten_an_hour_then_one_digest(
     body = digest.plaintext_body()
     assert "5 more requests" in body and people[14].user_id in body
     assert not HeldHelp.objects.exists()
+
+
+def _deliveries_sent() -> float:
+    """What /metrics says about sent deliveries, summed over every label."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "opensspr_deliveries"
+        for sample in metric.samples
+        if sample.name == "opensspr_deliveries_total" and sample.labels["outcome"] == "sent"
+    )
+
+
+def test_the_delivery_metric_does_not_tell_a_known_id_from_a_made_up_one(user_factory, admin, meta):
+    """Issue 12 item 1: the help request's fan-out must not move a public counter (A1)."""
+    user_factory("jan@contoso.example", auth_email="j@mail.example")
+    admin("hugo", "helpdesk_admin")
+    moved = {}
+    for identifier in ("jan@contoso.example", "ghost@contoso.example"):
+        before = _deliveries_sent()
+        _ask(identifier, meta)
+        delivered()
+        moved[identifier] = _deliveries_sent() - before
+    assert _help_sent().count() == 1  # the administrator was still told about Jan
+    assert moved["jan@contoso.example"] == moved["ghost@contoso.example"]

@@ -12,7 +12,7 @@ from opensspr.accounts.models import User
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration import identity
-from tests.conftest import delivered, open_reset_policy
+from tests.conftest import delivered, open_reset_policy, past_the_send_cooldown
 
 SESSION = "session-digest-for-tests"
 MOBILE = "+31612345678"
@@ -39,7 +39,8 @@ def voice_token_for(recipient: str) -> str:
 
 
 def prove_by_email(user: User, meta: RequestMeta, session: str = SESSION) -> None:
-    """Pass a fresh identity proof with the user's authentication email."""
+    """Pass a fresh identity proof with the user's authentication email (a minute on)."""
+    past_the_send_cooldown()
     identity.start_identity_proof(user=user, session=session, kind=MethodKind.EMAIL, meta=meta)
     identity.finish_identity_proof(
         user=user, session=session, answer=code_for(user.auth_email), meta=meta

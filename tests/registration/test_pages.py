@@ -13,7 +13,7 @@ from opensspr.channels.models import Message
 from opensspr.methods.models import SecurityAnswer
 from opensspr.policy.models import CustomQuestion, SsprPolicy
 from opensspr.registration.models import Proof, RegistrationState
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, past_the_send_cooldown
 from tests.registration.conftest import MOBILE, NEW_MOBILE, OFFICE, code_for, voice_token_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -83,6 +83,7 @@ def test_a_change_page_asks_to_verify_first_and_comes_back(client, signed_in):
 
 def test_verify_never_sends_anyone_to_another_site(client, signed_in):
     for target in ("https://evil.example/", "//evil.example", "/security-info//evil.example"):
+        past_the_send_cooldown()  # one code to one inbox a minute (A5)
         client.post(f"/security-info/verify?next={target}", {"method": "email"})
         response = client.post(
             f"/security-info/verify/code?next={target}", {"code": code_for("mine@mail.example")}
@@ -143,7 +144,6 @@ def test_an_identity_call_is_answered_through_the_same_webhook(client, signed_in
 @pytest.mark.parametrize(
     ("number", "message"),
     [
-        ("0612345678", "country code"),  # no country code and no default region
         ("+31 6 1234", "country code"),  # too short to be a number
         ("+31 20 555 0102", "looks like a landline"),  # a fixed line as mobile
         ("+31 900 1234567", "kind of number can"),  # premium rate
@@ -157,6 +157,38 @@ def test_bad_numbers_are_refused_with_a_clear_message(client, signed_in, number,
     ).content.decode()
     assert 'id="id_number_error"' in page and message in page.replace("&#x27;", "'")
     assert not Proof.objects.exclude(purpose="identity").exists()
+
+
+def _register_mobile(client, number):
+    return client.post(
+        "/security-info/mobile-phone/number", {"number": number, "method": "mobile_sms"}
+    )
+
+
+def test_a_local_number_is_refused_when_no_region_is_known(client, user_factory):
+    person = user_factory(auth_email="mine@mail.example")
+    client.force_login(person, backend=BACKEND)
+    _prove_by_email(client, person)
+    page = _register_mobile(client, "06 12345699").content.decode()
+    assert 'id="id_number_error"' in page and "country code" in page
+    assert not Proof.objects.exclude(purpose="identity").exists()
+
+
+def test_a_local_number_is_read_in_the_organisations_default_region(client, user_factory, settings):
+    """Issue 12 item 13: typed as dialled at home, as the reset accepts it."""
+    settings.OPENSSPR_DEFAULT_PHONE_REGION = "NL"
+    person = user_factory(auth_email="mine@mail.example")
+    client.force_login(person, backend=BACKEND)
+    _prove_by_email(client, person)
+    _register_mobile(client, "06 12345699")
+    assert Proof.objects.get(purpose="mobile_phone").value == "+31612345699"
+
+
+def test_a_local_number_is_read_in_the_region_of_the_persons_other_number(client, signed_in):
+    """No default region: the reset reads a typed number in the stored one's region; so do we."""
+    _prove_by_email(client, signed_in)
+    _register_mobile(client, "06 12345699")
+    assert Proof.objects.get(purpose="mobile_phone").value == "+31612345699"
 
 
 def test_numbers_are_stored_in_e164_without_the_extension(client, signed_in):
@@ -269,3 +301,15 @@ def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(c
     assert 'value="Pannenkoeken"' in page  # a good answer needn't be typed again
     assert 'value="Ab"' not in page and 'value="Eindhoven"' not in page
     assert not SecurityAnswer.objects.filter(user=signed_in).exists()
+
+
+def test_a_second_code_to_one_inbox_within_a_minute_is_held(client, signed_in, clock):
+    """Issue 12 item 7 (A5): the cooldown holds registration's codes too, and says why."""
+    _prove_by_email(client, signed_in)
+    client.post("/security-info/email", {"address": "new@mail.example"})
+    page = client.post("/security-info/email", {"address": "new@mail.example"}).content.decode()
+    assert "we send at most one a minute" in page.replace("&#x27;", "'")
+    assert Message.objects.filter(recipient="new@mail.example").count() == 1
+    clock.advance(seconds=61)
+    client.post("/security-info/email", {"address": "new@mail.example"})
+    assert Message.objects.filter(recipient="new@mail.example").count() == 2

@@ -5,13 +5,14 @@ import pytest
 from opensspr.audit.models import AuditEvent
 from opensspr.methods.base import MAX_TRIES_PER_CODE
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.registration import identity, proofs
+from opensspr.registration import identity, proofs, services
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.registration.proofs import ProofError
 from opensspr.throttles.models import Use
 from opensspr.throttles.rules import REGISTRATION_WRONG_CODE
 from tests.concurrency import needs_concurrent_writers, race
-from tests.registration.conftest import SESSION, code_for
+from tests.conftest import past_the_send_cooldown
+from tests.registration.conftest import SESSION, code_for, prove_by_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
 
@@ -26,6 +27,7 @@ def _refused(call) -> str:
 
 
 def _stale_copies(person, meta, n):
+    past_the_send_cooldown()  # one code to one inbox a minute (A5)
     identity.start_identity_proof(user=person, session=SESSION, kind=K.EMAIL, meta=meta)
     proof = proofs.get_open_proof(person, SESSION, {ProofPurpose.IDENTITY})
     return [Proof.objects.get(pk=proof.pk) for _ in range(n)], code_for(person.auth_email)
@@ -64,10 +66,20 @@ def test_the_right_code_on_the_last_try_still_passes(user_factory, meta):
     assert proofs.mark_proven(copies[4], consume=False)
 
 
+def _stale_change_copies(person, meta, n, address):
+    """Stale copies of a proof of a new address (identity proofs stop at 5 a day first)."""
+    prove_by_email(person, meta)
+    services.start_email_change(user=person, session=SESSION, address=address, meta=meta)
+    proof = proofs.get_open_proof(person, SESSION, {ProofPurpose.AUTH_EMAIL})
+    return [Proof.objects.get(pk=proof.pk) for _ in range(n)], code_for(address)
+
+
 def test_wrong_tries_on_stale_copies_reach_the_hourly_limit(user_factory, meta):
     person = user_factory(auth_email="a@mail.example")
-    for _ in range(2):
-        copies, code = _stale_copies(person, meta, MAX_TRIES_PER_CODE + 3)
+    for n in range(2):
+        copies, code = _stale_change_copies(
+            person, meta, MAX_TRIES_PER_CODE + 3, f"new{n}@mail.example"
+        )
         wrong = "00000000" if code != "00000000" else "11111111"
         for copy in copies:
             with pytest.raises(ProofError):

@@ -3,9 +3,12 @@
 import pytest
 
 from opensspr.audit.models import AuditEvent
+from opensspr.channels import MessageKind
+from opensspr.methods.challenges import destination_key
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import begin_verification, start_flow, submit_verification
+from opensspr.throttles import service
 from opensspr.throttles.models import Subject
 from opensspr.throttles.rules import SSPR_VERIFY_FAILURE, Scope
 from tests.concurrency import needs_concurrent_writers, race
@@ -27,6 +30,9 @@ def test_fifty_parallel_wrong_codes_over_ten_flows_compare_at_most_the_limit(use
         started = start_flow(identifier=person.user_id, meta=meta)
         sent = begin_verification(handle=started.handle, kind=K.EMAIL, contact=ADDRESS, meta=meta)
         handles.append(sent.handle)
+        # Ten codes to one inbox at once are held since attack A5's cap; this test is about
+        # the answers, so the inbox's count starts afresh for each flow.
+        service.clear(Scope.DESTINATION, destination_key(MessageKind.EMAIL, ADDRESS))
 
     def guess(handle: str) -> str:
         return submit_verification(handle=handle, answer="00000000x", meta=meta).state

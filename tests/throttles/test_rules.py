@@ -29,6 +29,8 @@ H = timedelta(hours=1)
         (rules.REGISTRATION_WRONG_CODE, 10, H),
         (rules.PHONE_PER_ADDRESS, 10, H),
         (rules.PHONE_GLOBAL, 500, H),
+        (rules.DESTINATION_COOLDOWN, 1, timedelta(seconds=60)),
+        (rules.DESTINATION_CODES, 3, timedelta(minutes=15)),
         (rules.SIGNIN_FAILURES_PER_ADDRESS, 100, timedelta(minutes=15)),
         (rules.SIGNIN_LOCKOUT, 10, timedelta(hours=24)),
     ],

@@ -1,0 +1,38 @@
+"""Which exceptions mean "a service we depend on is down", as opposed to a bug.
+
+An outage of the database, the cache or the directory answers 503 (the API's
+``service_unavailable``, the portal's "nothing was changed, try again" page);
+any other unexpected exception answers 500. Both say nothing about the cause.
+The database and Redis errors are known here; an app whose own error means an
+outage registers it from its ``AppConfig.ready`` (core imports none of them).
+An exception counts when it, or any exception it was raised from, is one.
+"""
+
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+#: The database (including SQLite's "database is locked") and Redis, refused or timing out.
+_OUTAGE_ERRORS: list[type[BaseException]] = [
+    OperationalError,
+    InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+]
+
+
+def register_outage_errors(*errors: type[BaseException]) -> None:
+    for error in errors:
+        if error not in _OUTAGE_ERRORS:
+            _OUTAGE_ERRORS.append(error)
+
+
+def is_outage(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception in its cause chain is a dependency outage."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, tuple(_OUTAGE_ERRORS)):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
