@@ -5,6 +5,7 @@ Each server runs from a temporary folder on loopback, is stopped in
 CI=true where they fail (``require_component``).
 """
 
+import fcntl
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -18,6 +19,7 @@ from tests.directory.proxy import TcpProxy
 from tests.directory.slapd import openldap_config
 
 _serial = itertools.count(1)
+SAMBA_LOCK = "/tmp/opensspr-samba.lock"  # noqa: S108 - a machine-wide lock is the point
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +85,15 @@ def proxy_to() -> Iterator[Callable[[int], TcpProxy]]:
 def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc]:
     missing = samba.missing_parts()
     require_component(f"a Samba AD DC ({', '.join(missing)})", not missing)
-    server = samba.start(tmp_path_factory.mktemp("samba"))
-    try:
-        yield server
-    finally:
-        samba.stop(server)
+    # A Samba AD DC binds the fixed ports 389 and 636: one at a time on this machine (two
+    # test runs, or a run and a developer's helper, wait for each other instead of failing).
+    with open(SAMBA_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = samba.start(tmp_path_factory.mktemp("samba"))
+        try:
+            yield server
+        finally:
+            samba.stop(server)
 
 
 @pytest.fixture
