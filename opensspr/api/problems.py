@@ -92,6 +92,13 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
             "way to verify, or try again in an hour."
         ),
     ),
+    "phone_budget": (
+        429,
+        _(
+            "We can't send texts or place calls right now: too many have gone out in the last "
+            "hour. Choose another way to verify, such as email, or try again later."
+        ),
+    ),
     "try_later": (
         429,
         _("There have been too many attempts from your network. Wait a while, then try again."),

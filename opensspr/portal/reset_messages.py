@@ -81,6 +81,11 @@ PAGE_MESSAGES: dict[str, Promise] = {
         "We can't send another code this way for this account right now. Choose another way "
         "to verify, or try again in an hour."
     ),
+    # About the service's money budget, never the account: the same for every user ID.
+    "phone_budget": _(
+        "We can't send texts or place calls right now: too many have gone out in the last "
+        "hour. Choose another way to verify, such as email, or try again later."
+    ),
     "try_later": _(
         "There have been too many attempts from your network. Wait a while, then try again."
     ),

@@ -323,17 +323,18 @@ def test_parallel_submissions_of_one_code_pass_exactly_once(user_factory, meta):
 def test_texts_over_the_per_address_budget_are_not_sent(user_factory, meta, settings):
     settings.OPENSSPR_PHONE_BUDGET_PER_IP = 2
     people = [user_factory(mobile_phone=f"+3161234567{n}") for n in range(3)]
-    views = []
+    refused = []
     for person in people:
         view = _reset_flow(person.user_id, meta)
-        views.append(
+        try:
             begin_verification(
                 handle=view.handle, kind=K.MOBILE_SMS, contact=person.mobile_phone, meta=meta
             )
-        )
+        except FlowError as exc:
+            refused.append(exc.code)
     assert [delivered(recipient=p.mobile_phone).count() for p in people] == [1, 1, 0]
-    # The third person saw the same page as the others: a code "on its way".
-    assert views[2].challenge is not None and views[2].challenge.kind == K.MOBILE_SMS
+    # Issue 12 item 10: the third person is told, honestly; nobody waits for a text.
+    assert refused == ["phone_budget"]
     event = AuditEvent.objects.get(activity="reset.budget_exceeded")
     assert event.reason == "per_ip" and event.target == people[2]
 
@@ -342,12 +343,18 @@ def test_the_global_budget_holds_across_addresses(user_factory, meta, settings):
     from opensspr.core.request_meta import RequestMeta
 
     settings.OPENSSPR_PHONE_BUDGET_GLOBAL = 1
+    outcomes = []
     for n, ip in enumerate(("192.0.2.1", "198.51.100.1")):
         person = user_factory(mobile_phone=f"+3161234568{n}")
         other = RequestMeta(ip, "t", f"c{n}")
         view = _reset_flow(person.user_id, other)
-        begin_verification(
-            handle=view.handle, kind=K.MOBILE_VOICE, contact=person.mobile_phone, meta=other
-        )
+        try:
+            begin_verification(
+                handle=view.handle, kind=K.MOBILE_VOICE, contact=person.mobile_phone, meta=other
+            )
+            outcomes.append("called")
+        except FlowError as exc:
+            outcomes.append(exc.code)
+    assert outcomes == ["called", "phone_budget"]
     assert delivered(kind="voice").count() == 1
     assert AuditEvent.objects.filter(activity="reset.budget_exceeded", reason="global").exists()

@@ -67,29 +67,29 @@ def gate_context(
     )
 
 
+class OverPhoneBudget(MethodError):
+    """Texts and calls are over a money budget (per client address, or the whole service)."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__("phone_budget")
+        self.which = which
+
+
 def _within_phone_budget(
     flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime
-) -> bool:
+) -> None:
     """Texts and calls cost money: per-address and global hourly budgets (attack A4).
 
-    Counted only for real flows (a decoy sends nothing anyway). Over budget the
-    person sees the usual page, nothing is sent, and the operator is told: a
-    warning log line, a metric and an audit row (in the step's transaction).
+    Over budget nothing is sent and the person is told so, honestly: the budget is
+    about the service, not about them, and the words are the same for every ID (a
+    decoy never gets this far: no typed number matches it). The operator is told by a
+    log line, a metric and a ``reset.budget_exceeded`` audit row.
     """
     if flow.decoy:
-        return True
+        return
     which = challenges.phone_budget_refusal(kind, meta, now)
-    if which is None:
-        return True
-    audit(
-        flow,
-        Activity.RESET_BUDGET_EXCEEDED,
-        meta,
-        outcome=Outcome.FAILURE,
-        reason=which,
-        details={"method": kind.value},
-    )
-    return False
+    if which is not None:
+        raise OverPhoneBudget(which)
 
 
 def _reserve_contact_check(
@@ -123,7 +123,8 @@ def _may_send(flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetim
     rule = THROTTLE_FOR_KIND.get(kind)
     if rule is not None and not service.hit(rule, flow.subject, now=now).allowed:
         raise MethodError("send_limit")
-    return _within_phone_budget(flow, kind, meta, now)
+    _within_phone_budget(flow, kind, meta, now)
+    return True
 
 
 def begin_verification(
@@ -156,6 +157,15 @@ def begin_verification(
             service.give_back(reservation)
     except MethodError as exc:
         with transaction.atomic():
+            if isinstance(exc, OverPhoneBudget):
+                audit(
+                    flow,
+                    Activity.RESET_BUDGET_EXCEEDED,
+                    meta,
+                    outcome=Outcome.FAILURE,
+                    reason=exc.which,
+                    details={"method": kind.value},
+                )
             audit(
                 flow,
                 Activity.RESET_METHOD_REFUSED,
