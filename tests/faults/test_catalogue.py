@@ -86,6 +86,9 @@ NOT_YET: dict[str, str] = {
     "F10 push service": "no push method is built",
     "F16 audit sink down": "the audit log is the database row in the step's transaction; "
     "forwarding to syslog is issue 11",
+    "F11b disk full on the embedded default": "SQLite fails only when it needs a new page, "
+    "so a full disk hits some writes and not others; the in-memory test database can't be "
+    "filled faithfully (max_page_count still leaves room in partly used pages)",
     "F17 resource pressure": "measured by bench/bench_http_reset_storm.py, not asserted",
 }
 
@@ -99,5 +102,5 @@ def test_every_test_the_catalogue_names_exists(node):
 
 
 def test_every_fault_of_the_bar_is_covered_or_says_why_not():
-    numbers = {key.split()[0] for key in [*COVERED, *NOT_YET]}
+    numbers = {key.split()[0].rstrip("b") for key in [*COVERED, *NOT_YET]}
     assert numbers == {f"F{n}" for n in range(1, 20)}
