@@ -9,10 +9,13 @@ at that step, so the fuzzing reaches past authentication into the engine. Fails 
 import json
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -40,6 +43,20 @@ SEEN: defaultdict[str, set[int]] = defaultdict(set)
 DOCUMENT = json.loads((Path(__file__).parents[2] / "opensspr/api/openapi.json").read_text())
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 schema.app = application
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Calls go to the WSGI app directly, not through Django's test client, so take its
+    precaution: a request's end must not close the connection the test's transaction is
+    on (PostgreSQL would then answer every later query with "connection closed")."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)

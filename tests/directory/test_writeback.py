@@ -498,3 +498,60 @@ def test_ldap_filter_characters_in_the_user_id_never_reach_a_filter(jan, meta, t
     assert sign_in(identifier=typed, password=OLD, meta=meta).outcome == SignInOutcome.INVALID
     start_flow(identifier=typed, meta=meta)
     assert typed.encode() not in bytes(proxy.client_bytes[before:])
+
+
+@pytest.fixture
+def person_with_policy(slapd_server: slapd.Slapd, user_factory):
+    """A synced person whose entry names a ppolicy subentry (aged, nochange...)."""
+
+    def make(policy: str):
+        uid = f"pol{next(_serial)}"
+        dn = f"uid={uid},{slapd.PEOPLE}"
+        admin = slapd_server.admin()
+        try:
+            attributes = {
+                "cn": uid,
+                "sn": uid,
+                "uid": uid,
+                "userPassword": OLD,
+                "pwdPolicySubentry": f"cn={policy},{slapd.POLICIES}",
+            }
+            assert admin.add(dn, ["inetOrgPerson"], attributes), admin.result
+        finally:
+            admin.unbind()
+        return user_factory(
+            f"{uid}@example.org",
+            source="synced",
+            on_premises_dn=dn,
+            auth_email=EMAIL,
+            password=None,
+        )
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("policy", "code"),
+    [("aged", "password_too_young"), ("nochange", "change_not_allowed")],
+)
+def test_every_ppolicy_refusal_of_a_change_reaches_the_person_with_its_reason(
+    person_with_policy, meta, direct, policy, code
+):
+    person = person_with_policy(policy)
+    result = change_password(user=person, current_password=OLD, new_password=NEW, meta=meta)
+    assert result.outcome == ChangeOutcome.DIRECTORY_REJECTED
+    assert result.directory_reason == code
+    assert direct.verify_password(person.on_premises_dn, OLD) is True
+    failed = AuditEvent.objects.get(target=person, activity="password.change_failed")
+    assert failed.reason == f"directory:{code}"
+
+
+def test_a_reset_of_a_value_ppolicy_cant_check_is_refused_for_quality(jan, meta, direct):
+    """pwdCheckQuality 2: a value that looks pre-hashed can't be checked, so it is refused."""
+    view = _verified(jan, meta)
+    with pytest.raises(PasswordRejectedError) as refused:
+        set_new_password(
+            handle=view.handle, new_password="{SSHA}c29tZXRoaW5nLWhhc2hlZA==", meta=meta
+        )
+    assert refused.value.code == "directory:password_quality"
+    assert direct.verify_password(jan.on_premises_dn, OLD) is True

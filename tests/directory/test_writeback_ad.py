@@ -13,6 +13,7 @@ from opensspr.directory import onprem
 from opensspr.directory.ldap.active_directory import ActiveDirectory
 from opensspr.directory.models import DirectorySettings, IntentState, WritebackIntent
 from opensspr.policy.kinds import MethodKind as K
+from opensspr.resets.admin_reset import issue_temporary_password
 from opensspr.resets.flow import (
     FlowError,
     begin_verification,
@@ -130,3 +131,38 @@ def test_a_protected_account_is_refused_with_its_own_outcome(person, meta, samba
     failed = AuditEvent.objects.filter(target=person, activity="reset.failed").get()
     assert failed.reason == "protected_account"
     assert delivered(recipient=EMAIL).filter(purpose="reset.notification").count() == 0
+
+
+def test_unlock_only_and_a_temporary_password_against_active_directory(
+    person, meta, samba_dc, active_directory: ActiveDirectory, user_factory
+):
+    """Unlock-only sets lockoutTime=0 and keeps the password; the console's temporary password
+    sets pwdLastSet=0, so sign-in sends the person to change it, and the change clears it."""
+    admin = samba_dc.admin()
+    try:
+        admin.modify(person.on_premises_dn, {"lockoutTime": [(MODIFY_REPLACE, ["1"])]})
+    finally:
+        admin.unbind()
+    view = start_flow(identifier=person.user_id, meta=meta)
+    view = choose_operation(handle=view.handle, operation=Operation.UNLOCK, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=EMAIL, meta=meta)
+    body = delivered(recipient=EMAIL).order_by("-id").first().plaintext_body()
+    code = re.search(r"\b(\d{6,8})\b", body).group(1)
+    assert submit_verification(handle=view.handle, answer=code, meta=meta).state == FlowState.DONE
+    state = active_directory.account_state(person.on_premises_dn)
+    assert not state.locked
+    assert active_directory.verify_password(person.on_premises_dn, samba.INITIAL_PW) is True
+
+    helpdesk = user_factory(roles=("global_admin",))
+    temporary = issue_temporary_password(actor=helpdesk, user=person, meta=meta)
+    assert active_directory.account_state(person.on_premises_dn).must_change is True
+    signed = sign_in(identifier=person.user_id, password=temporary, meta=meta)
+    assert signed.outcome == SignInOutcome.CHANGE_REQUIRED
+    changed = change_password(
+        user=person, current_password=temporary, new_password=NEW, meta=meta, forced_reason="x"
+    )
+    assert changed.outcome == ChangeOutcome.CHANGED
+    assert active_directory.account_state(person.on_premises_dn).must_change is False
+    assert sign_in(identifier=person.user_id, password=NEW, meta=meta).outcome == (
+        SignInOutcome.SUCCESS
+    )
