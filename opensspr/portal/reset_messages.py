@@ -63,6 +63,10 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "code_expired": _("That code has expired. Choose how to get a new one."),
     "method_unavailable": _("That way to verify isn't available. Choose another one."),
     "operation_unavailable": _("That choice isn't available. Choose another one."),
+    "method_paused": _(
+        "There have been too many wrong codes or answers this way for this account, so it is "
+        "paused for now. Choose another way to verify."
+    ),
     "wrong_step": _("That step is already behind you. This is where you are now."),
     "flow_conflict": _("This page was submitted twice. This is where you are now."),
     "replaced_flow": _(
@@ -74,8 +78,9 @@ PAGE_MESSAGES: dict[str, Promise] = {
         "Try again in a few minutes."
     ),
     "throttled": _(
-        "There have been too many attempts for this account. Self-service reset is blocked "
-        "for it for 24 hours."
+        "There have been too many wrong codes or answers for this account, so this reset has "
+        "ended and that way to verify is paused for up to 24 hours. Start again and choose "
+        "another way."
     ),
     "send_limit": _(
         "We can't send another code this way for this account right now. Choose another way "
@@ -133,9 +138,9 @@ def message_for(code: str) -> Promise:
 
 BLOCKED_MESSAGES: dict[str, Promise] = {
     "throttled": _(
-        "There have been too many attempts to reset the password of this account, so "
-        "self-service reset is blocked for it for 24 hours. This protects the account. "
-        "If you need to get in sooner, contact your administrator."
+        "There have been too many wrong codes or answers for this account, so this reset has "
+        "ended, and that way to verify is paused for up to 24 hours. This protects the "
+        "account. Start again and choose another way, or contact your administrator."
     ),
     "too_many_contact_checks": _(
         "Several addresses or numbers you typed didn't match what's registered for this "

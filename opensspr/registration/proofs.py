@@ -96,18 +96,19 @@ def _throttled(user: User, now: datetime) -> bool:
     return service.blocked_until(rules.REGISTRATION_WRONG_CODE, str(user.pk), now=now) is not None
 
 
-def _daily_subject(user: User) -> str:
-    """The person's key in the reset's 24-hour counter: their own user ID, as if typed,
-    on a familiar network (they signed in to get here, which makes the network familiar)."""
-    return subjects.network_subject(
-        subjects.typed_user_id(identifier_key(user.user_id)), familiar=True
-    )
+def _daily_subject(user: User, kind: str) -> str:
+    """The person's key in the reset's 24-hour counter: their own user ID, as if typed, for
+    this way of verifying, on a familiar network (they signed in to get here, which makes
+    the network familiar)."""
+    typed = subjects.typed_user_id(identifier_key(user.user_id))
+    return subjects.failure_subject(typed, familiar=True, method=kind)
 
 
-def blocked_today(user: User, now: datetime) -> bool:
+def blocked_today(user: User, now: datetime, kind: str) -> bool:
     """Identity proofs (and self-service reset) are blocked after a day's wrong answers."""
     return (
-        service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user), now=now) is not None
+        service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user, kind), now=now)
+        is not None
     )
 
 
@@ -140,7 +141,7 @@ def issue(
             lock_state(user)
             if _throttled(user, now):
                 raise ProofError("throttled")
-            if purpose == ProofPurpose.IDENTITY and blocked_today(user, now):
+            if purpose == ProofPurpose.IDENTITY and blocked_today(user, now, kind):
                 raise ProofError("blocked_today")
             send = rules.REGISTRATION_SEND_BY_KIND.get(kind)
             if send and not service.hit(send, str(user.pk), now=now).allowed:
@@ -291,7 +292,7 @@ def check(
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
         if _throttled(proof.user, now):
             raise ProofError("throttled")
-        if proof.purpose == ProofPurpose.IDENTITY and blocked_today(proof.user, now):
+        if proof.purpose == ProofPurpose.IDENTITY and blocked_today(proof.user, now, proof.kind):
             raise ProofError("blocked_today")
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
@@ -342,7 +343,8 @@ def _reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
     """
     taken: list[Reservation] = []
     if proof.purpose == ProofPurpose.IDENTITY:
-        daily = service.reserve(rules.SSPR_VERIFY_FAILURE, _daily_subject(proof.user), now=now)
+        subject = _daily_subject(proof.user, proof.kind)
+        daily = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
         if not daily.allowed:
             raise ProofError("blocked_today")
         taken.append(daily)

@@ -40,6 +40,7 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
+from opensspr.policy.kinds import MethodKind
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import Block
 from opensspr.throttles.rules import Scope
@@ -76,7 +77,7 @@ def _reset_block(block: Block) -> ResetBlock:
 
 def reset_subjects(user: User) -> list[str]:
     """The throttle subjects of every identifier that resolves to ``user`` in the flow."""
-    return all_subjects(typed_user_id(user.user_id_key))
+    return all_subjects(typed_user_id(user.user_id_key), [kind.value for kind in MethodKind])
 
 
 def _worst(blocks: Iterable[Block]) -> ResetBlock | None:

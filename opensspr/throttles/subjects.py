@@ -5,6 +5,8 @@ reset flow's own throttles stored before it moved to ``throttles.service``), so
 rows copied by ``legacy.copy_sspr_throttles`` and console blocks keep the key.
 """
 
+from collections.abc import Iterable
+
 from opensspr.core.crypto import keyed_digest
 
 
@@ -18,10 +20,20 @@ def network_subject(subject: str, *, familiar: bool) -> str:
     return f"{subject}:{'familiar' if familiar else 'elsewhere'}"
 
 
-def all_subjects(subject: str) -> list[str]:
+def failure_subject(subject: str, *, familiar: bool, method: str) -> str:
+    """Where wrong answers count: the typed ID, per way of verifying, per network kind.
+
+    Per method, so exhausting one (the authenticator app needs nothing but the user ID)
+    leaves the others open; per network kind, so guesses from elsewhere can't pause it
+    at the person's home (attack A21).
+    """
+    return f"{network_subject(subject, familiar=familiar)}:{method}"
+
+
+def all_subjects(subject: str, methods: Iterable[str] = ()) -> list[str]:
     """Every key a typed user ID's reset counts live under (to read or clear them all)."""
-    return [
-        subject,
-        network_subject(subject, familiar=True),
-        network_subject(subject, familiar=False),
-    ]
+    keys = [subject]
+    for familiar in (True, False):
+        keys.append(network_subject(subject, familiar=familiar))
+        keys += [failure_subject(subject, familiar=familiar, method=m) for m in methods]
+    return keys

@@ -111,8 +111,9 @@ def test_the_printed_commands_show_a_writeback_and_bind_with_the_new_password(di
     connector_for(jan).set_password(jan, NEW_PASSWORD, unlock=True)
     after = shell(directory.ldapsearch()).stdout
     assert "pwdAccountLockedTime" not in after
-    changed = [line for line in after.splitlines() if line.startswith("pwdChangedTime:")]
-    assert changed and changed[0] not in before.stdout
+    # pwdChangedTime is shown (whole seconds: a reset in the seeding's second keeps its
+    # value, so the new password's bind below is the proof that it changed).
+    assert any(line.startswith("pwdChangedTime:") for line in after.splitlines())
     whoami = shell(directory.ldapwhoami().replace(" -W", f" -w {NEW_PASSWORD}"))
     assert whoami.returncode == 0, whoami.stderr
     assert whoami.stdout.strip() == f"dn:{demo.person_dn('jan.jansen')}"

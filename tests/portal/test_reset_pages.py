@@ -311,7 +311,7 @@ def test_a_wrong_code_is_refused_then_the_fifth_blocks(portal, jan):
     assert response.status_code == 302
     page = portal.page()
     assert _h1(page) == "You can't reset your password right now"
-    assert "too many attempts" in _text(page)
+    assert "too many wrong codes or answers" in _text(page)
     assert "public-code" not in _text(page)
     assert 'id="contact-admin"' in _text(page)
 
@@ -406,7 +406,7 @@ ENGINE_CODES = {
     "operation_unavailable": "That choice isn't available.",
     "wrong_step": "That step is already behind you.",
     "directory_unavailable": "We couldn't reach the directory",
-    "throttled": "too many attempts for this account",
+    "throttled": "too many wrong codes or answers for this account",
     "something_new": "Something went wrong. Try again.",
 }
 

@@ -26,7 +26,7 @@ from opensspr.resets.flow import (
 from opensspr.resets.models import FlowState
 from opensspr.throttles.models import Subject, Use
 from opensspr.throttles.rules import Scope
-from opensspr.throttles.subjects import network_subject
+from opensspr.throttles.subjects import failure_subject
 from tests.conftest import delivered, open_reset_policy, past_the_send_cooldown
 from tests.resets import throttling as throttles
 
@@ -66,7 +66,9 @@ def block_by_wrong_codes(typed, meta):
 
 def _block_unknown(typed, clock):
     # Wrong answers from a network the ID never signed in from (an unknown ID has none).
-    subject = network_subject(throttles.subject_key(identifier_key(typed)), familiar=False)
+    subject = failure_subject(
+        throttles.subject_key(identifier_key(typed)), familiar=False, method="email"
+    )
     for _ in range(5):
         throttles.record_failure(subject, clock.now)
     return subject
@@ -129,7 +131,9 @@ def test_lifting_clears_the_block_and_counters_and_a_fresh_flow_works(
 ):
     helpdesk = user_factory(roles=("helpdesk_admin",))
     block_by_wrong_codes(TYPED, meta)
-    assert start_flow(identifier=jan.user_id, meta=meta).state == FlowState.BLOCKED
+    paused = start_flow(identifier=jan.user_id, meta=meta)
+    with pytest.raises(FlowError, match="method_paused"):  # email, the way that was guessed
+        begin_verification(handle=paused.handle, kind=K.EMAIL, contact=ADDRESS, meta=meta)
 
     lifted = lift_reset_block(actor=helpdesk, user=jan, meta=meta)
 
@@ -198,7 +202,9 @@ def test_lifting_leaves_a_block_on_an_unknown_id_alone(jan, user_factory, meta, 
     lift_reset_block(actor=user_factory(roles=("helpdesk_admin",)), user=jan, meta=meta)
     assert throttles.blocked_until(ghost, clock.now) == clock.now + timedelta(hours=24)
     assert throttles.blocked_until(primary, clock.now) == clock.now + timedelta(hours=24)
-    assert start_flow(identifier="ghost@contoso.example", meta=meta).blocked_reason == "throttled"
+    ghost = start_flow(identifier="ghost@contoso.example", meta=meta)
+    with pytest.raises(FlowError, match="method_paused"):
+        begin_verification(handle=ghost.handle, kind=K.EMAIL, contact="x@mail.example", meta=meta)
 
 
 # --- the console's user page -------------------------------------------------------------

@@ -176,7 +176,8 @@ def test_a_code_allows_five_tries_then_dies(jan, meta):
     for _ in range(4):
         with pytest.raises(FlowError, match="invalid_code"):
             submit_verification(handle=view.handle, answer="00000000", meta=meta)
-    # The fifth failure in a day blocks the user ID (reference §5.1).
+    # The fifth failure in a day ends the flow and pauses this way for the user ID (§5.1,
+    # per method and network kind since issue 12: attack A21).
     with pytest.raises(FlowBlockedError) as blocked:
         submit_verification(handle=view.handle, answer="00000000", meta=meta)
     final = blocked.value.view
@@ -185,8 +186,12 @@ def test_a_code_allows_five_tries_then_dies(jan, meta):
     for handle in (view.handle, final.handle):  # the right code is worthless now
         with pytest.raises(FlowError):
             submit_verification(handle=handle, answer=code, meta=meta)
-    fresh = start_flow(identifier=jan.user_id, meta=meta)
-    assert fresh.state == FlowState.BLOCKED and fresh.blocked_reason == "throttled"
+    fresh = _reset_flow(jan.user_id, meta)
+    with pytest.raises(FlowError, match="method_paused"):
+        begin_verification(handle=fresh.handle, kind=K.EMAIL, contact="jan@mail.example", meta=meta)
+    # Another way is still open: the texted code works.
+    fresh = begin_verification(handle=fresh.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
+    assert fresh.challenge is not None
 
 
 def test_codes_expire_after_five_minutes_and_flows_after_fifteen(jan, meta, clock):

@@ -58,10 +58,10 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
     now = clock.now()
     flow = load_flow(handle, now, Step.PASS_GATE)
     meta = flow_meta(flow, meta)
-    stop_if_blocked(flow, meta, now)
     challenge = open_challenge(flow, now)
     if challenge is None:
         raise FlowError("code_expired")
+    stop_if_blocked(flow, meta, now, challenge.kind)
     policy = get_sspr_policy()
     recheck(flow, meta, now, policy, challenge=challenge)
     kind = MethodKind(challenge.kind)
@@ -100,7 +100,7 @@ def _check_answer(
     """Compare ``answer`` once a failure and a try are reserved; raise unless it is right."""
     if kind in COUNTED_PER_ANSWER:
         count_or_block(flow, COUNTED_PER_ANSWER[kind], meta, now)
-    subject = failure_subject(flow, meta, now)
+    subject = failure_subject(flow, meta, now, kind.value)
     reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
     if not reservation.allowed:
         newly = reservation.verdict.newly_blocked

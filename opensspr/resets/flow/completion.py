@@ -25,7 +25,7 @@ from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
-from opensspr.resets.flow.events import audit, flow_meta
+from opensspr.resets.flow.events import audit, clear_counts, flow_meta
 from opensspr.resets.flow.notify import notify_done
 from opensspr.resets.flow.recheck import recheck
 from opensspr.resets.flow.transitions import Step, advance, load_flow, may_take
@@ -33,9 +33,6 @@ from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.flow.writeback import settle_earlier_write, write_back
 from opensspr.resets.models import FlowState, Operation, ResetFlow
 from opensspr.signin import lockout
-from opensspr.throttles import service
-from opensspr.throttles.rules import Scope
-from opensspr.throttles.subjects import all_subjects
 
 MAX_PASSWORD_TRIES = 5
 
@@ -60,7 +57,7 @@ def complete_gates(
         raise FlowError("wrong_step")
     connector_for(user).unlock(user)
     lockout.clear(*lockout.all_keys(user.user_id_key))
-    service.clear(Scope.SSPR, *all_subjects(flow.subject))
+    clear_counts(flow)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
@@ -106,7 +103,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
                 user.temporary_password_expires_at = None
                 user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
             lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-            service.clear(Scope.SSPR, *all_subjects(flow.subject))
+            clear_counts(flow)
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
             audit(flow, Activity.RESET_COMPLETED, meta)
             notify_done(user, meta, policy, unlocked=False)

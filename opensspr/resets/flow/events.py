@@ -18,14 +18,14 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import unknown_identifier_label
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.challenges import record_challenge_event
+from opensspr.policy.kinds import MethodKind
 from opensspr.resets.flow.errors import FlowBlockedError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
 from opensspr.signin import sources
-from opensspr.throttles import rules, service
-from opensspr.throttles.rules import Rule
-from opensspr.throttles.subjects import network_subject
+from opensspr.throttles import rules, service, subjects
+from opensspr.throttles.rules import Rule, Scope
 
 
 def flow_meta(flow: ResetFlow, meta: RequestMeta) -> RequestMeta:
@@ -70,7 +70,7 @@ def block(
     raise FlowBlockedError(view(flow, handle, now))
 
 
-def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime) -> str:
+def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> str:
     """Where this request's wrong answers count: the typed ID, from a familiar network or not.
 
     A person's familiar networks (where they signed in lately) count apart, so wrong
@@ -80,15 +80,28 @@ def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime) -> str:
     user = flow.user
     cached = getattr(flow, "_familiar_from", None)  # asked twice a step: read once
     if cached is not None and cached[0] == meta.ip_address:
-        return network_subject(flow.subject, familiar=cached[1])
-    familiar = user is not None and sources.is_familiar(user.user_id_key, meta.ip_address, now)
-    flow._familiar_from = (meta.ip_address, familiar)  # type: ignore[attr-defined]
-    return network_subject(flow.subject, familiar=familiar)
+        familiar = cached[1]
+    else:
+        familiar = user is not None and sources.is_familiar(user.user_id_key, meta.ip_address, now)
+        flow._familiar_from = (meta.ip_address, familiar)  # type: ignore[attr-defined]
+    return subjects.failure_subject(flow.subject, familiar=familiar, method=method)
 
 
-def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime) -> None:
-    """A block set by any flow of this user ID (from this kind of network) ends this one."""
-    if service.blocked_until(rules.SSPR_VERIFY_FAILURE, failure_subject(flow, meta, now), now=now):
+def clear_counts(flow: ResetFlow) -> None:
+    """A reset or unlock succeeded: every count of this user ID starts afresh (§5.1)."""
+    methods = [kind.value for kind in MethodKind]
+    service.clear(Scope.SSPR, *subjects.all_subjects(flow.subject, methods))
+
+
+def method_paused(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> bool:
+    """Too many wrong answers with ``method`` for this user ID, from this kind of network."""
+    subject = failure_subject(flow, meta, now, method)
+    return service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now) is not None
+
+
+def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> None:
+    """A pause set by any flow of this user ID for ``method`` ends this one's gate."""
+    if method_paused(flow, meta, now, method):
         block(flow, meta, now, why="blocked_elsewhere")
 
 

@@ -23,7 +23,7 @@ from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, block, flow_meta, stop_if_blocked
+from opensspr.resets.flow.events import audit, block, flow_meta, method_paused
 from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
@@ -134,7 +134,9 @@ def begin_verification(
     now = clock.now()
     flow = load_flow(handle, now, Step.BEGIN_GATE)
     meta = flow_meta(flow, meta)
-    stop_if_blocked(flow, meta, now)
+    if method_paused(flow, meta, now, kind.value):
+        # Too many wrong answers this way: the others stay open (attack A21).
+        raise FlowError("method_paused")
     policy = get_sspr_policy()
     options = available_options(flow, policy)
     option = next((o for o in options if o.kind == kind), None)

@@ -26,9 +26,7 @@ from opensspr.resets.flow.recheck import momentary_only
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, Operation, ResetFlow
-from opensspr.signin import sources
-from opensspr.throttles import rules, service
-from opensspr.throttles.subjects import network_subject, typed_user_id
+from opensspr.throttles.subjects import typed_user_id
 
 FLOW_TTL = timedelta(minutes=15)
 
@@ -53,12 +51,6 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     reason = "" if not decoy else (decision.reason or Reason.UNKNOWN_USER).value
     if policy.scope == Scope.NONE and not policy.admins_may_reset:
         state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
-    elif service.blocked_until(
-        rules.SSPR_VERIFY_FAILURE,
-        network_subject(subject, familiar=sources.is_familiar(key, meta.ip_address, now)),
-        now=now,
-    ):
-        state, reason = FlowState.BLOCKED, "throttled"
     allowed = allowed_kinds(policy) & implemented_kinds()
     with transaction.atomic():
         flow = ResetFlow.objects.create(

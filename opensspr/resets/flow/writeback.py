@@ -30,15 +30,12 @@ from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
-from opensspr.resets.flow.events import audit, flow_meta
+from opensspr.resets.flow.events import audit, clear_counts, flow_meta
 from opensspr.resets.flow.notify import notify_done
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, ResetFlow
 from opensspr.signin import lockout
-from opensspr.throttles import service
-from opensspr.throttles.rules import Scope
-from opensspr.throttles.subjects import all_subjects
 
 PURPOSE = "reset"
 MAX_PASSWORD_TRIES = 5  # the same count as the built-in store's rejections (completion)
@@ -134,7 +131,7 @@ def _done(flow: ResetFlow, meta: RequestMeta, now: datetime, *, by_reconciler: b
         user.temporary_password_expires_at = None
         user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
     lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-    service.clear(Scope.SSPR, *all_subjects(flow.subject))
+    clear_counts(flow)
     handle = advance(flow, Step.FINISH_WRITEBACK, completed_at=now)
     details = {"written_to": "directory"} | ({"reconciled": True} if by_reconciler else {})
     audit(flow, Activity.RESET_COMPLETED, meta, details=details)
