@@ -199,3 +199,16 @@ def test_effective_policy_comes_from_the_users_subentry_or_the_default(
 
 def test_health_is_healthy_while_the_service_account_can_read(openldap: OpenLdapDirectory) -> None:
     assert openldap.check_health().state == "healthy"
+
+
+def test_the_password_marker_moves_with_every_write_even_in_the_same_second(
+    openldap: OpenLdapDirectory, ldap_user: MakeUser
+) -> None:
+    """The reconciler's evidence: pwdChangedTime has whole seconds, the salted hash doesn't."""
+    dn = ldap_user()
+    markers = [openldap.password_marker(dn)]
+    for password in ("First-New-Pass-1", "Second-New-Pass-2", "Third-New-Pass-3"):
+        openldap.set_password(dn, password, unlock=False)
+        markers.append(openldap.password_marker(dn))
+    assert len(set(markers)) == len(markers), markers
+    assert all(marker and "Pass" not in marker for marker in markers)  # a digest, no secret

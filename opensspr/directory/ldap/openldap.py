@@ -8,6 +8,7 @@ control, so the server's reason (too short, in history, too young...) comes
 back as a stable code.
 """
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from ldap3 import MODIFY_DELETE, MODIFY_REPLACE, Connection
@@ -124,13 +125,22 @@ class OpenLdapDirectory(LdapDirectoryBase):
                 raise error_for(connection.result)
 
     def password_marker(self, dn: str) -> str | None:
-        """``pwdChangedTime`` as the directory wrote it: different after any password write.
+        """What changes with every password write: ``pwdChangedTime``, and a digest of the
+        stored hash where the service account may read it (it may, having write access).
 
-        The crash-safe writeback compares it before and after a write that lost
-        its answer, instead of writing again (a retry could fail on history).
+        The crash-safe writeback compares it before and after a write that lost its
+        answer, instead of writing again (a retry could fail on history).
+        ``pwdChangedTime`` alone has whole seconds: two writes in one second look alike,
+        while the salted hash differs every time. Only a digest of the hash leaves here.
         """
         with self.pool.connection() as connection:
-            return first_text(self.read(connection, dn, ("pwdChangedTime",)), "pwdChangedTime")
+            entry = self.read(connection, dn, ("pwdChangedTime", "userPassword"))
+        changed = first_text(entry, "pwdChangedTime")
+        stored = entry.get("userpassword") or []
+        if not stored:
+            return changed
+        digest = hashlib.sha256(b"\0".join(sorted(stored))).hexdigest()[:24]
+        return f"{changed or '-'}|{digest}"
 
     def account_state(self, dn: str, *, now: datetime | None = None) -> AccountState:
         now = now or datetime.now(UTC)
