@@ -109,6 +109,7 @@ def open_bound(
         auto_referrals=False,
         raise_exceptions=False,
         return_empty_attributes=False,
+        check_names=False,  # we read raw_attributes only: skip the formatted copy
     )
     try:
         with translated():
