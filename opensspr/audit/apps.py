@@ -6,3 +6,10 @@ class AuditConfig(AppConfig):
     name = "opensspr.audit"
     label = "audit"
     verbose_name = _("Audit")
+
+    def ready(self) -> None:
+        """Audit events are sealed into the chain beside deliveries (worker or inline)."""
+        from opensspr.audit.chain import seal_pending  # noqa: PLC0415 (app registry)
+        from opensspr.channels import register_due_work  # noqa: PLC0415 (app registry)
+
+        register_due_work(seal_pending)

@@ -45,6 +45,9 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The tamper-evident chain (audit.chain): set once, by the sealer, shortly after commit.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("audit event")
@@ -62,3 +65,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Audit events are append-only.")
+
+
+class ChainHead(models.Model):
+    """The chain's last link (pk=1): the sealer appends after it, under its row lock.
+
+    ``anchor_seq``/``anchor_hash`` are where verification starts: the chain's
+    beginning, or, once retention pruned older events, the link they ended on.
+    """
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="")
+    anchor_seq = models.BigIntegerField(default=0)
+    anchor_hash = models.CharField(max_length=64, default="")
+
+    def __str__(self) -> str:
+        return f"audit chain at {self.seq}"
