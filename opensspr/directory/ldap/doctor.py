@@ -229,7 +229,7 @@ def check_names(dn: str) -> Finding | None:
     """A warning when an RDN value in ``dn`` holds a character writeback can't handle."""
     try:
         parts = parse_dn(dn)
-    except Exception:  # noqa: BLE001 - ldap3 raises several types for one cause
+    except Exception:
         return error(
             "scope_dn_invalid", dn, "This is not a valid DN.", "Correct it in the scope list."
         )

@@ -36,9 +36,7 @@ PROTECTED_COUNT_LIMIT = 1000
 def check(
     config: LdapConfig, connection: Connection, scopes: list[str], *, policy_hints: bool
 ) -> list[Finding]:
-    _code, root = search(
-        connection, "", attributes=["supportedControl", "defaultNamingContext"]
-    )
+    _code, root = search(connection, "", attributes=["supportedControl", "defaultNamingContext"])
     attributes = root[0][1] if root else {}
     findings = [check_hints(attributes, policy_hints=policy_hints)]
     domain = first_text(attributes, "defaultNamingContext")
@@ -108,7 +106,9 @@ def check_min_age(connection: Connection, domain: str) -> list[Finding]:
 def check_scope(
     config: LdapConfig, connection: Connection, dn: str, sids: set[str]
 ) -> list[Finding]:
-    code, entries = search(connection, dn, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_DACL])
+    code, entries = search(
+        connection, dn, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_DACL]
+    )
     if not entries:
         return [scope_missing(dn, code)]
     findings = []
@@ -125,9 +125,7 @@ def check_scope(
     findings += check_protected(config, connection, dn)
     query = f"(&{config.user_object_filter}(!(adminCount=1)))"
     attributes = ["allowedAttributesEffective", "nTSecurityDescriptor"]
-    _code, users = search(
-        connection, dn, query, attributes, subtree=True, controls=[SD_FLAGS_DACL]
-    )
+    _code, users = search(connection, dn, query, attributes, subtree=True, controls=[SD_FLAGS_DACL])
     if not users:
         findings.append(
             warning(
@@ -174,9 +172,7 @@ def check_rights(scope: str, user: tuple[str, Attributes], sids: set[str]) -> Fi
             "Delegate Reset password, Write lockoutTime and Write pwdLastSet on this OU to it, "
             "for descendant user objects (docs/operators/active-directory.md).",
         )
-    return ok(
-        "write_rights", scope, f"The service account may reset and unlock (checked on {dn})."
-    )
+    return ok("write_rights", scope, f"The service account may reset and unlock (checked on {dn}).")
 
 
 def token_sids(connection: Connection, dn: str) -> set[str]:
@@ -206,9 +202,7 @@ def may_reset(descriptor: bytes, sids: set[str]) -> bool:
             continue
         if mask & GENERIC_ALL:
             return True
-        if mask & CONTROL_ACCESS and (
-            kind == ALLOWED or object_type in (None, RESET_PASSWORD)
-        ):
+        if mask & CONTROL_ACCESS and (kind == ALLOWED or object_type in (None, RESET_PASSWORD)):
             return True
     return False
 
