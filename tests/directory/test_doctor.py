@@ -12,6 +12,7 @@ from opensspr.demo.certs import issue
 from opensspr.directory.ldap.config import TlsMode
 from opensspr.directory.ldap.doctor import Finding, Kind, Severity, diagnose
 from opensspr.directory.models import DirectorySettings
+from tests.console.test_console import _signed_in
 from tests.directory import slapd
 from tests.directory.slapd import openldap_config
 
@@ -214,3 +215,39 @@ def test_the_command_without_a_directory() -> None:
 def test_reconcile_reports_how_many_it_settled(capsys) -> None:
     call_command("directory", "reconcile")
     assert capsys.readouterr().out == "Settled 0 pending directory write(s).\n"
+
+
+# --- The console -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_console_button_runs_the_doctor(client, user_factory, slapd_server, ldap_user) -> None:
+    uid = ldap_user().split(",")[0].split("=")[1]
+    configure(slapd_server, ppolicy_default_dn=f"cn=missing,{slapd.POLICIES}")
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    change = client.get("/console/directory/directorysettings/1/change/").content.decode()
+    assert 'href="/console/directory/directorysettings/doctor/"' in change
+    page = client.get("/console/directory/directorysettings/doctor/").content.decode()
+    assert "Check the directory" in page and "doctor-findings" not in page  # GET runs nothing
+    page = client.post(
+        "/console/directory/directorysettings/doctor/", {"sample_user": uid}
+    ).content.decode()
+    assert f"ldap://127.0.0.1:{slapd_server.ldap_port}" in page
+    assert "Writeback will fail until the errors below are fixed." in page
+    assert 'id="finding-1-ppolicy_default_missing"' in page
+    assert 'id="finding-1-sample_user_found"' in page
+    assert slapd.RESETTER_PW not in page
+
+
+@pytest.mark.django_db
+def test_only_global_administrators_run_the_doctor(client, user_factory) -> None:
+    _signed_in(client, user_factory(roles=("helpdesk_admin",)))
+    response = client.post("/console/directory/directorysettings/doctor/")
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_console_says_when_nothing_is_configured(client, user_factory) -> None:
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    page = client.post("/console/directory/directorysettings/doctor/").content.decode()
+    assert "No on-premises directory is configured yet" in page
