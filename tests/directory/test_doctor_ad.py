@@ -3,6 +3,7 @@
 from ldap3 import MODIFY_REPLACE
 
 from opensspr.directory.ldap.active_directory import encode_password
+from opensspr.directory.ldap.connection import open_bound
 from opensspr.directory.ldap.doctor import Finding, Kind, Severity, diagnose
 from tests.directory import samba
 
@@ -97,3 +98,22 @@ def test_an_account_with_no_delegation_at_all(samba_dc, ad_user) -> None:
 def test_a_wrong_service_password(samba_dc) -> None:
     findings = run(samba_dc, [samba.PEOPLE], bind_password="Not-The-Passw0rd")
     assert {f.code for f in findings if f.severity is Severity.ERROR} == {"service_bind_failed"}
+
+
+def test_a_minimum_password_age(samba_dc, ad_user) -> None:
+    ad_user()
+    # Without ldap3's schema (its validator refuses AD's raw interval), as the Administrator.
+    config = samba.ad_connector_config(
+        samba_dc, bind_dn=samba.ADMIN_DN, bind_password=samba.ADMIN_PW
+    )
+    admin, bound = open_bound(config, config.bind_dn, config.bind_password)
+    assert bound
+    day = str(-24 * 3600 * 10_000_000)  # negative 100-ns intervals, as AD stores it
+    try:
+        assert admin.modify(samba.DOMAIN_DN, {"minPwdAge": [(MODIFY_REPLACE, [day])]})
+        findings = run(samba_dc, [samba.PEOPLE])
+    finally:
+        admin.modify(samba.DOMAIN_DN, {"minPwdAge": [(MODIFY_REPLACE, ["0"])]})
+        admin.unbind()
+    age = by_code(findings, "min_password_age")
+    assert age.severity is Severity.WARNING and "24 hours" in age.cause

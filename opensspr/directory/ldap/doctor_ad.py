@@ -97,7 +97,7 @@ def check_min_age(connection: Connection, domain: str) -> list[Finding]:
                 domain,
                 f"The domain's minimum password age is {hours:g} hours: a second reset within "
                 "that time is refused.",
-                "Set the minimum password age to 0 (sspr-behaviour §7.6).",
+                "Set the domain's (or the fine-grained policy's) minimum password age to 0.",
             )
         ]
     return []

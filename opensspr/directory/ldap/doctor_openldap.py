@@ -99,7 +99,7 @@ def check_policy(config: LdapConfig, connection: Connection) -> list[Finding]:
                 dn,
                 f"pwdMinAge is {first_int(policy, 'pwdMinAge')} seconds: a second reset within "
                 "that time is refused as too young.",
-                "Set pwdMinAge to 0 (sspr-behaviour §7.6).",
+                "Set pwdMinAge to 0 in this policy entry.",
             )
         )
     if (first_text(policy, "pwdMustChange") or "FALSE").upper() != "TRUE":
