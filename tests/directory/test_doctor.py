@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from opensspr.core.crypto import seal
 from opensspr.demo.certs import issue
 from opensspr.directory.ldap.config import TlsMode
-from opensspr.directory.ldap.doctor import Finding, Kind, Severity, diagnose
+from opensspr.directory.ldap.doctor import Finding, Kind, Severity, check_names, diagnose
+from opensspr.directory.ldap.doctor_ad import may_reset, sid_text
 from opensspr.directory.models import DirectorySettings
 from tests.console.test_console import _signed_in
 from tests.directory import slapd
@@ -251,3 +252,36 @@ def test_the_console_says_when_nothing_is_configured(client, user_factory) -> No
     _signed_in(client, user_factory(roles=("global_admin",)))
     page = client.post("/console/directory/directorysettings/doctor/").content.decode()
     assert "No on-premises directory is configured yet" in page
+
+
+def test_a_server_that_accepts_but_never_answers(slapd_server, proxy_to) -> None:
+    proxy = proxy_to(slapd_server.ldap_port)
+    proxy.set_mode("stall")
+    [finding] = run(slapd_server, host="127.0.0.1", port=proxy.port)
+    assert finding.code == "connect_failed" and finding.severity is Severity.ERROR
+
+
+# --- Pure parts ----------------------------------------------------------------------------
+
+
+def test_rdn_values_are_unescaped_before_the_reserved_character_check() -> None:
+    assert check_names("ou=people,dc=example,dc=org") is None
+    assert check_names("ou=R\\26D,dc=example,dc=org") is None  # & is fine
+    for dn in ("ou=\\#team,dc=x", "ou=a\\2Cb,dc=x", "ou=trailing\\ ,dc=x", "ou=a/b,dc=x"):
+        finding = check_names(dn)
+        assert finding is not None and finding.code == "ou_reserved_characters", dn
+
+
+def test_a_malformed_security_descriptor_grants_nothing_and_never_crashes() -> None:
+    sid = bytes([1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0])  # S-1-5-11, Authenticated Users
+    assert sid_text(sid) == "S-1-5-11"
+    ace = bytes([0, 0]) + (8 + len(sid)).to_bytes(2, "little") + (0x100).to_bytes(4, "little") + sid
+    acl = (
+        bytes([2, 0]) + (8 + len(ace)).to_bytes(2, "little") + (1).to_bytes(2, "little") + bytes(2)
+    )
+    header = bytes([1, 0]) + (0x8004).to_bytes(2, "little") + bytes(12) + (20).to_bytes(4, "little")
+    descriptor = header + acl + ace
+    assert may_reset(descriptor, {"S-1-5-11"})
+    for cut in range(len(descriptor)):
+        may_reset(descriptor[:cut], {"S-1-5-11"})  # no exception for any truncation
+    assert not may_reset(descriptor[:-1], {"S-1-5-11"})

@@ -19,10 +19,10 @@ from ldap3 import Connection
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
-from opensspr.directory.errors import DirectoryCode, DirectoryUnavailableError
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
 from opensspr.directory.ldap import doctor_ad, doctor_openldap
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
-from opensspr.directory.ldap.connection import close, open_bound
+from opensspr.directory.ldap.connection import close, open_bound, translated
 from opensspr.directory.ldap.findings import (
     SEVERITY_ORDER,
     Finding,
@@ -77,15 +77,49 @@ def diagnose(
             findings.append(bind_failed(config))
             return ordered(findings)
         findings.append(ok("service_bind_ok", config.bind_dn, "The service account signed in."))
-        if kind == Kind.ACTIVE_DIRECTORY:
-            findings += doctor_ad.check(config, connection, scopes, policy_hints=policy_hints)
-        else:
-            findings += doctor_openldap.check(config, connection, scopes)
-        if sample_user_id:
-            findings.append(check_sample(config, connection, scopes, sample_user_id))
+        findings += _checks(
+            config,
+            connection,
+            kind=kind,
+            scopes=scopes,
+            sample_user_id=sample_user_id,
+            policy_hints=policy_hints,
+        )
     finally:
         close(connection)
     return ordered(findings)
+
+
+def _checks(
+    config: LdapConfig,
+    connection: Connection,
+    *,
+    kind: str,
+    scopes: list[str],
+    sample_user_id: str | None,
+    policy_hints: bool,
+) -> list[Finding]:
+    """The directory's own checks; a connection lost halfway is a finding, not a crash."""
+    findings: list[Finding] = []
+    try:
+        with translated():
+            if kind == Kind.ACTIVE_DIRECTORY:
+                findings += doctor_ad.check(config, connection, scopes, policy_hints=policy_hints)
+            else:
+                findings += doctor_openldap.check(config, connection, scopes)
+            if sample_user_id:
+                findings.append(check_sample(config, connection, scopes, sample_user_id))
+    except DirectoryError as exc:
+        findings.append(
+            error(
+                "check_interrupted",
+                f"{config.host}:{config.port}",
+                f"The directory stopped answering during the checks ({exc.code}); the "
+                "findings above are those made before.",
+                "Check the directory's logs and the network, then run the doctor again.",
+            )
+        )
+    return findings
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:

@@ -180,10 +180,13 @@ def token_sids(connection: Connection, dn: str) -> set[str]:
     _code, entries = search(connection, dn, attributes=["objectSid", "tokenGroups"])
     attributes = entries[0][1] if entries else {}
     values = attributes.get("objectsid", []) + attributes.get("tokengroups", [])
-    return WELL_KNOWN | {sid_text(value) for value in values}
+    return WELL_KNOWN | {sid_text(value) for value in values} - {""}
 
 
 def sid_text(value: bytes) -> str:
+    """A binary SID as ``S-1-5-21-...``; empty for bytes too short to be one."""
+    if len(value) < 8 or len(value) < 8 + 4 * value[1]:
+        return ""
     count = value[1]
     authority = int.from_bytes(value[2:8], "big")
     subs = struct.unpack(f"<{count}I", value[8 : 8 + 4 * count])
@@ -208,7 +211,11 @@ def may_reset(descriptor: bytes, sids: set[str]) -> bool:
 
 
 def aces(descriptor: bytes) -> Iterator[tuple[int, int, int, bytes | None, str]]:
-    """The allow entries of a self-relative security descriptor's DACL (MS-DTYP 2.4)."""
+    """The allow entries of a self-relative security descriptor's DACL (MS-DTYP 2.4).
+
+    The bytes come from the server: anything truncated or malformed ends the
+    walk (no right found), never a crash.
+    """
     if len(descriptor) < 20:
         return
     offset = int.from_bytes(descriptor[16:20], "little")
@@ -217,17 +224,34 @@ def aces(descriptor: bytes) -> Iterator[tuple[int, int, int, bytes | None, str]]
     count = int.from_bytes(descriptor[offset + 4 : offset + 6], "little")
     position = offset + 8
     for _ in range(count):
-        kind, flags, size = descriptor[position], descriptor[position + 1], 0
         size = int.from_bytes(descriptor[position + 2 : position + 4], "little")
+        if size < 8 or position + size > len(descriptor):
+            return
+        kind, flags = descriptor[position], descriptor[position + 1]
         body = descriptor[position + 4 : position + size]
         position += size
-        if kind == ALLOWED:
-            yield kind, flags, int.from_bytes(body[:4], "little"), None, sid_text(body[4:])
-        elif kind == ALLOWED_OBJECT:
-            mask = int.from_bytes(body[:4], "little")
-            present = int.from_bytes(body[4:8], "little")
-            rest = body[8:]
-            object_type = rest[:16] if present & OBJECT_TYPE_PRESENT else None
-            rest = rest[16:] if present & OBJECT_TYPE_PRESENT else rest
-            rest = rest[16:] if present & 0x2 else rest  # inherited object type
-            yield kind, flags, mask, object_type, sid_text(rest)
+        entry = _allow_entry(kind, body)
+        if entry is not None:
+            mask, object_type, sid = entry
+            yield kind, flags, mask, object_type, sid
+
+
+def _allow_entry(kind: int, body: bytes) -> tuple[int, bytes | None, str] | None:
+    mask = int.from_bytes(body[:4], "little")
+    if kind == ALLOWED:
+        return _with_sid(mask, None, body[4:])
+    if kind != ALLOWED_OBJECT or len(body) < 8:
+        return None
+    present = int.from_bytes(body[4:8], "little")
+    rest = body[8:]
+    object_type = rest[:16] if present & OBJECT_TYPE_PRESENT else None
+    rest = rest[16:] if present & OBJECT_TYPE_PRESENT else rest
+    rest = rest[16:] if present & 0x2 else rest  # inherited object type
+    return _with_sid(mask, object_type, rest)
+
+
+def _with_sid(
+    mask: int, object_type: bytes | None, raw: bytes
+) -> tuple[int, bytes | None, str] | None:
+    sid = sid_text(raw)
+    return (mask, object_type, sid) if sid else None

@@ -56,8 +56,9 @@ def check_service_account(config: LdapConfig, connection: Connection) -> list[Fi
             warning(
                 "service_is_rootdn",
                 config.bind_dn,
-                "The service account has no entry, so it is the database's rootdn: "
-                "resets by it skip ppolicy (length, history, minimum age) and ACLs.",
+                "The service account has no entry it can read, so it is most likely the "
+                "database's rootdn: resets by it skip ppolicy (length, history, minimum age) "
+                "and ACLs.",
                 "Create a service account entry and grant it the writeback rights "
                 "(docs/operators/openldap.md).",
             )
