@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 CHECK = (
-    "import sys, opensspr.directory.ldap, opensspr.directory.errors, opensspr.directory.values;"
+    "import sys, opensspr.directory.ldap, opensspr.directory.ldap.doctor,"
+    " opensspr.directory.errors, opensspr.directory.values;"
     "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'));"
     "print(loaded); sys.exit(1 if loaded else 0)"
 )

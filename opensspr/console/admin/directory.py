@@ -3,17 +3,23 @@
 One row (pk=1). Changes are audited by ``AuditedModelAdmin`` with field names
 only; the service account's password is write-only (``directory.forms``).
 Role mappings are an inline, audited with the row. Only global administrators
-see the page (it decides who becomes an administrator).
+see the page (it decides who becomes an administrator). "Check the directory"
+runs the writeback doctor (``directory.doctor``) on the saved settings and lists
+its findings; it only reads, so it is not audited.
 """
 
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.console.admin_base import AuditedModelAdmin
 from opensspr.console.site import console_site
+from opensspr.directory.doctor import DoctorNotConfiguredError, run_directory_doctor
 from opensspr.directory.forms import DirectorySettingsForm
 from opensspr.directory.models import DirectorySettings, RoleMapping
 
@@ -27,6 +33,7 @@ class RoleMappingInline(admin.TabularInline):
 class DirectorySettingsAdmin(AuditedModelAdmin):
     audit_values = False  # the form carries the service account's password
     form = DirectorySettingsForm
+    change_form_template = "console/directory_change_form.html"
     inlines = (RoleMappingInline,)
     fieldsets = (
         (None, {"fields": ("enabled", "kind")}),
@@ -87,3 +94,39 @@ class DirectorySettingsAdmin(AuditedModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.pk = 1  # one row
         super().save_model(request, obj, form, change)
+
+    def get_urls(self) -> list[URLPattern]:
+        doctor = path(
+            "doctor/",
+            self.admin_site.admin_view(self.doctor_view),
+            name="directory_directorysettings_doctor",
+        )
+        return [doctor, *super().get_urls()]
+
+    def doctor_view(self, request: HttpRequest) -> HttpResponse:
+        """GET shows the button (and a sample user field); POST runs the checks.
+
+        POST only, so following or prefetching a link never opens LDAP
+        connections to the directory.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Check the directory"),
+            "sample_user": "",
+            "reports": None,
+            "not_configured": "",
+        }
+        if request.method == "POST":
+            sample = request.POST.get("sample_user", "").strip()[:256]
+            context["sample_user"] = sample
+            try:
+                context["reports"] = run_directory_doctor(sample_user_id=sample or None)
+            except DoctorNotConfiguredError:
+                context["not_configured"] = _(
+                    "No on-premises directory is configured yet: enter the server URLs and "
+                    "the service account, save, then check."
+                )
+        return TemplateResponse(request, "console/directory_doctor.html", context)

@@ -1,0 +1,326 @@
+"""The writeback doctor: check a configured directory and name each problem's cause and fix.
+
+``diagnose`` runs small checks in the order a writeback would meet them:
+the scope's OU names, reaching the server (TCP, then TLS), the service
+account's bind, then the directory kind's own checks (ppolicy or the AD
+domain), the write rights on each scope, and an optional sample user. It
+reads and never writes: the rights checks send modifies that the server
+refuses after its access check (see ``doctor_openldap``), and nothing in a
+finding holds a password. When a step fails, the checks that need it are not
+run, so one cause gives one finding, not ten.
+"""
+
+import socket
+import ssl
+from collections.abc import Iterable
+from enum import StrEnum
+
+from ldap3 import Connection
+from ldap3.utils.conv import escape_filter_chars
+from ldap3.utils.dn import parse_dn
+
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
+from opensspr.directory.ldap import doctor_ad, doctor_openldap
+from opensspr.directory.ldap.config import LdapConfig, TlsMode
+from opensspr.directory.ldap.connection import close, open_bound, translated
+from opensspr.directory.ldap.findings import (
+    SEVERITY_ORDER,
+    Finding,
+    Severity,
+    error,
+    ok,
+    search,
+    warning,
+)
+
+__all__ = ["Finding", "Kind", "Severity", "diagnose", "worst"]
+
+
+class Kind(StrEnum):
+    OPENLDAP = "openldap"
+    ACTIVE_DIRECTORY = "active_directory"
+
+
+# sspr-behaviour §7.6: OU names with these make writeback fail (event 33001).
+RESERVED = frozenset(',+"\\<>;\n\r=/')
+# A StartTLS request (RFC 4511 ExtendedRequest, message ID 1, OID 1.3.6.1.4.1.1466.20037).
+STARTTLS_REQUEST = bytes.fromhex("301d02010177188016") + b"1.3.6.1.4.1.1466.20037"
+# OpenSSL X509_V_ERR_* numbers the TLS probe tells apart.
+_NAME_MISMATCH = {62, 64}  # hostname, IP address
+_EXPIRED = {9, 10}  # not yet valid, expired
+
+
+def diagnose(
+    config: LdapConfig,
+    *,
+    kind: str,
+    scope_dns: Iterable[str],
+    sample_user_id: str | None = None,
+    policy_hints: bool = True,
+) -> list[Finding]:
+    """Every finding for one server of the directory, errors first.
+
+    ``scope_dns`` are the OUs writeback acts in (the base DN when none);
+    ``policy_hints`` is whether AD resets are configured to send the control.
+    """
+    scopes = list(scope_dns) or [config.user_base]
+    findings = [finding for dn in scopes if (finding := check_names(dn))]
+    subject = f"{config.host}:{config.port}"
+    try:
+        connection, bound = open_bound(config, config.bind_dn, config.bind_password)
+    except DirectoryUnavailableError as exc:
+        findings.append(transport_finding(config, exc))
+        return ordered(findings)
+    try:
+        findings.append(ok("connected", subject, f"Connected with {_tls_words(config)}."))
+        if not bound:
+            findings.append(bind_failed(config))
+            return ordered(findings)
+        findings.append(ok("service_bind_ok", config.bind_dn, "The service account signed in."))
+        findings += _checks(
+            config,
+            connection,
+            kind=kind,
+            scopes=scopes,
+            sample_user_id=sample_user_id,
+            policy_hints=policy_hints,
+        )
+    finally:
+        close(connection)
+    return ordered(findings)
+
+
+def _checks(
+    config: LdapConfig,
+    connection: Connection,
+    *,
+    kind: str,
+    scopes: list[str],
+    sample_user_id: str | None,
+    policy_hints: bool,
+) -> list[Finding]:
+    """The directory's own checks; a connection lost halfway is a finding, not a crash."""
+    findings: list[Finding] = []
+    try:
+        with translated():
+            if kind == Kind.ACTIVE_DIRECTORY:
+                findings += doctor_ad.check(config, connection, scopes, policy_hints=policy_hints)
+            else:
+                findings += doctor_openldap.check(config, connection, scopes)
+            if sample_user_id:
+                findings.append(check_sample(config, connection, scopes, sample_user_id))
+    except DirectoryError as exc:
+        findings.append(
+            error(
+                "check_interrupted",
+                f"{config.host}:{config.port}",
+                f"The directory stopped answering during the checks ({exc.code}); the "
+                "findings above are those made before.",
+                "Check the directory's logs and the network, then run the doctor again.",
+            )
+        )
+    return findings
+
+
+def ordered(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda finding: SEVERITY_ORDER.index(finding.severity))
+
+
+def worst(findings: Iterable[Finding]) -> Severity:
+    severities = {finding.severity for finding in findings}
+    return next((s for s in SEVERITY_ORDER if s in severities), Severity.OK)
+
+
+def _tls_words(config: LdapConfig) -> str:
+    name = config.server_name or config.host
+    mode = "LDAPS" if config.tls is TlsMode.LDAPS else "StartTLS"
+    return f"{mode}; the certificate is trusted and valid for {name}"
+
+
+# --- Reaching the server -------------------------------------------------------------------
+
+
+def transport_finding(config: LdapConfig, exc: DirectoryUnavailableError) -> Finding:
+    """Why the connection failed: the TCP connect, or which part of TLS."""
+    if exc.code != DirectoryCode.TLS_FAILURE:
+        return connect_finding(config)
+    return tls_finding(config, probe_tls(config))
+
+
+def connect_finding(config: LdapConfig) -> Finding:
+    subject = f"{config.host}:{config.port}"
+    try:
+        socket.create_connection((config.host, config.port), timeout=config.connect_timeout).close()
+    except socket.gaierror:
+        return error(
+            "host_unknown",
+            subject,
+            f"The name {config.host} does not resolve.",
+            "Correct the server URL, or add the name to DNS.",
+        )
+    except ConnectionRefusedError:
+        return error(
+            "connect_refused",
+            subject,
+            "The server refused the connection: nothing listens on that port.",
+            "Check the URL's port (636 for LDAPS, 389 for StartTLS) and that the directory runs.",
+        )
+    except OSError:
+        return error(
+            "connect_timeout",
+            subject,
+            f"No answer within {config.connect_timeout:g} seconds.",
+            "Check the host, and that a firewall lets this server reach that port.",
+        )
+    return error(
+        "connect_failed",
+        subject,
+        "The TCP connection opens, but the directory closed or did not answer the LDAP session.",
+        "Check that the port serves LDAP (not another service) and the directory's logs.",
+    )
+
+
+def probe_tls(config: LdapConfig) -> int | str | None:
+    """The OpenSSL verify code of a handshake as the connector does it, or a word.
+
+    ``connection.py`` keeps only the failure's class name (ldap3's messages can
+    quote requests), so the doctor shakes hands once more with Python's own
+    ``ssl``, which says why: untrusted, wrong name, expired.
+    """
+    context = ssl.create_default_context(cafile=config.ca_file, cadata=config.ca_data)
+    try:
+        raw = socket.create_connection((config.host, config.port), timeout=config.connect_timeout)
+    except OSError:
+        return "connect"
+    try:
+        if config.tls is TlsMode.STARTTLS:
+            raw.sendall(STARTTLS_REQUEST)
+            answer = raw.recv(4096)
+            if b"\x0a\x01\x00" not in answer[:16]:  # resultCode success (ENUMERATED 0)
+                return "starttls"
+        with context.wrap_socket(raw, server_hostname=config.server_name or config.host):
+            return None
+    except ssl.SSLCertVerificationError as exc:
+        return exc.verify_code
+    except (ssl.SSLError, OSError):
+        return "handshake"
+    finally:
+        raw.close()
+
+
+def tls_finding(config: LdapConfig, verdict: int | str | None) -> Finding:
+    subject = f"{config.host}:{config.port}"
+    name = config.server_name or config.host
+    if verdict in _NAME_MISMATCH:
+        return error(
+            "tls_name_mismatch",
+            subject,
+            f"The certificate is trusted but not issued for {name}.",
+            "Connect with a name the certificate carries, or set 'name on the certificate'.",
+        )
+    if verdict in _EXPIRED:
+        return error(
+            "tls_expired",
+            subject,
+            "The server's certificate is expired or not yet valid.",
+            "Renew the directory's certificate (and check this server's clock).",
+        )
+    if isinstance(verdict, int):
+        return error(
+            "tls_untrusted",
+            subject,
+            "The server's certificate is not signed by a trusted certificate authority.",
+            "Paste the CA that issued the directory's certificate into 'CA certificate (PEM)'.",
+        )
+    if verdict == "starttls":
+        return error(
+            "starttls_refused",
+            subject,
+            "The server refused StartTLS: it has no certificate configured.",
+            "Give the directory a certificate, or use LDAPS if only that port has one.",
+        )
+    return error(
+        "tls_failure",
+        subject,
+        "The TLS handshake failed (protocol or cipher: TLS 1.2 or later is required).",
+        "Check the URL's scheme against the TLS mode, and the directory's TLS settings.",
+    )
+
+
+def bind_failed(config: LdapConfig) -> Finding:
+    return error(
+        DirectoryCode.SERVICE_BIND_FAILED.value,
+        config.bind_dn,
+        "The directory refused the service account's DN and password.",
+        "Check the service account DN and enter its current password again.",
+    )
+
+
+# --- Names and the sample user ------------------------------------------------------------
+
+
+def check_names(dn: str) -> Finding | None:
+    """A warning when an RDN value in ``dn`` holds a character writeback can't handle."""
+    try:
+        parts = parse_dn(dn)
+    except Exception:
+        return error(
+            "scope_dn_invalid", dn, "This is not a valid DN.", "Correct it in the scope list."
+        )
+    for _attribute, value, _separator in parts:
+        text = unescape(value)
+        bad = sorted({c for c in text if c in RESERVED})
+        if bad or text.startswith((" ", "#")) or text.endswith(" "):
+            shown = " ".join(repr(c) for c in bad) or "a leading or trailing space, or leading #"
+            return warning(
+                "ou_reserved_characters",
+                dn,
+                f"The name {text!r} holds {shown}: some tools mis-handle such DNs.",
+                "Rename the OU without these characters, or keep its users out of scope.",
+            )
+    return None
+
+
+def unescape(value: str) -> str:
+    """An RDN value as written in a DN (RFC 4514 escapes) back to its characters."""
+    out, i = bytearray(), 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value):
+            pair = value[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair):
+                out.append(int(pair, 16))
+                i += 3
+                continue
+            out += value[i + 1].encode()
+            i += 2
+            continue
+        out += value[i].encode()
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def check_sample(
+    config: LdapConfig, connection: Connection, scopes: list[str], user_id: str
+) -> Finding:
+    """The sample user must match exactly one entry across the scopes."""
+    attribute = config.user_id_attribute
+    query = f"(&{config.user_object_filter}({attribute}={escape_filter_chars(user_id)}))"
+    found: list[str] = []
+    for dn in scopes:
+        _code, entries = search(connection, dn, query, subtree=True, limit=2)
+        found += [entry_dn for entry_dn, _ in entries]
+    if not found:
+        return error(
+            "sample_user_not_found",
+            user_id,
+            f"No entry in scope has {attribute}={user_id} and matches the user filter.",
+            "Check the user ID attribute, the user filter and the OUs in scope.",
+        )
+    if len(found) > 1:
+        return error(
+            "sample_user_multiple",
+            user_id,
+            f"{len(found)} entries in scope have {attribute}={user_id}; writeback refuses both.",
+            "Make the user ID attribute unique, or narrow the OUs in scope.",
+        )
+    return ok("sample_user_found", user_id, f"Found exactly one entry: {found[0]}.")

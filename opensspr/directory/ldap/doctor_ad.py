@@ -1,0 +1,257 @@
+"""The doctor's Active Directory checks: the domain, protected accounts and rights per scope.
+
+The rights of sspr-behaviour §7.6 are read, not tried: ``allowedAttributesEffective``
+on a user in scope lists the attributes the service account may write
+(``lockoutTime``, ``pwdLastSet``), and the Reset Password control-access right,
+which no attribute list shows, is found in the user's DACL (read with the
+SD-flags control, DACL only, which any reader of the entry gets) by matching
+its allow entries against the service account's ``tokenGroups``. Deny entries
+are not weighed: a deny is rare in delegations and the doctor would rather
+miss one than claim a right is missing that is there.
+"""
+
+import struct
+import uuid
+from collections.abc import Iterator
+
+from ldap3 import Connection
+
+from opensspr.directory.ldap.active_directory import POLICY_HINTS_OID
+from opensspr.directory.ldap.common import Attributes, first_int, first_text
+from opensspr.directory.ldap.config import LdapConfig
+from opensspr.directory.ldap.doctor_openldap import scope_missing
+from opensspr.directory.ldap.findings import Finding, error, ok, search, warning
+
+OLD_POLICY_HINTS_OID = "1.2.840.113556.1.4.2066"
+SD_FLAGS_DACL = ("1.2.840.113556.1.4.801", True, b"\x30\x03\x02\x01\x04")
+RESET_PASSWORD = uuid.UUID("00299570-246d-11d0-a768-00aa006e0529").bytes_le
+SE_DACL_PROTECTED = 0x1000
+CONTROL_ACCESS, GENERIC_ALL = 0x100, 0x10000000
+ALLOWED, ALLOWED_OBJECT, INHERIT_ONLY, OBJECT_TYPE_PRESENT = 0, 5, 0x08, 0x1
+WELL_KNOWN = {"S-1-1-0", "S-1-5-11"}  # Everyone, Authenticated Users
+MAX_SERVICE_PASSWORD = 256  # sspr-behaviour §7.6: longer ones fail the unlock
+PROTECTED_COUNT_LIMIT = 1000
+
+
+def check(
+    config: LdapConfig, connection: Connection, scopes: list[str], *, policy_hints: bool
+) -> list[Finding]:
+    _code, root = search(connection, "", attributes=["supportedControl", "defaultNamingContext"])
+    attributes = root[0][1] if root else {}
+    findings = [check_hints(attributes, policy_hints=policy_hints)]
+    domain = first_text(attributes, "defaultNamingContext")
+    if domain:
+        findings += check_min_age(connection, domain)
+    if len(config.bind_password) > MAX_SERVICE_PASSWORD:
+        findings.append(
+            warning(
+                "service_password_too_long",
+                config.bind_dn,
+                "The service account's password is longer than 256 characters.",
+                "Give it a shorter password (at most 256 characters).",
+            )
+        )
+    sids = token_sids(connection, config.bind_dn)
+    for dn in scopes:
+        findings += check_scope(config, connection, dn, sids)
+    return findings
+
+
+def check_hints(root: Attributes, *, policy_hints: bool) -> Finding:
+    controls = {value.decode() for value in root.get("supportedcontrol", [])}
+    supported = bool(controls & {POLICY_HINTS_OID, OLD_POLICY_HINTS_OID})
+    if supported and policy_hints:
+        return ok("policy_hints", "rootDSE", "The domain controller supports policy hints.")
+    if policy_hints:
+        return error(
+            "policy_hints_unsupported",
+            "rootDSE",
+            "The domain controller does not support the policy-hints control, so it refuses "
+            "every reset (Samba before 4.21, Windows before Server 2016).",
+            "Upgrade the domain controllers, or turn off 'apply history and minimum age to "
+            "resets' (resets then skip history and minimum age).",
+        )
+    if supported:
+        return warning(
+            "policy_hints_off",
+            "rootDSE",
+            "Resets don't send policy hints, so they skip password history and minimum age.",
+            "Turn on 'apply history and minimum age to resets': this DC supports it.",
+        )
+    return warning(
+        "policy_hints_off",
+        "rootDSE",
+        "The DC lacks policy hints and they are off: resets skip history and minimum age.",
+        "Upgrade the domain controllers to Windows Server 2016 or Samba 4.21, then turn it on.",
+    )
+
+
+def check_min_age(connection: Connection, domain: str) -> list[Finding]:
+    _code, entries = search(connection, domain, attributes=["minPwdAge"])
+    age = first_int(entries[0][1], "minPwdAge") if entries else None
+    if age:  # negative 100-nanosecond intervals
+        hours = abs(age) / 10_000_000 / 3600
+        return [
+            warning(
+                "min_password_age",
+                domain,
+                f"The domain's minimum password age is {hours:g} hours: a second reset within "
+                "that time is refused.",
+                "Set the domain's (or the fine-grained policy's) minimum password age to 0.",
+            )
+        ]
+    return []
+
+
+def check_scope(
+    config: LdapConfig, connection: Connection, dn: str, sids: set[str]
+) -> list[Finding]:
+    code, entries = search(
+        connection, dn, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_DACL]
+    )
+    if not entries:
+        return [scope_missing(dn, code)]
+    findings = []
+    if _control(entries[0][1]) & SE_DACL_PROTECTED:
+        findings.append(
+            warning(
+                "inheritance_disabled",
+                dn,
+                "Permission inheritance is disabled on this OU: rights delegated above it don't "
+                "reach its users.",
+                "Enable inheritance, or delegate the writeback rights on this OU itself.",
+            )
+        )
+    findings += check_protected(config, connection, dn)
+    query = f"(&{config.user_object_filter}(!(adminCount=1)))"
+    attributes = ["allowedAttributesEffective", "nTSecurityDescriptor"]
+    _code, users = search(connection, dn, query, attributes, subtree=True, controls=[SD_FLAGS_DACL])
+    if not users:
+        findings.append(
+            warning(
+                "scope_empty",
+                dn,
+                "No unprotected user here matches the user filter, so rights couldn't be checked.",
+                "Check the user filter, or add a user and run the doctor again.",
+            )
+        )
+        return findings
+    findings.append(check_rights(dn, users[0], sids))
+    return findings
+
+
+def check_protected(config: LdapConfig, connection: Connection, dn: str) -> list[Finding]:
+    query = f"(&{config.user_object_filter}(adminCount=1))"
+    _code, found = search(connection, dn, query, subtree=True, limit=PROTECTED_COUNT_LIMIT)
+    if not found:
+        return []
+    return [
+        warning(
+            "protected_accounts_in_scope",
+            dn,
+            f"{len(found)} protected account(s) (adminCount=1) are in scope, e.g. {found[0][0]}: "
+            "writeback refuses to reset or unlock them.",
+            "Expected for administrators; they change their password on-premises. Move other "
+            "accounts out of protected groups and clear adminCount.",
+        )
+    ]
+
+
+def check_rights(scope: str, user: tuple[str, Attributes], sids: set[str]) -> Finding:
+    dn, attributes = user
+    writable = {v.decode().lower() for v in attributes.get("allowedattributeseffective", [])}
+    missing = [name for name in ("lockoutTime", "pwdLastSet") if name.lower() not in writable]
+    descriptor = (attributes.get("ntsecuritydescriptor") or [b""])[0]
+    if not may_reset(descriptor, sids):
+        missing.insert(0, "Reset password")
+    if missing:
+        return error(
+            "write_rights_missing",
+            scope,
+            f"The service account lacks {', '.join(missing)} (checked on {dn}).",
+            "Delegate Reset password, Write lockoutTime and Write pwdLastSet on this OU to it, "
+            "for descendant user objects (docs/operators/active-directory.md).",
+        )
+    return ok("write_rights", scope, f"The service account may reset and unlock (checked on {dn}).")
+
+
+def token_sids(connection: Connection, dn: str) -> set[str]:
+    """The service account's own SID, its groups' (nested) and the well-known ones."""
+    _code, entries = search(connection, dn, attributes=["objectSid", "tokenGroups"])
+    attributes = entries[0][1] if entries else {}
+    values = attributes.get("objectsid", []) + attributes.get("tokengroups", [])
+    return WELL_KNOWN | {sid_text(value) for value in values} - {""}
+
+
+def sid_text(value: bytes) -> str:
+    """A binary SID as ``S-1-5-21-...``; empty for bytes too short to be one."""
+    if len(value) < 8 or len(value) < 8 + 4 * value[1]:
+        return ""
+    count = value[1]
+    authority = int.from_bytes(value[2:8], "big")
+    subs = struct.unpack(f"<{count}I", value[8 : 8 + 4 * count])
+    return "-".join(["S", str(value[0]), str(authority), *map(str, subs)])
+
+
+def _control(attributes: Attributes) -> int:
+    descriptor = (attributes.get("ntsecuritydescriptor") or [b""])[0]
+    return int.from_bytes(descriptor[2:4], "little") if len(descriptor) >= 20 else 0
+
+
+def may_reset(descriptor: bytes, sids: set[str]) -> bool:
+    """Whether an allow entry grants one of ``sids`` the Reset Password right."""
+    for kind, flags, mask, object_type, sid in aces(descriptor):
+        if flags & INHERIT_ONLY or sid not in sids:
+            continue
+        if mask & GENERIC_ALL:
+            return True
+        if mask & CONTROL_ACCESS and (kind == ALLOWED or object_type in (None, RESET_PASSWORD)):
+            return True
+    return False
+
+
+def aces(descriptor: bytes) -> Iterator[tuple[int, int, int, bytes | None, str]]:
+    """The allow entries of a self-relative security descriptor's DACL (MS-DTYP 2.4).
+
+    The bytes come from the server: anything truncated or malformed ends the
+    walk (no right found), never a crash.
+    """
+    if len(descriptor) < 20:
+        return
+    offset = int.from_bytes(descriptor[16:20], "little")
+    if not offset or offset + 8 > len(descriptor):
+        return
+    count = int.from_bytes(descriptor[offset + 4 : offset + 6], "little")
+    position = offset + 8
+    for _ in range(count):
+        size = int.from_bytes(descriptor[position + 2 : position + 4], "little")
+        if size < 8 or position + size > len(descriptor):
+            return
+        kind, flags = descriptor[position], descriptor[position + 1]
+        body = descriptor[position + 4 : position + size]
+        position += size
+        entry = _allow_entry(kind, body)
+        if entry is not None:
+            mask, object_type, sid = entry
+            yield kind, flags, mask, object_type, sid
+
+
+def _allow_entry(kind: int, body: bytes) -> tuple[int, bytes | None, str] | None:
+    mask = int.from_bytes(body[:4], "little")
+    if kind == ALLOWED:
+        return _with_sid(mask, None, body[4:])
+    if kind != ALLOWED_OBJECT or len(body) < 8:
+        return None
+    present = int.from_bytes(body[4:8], "little")
+    rest = body[8:]
+    object_type = rest[:16] if present & OBJECT_TYPE_PRESENT else None
+    rest = rest[16:] if present & OBJECT_TYPE_PRESENT else rest
+    rest = rest[16:] if present & 0x2 else rest  # inherited object type
+    return _with_sid(mask, object_type, rest)
+
+
+def _with_sid(
+    mask: int, object_type: bytes | None, raw: bytes
+) -> tuple[int, bytes | None, str] | None:
+    sid = sid_text(raw)
+    return (mask, object_type, sid) if sid else None

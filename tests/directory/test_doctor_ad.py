@@ -1,0 +1,119 @@
+"""The writeback doctor against a real Samba AD DC (run under flock /tmp/opensspr-samba.lock)."""
+
+from ldap3 import MODIFY_REPLACE
+
+from opensspr.directory.ldap.active_directory import encode_password
+from opensspr.directory.ldap.connection import open_bound
+from opensspr.directory.ldap.doctor import Finding, Kind, Severity, diagnose
+from tests.directory import samba
+
+USERS = f"CN=Users,{samba.DOMAIN_DN}"
+
+
+def run(dc: samba.SambaDc, scopes: list[str], **overrides: object) -> list[Finding]:
+    hints = bool(overrides.pop("policy_hints", dc.supports_policy_hints))
+    return diagnose(
+        samba.ad_connector_config(dc, **overrides),
+        kind=Kind.ACTIVE_DIRECTORY,
+        scope_dns=scopes,
+        policy_hints=hints,
+    )
+
+
+def by_code(findings: list[Finding], code: str) -> Finding:
+    [finding] = [f for f in findings if f.code == code]
+    return finding
+
+
+def test_the_delegated_service_account_has_the_writeback_rights(samba_dc, ad_user) -> None:
+    ad_user()
+    findings = run(samba_dc, [samba.PEOPLE])
+    assert {f.code for f in findings if f.severity is Severity.ERROR} == set()
+    rights = by_code(findings, "write_rights")
+    assert rights.severity is Severity.OK and rights.subject == samba.PEOPLE
+
+
+def test_policy_hints_the_dc_lacks(samba_dc, ad_user) -> None:
+    ad_user()
+    finding = by_code(
+        run(samba_dc, [samba.PEOPLE], policy_hints=True),
+        "policy_hints_unsupported" if not samba_dc.supports_policy_hints else "policy_hints",
+    )
+    if samba_dc.supports_policy_hints:
+        assert finding.severity is Severity.OK
+    else:  # Samba before 4.21: every reset with the control would be refused
+        assert finding.severity is Severity.ERROR
+        assert "turn off" in finding.fix
+        off = by_code(run(samba_dc, [samba.PEOPLE], policy_hints=False), "policy_hints_off")
+        assert off.severity is Severity.WARNING
+
+
+def test_a_protected_account_in_scope(samba_dc, ad_user) -> None:
+    dn = ad_user()
+    admin = samba_dc.admin()
+    try:
+        assert admin.modify(dn, {"adminCount": [(MODIFY_REPLACE, ["1"])]}), admin.result
+        findings = run(samba_dc, [samba.PEOPLE])
+    finally:
+        admin.modify(dn, {"adminCount": [(MODIFY_REPLACE, ["0"])]})
+        admin.unbind()
+    finding = by_code(findings, "protected_accounts_in_scope")
+    assert finding.severity is Severity.WARNING and dn in finding.cause
+    assert "1 protected account(s)" in finding.cause
+    assert by_code(findings, "write_rights").severity is Severity.OK  # checked on another user
+
+
+def test_a_scope_without_delegated_rights(samba_dc, ad_user) -> None:
+    ad_user(parent=USERS)
+    findings = run(samba_dc, [samba.PEOPLE, USERS])
+    missing = by_code(findings, "write_rights_missing")
+    assert missing.severity is Severity.ERROR and missing.subject == USERS
+    assert "Reset password, lockoutTime, pwdLastSet" in missing.cause
+    assert by_code(findings, "protected_accounts_in_scope").subject == USERS  # Administrator
+
+
+def test_an_account_with_no_delegation_at_all(samba_dc, ad_user) -> None:
+    ad_user()
+    name = "plainreader"
+    dn = f"CN={name},{USERS}"
+    admin = samba_dc.admin()
+    try:
+        admin.add(
+            dn,
+            ["top", "person", "organizationalPerson", "user"],
+            {
+                "sAMAccountName": name,
+                "unicodePwd": encode_password(samba.INITIAL_PW),
+                "userAccountControl": 512,
+            },
+        )
+    finally:
+        admin.unbind()
+    findings = run(samba_dc, [samba.PEOPLE], bind_dn=dn, bind_password=samba.INITIAL_PW)
+    missing = by_code(findings, "write_rights_missing")
+    assert missing.subject == samba.PEOPLE
+    assert "Reset password" in missing.cause
+
+
+def test_a_wrong_service_password(samba_dc) -> None:
+    findings = run(samba_dc, [samba.PEOPLE], bind_password="Not-The-Passw0rd")
+    assert {f.code for f in findings if f.severity is Severity.ERROR} == {"service_bind_failed"}
+
+
+def test_a_minimum_password_age(samba_dc, ad_user) -> None:
+    ad_user()
+    # Without ldap3's schema (its validator refuses AD's raw interval), as the Administrator.
+    config = samba.ad_connector_config(
+        samba_dc, bind_dn=samba.ADMIN_DN, bind_password=samba.ADMIN_PW
+    )
+    admin, bound = open_bound(config, config.bind_dn, config.bind_password)
+    assert bound
+    day = str(-24 * 3600 * 10_000_000)  # negative 100-ns intervals, as AD stores it
+    try:
+        assert admin.modify(samba.DOMAIN_DN, {"minPwdAge": [(MODIFY_REPLACE, [day])]})
+        findings = run(samba_dc, [samba.PEOPLE])
+    finally:
+        admin.modify(samba.DOMAIN_DN, {"minPwdAge": [(MODIFY_REPLACE, ["0"])]})
+        admin.unbind()
+    age = by_code(findings, "min_password_age")
+    assert age.severity is Severity.WARNING and "24 hours" in age.cause
