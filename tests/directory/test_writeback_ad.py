@@ -124,13 +124,20 @@ def test_a_protected_account_is_refused_with_its_own_outcome(person, meta, samba
         admin.modify(person.on_premises_dn, {"adminCount": [(MODIFY_REPLACE, ["1"])]})
     finally:
         admin.unbind()
-    view = _verified(person, meta)
-    with pytest.raises(FlowError) as refused:
-        set_new_password(handle=view.handle, new_password=NEW, meta=meta)
-    assert refused.value.code == "directory:protected_account"
-    failed = AuditEvent.objects.filter(target=person, activity="reset.failed").get()
-    assert failed.reason == "protected_account"
-    assert delivered(recipient=EMAIL).filter(purpose="reset.notification").count() == 0
+    try:
+        view = _verified(person, meta)
+        with pytest.raises(FlowError) as refused:
+            set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+        assert refused.value.code == "directory:protected_account"
+        failed = AuditEvent.objects.filter(target=person, activity="reset.failed").get()
+        assert failed.reason == "protected_account"
+        assert delivered(recipient=EMAIL).filter(purpose="reset.notification").count() == 0
+    finally:  # the domain controller lives for the session: leave no protected account behind
+        admin = samba_dc.admin()
+        try:
+            admin.modify(person.on_premises_dn, {"adminCount": [(MODIFY_REPLACE, ["0"])]})
+        finally:
+            admin.unbind()
 
 
 def test_unlock_only_and_a_temporary_password_against_active_directory(
