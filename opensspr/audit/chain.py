@@ -109,6 +109,38 @@ def verify(*, now: datetime | None = None) -> Verdict:
     return _verdict(checked, None, now)
 
 
+def prune(*, before: datetime) -> int:
+    """Delete sealed events that occurred before ``before``, keeping the chain verifiable.
+
+    Only a run of links from the start of the chain goes (up to the first event
+    that is newer): the last deleted link becomes the anchor verification starts
+    from, so what remains still verifies, and a deletion in the middle still shows.
+    Unsealed events are never pruned. Returns how many events were deleted.
+    """
+    with transaction.atomic():
+        ChainHead.objects.get_or_create(pk=1)
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        newer = (
+            AuditEvent.objects.filter(chain_seq__gt=head.anchor_seq, occurred_at__gte=before)
+            .order_by("chain_seq")
+            .values_list("chain_seq", flat=True)
+            .first()
+        )
+        last = (newer - 1) if newer is not None else head.seq
+        if last <= head.anchor_seq:
+            return 0
+        anchor = AuditEvent.objects.filter(chain_seq=last).values_list("chain_hash", flat=True)
+        anchor_hash = anchor.first()
+        if anchor_hash is None:  # the link is already missing: verify will say so
+            return 0
+        doomed = AuditEvent.objects.filter(chain_seq__gt=head.anchor_seq, chain_seq__lte=last)
+        # A queryset delete (AuditEvent.delete refuses: nothing else may remove an event).
+        deleted, _per_model = doomed.delete()
+        head.anchor_seq, head.anchor_hash = last, anchor_hash
+        head.save(update_fields=["anchor_seq", "anchor_hash"])
+    return deleted
+
+
 def _sealed_from(seq: int) -> Iterator[AuditEvent]:
     events = AuditEvent.objects.filter(chain_seq__gt=seq).order_by("chain_seq")
     return events.iterator(chunk_size=2000)

@@ -234,6 +234,11 @@ OPENSSPR_LOCKOUT_MAX_SECONDS = env.integer(
 OPENSSPR_SIGNIN_FAILURES_PER_IP = env.integer(
     "OPENSSPR_SIGNIN_FAILURES_PER_IP", 100, minimum=10, maximum=100000
 )
+# How long audit events are kept before `opensspr audit prune` may delete them (sealed ones
+# only; the chain keeps verifying from its new anchor). Default: a year.
+OPENSSPR_AUDIT_RETENTION_DAYS = env.integer(
+    "OPENSSPR_AUDIT_RETENTION_DAYS", 365, minimum=1, maximum=36500
+)
 # An administrator's temporary password works for this long (ASVS 6.4.1: short-lived).
 OPENSSPR_TEMPORARY_PASSWORD_HOURS = env.integer(
     "OPENSSPR_TEMPORARY_PASSWORD_HOURS", 72, minimum=1, maximum=720

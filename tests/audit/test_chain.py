@@ -1,11 +1,13 @@
 """The tamper-evident audit log: sealed in one keyed chain, verified link by link."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from opensspr.audit.activities import Activity
-from opensspr.audit.chain import seal_pending, verify
+from opensspr.audit.chain import prune, seal_pending, verify
 from opensspr.audit.models import AuditEvent, ChainHead, Outcome
 from opensspr.audit.services import record_event
 from opensspr.channels import deliver_due
@@ -116,3 +118,32 @@ def test_parallel_writers_and_sealers_never_fork_the_chain():
     assert AuditEvent.objects.filter(chain_seq__isnull=False).count() == 60
     verdict = verify()
     assert verdict.intact and verdict.checked == 60
+
+
+def test_pruning_keeps_what_remains_verifiable_and_tampering_still_shows(meta, clock):
+    _events(3, meta)
+    clock.advance(days=400)
+    _events(2, meta)
+    seal_pending()
+    deleted = prune(before=clock.now - timedelta(days=365))
+    assert deleted == 3
+    assert list(AuditEvent.objects.values_list("chain_seq", flat=True).order_by("chain_seq")) == [
+        4,
+        5,
+    ]
+    head = ChainHead.objects.get(pk=1)
+    assert head.anchor_seq == 3
+    assert verify().intact and verify().checked == 2
+    assert prune(before=clock.now - timedelta(days=365)) == 0  # nothing older left
+    _raw("UPDATE audit_auditevent SET reason = %s WHERE chain_seq = %s", "edited", 4)
+    assert verify().first_break.seq == 4
+
+
+def test_the_prune_command_uses_the_retention_setting(meta, clock, settings, capsys):
+    settings.OPENSSPR_AUDIT_RETENTION_DAYS = 30
+    _events(2, meta)
+    clock.advance(days=31)
+    _events(1, meta)
+    call_command("audit", "prune")
+    assert "Deleted 2 audit events older than 30 days" in capsys.readouterr().out
+    call_command("audit", "verify")
