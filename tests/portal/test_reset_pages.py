@@ -605,3 +605,13 @@ def test_a_new_password_sent_again_after_the_reset_finished_says_it_is_done(port
     assert again.status_code == 200
     assert "already finished in another window" in _text(again)
     assert 'id="sign-in"' in _text(again)
+
+
+def test_the_done_page_offers_sign_in_not_help(portal, jan):
+    """Once the password is reset, "contact your administrator" is noise: sign in instead."""
+    portal.to_verify(jan.user_id)
+    portal.pass_email("jan@mail.example")
+    portal.post("password", new_password=NEW, confirm_password=NEW)
+    page = _text(portal.page())
+    assert 'id="sign-in"' in page
+    assert "contact-admin" not in page
