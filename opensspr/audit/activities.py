@@ -116,6 +116,7 @@ class Activity(models.TextChoices):
     DIRECTORY_SYNC_ROLES_CHANGED = "directory.sync_roles_changed", _("Roles changed by sync")
 
     REPORT_REGISTRATIONS_EXPORTED = "report.registrations_exported", _("Registrations exported")
+    AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
 
     @property
     def category(self) -> Category:
@@ -197,7 +198,7 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.DIRECTORY_SYNC_USER_DISABLED,
         Activity.DIRECTORY_SYNC_ROLES_CHANGED,
     ),
-    Category.REPORT: (Activity.REPORT_REGISTRATIONS_EXPORTED,),
+    Category.REPORT: (Activity.REPORT_REGISTRATIONS_EXPORTED, Activity.AUDIT_EXPORTED),
 }
 
 CATEGORY_OF: Mapping[Activity, Category] = MappingProxyType(

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.audit.activities import UnknownActivityError, to_activity
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", _("Success")
@@ -56,7 +58,12 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["target", "-occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.activity} {self.outcome}"
+        """Its time and what happened, in words (the console's row labels read this)."""
+        try:
+            what = str(to_activity(self.activity).label)
+        except UnknownActivityError:  # written by another release: shown as stored
+            what = self.activity
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {what} ({self.get_outcome_display()})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

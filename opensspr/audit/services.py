@@ -97,3 +97,14 @@ def record_event(
         user_agent=meta.user_agent,
         details=_check_details(details or {}),
     )
+
+
+def record_audit_export(*, actor: User, rows: int, export_format: str, meta: RequestMeta) -> None:
+    """Who took the audit log out of the console, how many events, in which format."""
+    record_event(
+        activity=Activity.AUDIT_EXPORTED,
+        outcome=Outcome.SUCCESS,
+        meta=meta,
+        actor=actor,
+        details={"rows": rows, "format": export_format},
+    )

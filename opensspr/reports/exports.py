@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from opensspr.core.spreadsheets import spreadsheet_safe
 from opensspr.reports.registered import DataKind, MethodStatus
 from opensspr.reports.selectors import RegistrationRow
 
@@ -27,12 +28,6 @@ COLUMNS = (
     "last_confirmed",
     "reset_blocked_until",  # added later: new columns go last, so scripts keep working
 )
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
 def _yes_no(value: bool) -> str:
@@ -70,5 +65,5 @@ def registration_csv(rows: Iterable[RegistrationRow]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([_safe(cell) for cell in _cells(row)])
+        writer.writerow([spreadsheet_safe(cell) for cell in _cells(row)])
     return out.getvalue()
