@@ -117,3 +117,18 @@ def test_a_minimum_password_age(samba_dc, ad_user) -> None:
         admin.unbind()
     age = by_code(findings, "min_password_age")
     assert age.severity is Severity.WARNING and "24 hours" in age.cause
+
+
+def test_a_disabled_service_account_is_named_as_such(samba_dc, ad_user) -> None:
+    """AD says why it refused a bind (``data 533``) once the password is right: the finding
+    names the fix (enable the account) instead of "check the password"."""
+    ad_user()
+    dn = ad_user(parent=USERS)
+    admin = samba_dc.admin()
+    try:
+        admin.modify(dn, {"userAccountControl": [(MODIFY_REPLACE, ["514"])]})  # disabled
+    finally:
+        admin.unbind()
+    findings = run(samba_dc, [samba.PEOPLE], bind_dn=dn, bind_password=samba.INITIAL_PW)
+    refused = by_code(findings, "service_bind_failed")
+    assert "disabled" in refused.cause and "Enable it" in refused.fix

@@ -12,15 +12,16 @@ run, so one cause gives one finding, not ten.
 
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from ldap3 import Connection
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
-from opensspr.directory.ldap import doctor_ad, doctor_openldap
+from opensspr.directory.ldap import ad_codes, doctor_ad, doctor_openldap
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.connection import close, open_bound, translated
 from opensspr.directory.ldap.findings import (
@@ -74,7 +75,7 @@ def diagnose(
     try:
         findings.append(ok("connected", subject, f"Connected with {_tls_words(config)}."))
         if not bound:
-            findings.append(bind_failed(config))
+            findings.append(bind_failed(config, connection.result))
             return ordered(findings)
         findings.append(ok("service_bind_ok", config.bind_dn, "The service account signed in."))
         findings += _checks(
@@ -247,7 +248,36 @@ def tls_finding(config: LdapConfig, verdict: int | str | None) -> Finding:
     )
 
 
-def bind_failed(config: LdapConfig) -> Finding:
+#: Why a refused service bind was refused, when the directory says (AD's sub-status in the
+#: diagnostic, e.g. "data 775"): (cause, fix). A wrong password or an unknown DN says nothing
+#: more, on purpose, so it stays the general finding.
+_BIND_REASONS: dict[DirectoryCode, tuple[str, str]] = {
+    DirectoryCode.ACCOUNT_LOCKED: (
+        "The service account is locked out (too many wrong passwords, perhaps from an old "
+        "password still configured somewhere).",
+        "Unlock it in the directory, then find what else signs in with an old password.",
+    ),
+    DirectoryCode.ACCOUNT_DISABLED: (
+        "The service account is disabled or has expired.",
+        "Enable it (or extend its expiry) in the directory.",
+    ),
+    DirectoryCode.PASSWORD_EXPIRED: (
+        "The service account's password has expired.",
+        "Set a new password on it (and 'password never expires' for a service account), "
+        "then enter it here.",
+    ),
+    DirectoryCode.MUST_CHANGE_PASSWORD: (
+        "The service account must change its password before it can sign in.",
+        "Set its password again without 'must change at next logon', then enter it here.",
+    ),
+}
+
+
+def bind_failed(config: LdapConfig, result: Mapping[str, Any] | None = None) -> Finding:
+    code = ad_codes.code_for(str((result or {}).get("message", "")))
+    if code in _BIND_REASONS:
+        cause, fix = _BIND_REASONS[code]
+        return error(DirectoryCode.SERVICE_BIND_FAILED.value, config.bind_dn, cause, fix)
     return error(
         DirectoryCode.SERVICE_BIND_FAILED.value,
         config.bind_dn,
