@@ -18,9 +18,9 @@ Codes and calls go through ``methods.challenges``, the one code primitive.
 """
 
 from opensspr.resets.flow.answers import submit_verification
-from opensspr.resets.flow.completion import MAX_PASSWORD_TRIES, set_new_password
+from opensspr.resets.flow.completion import set_new_password
 from opensspr.resets.flow.errors import FlowBlockedError, FlowError, PasswordRejectedError
-from opensspr.resets.flow.events import audit
+from opensspr.resets.flow.events import MAX_PASSWORD_TRIES, audit
 from opensspr.resets.flow.gates import begin_verification, change_method, confirm_voice_call
 from opensspr.resets.flow.start import FLOW_TTL, choose_operation, get_flow, start_flow
 from opensspr.resets.flow.transitions import TRANSITIONS, Step, advance, load_flow

@@ -25,7 +25,13 @@ from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
-from opensspr.resets.flow.events import audit, clear_counts, flow_meta
+from opensspr.resets.flow.events import (
+    audit,
+    clear_counts,
+    close_the_forgotten_password,
+    count_rejected_password,
+    flow_meta,
+)
 from opensspr.resets.flow.notify import notify_done
 from opensspr.resets.flow.recheck import recheck
 from opensspr.resets.flow.transitions import Step, advance, load_flow, may_take
@@ -33,8 +39,6 @@ from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.flow.writeback import settle_earlier_write, write_back
 from opensspr.resets.models import FlowState, Operation, ResetFlow
 from opensspr.signin import lockout
-
-MAX_PASSWORD_TRIES = 5
 
 
 def complete_gates(
@@ -98,12 +102,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
             # The protocol says str; a connector offering prepare_password takes what
             # it prepared (hence the arg-type ignore).
             connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]
-            if user.must_change_password or user.temporary_password_expires_at:
-                user.must_change_password = False
-                user.temporary_password_expires_at = None
-                user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-            lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-            clear_counts(flow)
+            close_the_forgotten_password(flow, user)
             new = advance(flow, Step.SET_PASSWORD, completed_at=now)
             audit(flow, Activity.RESET_COMPLETED, meta)
             notify_done(user, meta, policy, unlocked=False)
@@ -126,18 +125,6 @@ def _reject(
     flow: ResetFlow, meta: RequestMeta, now: datetime, failures: tuple[RuleFailure, ...], code: str
 ) -> NoReturn:
     """Count a refused password; the last allowed one ends the flow (blocked)."""
-    tries = flow.password_attempts + 1
     with transaction.atomic():
-        if tries >= MAX_PASSWORD_TRIES:
-            handle = advance(flow, Step.BLOCK, password_attempts=tries, reason="too_many_passwords")
-        else:
-            handle = advance(flow, Step.REJECT_PASSWORD, password_attempts=tries)
-        audit(
-            flow,
-            Activity.RESET_PASSWORD_REJECTED,
-            meta,
-            outcome=Outcome.FAILURE,
-            reason=code,
-            details={"attempt": tries},
-        )
+        handle = count_rejected_password(flow, meta, code)
     raise PasswordRejectedError(view(flow, handle, now), failures, code)

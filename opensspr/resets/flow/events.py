@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from django.db import transaction
 
+from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import unknown_identifier_label
@@ -23,7 +24,7 @@ from opensspr.resets.flow.errors import FlowBlockedError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
-from opensspr.signin import sources
+from opensspr.signin import lockout, sources
 from opensspr.throttles import rules, service, subjects
 from opensspr.throttles.rules import Rule, Scope
 
@@ -114,3 +115,39 @@ def count_or_block(flow: ResetFlow, rule: Rule, meta: RequestMeta, now: datetime
     """Count one use of ``rule`` for the flow's user ID; over its limit the flow ends (blocked)."""
     if not service.hit(rule, flow.subject, now=now).allowed:
         block(flow, meta, now, why=limit_name(rule))
+
+
+#: New passwords refused (by our rules or the directory's) before the flow ends.
+MAX_PASSWORD_TRIES = 5
+
+
+def count_rejected_password(flow: ResetFlow, meta: RequestMeta, reason: str) -> str:
+    """One more refused new password, audited; the last allowed one ends the flow (blocked).
+
+    Call inside the caller's transaction; returns the flow's new handle.
+    """
+    tries = flow.password_attempts + 1
+    if tries >= MAX_PASSWORD_TRIES:
+        handle = advance(flow, Step.BLOCK, password_attempts=tries, reason="too_many_passwords")
+    else:
+        handle = advance(flow, Step.REJECT_PASSWORD, password_attempts=tries)
+    audit(
+        flow,
+        Activity.RESET_PASSWORD_REJECTED,
+        meta,
+        outcome=Outcome.FAILURE,
+        reason=reason,
+        details={"attempt": tries},
+    )
+    return handle
+
+
+def close_the_forgotten_password(flow: ResetFlow, user: User) -> None:
+    """The new password is set: a pending temporary password, the sign-in lockout ("I
+    forgot" ends it, §5.4) and every reset count of the ID are over."""
+    if user.must_change_password or user.temporary_password_expires_at:
+        user.must_change_password = False
+        user.temporary_password_expires_at = None
+        user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
+    lockout.clear(*lockout.all_keys(user.user_id_key))
+    clear_counts(flow)

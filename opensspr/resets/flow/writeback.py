@@ -30,15 +30,18 @@ from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
-from opensspr.resets.flow.events import audit, clear_counts, flow_meta
+from opensspr.resets.flow.events import (
+    audit,
+    close_the_forgotten_password,
+    count_rejected_password,
+    flow_meta,
+)
 from opensspr.resets.flow.notify import notify_done
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, ResetFlow
-from opensspr.signin import lockout
 
 PURPOSE = "reset"
-MAX_PASSWORD_TRIES = 5  # the same count as the built-in store's rejections (completion)
 
 
 def write_back(
@@ -117,7 +120,7 @@ def finish(settled: writeback.Settled) -> str:
     if settled.applied:
         return _done(flow, meta, now, by_reconciler=settled.by_reconciler)
     if settled.reason in REJECTION_CODES:
-        return _rejected(flow, meta, settled.reason)
+        return count_rejected_password(flow, meta, f"directory:{settled.reason}")
     handle = advance(flow, Step.UNDO_WRITEBACK)
     audit(flow, Activity.RESET_FAILED, meta, outcome=Outcome.FAILURE, reason=settled.reason)
     return handle
@@ -126,33 +129,11 @@ def finish(settled: writeback.Settled) -> str:
 def _done(flow: ResetFlow, meta: RequestMeta, now: datetime, *, by_reconciler: bool) -> str:
     user = flow.user
     assert user is not None
-    if user.must_change_password or user.temporary_password_expires_at:
-        user.must_change_password = False
-        user.temporary_password_expires_at = None
-        user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-    lockout.clear(*lockout.all_keys(user.user_id_key))  # "I forgot": lockout ends
-    clear_counts(flow)
+    close_the_forgotten_password(flow, user)
     handle = advance(flow, Step.FINISH_WRITEBACK, completed_at=now)
     details = {"written_to": "directory"} | ({"reconciled": True} if by_reconciler else {})
     audit(flow, Activity.RESET_COMPLETED, meta, details=details)
     notify_done(user, meta, get_sspr_policy(), unlocked=False)
-    return handle
-
-
-def _rejected(flow: ResetFlow, meta: RequestMeta, code: str) -> str:
-    tries = flow.password_attempts + 1
-    if tries >= MAX_PASSWORD_TRIES:
-        handle = advance(flow, Step.BLOCK, password_attempts=tries, reason="too_many_passwords")
-    else:
-        handle = advance(flow, Step.REJECT_PASSWORD, password_attempts=tries)
-    audit(
-        flow,
-        Activity.RESET_PASSWORD_REJECTED,
-        meta,
-        outcome=Outcome.FAILURE,
-        reason=f"directory:{code}",
-        details={"attempt": tries},
-    )
     return handle
 
 
