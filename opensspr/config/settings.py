@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "opensspr.throttles",
     "opensspr.accounts",
     "opensspr.directory",
+    "opensspr.agents",
     "opensspr.audit",
     "opensspr.policy",
     "opensspr.signin",
@@ -238,6 +239,21 @@ OPENSSPR_SIGNIN_FAILURES_PER_IP = env.integer(
 # only; the chain keeps verifying from its new anchor). Default: a year.
 OPENSSPR_AUDIT_RETENTION_DAYS = env.integer(
     "OPENSSPR_AUDIT_RETENTION_DAYS", 365, minimum=1, maximum=36500
+)
+# On-premises agents (docs/operators/agent.md). A job no agent takes within
+# OPENSSPR_AGENT_JOB_SECONDS expires and the person is told the organisation can't be
+# reached; an agent has OPENSSPR_AGENT_LEASE_SECONDS to answer a job it took (longer than
+# its directory timeouts); an agent not heard from for OPENSSPR_AGENT_WINDOW_SECONDS
+# counts as disconnected. Agents send a heartbeat every OPENSSPR_AGENT_HEARTBEAT_SECONDS.
+OPENSSPR_AGENT_JOB_SECONDS = env.integer("OPENSSPR_AGENT_JOB_SECONDS", 120, minimum=1, maximum=900)
+OPENSSPR_AGENT_LEASE_SECONDS = env.integer(
+    "OPENSSPR_AGENT_LEASE_SECONDS", 30, minimum=2, maximum=300
+)
+OPENSSPR_AGENT_HEARTBEAT_SECONDS = env.integer(
+    "OPENSSPR_AGENT_HEARTBEAT_SECONDS", 30, minimum=1, maximum=900
+)
+OPENSSPR_AGENT_WINDOW_SECONDS = env.integer(
+    "OPENSSPR_AGENT_WINDOW_SECONDS", 90, minimum=2, maximum=3600
 )
 # An administrator's temporary password works for this long (ASVS 6.4.1: short-lived).
 OPENSSPR_TEMPORARY_PASSWORD_HOURS = env.integer(

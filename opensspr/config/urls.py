@@ -10,6 +10,7 @@ urlpatterns = [
     path("metrics", core_views.metrics, name="metrics"),
     path("console/", console_site.urls),
     path("api/v1/", include("opensspr.api.urls")),
+    path("agent/v1/", include("opensspr.agents.urls")),
     path("hooks/voice/<str:provider>/<str:token>", voice_callback, name="voice_callback"),
     path("", include("opensspr.channels.urls")),
     path("", include("opensspr.captcha.urls")),

@@ -17,6 +17,10 @@ from django.http import HttpRequest, HttpResponse
 
 _limit = 8
 
+#: Long polls that wait on the event loop, not in a thread: an agent waiting for
+#: work must not take one of the ``threads`` slots people's requests need.
+UNBOUNDED_PREFIXES = ("/agent/v1/jobs/next",)
+
 
 def set_limit(threads: int) -> None:
     """Called by ``opensspr serve`` before the workers fork."""
@@ -37,6 +41,8 @@ class ConcurrencyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> object:
         if self.is_async:
+            if request.path.startswith(UNBOUNDED_PREFIXES):
+                return self.get_response(request)
             return self._limited(request)
         return self.get_response(request)
 

@@ -8,7 +8,7 @@ policy and never touches a request. A directory that refuses a password raises
 """
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from opensspr.accounts.models import User
 from opensspr.core.health import Health, HealthState  # noqa: F401 (re-exported)
@@ -18,7 +18,7 @@ from opensspr.directory.errors import (  # noqa: F401 (re-exported)
     DirectoryRejectedError,
     DirectoryUnavailableError,
 )
-from opensspr.directory.values import DirectoryPasswordPolicy
+from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,16 @@ class DirectoryConnector(Protocol):
     def password_policy(self, user: User) -> DirectoryPasswordPolicy | None: ...
 
     def check_health(self) -> Health: ...
+
+
+@runtime_checkable
+class OnPremisesConnector(DirectoryConnector, Protocol):
+    """A directory of the organisation's own (direct or through an agent).
+
+    Beyond the contract it offers what the crash-safe writeback reads: the
+    password marker (``writeback``) and the account's state.
+    """
+
+    def password_marker(self, user: User) -> str | None: ...
+
+    def account_state(self, user: User) -> AccountState: ...

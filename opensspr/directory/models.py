@@ -36,8 +36,24 @@ class TlsChoice(models.TextChoices):
     STARTTLS = TlsMode.STARTTLS.value, _("StartTLS (port 389)")
 
 
+class Transport(models.TextChoices):
+    DIRECT = "direct", _("Directly from this server")
+    AGENT = "agent", _("Through on-premises agents (outbound only)")
+
+
 class DirectorySettings(models.Model):
     enabled = models.BooleanField(_("sync enabled"), default=False)
+    transport = models.CharField(
+        _("reach the directory"),
+        max_length=8,
+        choices=Transport.choices,
+        default=Transport.DIRECT,
+        help_text=_(
+            "Through agents when this server can't open connections into the network where "
+            "the directory is: the agents dial out to it, and hold the directory's address "
+            "and service account themselves."
+        ),
+    )
     kind = models.CharField(
         _("kind"), max_length=20, choices=DirectoryKind.choices, default=DirectoryKind.OPENLDAP
     )

@@ -22,19 +22,18 @@ from collections.abc import Callable
 from opensspr.accounts.models import User, UserSource
 from opensspr.core.health import Health, HealthState
 from opensspr.core.memo import remembered
+from opensspr.directory.base import OnPremisesConnector
 from opensspr.directory.errors import (
     DirectoryCode,
     DirectoryError,
     DirectoryLookupError,
     DirectoryUnavailableError,
 )
-from opensspr.directory.ldap.active_directory import ActiveDirectory
 from opensspr.directory.ldap.config import LdapConfig
-from opensspr.directory.ldap.openldap import OpenLdapDirectory
-from opensspr.directory.models import DirectoryKind, DirectorySettings
+from opensspr.directory.ldap.failover import Failover, Ldap, build, healthy
+from opensspr.directory.models import DirectorySettings, Transport
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
-Ldap = OpenLdapDirectory | ActiveDirectory
 HEALTH_SECONDS = 5.0  # a health answer serves every request for this long
 
 
@@ -43,19 +42,12 @@ class OnPremisesDirectory:
 
     def __init__(self, kind: str, configs: list[LdapConfig], *, policy_hints: bool) -> None:
         self.kind = kind
-        self.servers: list[Ldap] = [
-            ActiveDirectory(config, policy_hints=policy_hints)
-            if kind == DirectoryKind.ACTIVE_DIRECTORY
-            else OpenLdapDirectory(config)
-            for config in configs
-        ]
-        self._preferred = 0
+        self.failover = Failover(build(kind, configs, policy_hints=policy_hints))
+        self.servers = self.failover.servers
         self._health: tuple[float, Health] | None = None
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        for server in self.servers:
-            server.close()
+        self.failover.close()
 
     # The DirectoryConnector contract ------------------------------------------------
 
@@ -89,7 +81,7 @@ class OnPremisesDirectory:
         if cached is not None and now - cached[0] < HEALTH_SECONDS:
             return cached[1]
         try:
-            health = self._call(lambda server: _healthy(server.check_health()))
+            health = self._call(lambda server: healthy(server.check_health()))
         except DirectoryError as exc:
             health = Health(HealthState.DOWN, str(exc.code))
         self._health = (now, health)
@@ -106,38 +98,7 @@ class OnPremisesDirectory:
         return self._call(lambda server: server.account_state(dn))
 
     def _call[T](self, operation: Callable[[Ldap], T]) -> T:
-        """``operation`` on the preferred server; on to the next only if nothing was sent."""
-        failure: DirectoryUnavailableError | None = None
-        count = len(self.servers)
-        if not count:
-            raise DirectoryUnavailableError(
-                "no server URL configured", code=DirectoryCode.UNAVAILABLE
-            )
-        start = self._preferred
-        for step in range(count):
-            index = (start + step) % count
-            try:
-                result = operation(self.servers[index])
-            except DirectoryUnavailableError as exc:
-                if exc.maybe_written:
-                    raise
-                failure = exc
-                continue
-            if index != self._preferred:
-                with self._lock:
-                    self._preferred = index
-            return result
-        assert failure is not None
-        raise failure
-
-
-def _healthy(health: Health) -> Health:
-    """A server that answers DOWN counts as unreachable, so the next one is asked."""
-    if health.state == HealthState.DOWN:
-        error = DirectoryUnavailableError(health.detail or "down")
-        error.maybe_written = False
-        raise error
-    return health
+        return self.failover.call(operation)
 
 
 def _dn(user: User) -> str:
@@ -150,8 +111,23 @@ def settings_row() -> DirectorySettings | None:
     return remembered("directory_settings", lambda: DirectorySettings.objects.filter(pk=1).first())
 
 
-def for_settings(settings: DirectorySettings | None) -> OnPremisesDirectory:
+#: How the directory is reached besides directly: "agent" is registered by the agents app.
+_transports: dict[str, Callable[[DirectorySettings], OnPremisesConnector]] = {}
+
+
+def register_transport(
+    name: str, factory: Callable[[DirectorySettings], OnPremisesConnector]
+) -> None:
+    _transports[name] = factory
+
+
+def for_settings(settings: DirectorySettings | None) -> OnPremisesConnector:
     """The connector for the current settings (built once per distinct configuration)."""
+    if settings is not None and settings.transport != Transport.DIRECT:
+        factory = _transports.get(settings.transport)
+        if factory is None:
+            raise DirectoryUnavailableError(f"no {settings.transport} transport is installed")
+        return factory(settings)
     if settings is None or not settings.url_list() or not settings.bind_dn:
         raise DirectoryUnavailableError("no on-premises directory is configured")
     key = (
@@ -159,7 +135,8 @@ def for_settings(settings: DirectorySettings | None) -> OnPremisesDirectory:
         tuple(settings.ldap_configs()),
         settings.ad_policy_hints,
     )
-    return _connectors.get(key)
+    connector: OnPremisesConnector = _connectors.get(key)
+    return connector
 
 
 class _Connectors:

@@ -27,6 +27,7 @@ import each other to finish.
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,9 +38,9 @@ from opensspr.accounts.models import User
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta, new_correlation_id
 from opensspr.directory import connector_for
+from opensspr.directory.base import OnPremisesConnector
 from opensspr.directory.errors import DirectoryError, DirectoryUnavailableError
 from opensspr.directory.models import IntentState, WritebackIntent
-from opensspr.directory.onprem import OnPremisesDirectory
 
 logger = logging.getLogger("opensspr.directory.writeback")
 
@@ -91,14 +92,14 @@ def meta_of(intent: WritebackIntent) -> RequestMeta:
     )
 
 
-def on_premises(user: User) -> OnPremisesDirectory | None:
+def on_premises(user: User) -> OnPremisesConnector | None:
     """The user's on-premises connector, or None when their password lives here."""
     connector = connector_for(user)
-    return connector if isinstance(connector, OnPremisesDirectory) else None
+    return connector if isinstance(connector, OnPremisesConnector) else None
 
 
 def begin(
-    connector: OnPremisesDirectory,
+    connector: OnPremisesConnector,
     user: User,
     purpose: str,
     context: Mapping[str, object],
@@ -163,7 +164,7 @@ class WriteOutcome:
 
 
 def run(
-    connector: OnPremisesDirectory,
+    connector: OnPremisesConnector,
     intent: WritebackIntent,
     write: Callable[[], None],
     *,
@@ -176,7 +177,8 @@ def run(
     pending for the reconciler or the person's next try.
     """
     try:
-        write()
+        with _guarded(connector, intent):
+            write()
     except DirectoryUnavailableError as exc:
         if exc.maybe_written:
             try:
@@ -194,11 +196,26 @@ def run(
     return WriteOutcome(IntentState.APPLIED, result=_settle(intent, True, "", local))
 
 
+def _guarded(
+    connector: OnPremisesConnector, intent: WritebackIntent
+) -> AbstractContextManager[None]:
+    """The write under the intent's marker, for connectors that can check it before writing.
+
+    Through an agent, a write whose first agent vanished is handed to the next
+    one; the marker tells that one whether the first write already landed.
+    """
+    writing = getattr(connector, "writing", None)
+    if writing is None:
+        return nullcontext()
+    guard: AbstractContextManager[None] = writing(intent.marker, known=intent.marker_known)
+    return guard
+
+
 def _settle(intent: WritebackIntent, applied: bool, reason: str, local: Any) -> Any:
     return settle(intent, applied=applied, reason=reason, local=local)[1]
 
 
-def landed(connector: OnPremisesDirectory, intent: WritebackIntent) -> bool:
+def landed(connector: OnPremisesConnector, intent: WritebackIntent) -> bool:
     """Whether the directory's password marker moved since ``begin`` read it."""
     user = intent.user
     marker = connector.password_marker(user)

@@ -22,9 +22,9 @@ from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for, writeback
+from opensspr.directory.base import OnPremisesConnector
 from opensspr.directory.errors import DirectoryUnavailableError
 from opensspr.directory.models import IntentState
-from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.signin import lockout
 
 # No look-alikes (I l 1 O 0 o): the password is often read out over the phone.
@@ -60,7 +60,7 @@ def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> s
         raise PermissionDenied("only a global administrator resets an administrator")
     password = generate_temporary_password()
     connector = connector_for(user)
-    if isinstance(connector, OnPremisesDirectory):
+    if isinstance(connector, OnPremisesConnector):
         context = {"meta": writeback.meta_context(meta), "actor": actor.pk}
         intent = writeback.begin(connector, user, PURPOSE, context)
         outcome = writeback.run(

@@ -25,10 +25,10 @@ from opensspr.directory.base import (
     DirectoryError,
     DirectoryRejectedError,
     DirectoryUnavailableError,
+    OnPremisesConnector,
 )
 from opensspr.directory.errors import REJECTION_CODES, DirectoryAccountError, DirectoryCode
 from opensspr.directory.models import IntentState
-from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.signin import lockout
@@ -116,7 +116,7 @@ def _change(user: User, current: str, new: str, meta: RequestMeta, forced: str) 
     if not verdict.accepted:
         _audit_failure(user, verdict.failures[0].code, meta, forced)
         return ChangeResult(ChangeOutcome.POLICY_REJECTED, failures=verdict.failures)
-    if isinstance(connector, OnPremisesDirectory):
+    if isinstance(connector, OnPremisesConnector):
         return _write_back(
             user, connector, current=current, new=new, meta=meta, forced=forced, lock_key=lock_key
         )
@@ -146,7 +146,7 @@ def _current_is_right(connector: DirectoryConnector, user: User, current: str) -
 
 def _write_back(
     user: User,
-    connector: OnPremisesDirectory,
+    connector: OnPremisesConnector,
     *,
     current: str,
     new: str,

@@ -32,6 +32,7 @@ class Scope(StrEnum):
     SIGNIN_PER_ADDRESS = "signin.per_address"
     SIGNIN_LOCKOUT = "signin.lockout"
     DESTINATION = "destination"
+    AGENT_ENROLMENT = "agent.enrolment"
 
 
 class KeyKind(StrEnum):
@@ -309,6 +310,18 @@ SIGNIN_LOCKOUT = Rule(
     distinct=3,
 )
 
+# --- On-premises agents ----------------------------------------------------------------
+AGENT_ENROLMENT_PER_ADDRESS = Rule(
+    name="agent.enrolment_per_address",
+    scope=Scope.AGENT_ENROLMENT,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=10,
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="guessing enrolment tokens (256 random bits each): a brake on a noisy client",
+)
+
 #: Every rule, in the order of the documentation table.
 RULES: tuple[Rule, ...] = (
     SSPR_VERIFY_FAILURE,
@@ -330,6 +343,7 @@ RULES: tuple[Rule, ...] = (
     DESTINATION_CODES,
     SIGNIN_FAILURES_PER_ADDRESS,
     SIGNIN_LOCKOUT,
+    AGENT_ENROLMENT_PER_ADDRESS,
 )
 
 

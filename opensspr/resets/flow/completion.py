@@ -18,8 +18,12 @@ from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
-from opensspr.directory.base import DirectoryError, DirectoryRejectedError, PreparedPassword
-from opensspr.directory.onprem import OnPremisesDirectory
+from opensspr.directory.base import (
+    DirectoryError,
+    DirectoryRejectedError,
+    OnPremisesConnector,
+    PreparedPassword,
+)
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
@@ -89,7 +93,7 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     if not verdict.accepted:
         _reject(flow, meta, now, verdict.failures, verdict.failures[0].code)
     connector = connector_for(user)
-    if isinstance(connector, OnPremisesDirectory):
+    if isinstance(connector, OnPremisesConnector):
         return write_back(
             flow, handle, connector, new_password=new_password, meta=meta, now=now, policy=policy
         )

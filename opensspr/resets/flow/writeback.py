@@ -19,6 +19,7 @@ from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import writeback
+from opensspr.directory.base import OnPremisesConnector
 from opensspr.directory.errors import (
     REJECTION_CODES,
     DirectoryError,
@@ -26,7 +27,6 @@ from opensspr.directory.errors import (
     DirectoryUnavailableError,
 )
 from opensspr.directory.models import IntentState, WritebackIntent
-from opensspr.directory.onprem import OnPremisesDirectory
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
@@ -47,7 +47,7 @@ PURPOSE = "reset"
 def write_back(
     flow: ResetFlow,
     handle: str,
-    connector: OnPremisesDirectory,
+    connector: OnPremisesConnector,
     *,
     new_password: str,
     meta: RequestMeta,

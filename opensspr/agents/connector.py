@@ -1,0 +1,116 @@
+"""The directory, reached through the organisation's agents (agent mode).
+
+``AgentDirectory`` keeps the contract ``OnPremisesDirectory`` keeps in direct
+mode, so sign-in, reset, change, unlock and the crash-safe writeback work the
+same whichever way the directory is reached: each call becomes one job
+(``jobs.call``) and the agent's answer comes back as the value or the typed
+error the connector would have given.
+
+A password write carries a guard when the writeback recorded one
+(``writing``): the marker read before the intent committed. If the write's
+first agent vanishes, the next one checks the guard before writing, so the
+password is never written twice.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from opensspr.accounts.models import User, UserSource
+from opensspr.agents import jobs
+from opensspr.core.health import Health, HealthState
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryLookupError
+from opensspr.directory.jobs import (
+    JobKind,
+    health_from_wire,
+    policy_from_wire,
+    state_from_wire,
+)
+from opensspr.directory.models import DirectorySettings
+from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
+
+_guard: ContextVar[dict[str, Any] | None] = ContextVar("agent_write_guard", default=None)
+
+
+def _dn(user: User) -> str:
+    if user.source != UserSource.SYNCED or not user.on_premises_dn:
+        raise DirectoryLookupError("no directory entry", code=DirectoryCode.USER_NOT_FOUND)
+    return user.on_premises_dn
+
+
+class AgentDirectory:
+    """Reset, change, unlock and sign-in for synced users, through the agents."""
+
+    kind = "agent"
+
+    @classmethod
+    def for_settings(cls, settings: DirectorySettings) -> "AgentDirectory":
+        del settings  # the agents hold the directory's address and credential
+        return _instance
+
+    @contextmanager
+    def writing(self, marker: str, *, known: bool) -> Iterator[None]:
+        """Writes inside carry this guard (the marker the writeback read before committing)."""
+        token = _guard.set({"marker": marker, "known": known})
+        try:
+            yield
+        finally:
+            _guard.reset(token)
+
+    def _write_payload(self, dn: str, **flags: object) -> dict[str, Any]:
+        payload: dict[str, Any] = {"dn": dn, **flags}
+        guard = _guard.get()
+        if guard is not None:
+            payload["guard"] = guard
+        return payload
+
+    def verify_password(self, user: User, password: str) -> bool:
+        payload = {"dn": _dn(user)}
+        return bool(jobs.call(JobKind.VERIFY, payload, {"password": password}))
+
+    def set_password(
+        self, user: User, password: str, *, unlock: bool, must_change: bool = False
+    ) -> None:
+        payload = self._write_payload(_dn(user), unlock=unlock, must_change=must_change)
+        jobs.call(JobKind.RESET, payload, {"password": password})
+
+    def change_password(self, user: User, old: str, new: str) -> None:
+        payload = self._write_payload(_dn(user))
+        jobs.call(JobKind.CHANGE, payload, {"old": old, "new": new})
+
+    def unlock(self, user: User) -> None:
+        jobs.call(JobKind.UNLOCK, {"dn": _dn(user)})
+
+    def password_policy(self, user: User) -> DirectoryPasswordPolicy | None:
+        return policy_from_wire(jobs.call(JobKind.POLICY, {"dn": _dn(user)}))
+
+    def password_marker(self, user: User) -> str | None:
+        value = jobs.call(JobKind.MARKER, {"dn": _dn(user)})
+        return str(value) if value is not None else None
+
+    def account_state(self, user: User) -> AccountState:
+        return state_from_wire(jobs.call(JobKind.STATE, {"dn": _dn(user)}))
+
+    def check_health(self) -> Health:
+        """Healthy when an agent is connected and its last probe of the directory passed."""
+        agents = jobs.connected_agents()
+        if not agents:
+            return Health(HealthState.DOWN, "no_agent")
+        if any(agent.probe_state == HealthState.HEALTHY for agent in agents):
+            return Health(HealthState.HEALTHY)
+        worst = agents[0].probe_code or "probe_failed"
+        return health_from_wire({"state": "down", "detail": worst})
+
+    def probe(self) -> Health:
+        """Ask a connected agent to probe the directory now (the doctor's quick check)."""
+        try:
+            return health_from_wire(jobs.call(JobKind.PROBE, {}) or {})
+        except DirectoryError as exc:
+            return Health(HealthState.DOWN, str(exc.code))
+
+    def close(self) -> None:
+        """Nothing to close: agents hold the directory connections."""
+
+
+_instance = AgentDirectory()

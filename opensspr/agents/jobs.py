@@ -1,0 +1,252 @@
+"""The job queue between a request that needs the directory and the agents that reach it.
+
+A request submits a job and waits for its answer in its own thread; agents
+long-poll for work (``views``), lease one job at a time and post the result.
+Everything lives in the database, so any server process may take the result
+of a job another one submitted (scale-out), and a restart loses nothing but
+the wait.
+
+Three clocks bound the wait, so a person is never left hanging:
+
+* a job no agent leases before ``expires_at`` (``OPENSSPR_AGENT_JOB_SECONDS``)
+  expires: the person is told their organisation can't be reached;
+* a leased job must be answered within the lease (``OPENSSPR_AGENT_LEASE_SECONDS``);
+  past it, the job moves on to the next agent. A password write moves on with
+  its *guard* (the password marker read before the write was recorded): the
+  next agent writes only if the marker hasn't moved, so a write the first
+  agent made before it vanished is never made again. A write without a guard
+  is not moved on: it ends ``lost``, and the crash-safe writeback decides;
+* at most ``MAX_ATTEMPTS`` leases per job.
+"""
+
+import threading
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+
+from opensspr.agents.models import Agent, AgentJob, JobState
+from opensspr.core import clock
+from opensspr.directory.errors import DirectoryCode, DirectoryUnavailableError
+from opensspr.directory.jobs import (
+    PASSWORD_WRITES,
+    SECRETS,
+    JobKind,
+    error_from_wire,
+    seal_context,
+)
+from opensspr.directory.sealing import public_key_from, seal
+
+MAX_ATTEMPTS = 2
+POLL_SECONDS = 0.02  # how often a waiting request looks for an answer another process took
+KEEP_FINISHED = timedelta(days=1)
+
+# Answers taken by this process wake its waiting requests at once (no poll delay).
+_wakers: dict[uuid.UUID, threading.Event] = {}
+_wakers_lock = threading.Lock()
+
+
+def window() -> timedelta:
+    return timedelta(seconds=settings.OPENSSPR_AGENT_WINDOW_SECONDS)
+
+
+def connected_agents() -> list[Agent]:
+    """Enrolled, unrevoked agents heard from within the window: the ones a job can go to."""
+    since = clock.now() - window()
+    return list(
+        Agent.objects.filter(
+            enrolled_at__isnull=False, revoked_at__isnull=True, last_poll_at__gte=since
+        )
+    )
+
+
+def _unavailable(reason: str, *, maybe_written: bool) -> DirectoryUnavailableError:
+    error = DirectoryUnavailableError(reason, code=DirectoryCode.UNAVAILABLE)
+    error.maybe_written = maybe_written
+    return error
+
+
+def submit(
+    kind: JobKind,
+    payload: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+    *,
+    agents: list[Agent] | None = None,
+) -> AgentJob:
+    """Queue ``kind``; each secret sealed to every agent that may take it, never kept in clear."""
+    agents = connected_agents() if agents is None else agents
+    if not agents:
+        raise _unavailable("no agent is connected", maybe_written=False)
+    job_id = uuid.uuid4()
+    wanted = SECRETS.get(kind, ())
+    sealed: dict[str, dict[str, str]] = {}
+    if wanted:
+        values = secrets or {}
+        for agent in agents:
+            key = public_key_from(agent.public_key)
+            sealed[str(agent.id)] = {
+                field: seal(key, values[field], context=seal_context(str(job_id), kind, field))
+                for field in wanted
+            }
+    now = clock.now()
+    return AgentJob.objects.create(
+        id=job_id,
+        kind=kind,
+        payload=dict(payload),
+        secret=bool(wanted),
+        sealed=sealed,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
+    )
+
+
+def wait(job: AgentJob) -> Any:
+    """The job's value; its error raised as the connector would have raised it."""
+    waker = threading.Event()
+    with _wakers_lock:
+        _wakers[job.id] = waker
+    try:
+        while True:
+            row = AgentJob.objects.filter(pk=job.pk).first()
+            if row is None:
+                raise _unavailable("the job vanished", maybe_written=True)
+            outcome = _settled(row)
+            if outcome is not None:
+                return outcome()
+            waker.wait(POLL_SECONDS)
+            waker.clear()
+    finally:
+        with _wakers_lock:
+            _wakers.pop(job.id, None)
+
+
+def _settled(row: AgentJob) -> Any:
+    """A callable giving the outcome once there is one; None while the job is on its way."""
+    if row.state == JobState.DONE:
+        result = row.result or {}
+        if "error" in result:
+            return _raiser(error_from_wire(result["error"]))
+        return lambda: result.get("value")
+    now = clock.now()
+    error: DirectoryUnavailableError | None = None
+    if row.state == JobState.QUEUED and now >= row.expires_at:
+        AgentJob.objects.filter(pk=row.pk, state=JobState.QUEUED).update(
+            state=JobState.EXPIRED, finished_at=now, sealed={}
+        )
+        written = row.kind in PASSWORD_WRITES and row.attempts > 0
+        error = _unavailable("no agent took the job in time", maybe_written=written)
+    elif row.state == JobState.LEASED and row.lease_until and now >= row.lease_until:
+        if not _move_on(row, now):
+            error = _unavailable("the agent didn't answer", maybe_written=True)
+    elif row.state in (JobState.EXPIRED, JobState.LOST):
+        error = _unavailable("the job ended unanswered", maybe_written=True)
+    return _raiser(error) if error is not None else None
+
+
+def _raiser(error: Exception) -> Any:
+    def fail() -> Any:
+        raise error
+
+    return fail
+
+
+def _move_on(row: AgentJob, now: Any) -> bool:
+    """Put a job whose lease ran out back in the queue, or end it ``lost``; True if requeued."""
+    can_retry = row.attempts < MAX_ATTEMPTS and (
+        row.kind not in PASSWORD_WRITES or bool(row.payload.get("guard"))
+    )
+    lapsed = AgentJob.objects.filter(pk=row.pk, state=JobState.LEASED, lease_until__lte=now)
+    if can_retry:
+        moved = lapsed.update(
+            state=JobState.QUEUED,
+            leased_to=None,
+            lease_until=None,
+            expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
+        )
+        if moved and row.leased_to_id:
+            Agent.objects.filter(pk=row.leased_to_id).update(jobs_failed=F("jobs_failed") + 1)
+        return True
+    lapsed.update(state=JobState.LOST, finished_at=now, sealed={})
+    return False
+
+
+def lease(agent: Agent) -> AgentJob | None:
+    """The oldest job ``agent`` can run, now leased to it; None when there is none."""
+    now = clock.now()
+    mine = Q(secret=False) | Q(sealed__has_key=str(agent.id))
+    candidates = (
+        AgentJob.objects.filter(mine, state=JobState.QUEUED, expires_at__gt=now)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:5]
+    )
+    lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
+    for pk in candidates:
+        with transaction.atomic():
+            won = AgentJob.objects.filter(pk=pk, state=JobState.QUEUED).update(
+                state=JobState.LEASED,
+                leased_to=agent,
+                lease_until=now + lease_for,
+                attempts=F("attempts") + 1,
+            )
+        if won:
+            return AgentJob.objects.get(pk=pk)
+    return None
+
+
+def for_agent(job: AgentJob, agent: Agent) -> dict[str, Any]:
+    """The job as the agent receives it: only its own envelopes."""
+    payload = dict(job.payload)
+    payload["attempt"] = job.attempts
+    return {
+        "id": str(job.id),
+        "kind": job.kind,
+        "payload": payload,
+        "sealed": job.sealed.get(str(agent.id), {}),
+        "lease_seconds": settings.OPENSSPR_AGENT_LEASE_SECONDS,
+    }
+
+
+def finish(job_id: uuid.UUID, agent: Agent, result: Mapping[str, Any]) -> bool:
+    """Record ``agent``'s answer; False if the job is no longer its own (lease lapsed)."""
+    now = clock.now()
+    failed = "error" in result
+    with transaction.atomic():
+        won = AgentJob.objects.filter(pk=job_id, state=JobState.LEASED, leased_to=agent).update(
+            state=JobState.DONE, result=dict(result), finished_at=now, sealed={}
+        )
+        if won:
+            counter = "jobs_failed" if failed else "jobs_done"
+            Agent.objects.filter(pk=agent.pk).update(**{counter: F(counter) + 1})
+    if won:
+        with _wakers_lock:
+            waker = _wakers.get(job_id)
+        if waker is not None:
+            waker.set()
+    return bool(won)
+
+
+def call(
+    kind: JobKind,
+    payload: Mapping[str, Any],
+    secrets: Mapping[str, str] | None = None,
+) -> Any:
+    """Submit and wait: what the agent connector does for each directory operation."""
+    return wait(submit(kind, payload, secrets))
+
+
+def prune_finished() -> None:
+    """The worker's periodic call: forget answered jobs and wipe stale envelopes."""
+    now = clock.now()
+    AgentJob.objects.filter(created_at__lt=now - KEEP_FINISHED).delete()
+    # Jobs whose requester went away (its process restarted) end here, envelopes wiped.
+    AgentJob.objects.filter(state=JobState.QUEUED, expires_at__lt=now).update(
+        state=JobState.EXPIRED, finished_at=now, sealed={}
+    )
+    lapsed = now - timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
+    AgentJob.objects.filter(state=JobState.LEASED, lease_until__lt=lapsed).update(
+        state=JobState.LOST, finished_at=now, sealed={}
+    )

@@ -1,0 +1,161 @@
+"""The endpoints agents dial out to (``/agent/v1/``): enrol, heartbeat, take a job, answer it.
+
+Agents authenticate with ``Authorization: Agent <id>.<credential>`` (their own
+credential, from enrolment); enrolment itself presents the one-time token.
+Answers are JSON; refusals are ``application/problem+json`` with a stable
+``type``, so the agent can tell "revoked" from "try again later".
+
+``jobs/next`` is a long poll that waits on the event loop (an async view,
+outside the per-process thread bound), so an idle agent costs no thread.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+import opensspr
+from opensspr.agents import jobs, services
+from opensspr.agents.models import Agent
+from opensspr.core.request_meta import request_meta
+from opensspr.directory.jobs import PROTOCOL
+from opensspr.throttles import rules
+from opensspr.throttles.service import hit
+
+MAX_WAIT_SECONDS = 25.0
+POLL_SECONDS = 0.02
+MAX_BODY = 64 * 1024
+
+
+def _problem(status: int, kind: str, title: str) -> JsonResponse:
+    return JsonResponse(
+        {"type": f"urn:opensspr:agent:{kind}", "title": title, "status": status},
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+def _body(request: HttpRequest) -> dict[str, Any] | None:
+    if len(request.body) > MAX_BODY:
+        return None
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _agent(request: HttpRequest) -> Agent | None:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Agent" or not presented:
+        return None
+    return services.authenticate(presented.strip())
+
+
+def _unauthorised() -> JsonResponse:
+    return _problem(401, "unauthorised", "Unknown or revoked agent credential.")
+
+
+def _settings() -> dict[str, Any]:
+    return {
+        "heartbeat_seconds": settings.OPENSSPR_AGENT_HEARTBEAT_SECONDS,
+        "protocol": PROTOCOL,
+        "server_version": opensspr.__version__,
+    }
+
+
+@csrf_exempt
+@require_POST
+def enrol(request: HttpRequest) -> HttpResponse:
+    meta = request_meta(request)
+    if not hit(rules.AGENT_ENROLMENT_PER_ADDRESS, meta.ip_address or "unknown").allowed:
+        return _problem(429, "throttled", "Too many enrolment attempts; try again later.")
+    data = _body(request)
+    if data is None:
+        return _problem(400, "bad_request", "Send a JSON object.")
+    try:
+        enrolled = services.enrol(
+            token=str(data.get("token", "")),
+            public_key=str(data.get("public_key", "")),
+            version=str(data.get("version", "")),
+            host=str(data.get("host", "")),
+            meta=meta,
+        )
+    except services.EnrolmentError:
+        return _problem(
+            403,
+            "enrolment_refused",
+            "The enrolment token is unknown, used or expired, or the public key isn't valid. "
+            "Create a new agent in the console for a new token.",
+        )
+    return JsonResponse(
+        {"agent_id": str(enrolled.agent.id), "credential": enrolled.credential, **_settings()},
+        status=201,
+    )
+
+
+@csrf_exempt
+@require_POST
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    agent = _agent(request)
+    if agent is None:
+        return _unauthorised()
+    data = _body(request)
+    if data is None:
+        return _problem(400, "bad_request", "Send a JSON object.")
+    services.heartbeat(agent, data, request_meta(request))
+    return JsonResponse(_settings())
+
+
+@csrf_exempt
+async def next_job(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _problem(405, "method_not_allowed", "POST only.")
+    agent = await sync_to_async(_agent)(request)
+    if agent is None:
+        return _unauthorised()
+    meta = request_meta(request)
+    try:
+        wait = min(float(request.GET.get("wait", MAX_WAIT_SECONDS)), MAX_WAIT_SECONDS)
+    except ValueError:
+        wait = MAX_WAIT_SECONDS
+    deadline = time.monotonic() + max(wait, 0.0)
+    try:
+        await sync_to_async(services.seen)(agent, meta)
+        while True:
+            job = await sync_to_async(jobs.lease)(agent)
+            if job is not None:
+                return JsonResponse({"job": jobs.for_agent(job, agent)})
+            if time.monotonic() >= deadline:
+                await sync_to_async(services.seen)(agent, meta)
+                return HttpResponse(status=204)
+            await asyncio.sleep(POLL_SECONDS)
+    except DatabaseError:
+        return _problem(503, "unavailable", "The server's job queue is unavailable.")
+
+
+@csrf_exempt
+@require_POST
+def job_result(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    agent = _agent(request)
+    if agent is None:
+        return _unauthorised()
+    data = _body(request)
+    if data is None or not ({"value", "error"} & data.keys()):
+        return _problem(400, "bad_request", "Send {value} or {error}.")
+    result = {"error": data["error"]} if "error" in data else {"value": data["value"]}
+    try:
+        taken = jobs.finish(job_id, agent, result)
+    except DatabaseError:
+        return _problem(503, "unavailable", "The server's job queue is unavailable.")
+    if not taken:
+        return _problem(409, "not_yours", "The job is no longer leased to this agent.")
+    return JsonResponse({"ok": True})

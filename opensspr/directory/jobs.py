@@ -1,0 +1,240 @@
+"""The agent's jobs, as both ends see them (no Django: the agent runs this module).
+
+A job is one directory operation the server asks an on-premises agent to run:
+its ``kind``, a payload without secrets (the entry's DN, flags) and, for the
+kinds that carry a password, envelopes sealed to the agent (``sealing``). The
+agent answers with a result: a value, or a typed error whose ``code`` is a
+``DirectoryCode``, so the person sees the same translated message whether the
+server reached the directory itself or through an agent.
+
+``execute`` is the agent's half: it opens the envelopes, calls the connector
+and encodes the answer. A password write that is run a second time (its
+first agent vanished mid-job) first reads the entry's password marker: if the
+marker moved since the write was recorded, the first write landed and this
+one reports it done without writing again.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from opensspr.core.health import Health, HealthState
+from opensspr.directory.errors import (
+    DirectoryAccountError,
+    DirectoryCode,
+    DirectoryConfigurationError,
+    DirectoryError,
+    DirectoryLookupError,
+    DirectoryRejectedError,
+    DirectoryUnavailableError,
+    ProtectedAccountError,
+)
+from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
+
+PROTOCOL = 1  # bumped when a job or result changes shape; the server refuses older agents
+
+
+class JobKind(StrEnum):
+    VERIFY = "verify"  # sign-in: bind as the person
+    RESET = "reset"  # set a new password as the service account
+    CHANGE = "change"  # the person's own change, bound as them
+    UNLOCK = "unlock"
+    MARKER = "marker"  # the password marker the crash-safe writeback compares
+    STATE = "state"  # lock, expiry, must-change
+    POLICY = "policy"  # the directory's password rules for the entry
+    PROBE = "probe"  # the directory's health, as the service account
+
+
+#: Kinds that write a password: run at most once at a time, guarded by the marker.
+PASSWORD_WRITES = frozenset({JobKind.RESET, JobKind.CHANGE})
+#: The sealed fields each kind carries.
+SECRETS: Mapping[JobKind, tuple[str, ...]] = {
+    JobKind.VERIFY: ("password",),
+    JobKind.RESET: ("password",),
+    JobKind.CHANGE: ("old", "new"),
+}
+
+
+def seal_context(job_id: str, kind: str, field: str) -> str:
+    """What an envelope is bound to: it opens for this job, kind and field only."""
+    return f"opensspr-job:{job_id}:{kind}:{field}"
+
+
+# Most specific first: the first family an error is an instance of names it.
+_ERRORS: dict[str, type[DirectoryError]] = {
+    "protected": ProtectedAccountError,
+    "rejected": DirectoryRejectedError,
+    "unavailable": DirectoryUnavailableError,
+    "account": DirectoryAccountError,
+    "lookup": DirectoryLookupError,
+    "configuration": DirectoryConfigurationError,
+    "error": DirectoryError,
+}
+
+
+def error_to_wire(exc: DirectoryError) -> dict[str, Any]:
+    """The error as the agent reports it: family, stable code, and whether a write may have gone.
+
+    The directory's own diagnostic (``reason``) is for the operator at the
+    agent's side: it stays in the agent's log and is not sent.
+    """
+    family = next(name for name, cls in _ERRORS.items() if isinstance(exc, cls))
+    wire: dict[str, Any] = {"family": family, "code": str(exc.code)}
+    if isinstance(exc, DirectoryUnavailableError):
+        wire["maybe_written"] = bool(exc.maybe_written)
+    return wire
+
+
+def error_from_wire(data: Mapping[str, Any]) -> DirectoryError:
+    family = str(data.get("family", "error"))
+    code = str(data.get("code") or DirectoryCode.UNEXPECTED)
+    if code not in DirectoryCode.__members__.values():
+        code = DirectoryCode.UNEXPECTED
+    cls = _ERRORS.get(family, DirectoryError)
+    if cls is DirectoryRejectedError:
+        return DirectoryRejectedError(code, "reported by the agent")
+    error = cls("reported by the agent", code=code)
+    if isinstance(error, DirectoryUnavailableError):
+        error.maybe_written = bool(data.get("maybe_written", True))
+    return error
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def state_to_wire(state: AccountState) -> dict[str, Any]:
+    data = asdict(state)
+    data["password_changed_at"] = _when(state.password_changed_at)
+    data["password_expires_at"] = _when(state.password_expires_at)
+    return data
+
+
+def state_from_wire(data: Mapping[str, Any]) -> AccountState:
+    def when(name: str) -> datetime | None:
+        value = data.get(name)
+        return datetime.fromisoformat(value) if value else None
+
+    return AccountState(
+        locked=bool(data["locked"]),
+        disabled=bool(data["disabled"]),
+        must_change=bool(data["must_change"]),
+        password_expired=bool(data["password_expired"]),
+        password_changed_at=when("password_changed_at"),
+        password_expires_at=when("password_expires_at"),
+        protected=bool(data.get("protected", False)),
+    )
+
+
+def policy_to_wire(policy: DirectoryPasswordPolicy | None) -> dict[str, Any] | None:
+    if policy is None:
+        return None
+    data = asdict(policy)
+    data["min_age"] = _seconds(policy.min_age)
+    data["max_age"] = _seconds(policy.max_age)
+    return data
+
+
+def policy_from_wire(data: Mapping[str, Any] | None) -> DirectoryPasswordPolicy | None:
+    if data is None:
+        return None
+
+    def span(name: str) -> timedelta | None:
+        value = data.get(name)
+        return timedelta(seconds=float(value)) if value is not None else None
+
+    return DirectoryPasswordPolicy(
+        min_length=data.get("min_length"),
+        history=data.get("history"),
+        complexity=bool(data.get("complexity", False)),
+        min_age=span("min_age"),
+        max_age=span("max_age"),
+        lockout_threshold=data.get("lockout_threshold"),
+        source=str(data.get("source", "")),
+    )
+
+
+class Connector(Protocol):
+    """What the agent's directory offers (``OpenLdapDirectory``, ``ActiveDirectory``)."""
+
+    def verify_password(self, dn: str, password: str) -> bool: ...
+    def set_password(
+        self, dn: str, password: str, *, unlock: bool, must_change: bool = False
+    ) -> None: ...
+    def change_password(self, dn: str, old: str, new: str) -> None: ...
+    def unlock(self, dn: str) -> None: ...
+    def password_marker(self, dn: str) -> str | None: ...
+    def account_state(self, dn: str) -> AccountState: ...
+    def password_policy(self, dn: str) -> DirectoryPasswordPolicy | None: ...
+    def check_health(self) -> Health: ...
+
+
+Opener = Callable[[str], str]  # field name -> the plaintext of its envelope
+
+
+def execute(connector: Connector, job: Mapping[str, Any], secret: Opener) -> dict[str, Any]:
+    """Run one job; the result to send back (``{"value": ...}`` or ``{"error": {...}}``)."""
+    kind = JobKind(job["kind"])
+    payload: Mapping[str, Any] = job.get("payload") or {}
+    dn = str(payload.get("dn", ""))
+    try:
+        value = _run(connector, kind, dn, payload, secret)
+    except DirectoryError as exc:
+        return {"error": error_to_wire(exc)}
+    return {"value": value}
+
+
+def _run(
+    connector: Connector, kind: JobKind, dn: str, payload: Mapping[str, Any], secret: Opener
+) -> Any:
+    if kind in PASSWORD_WRITES and payload.get("attempt", 1) > 1 and payload.get("guard"):
+        guard = payload["guard"]
+        marker = connector.password_marker(dn)
+        moved = marker is not None if not guard.get("known") else marker != guard.get("marker")
+        if moved:  # an earlier run of this job landed: never write the password twice
+            return {"already": True}
+    return _OPERATIONS[kind](connector, dn, payload, secret)
+
+
+def _reset(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
+    unlock, must_change = bool(payload.get("unlock")), bool(payload.get("must_change"))
+    connector.set_password(dn, secret("password"), unlock=unlock, must_change=must_change)
+    return {"already": False}
+
+
+def _change(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
+    connector.change_password(dn, secret("old"), secret("new"))
+    return {"already": False}
+
+
+def _unlock(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
+    connector.unlock(dn)
+
+
+def _probe(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
+    health = connector.check_health()
+    return {"state": str(health.state), "detail": health.detail}
+
+
+_OPERATIONS: Mapping[JobKind, Callable[[Connector, str, Mapping[str, Any], Opener], Any]] = {
+    JobKind.VERIFY: lambda c, dn, p, secret: c.verify_password(dn, secret("password")),
+    JobKind.RESET: _reset,
+    JobKind.CHANGE: _change,
+    JobKind.UNLOCK: _unlock,
+    JobKind.MARKER: lambda c, dn, p, secret: c.password_marker(dn),
+    JobKind.STATE: lambda c, dn, p, secret: state_to_wire(c.account_state(dn)),
+    JobKind.POLICY: lambda c, dn, p, secret: policy_to_wire(c.password_policy(dn)),
+    JobKind.PROBE: _probe,
+}
+
+
+def health_from_wire(data: Mapping[str, Any]) -> Health:
+    state = str(data.get("state", "down"))
+    valid = state if state in HealthState.__members__.values() else HealthState.DOWN
+    return Health(HealthState(valid), str(data.get("detail", ""))[:64])

@@ -1,0 +1,109 @@
+"""Several servers of one directory, tried in order while nothing can have been written.
+
+A failure to connect, start TLS or bind (``maybe_written`` False) moves on to
+the next server; a failure after a write was sent never does: a second server
+must not get the same password write, the crash-safe writeback decides what
+happened. The last server that answered is tried first next time. No Django:
+the direct-mode connector and the agent share this.
+"""
+
+import threading
+from collections.abc import Callable, Sequence
+
+from opensspr.core.health import Health, HealthState
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
+from opensspr.directory.ldap.active_directory import ActiveDirectory
+from opensspr.directory.ldap.config import LdapConfig
+from opensspr.directory.ldap.openldap import OpenLdapDirectory
+from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
+
+Ldap = OpenLdapDirectory | ActiveDirectory
+ACTIVE_DIRECTORY = "active_directory"
+
+
+def build(kind: str, configs: Sequence[LdapConfig], *, policy_hints: bool) -> list[Ldap]:
+    return [
+        ActiveDirectory(config, policy_hints=policy_hints)
+        if kind == ACTIVE_DIRECTORY
+        else OpenLdapDirectory(config)
+        for config in configs
+    ]
+
+
+class Failover:
+    def __init__(self, servers: Sequence[Ldap]) -> None:
+        self.servers = list(servers)
+        self._preferred = 0
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+
+    def call[T](self, operation: Callable[[Ldap], T]) -> T:
+        """``operation`` on the preferred server; on to the next only if nothing was sent."""
+        failure: DirectoryUnavailableError | None = None
+        count = len(self.servers)
+        if not count:
+            raise DirectoryUnavailableError(
+                "no server URL configured", code=DirectoryCode.UNAVAILABLE
+            )
+        start = self._preferred
+        for step in range(count):
+            index = (start + step) % count
+            try:
+                result = operation(self.servers[index])
+            except DirectoryUnavailableError as exc:
+                if exc.maybe_written:
+                    raise
+                failure = exc
+                continue
+            if index != self._preferred:
+                with self._lock:
+                    self._preferred = index
+            return result
+        assert failure is not None
+        raise failure
+
+    # The operations by DN (what an agent's job names) -----------------------------------
+
+    def verify_password(self, dn: str, password: str) -> bool:
+        return self.call(lambda server: server.verify_password(dn, password))
+
+    def set_password(
+        self, dn: str, password: str, *, unlock: bool, must_change: bool = False
+    ) -> None:
+        self.call(
+            lambda server: server.set_password(dn, password, unlock=unlock, must_change=must_change)
+        )
+
+    def change_password(self, dn: str, old: str, new: str) -> None:
+        self.call(lambda server: server.change_password(dn, old, new))
+
+    def unlock(self, dn: str) -> None:
+        self.call(lambda server: server.unlock(dn))
+
+    def password_marker(self, dn: str) -> str | None:
+        return self.call(lambda server: server.password_marker(dn))
+
+    def account_state(self, dn: str) -> AccountState:
+        return self.call(lambda server: server.account_state(dn))
+
+    def password_policy(self, dn: str) -> DirectoryPasswordPolicy | None:
+        return self.call(lambda server: server.password_policy(dn))
+
+    def check_health(self) -> Health:
+        """The first server that isn't down; a down one counts as unreachable."""
+        try:
+            return self.call(lambda server: healthy(server.check_health()))
+        except DirectoryError as exc:
+            return Health(HealthState.DOWN, str(exc.code))
+
+
+def healthy(health: Health) -> Health:
+    """A server that answers DOWN counts as unreachable, so the next one is asked."""
+    if health.state == HealthState.DOWN:
+        error = DirectoryUnavailableError(health.detail or "down")
+        error.maybe_written = False
+        raise error
+    return health

@@ -1,0 +1,3 @@
+from opensspr_agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""The job queue's rules, step by step in one thread: lease, answer, expiry, moving on."""
+
+
+import pytest
+
+from opensspr.agents import jobs, services
+from opensspr.agents.models import Agent, AgentJob, JobState
+from opensspr.directory.errors import DirectoryRejectedError, DirectoryUnavailableError
+from opensspr.directory.jobs import JobKind, seal_context
+from opensspr.directory.sealing import new_private_key, open_sealed, public_key_text
+
+pytestmark = pytest.mark.django_db
+SECRET = "Lantern-Harbour-Quiet-93"
+
+
+@pytest.fixture
+def agent_pair(clock, meta):
+    """Two enrolled agents and their private keys, both polling."""
+    made = []
+    for name in ("one", "two"):
+        key = new_private_key()
+        token = services.create_agent(name=name, actor=None, meta=meta).token
+        enrolled = services.enrol(
+            token=token, public_key=public_key_text(key), version="0.1.0", host=name, meta=meta
+        )
+        made.append((enrolled.agent, key))
+    return made
+
+
+def test_with_no_agent_connected_a_job_fails_at_once_and_nothing_is_queued(clock):
+    with pytest.raises(DirectoryUnavailableError) as raised:
+        jobs.submit(JobKind.UNLOCK, {"dn": "uid=x"})
+    assert raised.value.maybe_written is False
+    assert not AgentJob.objects.exists()
+
+
+def test_an_agent_that_stopped_polling_is_not_connected(agent_pair, clock):
+    clock.advance(seconds=91)
+    assert jobs.connected_agents() == []
+
+
+def test_a_password_is_sealed_to_each_agent_and_each_gets_only_its_own(agent_pair):
+    (one, one_key), (two, two_key) = agent_pair
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
+    assert SECRET not in str(AgentJob.objects.values().get(pk=job.pk))
+    leased = jobs.lease(two)
+    sent = jobs.for_agent(leased, two)
+    assert set(sent["sealed"]) == {"password"}
+    assert sent["sealed"] == job.sealed[str(two.id)]
+    context = seal_context(str(job.id), "reset", "password")
+    assert open_sealed(two_key, sent["sealed"]["password"], context=context) == SECRET
+
+
+def test_a_job_goes_to_one_agent_and_its_answer_ends_it(agent_pair):
+    (one, _), (two, _) = agent_pair
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    assert jobs.lease(one).pk == job.pk
+    assert jobs.lease(two) is None  # taken
+    assert jobs.finish(job.pk, two, {"value": "m"}) is False  # not two's to answer
+    assert jobs.finish(job.pk, one, {"value": "m2"}) is True
+    assert jobs.wait(job) == "m2"
+    done = AgentJob.objects.get(pk=job.pk)
+    assert done.state == JobState.DONE and done.sealed == {}
+    assert Agent.objects.get(pk=one.pk).jobs_done == 1
+
+
+def test_the_directorys_refusal_comes_back_as_the_same_typed_error(agent_pair):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
+    jobs.lease(one)
+    jobs.finish(job.pk, one, {"error": {"family": "rejected", "code": "password_in_history"}})
+    with pytest.raises(DirectoryRejectedError) as raised:
+        jobs.wait(job)
+    assert raised.value.code == "password_in_history"
+    assert Agent.objects.get(pk=one.pk).jobs_failed == 1
+
+
+def test_a_job_no_agent_takes_in_time_expires_and_says_nothing_was_written(agent_pair, clock):
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
+    clock.advance(seconds=121)
+    with pytest.raises(DirectoryUnavailableError) as raised:
+        jobs.wait(job)
+    assert raised.value.maybe_written is False
+    expired = AgentJob.objects.get(pk=job.pk)
+    assert expired.state == JobState.EXPIRED and expired.sealed == {}
+
+
+def test_a_guarded_write_whose_agent_vanished_moves_on_to_the_next(agent_pair, clock):
+    (one, _), (two, _) = agent_pair
+    guard = {"marker": "before", "known": True}
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x", "guard": guard}, {"password": SECRET})
+    jobs.lease(one)
+    clock.advance(seconds=31)
+    assert jobs._settled(AgentJob.objects.get(pk=job.pk)) is None  # moved on, still waiting
+    again = jobs.lease(two)
+    assert again.pk == job.pk
+    sent = jobs.for_agent(again, two)
+    assert sent["payload"]["attempt"] == 2 and sent["payload"]["guard"] == guard
+    assert jobs.finish(job.pk, one, {"value": {"already": False}}) is False  # too late
+
+
+def test_an_unguarded_write_whose_agent_vanished_is_never_handed_on(agent_pair, clock):
+    (one, _), (two, _) = agent_pair
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
+    jobs.lease(one)
+    clock.advance(seconds=31)
+    with pytest.raises(DirectoryUnavailableError) as raised:
+        jobs.wait(job)
+    assert raised.value.maybe_written is True  # the writeback's reconciler decides
+    assert jobs.lease(two) is None
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.LOST
+
+
+def test_finished_jobs_are_pruned_after_a_day(agent_pair, clock):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    jobs.lease(one)
+    jobs.finish(job.pk, one, {"value": None})
+    clock.advance(days=1, seconds=1)
+    jobs.prune_finished()
+    assert not AgentJob.objects.filter(pk=job.pk).exists()
+
+
+def test_a_revoked_agent_gets_no_job_and_its_credential_is_refused(agent_pair, meta):
+    (one, _), _ = agent_pair
+    services.revoke(one, actor=None, meta=meta)
+    assert Agent.objects.get(pk=one.pk).active is False
+    assert one not in jobs.connected_agents()
+
+
+def test_a_lease_lapses_only_when_its_time_is_up(agent_pair, clock):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    jobs.lease(one)
+    clock.advance(seconds=29)
+    assert jobs._settled(AgentJob.objects.get(pk=job.pk)) is None
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.LEASED
+    clock.advance(seconds=2)
+    jobs._settled(AgentJob.objects.get(pk=job.pk))
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.QUEUED
