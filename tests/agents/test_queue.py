@@ -1,6 +1,5 @@
 """The job queue's rules, step by step in one thread: lease, answer, expiry, moving on."""
 
-
 import pytest
 
 from opensspr.agents import jobs, services
@@ -40,7 +39,7 @@ def test_an_agent_that_stopped_polling_is_not_connected(agent_pair, clock):
 
 
 def test_a_password_is_sealed_to_each_agent_and_each_gets_only_its_own(agent_pair):
-    (one, one_key), (two, two_key) = agent_pair
+    _, (two, two_key) = agent_pair
     job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
     assert SECRET not in str(AgentJob.objects.values().get(pk=job.pk))
     leased = jobs.lease(two)
