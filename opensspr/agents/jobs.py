@@ -77,10 +77,16 @@ def submit(
     *,
     agents: list[Agent] | None = None,
 ) -> AgentJob:
-    """Queue ``kind``; each secret sealed to every agent that may take it, never kept in clear."""
-    agents = connected_agents() if agents is None else agents
-    if not agents:
+    """Queue ``kind``; each secret sealed to every enrolled agent, never kept in clear.
+
+    Refused at once when no agent is connected (nobody would take it); sealed
+    to every enrolled agent all the same, so one that reconnects in time, or
+    takes over from one that vanished, can run it.
+    """
+    if not connected_agents():
         raise _unavailable("no agent is connected", maybe_written=False)
+    if agents is None:
+        agents = list(Agent.objects.filter(enrolled_at__isnull=False, revoked_at__isnull=True))
     job_id = uuid.uuid4()
     wanted = SECRETS.get(kind, ())
     sealed: dict[str, dict[str, str]] = {}

@@ -103,7 +103,9 @@ class Failover:
 def healthy(health: Health) -> Health:
     """A server that answers DOWN counts as unreachable, so the next one is asked."""
     if health.state == HealthState.DOWN:
-        error = DirectoryUnavailableError(health.detail or "down")
+        known = health.detail in DirectoryCode.__members__.values()
+        code = health.detail if known else DirectoryCode.UNAVAILABLE
+        error = DirectoryUnavailableError(health.detail or "down", code=code)
         error.maybe_written = False
         raise error
     return health

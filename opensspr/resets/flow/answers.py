@@ -29,7 +29,7 @@ from opensspr.methods.base import Answer, Started
 from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.resets.flow.completion import complete_gates
+from opensspr.resets.flow.completion import complete_gates, unlock_in_directory
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import (
     audit,
@@ -72,6 +72,8 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
         _check_answer(flow, challenge=challenge, kind=kind, answer=answer, meta=meta, now=now)
     gates = [*flow.gates_passed, {"kind": kind.value, "channel": challenge.channel}]
     try:
+        if len(gates) >= flow.gates_required:
+            unlock_in_directory(flow)  # outside the transaction: it may wait for an agent
         with transaction.atomic():
             if not challenges.consume_once(challenge, now):
                 raise FlowError("flow_conflict")  # a parallel submission took it first

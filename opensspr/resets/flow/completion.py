@@ -55,21 +55,33 @@ def complete_gates(
     """Every gate passed: on to the new password, or unlock now. Call inside the
     transaction that passes the last gate; returns the new handle.
 
-    A ``DirectoryError`` from the unlock rolls that transaction back (the caller
-    audits it).
+    The directory's unlock is done before (``unlock_in_directory``).
     """
     if flow.operation != Operation.UNLOCK:
         return advance(flow, Step.PASS_LAST_GATE, gates_passed=gates, verified_at=now)
     user = flow.user
     if user is None or flow.decoy:  # a decoy never passes a gate
         raise FlowError("wrong_step")
-    connector_for(user).unlock(user)
     lockout.clear(*lockout.all_keys(user.user_id_key))
     clear_counts(flow)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)
     return handle
+
+
+def unlock_in_directory(flow: ResetFlow) -> None:
+    """An unlock flow's last gate passed: unlock where the account lives.
+
+    Called before the transaction that records the gate, never inside it: for a
+    synced person the directory may be reached through an agent, whose job must
+    be committed for the agent to see it, and no database lock should wait on a
+    directory. Unlocking twice (a parallel submission) is harmless. A
+    ``DirectoryError`` leaves the flow where it was; the caller audits it.
+    """
+    if flow.operation != Operation.UNLOCK or flow.user is None or flow.decoy:
+        return
+    connector_for(flow.user).unlock(flow.user)
 
 
 def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> FlowView:
