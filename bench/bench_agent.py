@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.agents.conftest import Agents, Site, wait_for  # noqa: E402
-from tests.directory import slapd  # noqa: E402
+from tests.agents.conftest import Agents, Site, wait_for
+from tests.directory import slapd
 
 TIMED = """
 import json, time, statistics
@@ -88,7 +88,8 @@ def main() -> None:
             for name in ("direct", "agent"):
                 p50, p99 = figures[name]
                 print(f"  {name:7} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-            print(f"  (run took {time.perf_counter() - started:.1f} s; target p99 via agent <= 150 ms)")
+            took = time.perf_counter() - started
+            print(f"  (run took {took:.1f} s; target: p99 through the agent <= 150 ms)")
             agents.stop_all()
         finally:
             site.stop()
