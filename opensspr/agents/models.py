@@ -39,7 +39,7 @@ class Agent(models.Model):
     last_poll_at = models.DateTimeField(null=True)
     probe_state = models.CharField(max_length=16, blank=True)
     probe_code = models.CharField(max_length=64, blank=True)
-    server_errors = models.PositiveIntegerField(default=0)  # reported in the last heartbeat
+    server_error_at = models.DateTimeField(null=True)  # it last reported errors from us
     jobs_done = models.PositiveIntegerField(_("jobs done"), default=0)
     jobs_failed = models.PositiveIntegerField(_("jobs failed"), default=0)
 

@@ -172,6 +172,8 @@ def heartbeat(agent: Agent, report: dict[str, Any], meta: RequestMeta) -> None:
     probe = report.get("probe") if isinstance(report.get("probe"), dict) else {}
     state = str(probe.get("state", "")) if probe else ""
     now = clock.now()
+    if _small_int(report.get("server_errors")):
+        Agent.objects.filter(pk=agent.pk).update(server_error_at=now)
     Agent.objects.filter(pk=agent.pk).update(
         version=str(report.get("version", ""))[:32],
         protocol=_small_int(report.get("protocol")),
@@ -181,7 +183,6 @@ def heartbeat(agent: Agent, report: dict[str, Any], meta: RequestMeta) -> None:
         last_poll_at=now,
         probe_state=state if state in HealthState.__members__.values() else HealthState.DOWN,
         probe_code=str(probe.get("detail", ""))[:64] if probe else "",
-        server_errors=_small_int(report.get("server_errors")),
     )
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 import opensspr
 from opensspr.agents.jobs import window
-from opensspr.agents.models import Agent
+from opensspr.agents.models import Agent, AgentJob
 from opensspr.core import clock
 from opensspr.core.health import HealthState
 from opensspr.directory.errors import DirectoryCode
@@ -130,7 +130,7 @@ def of_agent(agent: Agent, *, now: datetime | None = None) -> AgentStatus:
         return AgentStatus(agent, Status.UNREACHABLE)
     if agent.protocol < MINIMUM_PROTOCOL:
         return AgentStatus(agent, Status.TOO_OLD)
-    if agent.server_errors:
+    if agent.server_error_at and now - agent.server_error_at < window():
         return AgentStatus(agent, Status.SERVER_PROBLEM)
     if agent.last_heartbeat_at and agent.probe_state != HealthState.HEALTHY:
         return AgentStatus(agent, Status.MISCONFIGURED, finding_for(agent.probe_code))
@@ -154,6 +154,7 @@ def of_directory(*, now: datetime | None = None) -> DirectoryStatus:
             of_agent(agent, now=now)
             for agent in Agent.objects.filter(enrolled_at__isnull=False, revoked_at__isnull=True)
         ]
+        AgentJob.objects.exists()  # the queue itself must answer too
     except DatabaseError:
         status = Status.SERVER_PROBLEM
         return DirectoryStatus(status, str(MESSAGES[status]), "", [])
