@@ -1,4 +1,4 @@
-"""``opensspr audit verify`` and ``opensspr audit seal``: the tamper-evident audit log.
+"""``opensspr audit verify|seal|prune|forward``: the tamper-evident audit log.
 
 ``verify`` walks the keyed hash chain from its anchor to its head and names the first
 broken link (an event changed, deleted, or missing at the end); exit status 1 when the
@@ -7,7 +7,9 @@ the sealer runs beside deliveries (``opensspr worker``, or inline in the embedde
 ``seal`` seals what is pending now, for a script that verifies right after writing.
 ``prune`` deletes sealed events older than the retention (``--days``, default
 ``OPENSSPR_AUDIT_RETENTION_DAYS``) and moves the chain's anchor to the last one deleted,
-so the rest still verifies.
+so the rest still verifies; with syslog forwarding on, it keeps what isn't forwarded yet.
+``forward`` sends what syslog forwarding hasn't sent yet, now (the worker does it every
+few seconds); exit status 1 when the receiver can't be reached.
 """
 
 from datetime import timedelta
@@ -17,14 +19,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opensspr.audit.chain import prune, seal_pending, verify
+from opensspr.audit.forwarding import configured_target, forward_pending, get_status
 from opensspr.core import clock
 
 
 class Command(BaseCommand):
-    help = "Check or seal the tamper-evident audit log."
+    help = "Check, seal, prune or forward to syslog the tamper-evident audit log."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["verify", "seal", "prune"])
+        parser.add_argument("action", choices=["verify", "seal", "prune", "forward"])
         parser.add_argument(
             "--days",
             type=int,
@@ -32,23 +35,66 @@ class Command(BaseCommand):
             help="prune: delete sealed events older than this many days "
             "(default OPENSSPR_AUDIT_RETENTION_DAYS)",
         )
+        restart = parser.add_mutually_exclusive_group()
+        restart.add_argument(
+            "--from-start",
+            action="store_true",
+            help="forward: send every event still held, from the oldest (again, if sent before)",
+        )
+        restart.add_argument(
+            "--from-now",
+            action="store_true",
+            help="forward: skip what wasn't sent yet and go on from the newest event",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "prune":
-            days = options["days"] or settings.OPENSSPR_AUDIT_RETENTION_DAYS
-            if days < 1:
-                raise CommandError("--days must be at least 1.")
-            seal_pending(limit=1_000_000)
-            deleted = prune(before=clock.now() - timedelta(days=days))
-            self.stdout.write(
-                f"Deleted {deleted} audit events older than {days} days; the chain still verifies "
-                "from its new anchor."
-            )
-            return
-        if options["action"] == "seal":
+        action = options["action"]
+        if action == "prune":
+            self._prune(options["days"] or settings.OPENSSPR_AUDIT_RETENTION_DAYS)
+        elif action == "seal":
             sealed = seal_pending(limit=1_000_000)
             self.stdout.write(f"Sealed {sealed} audit events.")
-            return
+        elif action == "forward":
+            restart = "start" if options["from_start"] else ("now" if options["from_now"] else "")
+            self._forward(restart)
+        else:
+            self._verify()
+
+    def _prune(self, days: int) -> None:
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
+        seal_pending(limit=1_000_000)
+        status = get_status() if configured_target() is not None else None
+        keep_after = status.last_seq if status is not None and status.started_at else None
+        deleted = prune(before=clock.now() - timedelta(days=days), keep_after=keep_after)
+        self.stdout.write(
+            f"Deleted {deleted} audit events older than {days} days; the chain still verifies "
+            "from its new anchor."
+        )
+        if keep_after is not None:
+            self.stdout.write(f"Events after link {keep_after} wait for syslog and were kept.")
+
+    def _forward(self, restart: str) -> None:
+        target = configured_target()
+        if target is None:
+            raise CommandError("Syslog forwarding is off: set OPENSSPR_AUDIT_SYSLOG_URL.")
+        seal_pending(limit=1_000_000)
+        report = forward_pending(force=True, restart=restart, max_events=None)
+        if not report.ran:
+            raise CommandError("Another forwarder is sending right now; try again in a moment.")
+        where = target.destination
+        if report.error:
+            raise CommandError(
+                f"Forwarded {report.forwarded} audit events to {where}, then stopped: "
+                f"{report.error}. {report.waiting} events wait after link {report.last_seq}; "
+                "the next run catches up."
+            )
+        self.stdout.write(
+            f"Forwarded {report.forwarded} audit events to {where}; "
+            f"caught up at link {report.last_seq}."
+        )
+
+    def _verify(self) -> None:
         verdict = verify()
         if verdict.unsealed_stale:
             self.stderr.write(
