@@ -168,7 +168,7 @@ def forward_pending(
 
 def _run(token: str, target: Target, after: int, max_events: int | None) -> tuple[int, int, str]:
     """Send batches until caught up, ``max_events``, or the first failure: (sent, cursor, why)."""
-    events = _batch_after(after)
+    events = _batch_after(after, max_events)
     if not events:
         return 0, after, ""
     try:
@@ -190,14 +190,15 @@ def _run(token: str, target: Target, after: int, max_events: int | None) -> tupl
                 forwarded, after = forwarded + sent, events[sent - 1].chain_seq or after
             if error or (max_events is not None and forwarded >= max_events):
                 return forwarded, after, error
-            events = _batch_after(after)
+            events = _batch_after(after, None if max_events is None else max_events - forwarded)
     finally:
         transport.close()
     return forwarded, after, ""
 
 
-def _batch_after(seq: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(chain_seq__gt=seq).order_by("chain_seq")[:BATCH])
+def _batch_after(seq: int, room: int | None) -> list[AuditEvent]:
+    size = BATCH if room is None else min(BATCH, room)
+    return list(AuditEvent.objects.filter(chain_seq__gt=seq).order_by("chain_seq")[:size])
 
 
 def _claim(now: datetime, *, force: bool) -> str | None:

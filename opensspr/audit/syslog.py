@@ -223,7 +223,14 @@ class StreamTransport:
             raise SendError(0, exc) from exc
 
     def close(self) -> None:
-        self._socket.close()
+        """Over TLS, send the closure alert first (RFC 5425 §4.4), so the end is unambiguous."""
+        try:
+            if isinstance(self._socket, ssl.SSLSocket):
+                self._socket = self._socket.unwrap()
+        except OSError:  # the receiver went first: nothing left to close cleanly
+            pass
+        finally:
+            self._socket.close()
 
 
 def connect(destination: Destination, *, timeout: float, ca_file: str = "") -> Transport:
