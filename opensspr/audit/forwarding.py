@@ -277,6 +277,29 @@ def _observe(seq: int, waiting: int) -> None:
     metrics.AUDIT_FORWARD_LAG_SECONDS.set(max(0.0, age))
 
 
-def get_status() -> ForwardingCursor | None:
-    """The cursor row as it stands (None before forwarding ever ran), for status output."""
-    return ForwardingCursor.objects.filter(pk=1).first()
+@dataclass(frozen=True)
+class ForwardingStatus:
+    """Where forwarding stands, from the database: right whichever process forwards."""
+
+    destination: str  # "" when forwarding is off
+    started: bool
+    last_seq: int
+    waiting: int
+    last_success_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+
+
+def get_status() -> ForwardingStatus:
+    """For ``opensspr audit forward --status`` (and a console page that wants to show it)."""
+    cursor = ForwardingCursor.objects.filter(pk=1).first() or ForwardingCursor(pk=1)
+    started = cursor.started_at is not None
+    return ForwardingStatus(
+        destination=settings.OPENSSPR_AUDIT_SYSLOG_URL,
+        started=started,
+        last_seq=cursor.last_seq,
+        waiting=_waiting_after(cursor.last_seq) if started else 0,
+        last_success_at=cursor.last_success_at,
+        last_error=cursor.last_error,
+        last_error_at=cursor.last_error_at,
+    )

@@ -244,14 +244,23 @@ def test_the_first_run_starts_at_the_newest_event_unless_from_start(udp, meta, c
     assert udp.nothing_more()
 
 
-def test_the_command_fails_while_the_receiver_is_down(forwarding_to, meta):
+def test_the_command_fails_while_the_receiver_is_down_and_status_says_why(
+    forwarding_to, meta, capsys
+):
     receiver = StreamReceiver()
     receiver.stop()
     forwarding_to(receiver.url)
+    call_command("audit", "forward", "--status")
+    assert "hasn't run yet" in capsys.readouterr().out
     forward_pending()
     _record(meta, 2)
     with pytest.raises(CommandError, match=r"then stopped: .*2 events wait after link 0"):
         call_command("audit", "forward")
+    call_command("audit", "forward", "--status")
+    out = capsys.readouterr().out
+    assert f"Forwarding to {receiver.url}: at link 0, 2 events wait" in out
+    assert "Last error" in out and "Connection refused" in out
+    assert AuditEvent.objects.count() == 2  # the status sent nothing and recorded nothing
 
 
 def test_the_command_says_when_forwarding_is_off(settings):

@@ -9,7 +9,8 @@ the sealer runs beside deliveries (``opensspr worker``, or inline in the embedde
 ``OPENSSPR_AUDIT_RETENTION_DAYS``) and moves the chain's anchor to the last one deleted,
 so the rest still verifies; with syslog forwarding on, it keeps what isn't forwarded yet.
 ``forward`` sends what syslog forwarding hasn't sent yet, now (the worker does it every
-few seconds); exit status 1 when the receiver can't be reached.
+few seconds); exit status 1 when the receiver can't be reached. ``forward --status`` says
+where forwarding stands without sending anything.
 """
 
 from datetime import timedelta
@@ -37,6 +38,11 @@ class Command(BaseCommand):
         )
         restart = parser.add_mutually_exclusive_group()
         restart.add_argument(
+            "--status",
+            action="store_true",
+            help="forward: say where forwarding stands and how many events wait; send nothing",
+        )
+        restart.add_argument(
             "--from-start",
             action="store_true",
             help="forward: send every event still held, from the oldest (again, if sent before)",
@@ -55,6 +61,9 @@ class Command(BaseCommand):
             sealed = seal_pending(limit=1_000_000)
             self.stdout.write(f"Sealed {sealed} audit events.")
         elif action == "forward":
+            if options["status"]:
+                self._status()
+                return
             restart = "start" if options["from_start"] else ("now" if options["from_now"] else "")
             self._forward(restart)
         else:
@@ -64,8 +73,8 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         seal_pending(limit=1_000_000)
-        status = get_status() if configured_target() is not None else None
-        keep_after = status.last_seq if status is not None and status.started_at else None
+        status = get_status()
+        keep_after = status.last_seq if status.destination and status.started else None
         deleted = prune(before=clock.now() - timedelta(days=days), keep_after=keep_after)
         self.stdout.write(
             f"Deleted {deleted} audit events older than {days} days; the chain still verifies "
@@ -93,6 +102,28 @@ class Command(BaseCommand):
             f"Forwarded {report.forwarded} audit events to {where}; "
             f"caught up at link {report.last_seq}."
         )
+
+    def _status(self) -> None:
+        status = get_status()
+        if not status.destination:
+            raise CommandError("Syslog forwarding is off: set OPENSSPR_AUDIT_SYSLOG_URL.")
+        if not status.started:
+            self.stdout.write(
+                f"Forwarding to {status.destination} hasn't run yet: the worker starts it at "
+                "the newest event (or run `opensspr audit forward --from-start`)."
+            )
+            return
+        success = (
+            f"{status.last_success_at:%Y-%m-%d %H:%M:%S %Z}" if status.last_success_at else "never"
+        )
+        self.stdout.write(
+            f"Forwarding to {status.destination}: at link {status.last_seq}, "
+            f"{status.waiting} events wait; last success: {success}."
+        )
+        if status.last_error:
+            self.stdout.write(
+                f"Last error ({status.last_error_at:%Y-%m-%d %H:%M:%S %Z}): {status.last_error}"
+            )
 
     def _verify(self) -> None:
         verdict = verify()
