@@ -23,6 +23,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -51,6 +52,10 @@ _STOPPED = frozenset(
         Activity.REGISTRATION_IDENTITY_BLOCKED.value,
     }
 )
+
+
+#: Where a run moves the cursor first: nowhere, before the oldest event held, or to the newest.
+Restart = Literal["", "start", "now"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def forward_due() -> None:
 
 
 def forward_pending(
-    *, force: bool = True, restart: str = "", max_events: int | None = 5000
+    *, force: bool = True, restart: Restart = "", max_events: int | None = 5000
 ) -> ForwardReport:
     """Forward sealed events after the cursor, in chain order, until caught up or stopped.
 
@@ -142,10 +147,12 @@ def forward_pending(
     now = clock.now()
     token = _claim(now, force=force)
     if token is None:
-        return ForwardReport(False, 0, _cursor_seq(), _waiting_after(_cursor_seq()), "")
-    last_seq, forwarded, error = _cursor_seq(), 0, ""
+        seq = _cursor_seq()
+        return ForwardReport(False, 0, seq, _waiting_after(seq), "")
+    last_seq, forwarded, error = 0, 0, ""
     try:
         cursor = ForwardingCursor.objects.get(pk=1)
+        last_seq = cursor.last_seq  # as it stands now that the lease is ours
         if cursor.started_at is None or restart:
             last_seq = _start(token, now, from_start=restart == "start")
         forwarded, last_seq, error = _run(token, target, last_seq, max_events)

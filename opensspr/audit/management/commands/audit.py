@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opensspr.audit.chain import prune, seal_pending, verify
-from opensspr.audit.forwarding import configured_target, forward_pending, get_status
+from opensspr.audit.forwarding import Restart, configured_target, forward_pending, get_status
 from opensspr.core import clock
 
 
@@ -64,7 +64,9 @@ class Command(BaseCommand):
             if options["status"]:
                 self._status()
                 return
-            restart = "start" if options["from_start"] else ("now" if options["from_now"] else "")
+            restart: Restart = (
+                "start" if options["from_start"] else ("now" if options["from_now"] else "")
+            )
             self._forward(restart)
         else:
             self._verify()
@@ -83,7 +85,7 @@ class Command(BaseCommand):
         if keep_after is not None:
             self.stdout.write(f"Events after link {keep_after} wait for syslog and were kept.")
 
-    def _forward(self, restart: str) -> None:
+    def _forward(self, restart: Restart) -> None:
         target = configured_target()
         if target is None:
             raise CommandError("Syslog forwarding is off: set OPENSSPR_AUDIT_SYSLOG_URL.")
