@@ -9,10 +9,13 @@ import json
 import logging
 import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from prometheus_client import REGISTRY
 
 from opensspr.audit.activities import Activity
@@ -227,6 +230,37 @@ def test_the_worker_loop_forwards_every_few_seconds(udp, meta, clock):
     clock.advance(seconds=6)
     deliver_due()
     assert parse_rfc5424(udp.receive(1)[0]).msgid == "signin.succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opensspr_worker_process_configured_by_environment_forwards(clock):
+    """The real command, its settings from the environment, on a database both share."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker process needs a database it can share (PostgreSQL)")
+    receiver = StreamReceiver()
+    ForwardingCursor.objects.create(pk=1, started_at=clock.now)  # enabled before the events
+    for n in range(3):
+        record_event(
+            activity=Activity.SIGNIN_FAILED,
+            outcome=Outcome.FAILURE,
+            meta=RequestMeta("192.0.2.9", "worker", f"worker-{n}"),
+        )
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "opensspr.config.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "OPENSSPR_AUDIT_SYSLOG_URL": receiver.url,
+        "OPENSSPR_AUDIT_SYSLOG_FACILITY": "17",
+    }
+    command = [sys.executable, "-m", "opensspr", "worker", "--once", "--no-sync"]
+    done = subprocess.run(command, env=env, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    frames = receiver.wait_for(3)
+    receiver.stop()
+    assert _seqs(frames) == [1, 2, 3]
+    assert {parse_rfc5424(frame).pri for frame in frames} == {17 * 8 + 5}
+    assert ForwardingCursor.objects.get(pk=1).last_seq == 3
 
 
 def test_the_first_run_starts_at_the_newest_event_unless_from_start(udp, meta, capsys):
