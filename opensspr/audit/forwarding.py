@@ -37,12 +37,16 @@ from opensspr.core import clock, metrics
 logger = logging.getLogger("opensspr.audit.forwarding")
 
 BATCH = 200
-#: How often the worker looks for new events, and how soon it tries again after a failure.
+#: How often the worker looks for new events.
 INTERVAL = timedelta(seconds=5)
+#: After a failure the worker waits RETRY, doubled with each further failure up to
+#: MAX_RETRY: it forwards inside the delivery loop, so a receiver that swallows
+#: connections (a firewall dropping them) must not hold deliveries up every few seconds.
 RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(minutes=5)
 #: A forwarder that died holding the lease gives it up after this long.
 LEASE = timedelta(minutes=2)
-TIMEOUT = 10.0  # seconds for connecting and for each send
+TIMEOUT = 5.0  # seconds for connecting and for each send
 #: Someone was stopped: a SIEM should see these before mere failures.
 _STOPPED = frozenset(
     {
@@ -149,17 +153,17 @@ def forward_pending(
     if token is None:
         seq = _cursor_seq()
         return ForwardReport(False, 0, seq, _waiting_after(seq), "")
-    last_seq, forwarded, error = 0, 0, ""
+    last_seq, forwarded, error, failures = 0, 0, "", 0
     try:
         cursor = ForwardingCursor.objects.get(pk=1)
-        last_seq = cursor.last_seq  # as it stands now that the lease is ours
+        last_seq, failures = cursor.last_seq, cursor.failures  # as they stand under the lease
         if cursor.started_at is None or restart:
             last_seq = _start(token, now, from_start=restart == "start")
         forwarded, last_seq, error = _run(token, target, last_seq, max_events)
     finally:
         waiting = _waiting_after(last_seq)
         full = max_events is not None and forwarded >= max_events  # more is due at once
-        _release(token, error=error, more=full and not error)
+        _release(token, error=error, failures=failures + 1 if error else 0, more=full)
     _observe(last_seq, waiting)
     if error:
         metrics.AUDIT_FORWARD_FAILURES.inc()
@@ -247,14 +251,19 @@ def _advance(token: str, last: AuditEvent, sent: int) -> bool:
     return moved == 1
 
 
-def _release(token: str, *, error: str, more: bool) -> None:
+def _release(token: str, *, error: str, failures: int, more: bool) -> None:
+    """Give the lease back and say when the worker should run next."""
     now = clock.now()
-    pause = RETRY if error else (timedelta(0) if more else INTERVAL)
+    if error:
+        pause = min(RETRY * 2 ** min(failures - 1, 10), MAX_RETRY)
+    else:
+        pause = timedelta(0) if more else INTERVAL  # more: a bounded run left events behind
     fields: dict[str, object] = {
         "lease_token": "",
         "lease_until": None,
         "next_run_at": now + pause,
         "last_error": error[:200],
+        "failures": failures,
     }
     if error:
         fields["last_error_at"] = now

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -175,6 +176,24 @@ def test_an_outage_loses_nothing_and_sends_each_event_once_in_order(
     receiver.stop()
     assert _seqs(first + second) == [1, 2, 3, 4, 5, 6, 7]  # every event once, in order
     assert ForwardingCursor.objects.get(pk=1).last_error == ""
+
+
+def test_retries_back_off_while_the_receiver_stays_down(forwarding_to, meta, clock):
+    receiver = StreamReceiver()
+    receiver.stop()
+    forwarding_to(receiver.url)
+    forward_pending()
+    _record(meta)
+
+    def pause() -> timedelta:
+        forward_pending()
+        return ForwardingCursor.objects.get(pk=1).next_run_at - clock.now
+
+    assert [pause().total_seconds() for _ in range(6)] == [30, 60, 120, 240, 300, 300]
+    receiver = StreamReceiver(port=receiver.port)
+    assert pause() == timedelta(seconds=5)  # back to the usual pace
+    receiver.stop()
+    assert ForwardingCursor.objects.get(pk=1).failures == 0
 
 
 def test_tls_delivers_to_a_receiver_the_ca_file_vouches_for(forwarding_to, certificates, meta):
