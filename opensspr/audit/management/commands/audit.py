@@ -82,8 +82,11 @@ class Command(BaseCommand):
             f"Deleted {deleted} audit events older than {days} days; the chain still verifies "
             "from its new anchor."
         )
-        if keep_after is not None:
-            self.stdout.write(f"Events after link {keep_after} wait for syslog and were kept.")
+        if keep_after is not None and status.waiting:
+            self.stdout.write(
+                f"Events after link {keep_after} wait for syslog and were kept "
+                f"({status.waiting} of them)."
+            )
 
     def _forward(self, restart: Restart) -> None:
         target = configured_target()
