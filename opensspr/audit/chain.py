@@ -109,13 +109,14 @@ def verify(*, now: datetime | None = None) -> Verdict:
     return _verdict(checked, None, now)
 
 
-def prune(*, before: datetime) -> int:
+def prune(*, before: datetime, keep_after: int | None = None) -> int:
     """Delete sealed events that occurred before ``before``, keeping the chain verifiable.
 
     Only a run of links from the start of the chain goes (up to the first event
     that is newer): the last deleted link becomes the anchor verification starts
     from, so what remains still verifies, and a deletion in the middle still shows.
-    Unsealed events are never pruned. Returns how many events were deleted.
+    Unsealed events are never pruned, nor links after ``keep_after`` (those syslog
+    forwarding hasn't delivered yet). Returns how many events were deleted.
     """
     with transaction.atomic():
         ChainHead.objects.get_or_create(pk=1)
@@ -127,6 +128,8 @@ def prune(*, before: datetime) -> int:
             .first()
         )
         last = (newer - 1) if newer is not None else head.seq
+        if keep_after is not None:
+            last = min(last, keep_after)
         if last <= head.anchor_seq:
             return 0
         anchor = AuditEvent.objects.filter(chain_seq=last).values_list("chain_hash", flat=True)

@@ -32,7 +32,8 @@ COLUMNS = (
 )
 
 
-def _record(event: AuditEvent) -> dict[str, object]:
+def event_record(event: AuditEvent) -> dict[str, object]:
+    """The exported fields of one event: what CSV, JSON lines and syslog forwarding carry."""
     return {
         "occurred_at": event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "activity": event.activity,
@@ -62,7 +63,7 @@ def csv_rows(events: Iterable[AuditEvent]) -> Iterator[str]:
 
     yield line(list(COLUMNS))
     for event in events:
-        record = _record(event)
+        record = event_record(event)
         record["details"] = json.dumps(record["details"], sort_keys=True)
         cells = ["" if record[name] is None else str(record[name]) for name in COLUMNS]
         yield line([spreadsheet_safe(cell) for cell in cells])
@@ -71,4 +72,4 @@ def csv_rows(events: Iterable[AuditEvent]) -> Iterator[str]:
 def jsonl_rows(events: Iterable[AuditEvent]) -> Iterator[str]:
     """One JSON object per line, per event."""
     for event in events:
-        yield json.dumps(_record(event), sort_keys=True) + "\n"
+        yield json.dumps(event_record(event), sort_keys=True) + "\n"

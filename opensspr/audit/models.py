@@ -88,3 +88,30 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at {self.seq}"
+
+
+class ForwardingCursor(models.Model):
+    """How far syslog forwarding got (pk=1): the last chain link the receiver took.
+
+    Forwarding follows the chain (``AuditEvent.chain_seq``), not the row id: links
+    are handed out in commit order under the chain head's lock, so an event whose
+    transaction commits late is never skipped. ``last_seq`` moves only after the
+    receiver took the events. The lease (``lease_token``/``lease_until``, taken by a
+    conditional UPDATE, on PostgreSQL and SQLite alike) keeps two workers from
+    sending the same events at once without a transaction held open over the network.
+    """
+
+    last_seq = models.BigIntegerField(default=0)
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # None: never ran yet
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # in a row: the retry backs off
+    forwarded_total = models.BigIntegerField(default=0)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"syslog forwarding at {self.last_seq}"

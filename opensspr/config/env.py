@@ -62,3 +62,39 @@ def base_url(name: str, default: str) -> str:
     if parts.query or parts.fragment:
         raise ImproperlyConfigured(f"{name} must not carry a query or fragment: {raw!r}.")
     return raw
+
+
+def service_url(name: str, *, default_ports: dict[str, int]) -> str:
+    """A ``scheme://host[:port]`` address of a service we connect to, or "" when unset.
+
+    Returned with the port filled in, so logs and status show where events go.
+    Credentials, paths and queries are refused rather than ignored: a value that
+    carries them was meant for something else.
+    """
+    raw = text(name)
+    if not raw:
+        return ""
+    schemes = ", ".join(f"{scheme}://" for scheme in default_ports)
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port: {raw!r}.") from None
+    if parts.scheme not in default_ports or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be host and port behind one of {schemes}, not {raw!r}."
+        )
+    if parts.username or parts.password or parts.path not in {"", "/"}:
+        raise ImproperlyConfigured(f"{name} must not carry credentials or a path: {raw!r}.")
+    if parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name} must not carry a query or fragment: {raw!r}.")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port or default_ports[parts.scheme]}"
+
+
+def readable_file(name: str) -> str:
+    """A path to a file that must exist now (a CA bundle, say), or "" when unset."""
+    path = text(name)
+    if path and not os.path.isfile(path):
+        raise ImproperlyConfigured(f"{name} must name a readable file; {path!r} is not one.")
+    return path

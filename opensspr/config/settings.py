@@ -255,6 +255,19 @@ OPENSSPR_AGENT_HEARTBEAT_SECONDS = env.integer(
 OPENSSPR_AGENT_WINDOW_SECONDS = env.integer(
     "OPENSSPR_AGENT_WINDOW_SECONDS", 90, minimum=2, maximum=3600
 )
+# Optional forwarding of every audit event to syslog (a SIEM): RFC 5424 with a JSON payload
+# over udp://, tcp:// or tls:// (certificates checked, against OPENSSPR_AUDIT_SYSLOG_CA_FILE
+# when set). The worker forwards from the database by cursor, so an outage loses nothing.
+OPENSSPR_AUDIT_SYSLOG_URL = env.service_url(
+    "OPENSSPR_AUDIT_SYSLOG_URL", default_ports={"udp": 514, "tcp": 601, "tls": 6514}
+)
+OPENSSPR_AUDIT_SYSLOG_CA_FILE = env.readable_file("OPENSSPR_AUDIT_SYSLOG_CA_FILE")
+# RFC 5424 facility: 10 is authpriv (security/authorization messages); 16-23 are local0-7.
+OPENSSPR_AUDIT_SYSLOG_FACILITY = env.integer(
+    "OPENSSPR_AUDIT_SYSLOG_FACILITY", 10, minimum=0, maximum=23
+)
+# The HOSTNAME field; unset: this machine's host name.
+OPENSSPR_AUDIT_SYSLOG_HOSTNAME = env.text("OPENSSPR_AUDIT_SYSLOG_HOSTNAME")
 # An administrator's temporary password works for this long (ASVS 6.4.1: short-lived).
 OPENSSPR_TEMPORARY_PASSWORD_HOURS = env.integer(
     "OPENSSPR_TEMPORARY_PASSWORD_HOURS", 72, minimum=1, maximum=720

@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -28,6 +29,21 @@ PASSWORD_CHANGES = Counter(
     "opensspr_password_changes_total", "Password changes by outcome", ["outcome"]
 )
 LOCKOUTS = Counter("opensspr_lockouts_total", "Smart-lockout lock events")
+AUDIT_FORWARDED = Counter("opensspr_audit_forwarded_total", "Audit events the syslog receiver took")
+AUDIT_FORWARD_FAILURES = Counter(
+    "opensspr_audit_forward_failures_total", "Syslog forwarding runs stopped by an error"
+)
+# Set by whichever process forwarded last (the worker): the most recent value wins.
+AUDIT_FORWARD_LAG_EVENTS = Gauge(
+    "opensspr_audit_forward_lag_events",
+    "Sealed audit events not yet forwarded to syslog",
+    multiprocess_mode="mostrecent",
+)
+AUDIT_FORWARD_LAG_SECONDS = Gauge(
+    "opensspr_audit_forward_lag_seconds",
+    "Age of the oldest sealed audit event not yet forwarded (0 when caught up)",
+    multiprocess_mode="mostrecent",
+)
 
 
 def _view_name(request: HttpRequest) -> str:

@@ -3,20 +3,23 @@
 Every flow of this issue runs through the real HTTP stack with canary values:
 sign-in (right, wrong, unknown user), password change (rejected and accepted),
 the forced change after an administrator's temporary password, and the console.
-Then every log record (formatted by both of our formatters), every audit row
-and every stored session is searched for the canaries, the password hash and
-the secret key.
+Then every log record (formatted by both of our formatters), every audit row,
+every stored session and every syslog message forwarded to a real receiver is
+searched for the canaries, the password hash and the secret key.
 """
 
 import logging
 import uuid
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 
+from opensspr.audit.chain import seal_pending
+from opensspr.audit.forwarding import forward_pending
 from opensspr.audit.models import AuditEvent
 from opensspr.core.logging import JsonFormatter, SafeTextFormatter
+from tests.audit.receivers import UdpReceiver
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +36,22 @@ def _everything_written(caplog) -> str:
     return "\n".join(lines)
 
 
-def test_no_password_hash_or_secret_in_logs_audit_or_sessions(client, user_factory, caplog):
+def _forwarded_to_syslog(settings) -> str:
+    """Every audit event as a SIEM receives it."""
+    receiver = UdpReceiver()
+    settings.OPENSSPR_AUDIT_SYSLOG_URL = receiver.url
+    try:
+        seal_pending()
+        sealed = AuditEvent.objects.filter(chain_seq__isnull=False).count()
+        assert forward_pending(restart="start").forwarded == sealed > 0
+        return "\n".join(datagram.decode() for datagram in receiver.receive(sealed))
+    finally:
+        receiver.close()
+
+
+def test_no_password_hash_or_secret_in_logs_audit_or_sessions(
+    client, user_factory, caplog, settings
+):
     caplog.set_level(logging.DEBUG)
     canary = f"CANARY-PW-{uuid.uuid4().hex[:12]}-Aa1!"
     wrong = f"CANARY-WRONG-{uuid.uuid4().hex[:12]}-Aa1!"
@@ -79,7 +97,7 @@ def test_no_password_hash_or_secret_in_logs_audit_or_sessions(client, user_facto
 
     user.refresh_from_db()
     admin.refresh_from_db()
-    written = _everything_written(caplog)
+    written = _everything_written(caplog) + _forwarded_to_syslog(settings)
     assert AuditEvent.objects.count() >= 10
     for secret in (
         canary,
@@ -89,6 +107,6 @@ def test_no_password_hash_or_secret_in_logs_audit_or_sessions(client, user_facto
         final,
         user.password,
         admin.password,
-        settings.SECRET_KEY,
+        django_settings.SECRET_KEY,
     ):
         assert secret not in written

@@ -46,6 +46,16 @@ def _check(extra: dict[str, str], tmp_path) -> subprocess.CompletedProcess[str]:
             "opensspr.E001",
         ),
         ({"OPENSSPR_ALLOWED_HOSTS": "*"}, "opensspr.E002"),
+        ({"OPENSSPR_AUDIT_SYSLOG_URL": "https://siem:6514"}, "OPENSSPR_AUDIT_SYSLOG_URL must be"),
+        (
+            {"OPENSSPR_AUDIT_SYSLOG_URL": "tcp://user:pw@siem:601"},
+            "OPENSSPR_AUDIT_SYSLOG_URL must not carry credentials",
+        ),
+        (
+            {"OPENSSPR_AUDIT_SYSLOG_CA_FILE": "/nonexistent/ca.pem"},
+            "OPENSSPR_AUDIT_SYSLOG_CA_FILE must name a readable file",
+        ),
+        ({"OPENSSPR_AUDIT_SYSLOG_FACILITY": "24"}, "OPENSSPR_AUDIT_SYSLOG_FACILITY must be"),
     ],
 )
 def test_impossible_settings_fail_with_a_clear_message(tmp_path, env, message):
@@ -108,3 +118,24 @@ def test_open_metrics_on_a_public_host_is_warned_about(tmp_path):
     public = {"OPENSSPR_BASE_URL": "https://sspr.example.org"}
     assert "opensspr.W002" in _check(public, tmp_path).stderr
     assert "opensspr.W002" not in _check({**public, "OPENSSPR_METRICS_TOKEN": "t"}, tmp_path).stderr
+
+
+def test_a_syslog_url_without_a_port_gets_the_transports_own(tmp_path):
+    def url(value: str) -> str:
+        env = {"OPENSSPR_AUDIT_SYSLOG_URL": value}
+        return _settings_value(env, tmp_path, "s.OPENSSPR_AUDIT_SYSLOG_URL")
+
+    assert url("udp://siem.example.org") == "udp://siem.example.org:514"
+    assert url("tcp://siem.example.org") == "tcp://siem.example.org:601"
+    assert url("tls://siem.example.org") == "tls://siem.example.org:6514"
+    assert url("tls://[2001:db8::5]:10514") == "tls://[2001:db8::5]:10514"
+
+
+def test_plaintext_syslog_to_another_host_is_warned_about(tmp_path):
+    remote = {"OPENSSPR_AUDIT_SYSLOG_URL": "tcp://siem.example.org"}
+    assert "opensspr.audit.W001" in _check(remote, tmp_path).stderr
+    local = {"OPENSSPR_AUDIT_SYSLOG_URL": "udp://127.0.0.1"}
+    assert "opensspr.audit.W001" not in _check(local, tmp_path).stderr
+    (tmp_path / "ca.pem").write_text("unused")
+    ca = {"OPENSSPR_AUDIT_SYSLOG_CA_FILE": str(tmp_path / "ca.pem")}
+    assert "opensspr.audit.W002" in _check({**local, **ca}, tmp_path).stderr
