@@ -36,7 +36,7 @@ class DirectorySettingsAdmin(AuditedModelAdmin):
     change_form_template = "console/directory_change_form.html"
     inlines = (RoleMappingInline,)
     fieldsets = (
-        (None, {"fields": ("enabled", "kind")}),
+        (None, {"fields": ("enabled", "kind", "transport")}),
         (
             _("Connection"),
             {

@@ -1,0 +1,69 @@
+"""The console's on-premises agents page: status first, a token shown once, revoke confirmed."""
+
+import re
+
+import pytest
+
+from opensspr.accounts.models import RoleAssignment
+from opensspr.accounts.roles import AdminRole
+from opensspr.agents.models import Agent
+from opensspr.audit.models import AuditEvent
+from opensspr.directory.models import DirectorySettings
+from tests.conftest import DEFAULT_PASSWORD
+
+pytestmark = pytest.mark.django_db
+PAGE = "/console/agents/agent/"
+
+
+@pytest.fixture
+def admin_client(client, user_factory):
+    admin = user_factory("global@example.org")
+    RoleAssignment.objects.create(user=admin, role=AdminRole.GLOBAL)
+    client.post("/signin", {"user_id": admin.user_id, "password": DEFAULT_PASSWORD})
+    return client
+
+
+def test_before_any_agent_the_page_says_none_is_set_up(admin_client):
+    DirectorySettings.objects.create(pk=1, transport="agent", base_dn="dc=example,dc=org")
+    page = admin_client.get(PAGE).content.decode()
+    assert "Not configured correctly" in page
+    assert "No on-premises agent is set up yet" in page
+    assert "Through on-premises agents" in page
+
+
+def test_adding_an_agent_shows_its_token_once_and_keeps_only_a_digest(admin_client):
+    assert admin_client.get(PAGE + "add/").status_code == 200
+    response = admin_client.post(PAGE + "add/", {"name": "dc-site-a"})
+    page = response.content.decode()
+    token = re.search(r'id="enrolment-token"[^>]*>([^<]+)<', page).group(1)
+    assert "no-store" in response["Cache-Control"]
+    assert f"--token {token}" in page
+    agent = Agent.objects.get(name="dc-site-a")
+    assert token.split(".", 1)[1] not in str(Agent.objects.values().get(pk=agent.pk))
+    assert AuditEvent.objects.filter(activity="agent.created", target_label="dc-site-a").exists()
+    assert token not in admin_client.get(PAGE).content.decode()  # never shown again
+    assert "Waiting for enrolment" in admin_client.get(PAGE).content.decode()
+
+
+def test_revoking_asks_first_then_refuses_the_agent(admin_client):
+    admin_client.post(PAGE + "add/", {"name": "dc-site-a"})
+    agent = Agent.objects.get()
+    url = f"{PAGE}{agent.pk}/revoke/"
+    confirm = admin_client.get(url)
+    assert "undone" in confirm.content.decode()
+    agent.refresh_from_db()
+    assert agent.revoked_at is None  # a GET changes nothing
+    assert admin_client.post(url).status_code == 302
+    agent.refresh_from_db()
+    assert agent.revoked_at is not None
+    assert AuditEvent.objects.filter(activity="agent.revoked").exists()
+    assert "Revoked" in admin_client.get(PAGE).content.decode()
+
+
+def test_a_helpdesk_administrator_does_not_see_agents(client, user_factory):
+    helpdesk = user_factory("helpdesk@example.org")
+    RoleAssignment.objects.create(user=helpdesk, role=AdminRole.HELPDESK)
+    client.post("/signin", {"user_id": helpdesk.user_id, "password": DEFAULT_PASSWORD})
+    assert client.get(PAGE).status_code in (302, 403)
+    assert client.post(PAGE + "add/", {"name": "x"}).status_code in (302, 403)
+    assert not Agent.objects.exists()
