@@ -16,7 +16,7 @@ Three clocks bound the wait, so a person is never left hanging:
   next agent writes only if the marker hasn't moved, so a write the first
   agent made before it vanished is never made again. A write without a guard
   is not moved on: it ends ``lost``, and the crash-safe writeback decides;
-* at most ``MAX_ATTEMPTS`` leases per job.
+* at most ``MAX_ATTEMPTS`` leases per job, never twice to the same agent.
 """
 
 import threading
@@ -41,7 +41,7 @@ from opensspr.directory.jobs import (
 )
 from opensspr.directory.sealing import public_key_from, seal
 
-MAX_ATTEMPTS = 2
+MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.02  # how often a waiting request looks for an answer another process took
 KEEP_FINISHED = timedelta(days=1)
 
@@ -167,10 +167,14 @@ def _move_on(row: AgentJob, now: Any) -> bool:
     )
     lapsed = AgentJob.objects.filter(pk=row.pk, state=JobState.LEASED, lease_until__lte=now)
     if can_retry:
+        # Never back to the agent that let it lapse: a hung agent's open long polls
+        # would otherwise take it again.
+        passed_over = [*row.payload.get("passed_over", []), str(row.leased_to_id)]
         moved = lapsed.update(
             state=JobState.QUEUED,
             leased_to=None,
             lease_until=None,
+            payload={**row.payload, "passed_over": passed_over},
             expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
         )
         if moved and row.leased_to_id:
@@ -187,10 +191,12 @@ def lease(agent: Agent) -> AgentJob | None:
     candidates = (
         AgentJob.objects.filter(mine, state=JobState.QUEUED, expires_at__gt=now)
         .order_by("created_at")
-        .values_list("pk", flat=True)[:5]
+        .values_list("pk", "payload")[:10]
     )
     lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
-    for pk in candidates:
+    for pk, payload in candidates:
+        if str(agent.pk) in payload.get("passed_over", ()):
+            continue
         with transaction.atomic():
             won = AgentJob.objects.filter(pk=pk, state=JobState.QUEUED).update(
                 state=JobState.LEASED,
@@ -205,7 +211,7 @@ def lease(agent: Agent) -> AgentJob | None:
 
 def for_agent(job: AgentJob, agent: Agent) -> dict[str, Any]:
     """The job as the agent receives it: only its own envelopes."""
-    payload = dict(job.payload)
+    payload = {k: v for k, v in job.payload.items() if k != "passed_over"}
     payload["attempt"] = job.attempts
     return {
         "id": str(job.id),

@@ -54,7 +54,17 @@ def _person(site: Site, server: slapd.Slapd) -> tuple[str, str]:
 
 
 def _status(site: Site, wanted: str) -> dict:
-    return wait_for(lambda: (s := site.do("agents"))["status"] == wanted and s, seconds=30)
+    seen: list[str] = []
+
+    def check() -> dict | None:
+        answer = site.do("agents")
+        seen.append(answer["status"])
+        return answer if answer["status"] == wanted else None
+
+    try:
+        return wait_for(check, seconds=45)
+    except AssertionError as exc:
+        raise AssertionError(f"wanted {wanted}, saw {seen}") from exc
 
 
 def test_enrol_then_sign_in_reset_change_and_unlock_through_the_agent(

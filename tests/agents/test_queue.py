@@ -91,10 +91,12 @@ def test_a_guarded_write_whose_agent_vanished_moves_on_to_the_next(agent_pair, c
     jobs.lease(one)
     clock.advance(seconds=31)
     assert jobs._settled(AgentJob.objects.get(pk=job.pk)) is None  # moved on, still waiting
+    assert jobs.lease(one) is None  # never back to the agent that let it lapse (hung?)
     again = jobs.lease(two)
     assert again.pk == job.pk
     sent = jobs.for_agent(again, two)
     assert sent["payload"]["attempt"] == 2 and sent["payload"]["guard"] == guard
+    assert "passed_over" not in sent["payload"]
     assert jobs.finish(job.pk, one, {"value": {"already": False}}) is False  # too late
 
 
