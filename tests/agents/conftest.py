@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -82,6 +83,8 @@ class Site:
             if os.environ.get("REDIS_URL"):
                 self.env["REDIS_URL"] = os.environ["REDIS_URL"]
         self.process: subprocess.Popen | None = None
+        self._driver: subprocess.Popen | None = None
+        self._driver_lock = threading.Lock()
 
     def _psql(self, statement: str) -> None:
         import psycopg
@@ -103,13 +106,33 @@ class Site:
         return done.stdout
 
     def do(self, command: str, **args: Any) -> Any:
-        """Run one ``driver`` command in its own process; its JSON answer."""
-        code = "from tests.agents.driver import main; main()"
-        out = self.manage(
-            "shell", "-c", code, extra={"OPENSSPR_DRIVER": json.dumps({"command": command} | args)}
-        )
-        line = next(line for line in out.splitlines() if line.startswith("DRIVER "))
-        return json.loads(line.removeprefix("DRIVER "))
+        """Run one ``driver`` command in the driver process; its JSON answer."""
+        with self._driver_lock:
+            if self._driver is None or self._driver.poll() is not None:
+                self._driver = subprocess.Popen(  # our own command line
+                    [
+                        sys.executable,
+                        "-m",
+                        "opensspr",
+                        "shell",
+                        "-c",
+                        "from tests.agents.driver import serve; serve()",
+                    ],
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=(self.folder / "driver.log").open("ab"),
+                    text=True,
+                )
+            assert self._driver.stdin is not None and self._driver.stdout is not None
+            self._driver.stdin.write(json.dumps({"command": command} | args) + "\n")
+            self._driver.stdin.flush()
+            for line in self._driver.stdout:
+                if line.startswith("DRIVER "):
+                    answer = json.loads(line.removeprefix("DRIVER "))
+                    assert "exception" not in answer, answer["exception"]
+                    return answer
+        raise AssertionError("the driver stopped: " + (self.folder / "driver.log").read_text())
 
     def start(self) -> None:
         self.process = subprocess.Popen(  # our own command line
@@ -152,6 +175,9 @@ class Site:
             return list(connection.execute(sql).fetchall())
 
     def stop(self) -> None:
+        if self._driver is not None:
+            self._driver.kill()
+            self._driver.wait(timeout=30)
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
@@ -167,10 +193,10 @@ class Agents:
         self.processes: dict[str, subprocess.Popen] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "OPENSSPR"))}
 
-    def config(self, name: str, *, port: int | None = None, password: str = "") -> Path:
+    def config(self, name: str, *, port: int | None = None, bind_dn: str = "") -> Path:
         home = self.folder / name
         home.mkdir(exist_ok=True)
-        (home / "bind-password").write_text(password or slapd.RESETTER_PW)
+        (home / "bind-password").write_text(slapd.RESETTER_PW)
         (home / "agent.toml").write_text(
             f"""
 [server]
@@ -182,7 +208,7 @@ urls = ["ldap://127.0.0.1:{port or self.server.ldap_port}"]
 tls = "starttls"
 ca_file = "{self.server.tls.ca_file}"
 server_name = "{slapd.SERVER_NAME}"
-bind_dn = "{slapd.RESETTER_DN}"
+bind_dn = "{bind_dn or slapd.RESETTER_DN}"
 bind_password_file = "bind-password"
 base_dn = "{slapd.PEOPLE}"
 default_policy_dn = "cn=default,{slapd.POLICIES}"

@@ -2,13 +2,13 @@
 
 The agent tests drive a real ``opensspr serve`` and real agent processes; what
 a person or an administrator does is done here, in a third process, through
-the same services the portal and the console call. ``main`` reads one command
-and its arguments from ``OPENSSPR_DRIVER`` and prints one JSON line.
+the same services the portal and the console call. ``serve`` answers commands
+read from stdin, one JSON line each, so each costs no process start.
 """
 
 import json
-import os
 import re
+import sys
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -175,7 +175,12 @@ COMMANDS = {
 }
 
 
-def main() -> None:
-    command = json.loads(os.environ["OPENSSPR_DRIVER"])
-    result = COMMANDS[command.pop("command")](command)
-    print("DRIVER " + json.dumps(result, default=str))
+def serve() -> None:
+    """Answer one JSON command per line on stdin, one ``DRIVER`` line each, until EOF."""
+    for line in sys.stdin:
+        command = json.loads(line)
+        try:
+            result = COMMANDS[command.pop("command")](command)
+        except Exception as exc:  # reported to the test, which fails with it
+            result = {"exception": f"{type(exc).__name__}: {exc}"}
+        print("DRIVER " + json.dumps(result, default=str), flush=True)

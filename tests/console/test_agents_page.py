@@ -23,6 +23,14 @@ def admin_client(client, user_factory):
     return client
 
 
+def test_without_agent_mode_the_page_says_no_agent_is_needed(admin_client):
+    page = admin_client.get(PAGE).content.decode()
+    assert "No on-premises directory is configured" in page
+    DirectorySettings.objects.create(pk=1, base_dn="dc=example,dc=org")
+    page = admin_client.get(PAGE).content.decode()
+    assert "direct mode" in page and "Not configured correctly" not in page
+
+
 def test_before_any_agent_the_page_says_none_is_set_up(admin_client):
     DirectorySettings.objects.create(pk=1, transport="agent", base_dn="dc=example,dc=org")
     page = admin_client.get(PAGE).content.decode()
