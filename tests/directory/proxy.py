@@ -6,10 +6,13 @@ nothing and answers nothing (a blackholed or hung server). Bytes held while
 stalled are dropped, so a request sent during a stall never reaches the server.
 ``mute`` forwards what clients send but drops every answer: the request is
 done by the server and its response is lost (the case the reconciler is for).
+``slow`` forwards both ways but holds each answer for ``delay`` seconds: a
+request is done at once, its answer comes late (time to act in between).
 """
 
 import socket
 import threading
+import time
 from contextlib import suppress
 
 
@@ -17,6 +20,7 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.mode = "pass"
+        self.delay = 0.5  # seconds an answer is held in "slow" mode
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._sockets: set[socket.socket] = set()
@@ -27,7 +31,7 @@ class TcpProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def set_mode(self, mode: str) -> None:
-        assert mode in ("pass", "refuse", "stall", "mute")
+        assert mode in ("pass", "refuse", "stall", "mute", "slow")
         self.mode = mode
         if mode == "refuse":
             self._cut_all()
@@ -70,7 +74,9 @@ class TcpProxy:
             while data := source.recv(65536):
                 if from_client:
                     self.client_bytes += data
-                if self.mode == "pass" or (self.mode == "mute" and from_client):
+                if self.mode == "slow" and not from_client:
+                    time.sleep(self.delay)
+                if self.mode in ("pass", "slow") or (self.mode == "mute" and from_client):
                     sink.sendall(data)
                 # stall: swallow the bytes; refuse: the sockets get closed
         except OSError:
