@@ -8,6 +8,7 @@ stays strict; every series also differs by position, and the legend is text.
 Everything a person typed is escaped (``format_html``).
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
@@ -27,26 +28,27 @@ class Series:
     values: Sequence[float]
 
 
-def _nice_max(value: float) -> float:
-    """A round top for the axis: 1, 2, 5 times a power of ten, at least ``value``."""
+def _nice_max(value: float, *, whole: bool = False) -> float:
+    """A round top for the axis, at least ``value``: 1, 2, 5 times a power of ten.
+
+    ``whole``: the axis counts things, so its four steps are whole numbers too.
+    """
     if value <= 0:
-        return 1
+        return 4 if whole else 1
     step = 1.0
     while step * 10 <= value:
         step *= 10
-    for factor in (1, 2, 5, 10):
-        if step * factor >= value:
-            return step * factor
-    return step * 10  # pragma: no cover - the loop always returns
+    top = next(step * f for f in (1, 2, 5, 10) if step * f >= value)
+    return math.ceil(top / 4) * 4 if whole else top
 
 
-def _frame(title: str, desc: str, body: SafeString) -> SafeString:
+def _frame(title: str, desc: str, body: SafeString, width: int) -> SafeString:
     n = next(_ids)
     return format_html(
         '<svg class="chart" role="img" viewBox="0 0 {} {}" aria-labelledby="chart-{}-t '
         'chart-{}-d" focusable="false"><title id="chart-{}-t">{}</title>'
         '<desc id="chart-{}-d">{}</desc>{}</svg>',
-        WIDTH,
+        width,
         HEIGHT,
         n,
         n,
@@ -58,7 +60,7 @@ def _frame(title: str, desc: str, body: SafeString) -> SafeString:
     )
 
 
-def _axis(top: float, labels: Sequence[str], every: int) -> SafeString:
+def _axis(top: float, labels: Sequence[str], every: int, width: int) -> SafeString:
     plot_h = HEIGHT - TOP - BOTTOM
     lines = []
     for i in range(5):
@@ -70,7 +72,7 @@ def _axis(top: float, labels: Sequence[str], every: int) -> SafeString:
                 '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
                 '<text class="chart-label" x="{}" y="{}" text-anchor="end">{}</text>',
                 LEFT,
-                WIDTH - RIGHT,
+                width - RIGHT,
                 f"{y:.1f}",
                 f"{y:.1f}",
                 LEFT - 6,
@@ -78,7 +80,7 @@ def _axis(top: float, labels: Sequence[str], every: int) -> SafeString:
                 text,
             )
         )
-    slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    slot = (width - LEFT - RIGHT) / max(len(labels), 1)
     for i, label in enumerate(labels):
         if i % every == 0:
             lines.append(
@@ -93,13 +95,13 @@ def _axis(top: float, labels: Sequence[str], every: int) -> SafeString:
 
 
 def stacked_bars(
-    title: str, desc: str, labels: Sequence[str], series: Sequence[Series]
+    title: str, desc: str, labels: Sequence[str], series: Sequence[Series], *, width: int = WIDTH
 ) -> SafeString:
     """One bar per label (a day), its series stacked bottom-up in the order given."""
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
-    top = _nice_max(max(totals, default=0))
+    top = _nice_max(max(totals, default=0), whole=True)
     plot_h = HEIGHT - TOP - BOTTOM
-    slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    slot = (width - LEFT - RIGHT) / max(len(labels), 1)
     bar_w = max(slot * 0.7, 1)
     rects = []
     for i in range(len(labels)):
@@ -117,18 +119,24 @@ def stacked_bars(
         '<rect class="{}" x="{}" y="{}" width="{}" height="{}"></rect>',
         ((c, f"{x:.1f}", f"{y:.1f}", f"{w:.1f}", f"{h:.1f}") for c, x, y, w, h in rects),
     )
-    every = max(1, round(len(labels) / 8))
-    return _frame(title, desc, format_html("{}{}", _axis(top, labels, every), bars))
+    every = max(1, round(len(labels) * 80 / width))
+    return _frame(title, desc, format_html("{}{}", _axis(top, labels, every, width), bars), width)
 
 
 def lines(
-    title: str, desc: str, labels: Sequence[str], series: Sequence[Series], *, top: float = 0
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    top: float = 0,
+    width: int = WIDTH,
 ) -> SafeString:
     """A line per series over the labels (days); ``top`` fixes the axis (100 for shares)."""
     peak = max((v for s in series for v in s.values), default=0)
     top = top or _nice_max(peak)
     plot_h = HEIGHT - TOP - BOTTOM
-    slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    slot = (width - LEFT - RIGHT) / max(len(labels), 1)
     paths = []
     for s in series:
         points = [
@@ -145,17 +153,20 @@ def lines(
             )
             for x, y in points
         ]
-    every = max(1, round(len(labels) / 8))
-    body = format_html("{}{}", _axis(top, labels, every), mark_safe("".join(paths)))  # noqa: S308
-    return _frame(title, desc, body)
+    every = max(1, round(len(labels) * 80 / width))
+    body = format_html("{}{}", _axis(top, labels, every, width), mark_safe("".join(paths)))  # noqa: S308
+    return _frame(title, desc, body, width)
 
 
-def hbars(title: str, desc: str, items: Sequence[tuple[str, float]]) -> SafeString:
+def hbars(
+    title: str, desc: str, items: Sequence[tuple[str, float]], *, width: int = WIDTH
+) -> SafeString:
     """One horizontal bar per item, its label and value written beside it."""
-    row_h, label_w = 28, 260
+    row_h, label_w = 28, width * 3 // 8
+    longest = label_w // 7
     height = max(len(items), 1) * row_h + 8
     top = _nice_max(max((v for _l, v in items), default=0))
-    span = WIDTH - label_w - 80
+    span = width - label_w - 60
     rows = []
     for i, (label, value) in enumerate(items):
         y = 4 + i * row_h
@@ -167,7 +178,7 @@ def hbars(title: str, desc: str, items: Sequence[tuple[str, float]]) -> SafeStri
                 '<text class="chart-label" x="{}" y="{}">{}</text>',
                 label_w - 8,
                 y + 18,
-                label if len(label) <= 40 else label[:39] + "…",
+                label if len(label) <= longest else label[: longest - 1] + "…",
                 label_w,
                 y + 4,
                 f"{w:.1f}",
@@ -182,7 +193,7 @@ def hbars(title: str, desc: str, items: Sequence[tuple[str, float]]) -> SafeStri
         '<svg class="chart chart-h" role="img" viewBox="0 0 {} {}" aria-labelledby="chart-{}-t '
         'chart-{}-d" focusable="false"><title id="chart-{}-t">{}</title>'
         '<desc id="chart-{}-d">{}</desc>{}</svg>',
-        WIDTH,
+        width,
         height,
         n,
         n,

@@ -63,8 +63,8 @@ def test_the_insights_page_shows_the_figures(client, population, user_factory):
     assert 'id="figure-resets">4<' in page
     assert 'id="figure-median">90 seconds<' in page
     assert 'id="figure-capable">3<' in page
-    # per day, methods, registered per method, registration over time
-    assert page.count('<svg class="chart') == 4
+    # per day, methods, registered per method, registration over time; wide and narrow each
+    assert page.count('<svg class="chart') == 8
     assert "<title" in page and "<desc" in page
 
 

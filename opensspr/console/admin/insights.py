@@ -6,6 +6,7 @@ beside each, and every table downloads as CSV (``?export=daily`` and so on),
 streamed. Aggregates only: no person is named, so a download isn't audited.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -14,6 +15,7 @@ from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -36,6 +38,9 @@ from opensspr.reports.registered import DATA_LABELS, DataKind
 from opensspr.reports.rollup import today
 from opensspr.reports.usage_exports import TABLES, stream_csv
 
+#: The width phones get their charts drawn at (the wide drawing is ``charts.WIDTH``).
+NARROW = 400
+
 #: The periods offered, in days; the reports keep 30 by default (reference §10.1).
 PERIODS = (7, 30, 90)
 
@@ -46,6 +51,12 @@ def _period(request: HttpRequest) -> Period:
     except ValueError:
         days = 30
     return period_ending(today(), days if days in PERIODS else 30)
+
+
+def _both(draw: Callable[..., SafeString], *args: Any, **kwargs: Any) -> dict[str, SafeString]:
+    """The chart drawn for wide screens and again for phones, where its text would be tiny;
+    CSS shows one of the two."""
+    return {"wide": draw(*args, **kwargs), "narrow": draw(*args, width=NARROW, **kwargs)}
 
 
 def _usage_chart(days: list[DayUsage]) -> Any:
@@ -61,7 +72,7 @@ def _usage_chart(days: list[DayUsage]) -> Any:
         "changes": sum(d.changes for d in days),
         "days": len(days),
     }
-    return charts.stacked_bars(_("Self-service per day"), desc, labels, series)
+    return _both(charts.stacked_bars, _("Self-service per day"), desc, labels, series)
 
 
 def _registration_chart(trend: list[DailyRegistration]) -> Any:
@@ -80,7 +91,7 @@ def _registration_chart(trend: list[DailyRegistration]) -> Any:
         if last
         else _("No registration snapshot yet.")
     )
-    return charts.lines(_("Registration over time (%)"), desc, labels, series, top=100)
+    return _both(charts.lines, _("Registration over time (%)"), desc, labels, series, top=100)
 
 
 def _registered_per_method(latest: DailyRegistration | None) -> list[tuple[str, int]]:
@@ -117,7 +128,8 @@ def insights(request: HttpRequest) -> HttpResponseBase:
         "days": days,
         "usage_chart": _usage_chart(days),
         "methods": methods,
-        "methods_chart": charts.hbars(
+        "methods_chart": _both(
+            charts.hbars,
             _("Resets and unlocks by method"),
             _("Finished resets and unlocks by the methods the person verified with."),
             [(m.label, m.total) for m in methods],
@@ -129,7 +141,8 @@ def insights(request: HttpRequest) -> HttpResponseBase:
         "trend_chart": _registration_chart(trend) if trend else None,
         "latest": latest,
         "per_method": per_method,
-        "per_method_chart": charts.hbars(
+        "per_method_chart": _both(
+            charts.hbars,
             _("Registered per method"),
             _("How many people registered each kind of authentication data."),
             per_method,
