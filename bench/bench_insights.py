@@ -44,7 +44,7 @@ from opensspr.policy.models import SsprPolicy
 from opensspr.reports import insights
 from opensspr.reports.health import get_health
 from opensspr.reports.models import DailyRegistration
-from opensspr.reports.rollup import rollup_day, today
+from opensspr.reports.rollup import rollup_day, rollup_recent, today
 from opensspr.reports.snapshot import take_snapshot_step
 
 DAYS = 90
@@ -128,6 +128,8 @@ def backfill(people: int) -> None:
         rollup_day(last - timedelta(days=n))
     elapsed = time.perf_counter() - started
     print(f"rollup of {DAYS + 1} days: {elapsed:.1f} s ({elapsed / (DAYS + 1):.2f} s a day)")
+    seconds, queries, _days = measure(rollup_recent)
+    line("worker's rollup run (today and yesterday)", seconds, queries)
     seconds, queries, _done = measure(lambda: take_snapshot_step(last))
     line("registration snapshot: one worker step", seconds, queries)
     print(f"  (1,000 people a step: the whole snapshot about {seconds * people / 1000:.0f} s)")

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count
 from django.db.models.fields.json import KT
 
 from opensspr.audit.activities import Activity, Category, activities_in
@@ -94,18 +94,15 @@ def _flow_facts(correlation_ids: Sequence[str]) -> tuple[dict[str, datetime], di
     started: dict[str, datetime] = {}
     methods: dict[str, set[str]] = {}
     for chunk in _chunks(correlation_ids):
-        in_chunk = AuditEvent.objects.filter(correlation_id__in=chunk)
-        for cid, first in (
-            in_chunk.filter(activity=Activity.RESET_STARTED)
-            .values("correlation_id")
-            .annotate(first=Min("occurred_at"))
-            .values_list("correlation_id", "first")
-        ):
-            started[cid] = first
-        for cid, method in in_chunk.filter(activity=Activity.RESET_GATE_PASSED).values_list(
-            "correlation_id", KT("details__method")
-        ):
-            if method:
+        rows = AuditEvent.objects.filter(
+            correlation_id__in=chunk,
+            activity__in=(Activity.RESET_STARTED, Activity.RESET_GATE_PASSED),
+        ).values_list("correlation_id", "activity", "occurred_at", KT("details__method"))
+        for cid, activity, at, method in rows:
+            if activity == Activity.RESET_STARTED:
+                if cid not in started or at < started[cid]:
+                    started[cid] = at
+            elif method:
                 methods.setdefault(cid, set()).add(method)
     return started, methods
 
