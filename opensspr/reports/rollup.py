@@ -36,7 +36,7 @@ from opensspr.reports.snapshot import take_snapshot_step
 logger = logging.getLogger("opensspr.reports.rollup")
 
 #: How often the worker re-computes today and yesterday.
-USAGE_EVERY = timedelta(minutes=5)
+USAGE_EVERY = timedelta(minutes=1)
 
 #: Finished flows: their method is the combination of gates passed, and their duration counts.
 FINISHED = (Activity.RESET_COMPLETED, Activity.UNLOCK_COMPLETED)

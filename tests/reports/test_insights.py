@@ -128,9 +128,9 @@ def test_a_late_event_is_counted_on_the_next_run(seeded):
     assert list_daily_usage(period_ending(DAY2, 1))[0].changes == 1
 
 
-def test_the_worker_rolls_up_every_few_minutes(seeded):
-    event(at(9, 1, day=23), Activity.PASSWORD_CHANGED, "change-4", None)
-    run_due_rollup()  # the fixture's rollup ran a minute ago: not due yet
+def test_the_worker_rolls_up_every_minute(seeded):
+    event(at(9, 0, 30, day=23), Activity.PASSWORD_CHANGED, "change-4", None)
+    run_due_rollup()  # the fixture's rollup ran half a minute ago: not due yet
     assert list_daily_usage(period_ending(DAY2, 1))[0].changes == 0
     clock.advance(USAGE_EVERY)
     run_due_rollup()
