@@ -128,8 +128,10 @@ def backfill(people: int) -> None:
         rollup_day(last - timedelta(days=n))
     elapsed = time.perf_counter() - started
     print(f"rollup of {DAYS + 1} days: {elapsed:.1f} s ({elapsed / (DAYS + 1):.2f} s a day)")
+    seconds, queries, _days = measure(lambda: rollup_recent(days=1))
+    line("worker's minute run (today)", seconds, queries)
     seconds, queries, _days = measure(rollup_recent)
-    line("worker's rollup run (today and yesterday)", seconds, queries)
+    line("worker's hourly run (today and yesterday)", seconds, queries)
     seconds, queries, _done = measure(lambda: take_snapshot_step(last))
     line("registration snapshot: one worker step", seconds, queries)
     print(f"  (1,000 people a step: the whole snapshot about {seconds * people / 1000:.0f} s)")

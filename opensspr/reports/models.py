@@ -107,7 +107,8 @@ class RollupState(models.Model):
     counts so far) and never holds up deliveries for long.
     """
 
-    usage_at = models.DateTimeField(null=True)
+    usage_at = models.DateTimeField(null=True)  # last run (today at least)
+    both_days_at = models.DateTimeField(null=True)  # last run that re-computed yesterday too
     snapshot_day = models.DateField(null=True)
     snapshot_cursor = models.BigIntegerField(default=0)
     snapshot_partial = models.JSONField(default=dict)

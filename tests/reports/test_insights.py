@@ -138,6 +138,21 @@ def test_the_worker_rolls_up_every_minute(seeded):
     assert RollupState.objects.get(pk=1).usage_at == clock.now()
 
 
+def test_yesterday_is_re_computed_hourly_and_after_midnight(seeded):
+    """Each minute only today; a late event of yesterday waits for the hourly run."""
+    event(at(23, 0, day=22), Activity.PASSWORD_CHANGED, "late-1", None)
+    clock.freeze(at(9, 2, day=23))
+    run_due_rollup()
+    assert list_daily_usage(period_ending(DAY1, 1))[0].changes == 1  # not yet
+    clock.freeze(at(10, 0, day=23))
+    run_due_rollup()
+    assert list_daily_usage(period_ending(DAY1, 1))[0].changes == 2
+    event(at(23, 59, 50, day=23), Activity.PASSWORD_CHANGED, "late-2", None)
+    clock.freeze(at(0, 0, 30, day=24))
+    run_due_rollup()  # a new day: the 23rd is finished off
+    assert list_daily_usage(period_ending(DAY2, 1))[0].changes == 1
+
+
 def test_days_follow_the_configured_time_zone(settings, user_factory, clock):
     """At 23:30 UTC it is already the next day in Amsterdam."""
     settings.TIME_ZONE = "Europe/Amsterdam"
