@@ -110,8 +110,10 @@ class RollupState(models.Model):
     usage_at = models.DateTimeField(null=True)  # last run (today at least)
     both_days_at = models.DateTimeField(null=True)  # last run that re-computed yesterday too
     snapshot_day = models.DateField(null=True)
+    snapshot_started_at = models.DateTimeField(null=True)  # None: no count under way
     snapshot_cursor = models.BigIntegerField(default=0)
     snapshot_partial = models.JSONField(default=dict)
+    snapshot_seconds = models.FloatField(default=0)  # how long the last whole count took
 
     def __str__(self) -> str:
         return f"rollup at {self.usage_at}"

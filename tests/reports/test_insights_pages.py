@@ -53,6 +53,19 @@ def test_the_worker_takes_the_snapshot_a_chunk_at_a_time(population):
     assert take_snapshot_step(today(), step=2)  # taken: nothing more to do today
 
 
+def test_the_count_follows_registrations_a_few_minutes_later(population, user_factory, clock):
+    take_snapshot(today())
+    user_factory("late@contoso.example", auth_email="late@mail.example")
+    clock.advance(minutes=4)
+    assert take_snapshot_step(today())  # counted 4 minutes ago: not yet
+    assert DailyRegistration.objects.get(day=today()).capable == 3
+    clock.advance(minutes=1)
+    while not take_snapshot_step(today()):
+        pass
+    row = DailyRegistration.objects.get(day=today())
+    assert (row.users, row.capable, row.taken_at) == (6, 4, clock.now)
+
+
 def test_the_insights_page_shows_the_figures(client, population, user_factory):
     seed_usage(user_factory(), user_factory())
     rollup_recent()
