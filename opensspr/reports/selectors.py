@@ -7,6 +7,7 @@ whether a throttle blocks the person from self-service reset right now (§5.1).
 Filters narrow the rows; the console page and the CSV export read the same rows.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
@@ -81,14 +82,19 @@ def _confirmation_matches(row: RegistrationRow, wanted: Confirmation, policy: Ss
 
 
 def list_registration_rows(
-    filters: ReportFilters | None = None, policy: SsprPolicy | None = None
+    filters: ReportFilters | None = None,
+    policy: SsprPolicy | None = None,
+    *,
+    with_blocks: bool = True,
 ) -> list[RegistrationRow]:
     """The report's rows, ordered by user ID, under the current (or a given) policy.
 
     The search narrows in the database; the other filters need each person's
     eligibility decision, so every remaining user is evaluated once, in bulk: a
     fixed number of queries per chunk of people, not per person. Reset blocks of
-    the rows kept are read in one more query.
+    the rows kept are read in one more query, unless ``with_blocks`` is False:
+    a page of the report reads them for its own rows only (``with_reset_blocks``),
+    since each person has 17 throttle subjects to digest and look up.
     """
     filters = filters or ReportFilters()
     policy = policy or get_sspr_policy()
@@ -103,8 +109,14 @@ def list_registration_rows(
         )
     )
     kept = [row for row in rows if _matches(row, filters, policy)]
-    blocks = list_reset_blocks(row.user for row in kept)
-    return [replace(row, reset_block=blocks.get(row.user.pk)) for row in kept]
+    return with_reset_blocks(kept) if with_blocks else kept
+
+
+def with_reset_blocks(rows: Iterable[RegistrationRow]) -> list[RegistrationRow]:
+    """``rows`` with each person's current self-service reset block, read at once."""
+    rows = list(rows)
+    blocks = list_reset_blocks(row.user for row in rows)
+    return [replace(row, reset_block=blocks.get(row.user.pk)) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,11 @@ from opensspr.core.request_meta import request_meta
 from opensspr.reports.exports import registration_csv
 from opensspr.reports.forms import ReportFilterForm
 from opensspr.reports.registered import DATA_LABELS, DataKind
-from opensspr.reports.selectors import count_report_totals, list_registration_rows
+from opensspr.reports.selectors import (
+    count_report_totals,
+    list_registration_rows,
+    with_reset_blocks,
+)
 from opensspr.reports.services import record_registration_export
 
 PAGE_SIZE = 100
@@ -29,8 +33,9 @@ def registration_report(request: HttpRequest) -> HttpResponse:
     """The registration report; ``?export=csv`` downloads the same rows (filters kept)."""
     assert isinstance(request.user, User)  # the console admits only directory users
     form = ReportFilterForm(request.GET)
-    rows = list_registration_rows(form.filters())
-    if request.GET.get("export") == "csv":
+    export = request.GET.get("export") == "csv"
+    rows = list_registration_rows(form.filters(), with_blocks=export)
+    if export:
         record_registration_export(
             actor=request.user, rows=len(rows), filters=form.active(), meta=request_meta(request)
         )
@@ -41,18 +46,20 @@ def registration_report(request: HttpRequest) -> HttpResponse:
         return response
     query = request.GET.copy()
     query.pop("page", None)
-    export = query.copy()
-    export["export"] = "csv"
+    export_query = query.copy()
+    export_query["export"] = "csv"
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = with_reset_blocks(page.object_list)  # the page's rows only
     request.current_app = console_site.name
     context = {
         **console_site.each_context(request),
         "title": _("Registration report"),
         "form": form,
-        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": page,
         "totals": count_report_totals(rows),
         "kinds": [DATA_LABELS[kind] for kind in DataKind],
         "query": query.urlencode(),
-        "export_query": export.urlencode(),
+        "export_query": export_query.urlencode(),
         "can_open_users": request.user.has_perm("accounts.view_user"),
     }
     return TemplateResponse(request, "reports/registration_report.html", context)
