@@ -230,6 +230,14 @@ class UsageSummary:
     currency: str
 
     @property
+    def median_minutes(self) -> int:
+        return (self.median_seconds or 0) // 60
+
+    @property
+    def median_rest_seconds(self) -> int:
+        return (self.median_seconds or 0) % 60
+
+    @property
     def calls_avoided(self) -> int:
         """Each reset or unlock done alone is a password call the helpdesk didn't take."""
         return self.resets + self.unlocks

@@ -25,7 +25,8 @@ from opensspr.reports.rollup import (
     rollup_recent,
     run_due_rollup,
 )
-from tests.reports.usage_population import DAY1, DAY2, at, event, seed_usage
+from tests.conftest import DEFAULT_PASSWORD
+from tests.reports.usage_population import DAY1, DAY2, at, event, flow, seed_usage
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,17 @@ def test_failures_by_kind_step_and_reason(seeded):
     ]
     failed_gate = DailyUsage.objects.get(activity=Activity.RESET_GATE_FAILED)
     assert (failed_gate.method, failed_gate.people) == ("email", 1)
+
+
+def test_a_long_median_reads_in_minutes(client, user_factory, clock):
+    """Past two minutes the page says "4 min 5 s", not "245 seconds"."""
+    alice = user_factory()
+    flow("slow", at(10), 245, ("email",), alice)
+    rollup_day(DAY1)
+    admin = user_factory("boss@contoso.example", roles=("global_admin",))
+    client.post("/signin", {"user_id": admin.user_id, "password": DEFAULT_PASSWORD})
+    page = client.get("/console/reports/insights/?days=7").content.decode()
+    assert 'id="figure-median">4 min 5 s<' in page
 
 
 def test_median_of_one_day_and_of_none():
