@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import AuditEvent, Outcome
@@ -193,3 +194,15 @@ def test_success_events_of_failure_kinds_are_not_failures(user_factory, clock):
         "directory_unavailable",
         1,
     )
+
+
+def test_the_command_rolls_up_and_counts(user_factory, clock, capsys):
+    alice, bob = user_factory("alice@contoso.example"), user_factory("bob@contoso.example")
+    seed_usage(alice, bob)
+    call_command("reports", "rollup", "--days", "3")
+    out = capsys.readouterr().out
+    assert "Rolled up usage from 2026-11-21 to 2026-11-23." in out
+    assert "Registration on 2026-11-23: 0 of 2 people capable." in out
+    assert get_usage_summary(_two_days()).resets == 4
+    with pytest.raises(CommandError):
+        call_command("reports", "rollup", "--days", "0")
