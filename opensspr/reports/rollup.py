@@ -62,6 +62,7 @@ _METHOD_ORDER = (
     "security_questions",
 )
 _CHUNK = 2000
+_METHOD_MAX = DailyUsage._meta.get_field("method").max_length or 128
 
 
 def report_zone() -> ZoneInfo:
@@ -119,7 +120,7 @@ def _finished_rows(
     people: dict[tuple[str, str], set[int]] = {}
     seconds: Counter[tuple[str, int]] = Counter()
     for activity, cid, at, target in events:
-        key = (activity, method_key(methods.get(cid, ())))
+        key = (activity, method_key(methods.get(cid, ()))[:_METHOD_MAX])
         counts[key] += 1
         if target is not None:
             people.setdefault(key, set()).add(target)
@@ -162,7 +163,7 @@ def compute_day(day: date) -> tuple[list[DailyUsage], list[DailyDuration]]:
             activity=row["activity"],
             outcome=row["outcome"],
             reason=row["reason"],
-            method=row["method"] or "",
+            method=(row["method"] or "")[:_METHOD_MAX],
             count=row["n"],
             people=row["people"],
         )
