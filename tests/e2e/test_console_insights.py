@@ -19,7 +19,7 @@ from opensspr.reports.rollup import rollup_recent, today
 from opensspr.reports.snapshot import take_snapshot
 from tests.conftest import DEFAULT_PASSWORD, open_reset_policy
 from tests.e2e.axe import assert_accessible
-from tests.e2e.test_reset_portal import _watch_for_errors
+from tests.e2e.test_reset_portal import _tab_to, _watch_for_errors
 from tests.reports.usage_population import seed_usage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -123,3 +123,18 @@ def test_in_dutch_nothing_overflows_either(browser: Any, live_server: Any, admin
         assert not problems
     finally:
         context.close()
+
+
+def test_the_keyboard_reaches_the_period_the_tables_and_the_downloads(
+    page: Any, admin: Any
+) -> None:
+    _sign_in(page, admin.user_id)
+    page.goto("/console/reports/insights/")
+    _tab_to(page, 'a[href="?days=7"]', limit=80)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/insights/?days=7")
+    expect(page.locator(".insights-periods [aria-current=page]")).to_have_text("Last 7 days")
+    _tab_to(page, "#usage-h ~ details summary", limit=80)
+    page.keyboard.press("Enter")
+    expect(page.locator("#daily-table")).to_be_visible()
+    _tab_to(page, 'a[href$="export=daily"]', limit=80)
