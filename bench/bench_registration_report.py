@@ -51,7 +51,13 @@ from opensspr.policy.reset_selectors import eligibility_for, get_sspr_policy
 from opensspr.registration.models import RegistrationState
 from opensspr.reports.exports import registration_csv
 from opensspr.reports.impact import get_policy_impact
-from opensspr.reports.selectors import list_registration_rows
+from opensspr.reports.selectors import (
+    ReportFilters,
+    list_registration_rows,
+    rows_of_users,
+    search_users,
+    with_reset_blocks,
+)
 
 SINGLE_SAMPLE = 200
 
@@ -189,6 +195,18 @@ def run(count: int) -> None:
         lambda: get_policy_impact(current=current, candidate=candidate)
     )
     print(f"{'impact preview (2 policies)':<34}{seconds:>9.2f}{queries:>9}")
+    seconds, queries, _page = measure(
+        lambda: (
+            search_users(ReportFilters()).count(),
+            rows_of_users(search_users(ReportFilters())[:100]),
+        )
+    )
+    print(f"{'report page, unfiltered (SQL paging)':<34}{seconds:>9.2f}{queries:>9}")
+    capable = ReportFilters(capable=False)
+    seconds, queries, _page = measure(
+        lambda: with_reset_blocks(list_registration_rows(capable, with_blocks=False)[:100])
+    )
+    print(f"{'report page, capable=no filter':<34}{seconds:>9.2f}{queries:>9}")
     seconds, queries, rows = measure(list_registration_rows)
     print(f"{'registration report rows':<34}{seconds:>9.2f}{queries:>9}")
     csv_seconds, csv_queries, text = measure(lambda: registration_csv(rows))

@@ -17,11 +17,13 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.console.home import home_context
 from opensspr.signin.views import signout_view
 
 
@@ -34,7 +36,7 @@ class ConsolePage:
     title: str | Promise
     route: str  # below /console/, for example "reports/registrations/"
     name: str  # URL name in the console namespace
-    view: Callable[[HttpRequest], HttpResponse]
+    view: Callable[[HttpRequest], HttpResponseBase]
     permission: str  # "app_label.codename" the administrator needs to see and open it
 
 
@@ -42,6 +44,7 @@ class ConsoleSite(admin.AdminSite):
     site_header = _("OpenSSPR console")
     site_title = _("OpenSSPR console")
     index_title = _("Directory and policy")
+    index_template = "console/home.html"
 
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
@@ -73,6 +76,12 @@ class ConsoleSite(admin.AdminSite):
     ) -> HttpResponse:
         return HttpResponseRedirect(reverse("portal:home"))
 
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        """The home: self-service at a glance above the list of pages (``console.home``)."""
+        return super().index(request, {**home_context(request), **(extra_context or {})})
+
     def has_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
@@ -80,6 +89,9 @@ class ConsoleSite(admin.AdminSite):
 
     def register_page(self, page: ConsolePage) -> None:
         self._pages.append(page)
+
+    def _sections(self) -> set[str]:
+        return {page.section_label for page in self._pages}
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         # Before the model URLs: the admin ends with a catch-all pattern.
@@ -90,7 +102,11 @@ class ConsoleSite(admin.AdminSite):
         self, request: HttpRequest, app_label: str | None = None
     ) -> list[dict[str, Any]]:
         apps = super().get_app_list(request, app_label)
-        sections: dict[str, dict[str, Any]] = {}
+        # A page's section may be an app with model admins too (reports): one heading.
+        sections: dict[str, dict[str, Any]] = {
+            app["app_label"]: app for app in apps if app["app_label"] in self._sections()
+        }
+        apps = [app for app in apps if app["app_label"] not in sections]
         for page in self._pages:
             if app_label not in (None, page.section_label):
                 continue
@@ -120,8 +136,8 @@ class ConsoleSite(admin.AdminSite):
         return sorted([*apps, *sections.values()], key=lambda app: str(app["name"]).lower())
 
 
-def _guarded(page: ConsolePage) -> Callable[[HttpRequest], HttpResponse]:
-    def view(request: HttpRequest) -> HttpResponse:
+def _guarded(page: ConsolePage) -> Callable[[HttpRequest], HttpResponseBase]:
+    def view(request: HttpRequest) -> HttpResponseBase:
         if not request.user.has_perm(page.permission):
             raise PermissionDenied
         return page.view(request)

@@ -7,11 +7,12 @@ whether a throttle blocks the person from self-service reset right now (§5.1).
 Filters narrow the rows; the console page and the CSV export read the same rows.
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from opensspr.accounts.models import User
 from opensspr.core import clock
@@ -81,30 +82,75 @@ def _confirmation_matches(row: RegistrationRow, wanted: Confirmation, policy: Ss
 
 
 def list_registration_rows(
-    filters: ReportFilters | None = None, policy: SsprPolicy | None = None
+    filters: ReportFilters | None = None,
+    policy: SsprPolicy | None = None,
+    *,
+    with_blocks: bool = True,
 ) -> list[RegistrationRow]:
     """The report's rows, ordered by user ID, under the current (or a given) policy.
 
     The search narrows in the database; the other filters need each person's
     eligibility decision, so every remaining user is evaluated once, in bulk: a
     fixed number of queries per chunk of people, not per person. Reset blocks of
-    the rows kept are read in one more query.
+    the rows kept are read in one more query, unless ``with_blocks`` is False:
+    a page of the report reads them for its own rows only (``with_reset_blocks``),
+    since each person has 17 throttle subjects to digest and look up.
     """
     filters = filters or ReportFilters()
     policy = policy or get_sspr_policy()
-    users = User.objects.order_by("user_id_key")
-    if filters.search.strip():
-        term = filters.search.strip()
-        users = users.filter(Q(user_id__icontains=term) | Q(display_name__icontains=term))
-    rows = (
-        RegistrationRow(user=user, info=summary_of_annotated(user, policy), capability=capability)
-        for user, (capability,) in iter_capabilities(
-            users_with_registration_counts(users), (policy,)
+    rows = _rows_of(search_users(filters), policy)
+    kept = [row for row in rows if _matches(row, filters, policy)]
+    return with_reset_blocks(kept) if with_blocks else kept
+
+
+def _rows_of(users: QuerySet[User], policy: SsprPolicy) -> Iterator[RegistrationRow]:
+    for user, (capability,) in iter_capabilities(users_with_registration_counts(users), (policy,)):
+        yield RegistrationRow(
+            user=user, info=summary_of_annotated(user, policy), capability=capability
+        )
+
+
+def needs_decisions(filters: ReportFilters) -> bool:
+    """Whether a filter other than the search is set: those read each person's decision."""
+    return any(
+        value is not None
+        for value in (
+            filters.enabled,
+            filters.registered,
+            filters.capable,
+            filters.has_method,
+            filters.unproven,
+            filters.confirmation,
         )
     )
-    kept = [row for row in rows if _matches(row, filters, policy)]
-    blocks = list_reset_blocks(row.user for row in kept)
-    return [replace(row, reset_block=blocks.get(row.user.pk)) for row in kept]
+
+
+def search_users(filters: ReportFilters) -> QuerySet[User]:
+    """Everyone the search matches (everyone without one), in the report's order."""
+    users = User.objects.order_by("user_id_key")
+    if term := filters.search.strip():
+        users = users.filter(Q(user_id__icontains=term) | Q(display_name__icontains=term))
+    return users
+
+
+def rows_of_users(users: Iterable[User], policy: SsprPolicy | None = None) -> list[RegistrationRow]:
+    """The report's rows of just ``users`` (a page), blocks included, in the report's order.
+
+    A page of an unfiltered or searched report pages the users in SQL and decides
+    only its own people: time independent of the size of the directory.
+    """
+    policy = policy or get_sspr_policy()
+    pks = [user.pk for user in users]
+    return with_reset_blocks(
+        _rows_of(User.objects.filter(pk__in=pks).order_by("user_id_key"), policy)
+    )
+
+
+def with_reset_blocks(rows: Iterable[RegistrationRow]) -> list[RegistrationRow]:
+    """``rows`` with each person's current self-service reset block, read at once."""
+    rows = list(rows)
+    blocks = list_reset_blocks(row.user for row in rows)
+    return [replace(row, reset_block=blocks.get(row.user.pk)) for row in rows]
 
 
 @dataclass(frozen=True)
