@@ -111,3 +111,30 @@ def _record_issued(actor: User | None, user: User, meta: RequestMeta) -> None:
         target=user,
         details={"temporary": True},
     )
+
+
+def unlock_account(*, actor: User, user: User, meta: RequestMeta) -> bool:
+    """The helpdesk's "Unlock": smart lockout here, and the directory's lock for synced people.
+
+    Returns whether the directory was asked too. A directory that refuses or
+    can't be reached raises its ``DirectoryError`` and nothing is recorded; the
+    smart lockout is only cleared with the directory's unlock, so the console
+    never says "unlocked" for half of it.
+    """
+    if not may_act(actor, user, HelpdeskAction.UNLOCK):
+        raise PermissionDenied("this administrator's roles don't reach this person")
+    connector = connector_for(user)
+    in_directory = isinstance(connector, OnPremisesDirectory)
+    if in_directory:
+        connector.unlock(user)
+    with transaction.atomic():
+        lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
+        record_event(
+            activity=Activity.SIGNIN_UNLOCKED_BY_ADMIN,
+            outcome=Outcome.SUCCESS,
+            meta=meta,
+            actor=actor,
+            target=user,
+            details={"via": "console", "directory": in_directory},
+        )
+    return in_directory
