@@ -6,6 +6,14 @@ may import any domain's services and selectors, and no domain imports it back, s
 domain apps stay usable without the console (import-linter contracts in pyproject.toml).
 """
 
-from opensspr.console.admin import accounts, audit, channels, directory, policy, reports
+from opensspr.console.admin import (
+    accounts,
+    audit,
+    channels,
+    directory,
+    policy,
+    recovery,
+    reports,
+)
 
-__all__ = ["accounts", "audit", "channels", "directory", "policy", "reports"]
+__all__ = ["accounts", "audit", "channels", "directory", "policy", "recovery", "reports"]

@@ -6,6 +6,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def _default_policy(apps, schema_editor):
+    """The policy row with its defaults, so the console opens it rather than "add"."""
+    apps.get_model("registration", "AccessPassPolicy").objects.get_or_create(pk=1)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -48,4 +53,5 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'temporary access passes',
             },
         ),
+        migrations.RunPython(_default_policy, migrations.RunPython.noop),
     ]
