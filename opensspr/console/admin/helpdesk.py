@@ -95,11 +95,14 @@ def describe_pass(user: User) -> str:
         "kind": _("one-time") if access_pass.one_time else _("multi-use"),
         "time": date_format(localtime(access_pass.expires_at), "DATETIME_FORMAT"),
     }
-    return str(_("Temporary access pass: %(state)s, %(kind)s, expires %(time)s.") % values)
+    return str(_("Temporary access pass: %(state)s, %(kind)s, expires %(time)s") % values)
 
 
 class HelpdeskAdminMixin(admin.ModelAdmin):
     """Helpdesk pages of a person; holds no other behaviour."""
+
+    class Media:
+        css = {"all": ("opensspr/console.css",)}
 
     def get_urls(self) -> list[URLPattern]:
         routes = [

@@ -56,17 +56,17 @@ class StateFilter(admin.SimpleListFilter):
         return [*RecoveryState.choices, ("all", _("All"))]
 
     def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("Open and in progress"),
+        }
         for lookup, title in self.lookup_choices:
             yield {
                 "selected": (self.value() or "") == lookup,
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": _("Open and in progress"),
-        }
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[RecoveryRequest]
@@ -85,6 +85,15 @@ class RecoveryRequestAdmin(admin.ModelAdmin):
     list_filter = (StateFilter,)
     search_fields = ("reference", "user__user_id", "user__display_name")
     list_select_related = ("user", "taken_by")
+
+    class Media:
+        css = {"all": ("opensspr/console.css",)}
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {"title": _("Recovery requests"), **(extra_context or {})}
+        return super().changelist_view(request, context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryRequest]:
         return super().get_queryset(request).filter(user__isnull=False)
