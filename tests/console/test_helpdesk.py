@@ -8,6 +8,7 @@ from opensspr.accounts.models import User
 from opensspr.audit.models import AuditEvent
 from opensspr.registration.access_passes import sign_in_with_access_pass
 from opensspr.registration.models import AccessPass
+from opensspr.resets.blocks import may_lift_reset_block
 from opensspr.signin import lockout
 from opensspr.signin.services import sign_in
 from tests.conftest import DEFAULT_PASSWORD
@@ -142,3 +143,9 @@ def test_a_password_administrator_can_be_helped_by_a_helpdesk_administrator(
     response = client.post(_url(password_admin, "access-pass"), {"lifetime_minutes": 60})
     assert response.status_code == 200
     assert AccessPass.objects.filter(user=password_admin).exists()
+
+
+def test_lifting_a_block_follows_the_role_rule(helpdesk, user_factory):
+    assert may_lift_reset_block(helpdesk, user_factory(roles=("password_admin",)))
+    assert not may_lift_reset_block(helpdesk, user_factory(roles=("user_admin",)))
+    assert not may_lift_reset_block(helpdesk, helpdesk)

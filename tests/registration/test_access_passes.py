@@ -17,6 +17,7 @@ from opensspr.registration.access_passes import (
 )
 from opensspr.registration.models import AccessPass, AccessPassPolicy
 from opensspr.signin import lockout
+from tests.concurrency import needs_concurrent_writers, race
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +208,19 @@ def test_only_a_role_that_reaches_the_person_issues_or_revokes(user_factory, met
     with pytest.raises(PermissionDenied):
         revoke_access_pass(actor=user_factory(roles=("password_admin",)), user=helpdesk, meta=meta)
     assert AccessPass.objects.filter(user=helpdesk, revoked_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_time_pass_used_in_parallel_opens_exactly_once(user_factory, meta):
+    needs_concurrent_writers()
+    helpdesk, person = user_factory(roles=("helpdesk_admin",)), user_factory()
+    issued = _issue(helpdesk, person, meta, one_time=True)
+
+    def use():
+        return sign_in_with_access_pass(
+            identifier=person.user_id, passcode=issued.passcode, meta=meta
+        ).outcome
+
+    outcomes = race(*[use] * 6)
+    assert outcomes.count(PassOutcome.SUCCESS) == 1, outcomes
+    assert AccessPass.objects.get(user=person).uses == 1
