@@ -59,6 +59,7 @@ def test_a_pass_is_issued_in_the_console_and_used_to_register(
     expect(page.locator("h1")).to_have_text("Issue a temporary access pass")
     expect(page.locator("#id_lifetime_minutes")).to_have_value("60")
     expect(page.locator("#id_one_time")).to_be_checked()
+    assert_accessible(page, "console: issue a pass")
     _shot(page, tmp_path, "tap-1-confirm")
     page.click("#issue-pass")
 
@@ -68,6 +69,7 @@ def test_a_pass_is_issued_in_the_console_and_used_to_register(
     page.click("#copy-pass")
     expect(page.locator("#copy-status")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == passcode
+    assert_accessible(page, "console: the pass, shown once")
     _shot(page, tmp_path, "tap-2-issued")
     page.goto(f"/console/accounts/user/{noor.pk}/change/")
     expect(page.locator("#access-pass-status")).to_contain_text("active, one-time")
