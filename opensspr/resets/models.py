@@ -110,6 +110,8 @@ class HelpRequest(models.Model):
     correlation_id = models.CharField(max_length=64)
     language = models.CharField(max_length=16, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Asked through "I have none of these": the email points to the recovery queue.
+    recovery = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"help request {self.pk} of flow {self.flow_id}"

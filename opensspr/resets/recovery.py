@@ -19,6 +19,9 @@ Invariants kept here:
   and audited. The note is stored on the request, never in the audit row (it
   may hold personal details); the audit names the checks ticked.
 * A pass is issued only once the identity was confirmed on the request.
+* The helpdesk hears of a new request by email, through the "contact your
+  administrator" fan-out (``resets.helpdesk``: written for every ID, sent from the
+  delivery loop to the administrators of reference §9.3, nothing for an ID nobody has).
 """
 
 import secrets
@@ -36,7 +39,14 @@ from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.registration.access_passes import IssuedPass, issue_access_pass
 from opensspr.resets.flow import audit, load_flow
-from opensspr.resets.models import RecoveryOutcome, RecoveryRequest, RecoveryState
+from opensspr.resets.helpdesk import HelpdeskKind, get_helpdesk_link, record_help_request
+from opensspr.resets.models import (
+    HelpRequest,
+    RecoveryOutcome,
+    RecoveryRequest,
+    RecoveryState,
+    ResetFlow,
+)
 from opensspr.throttles import rules, service
 
 #: The identity checks the helpdesk may tick; at least one, and a note, confirm.
@@ -98,6 +108,8 @@ def request_recovery(*, handle: str, meta: RequestMeta) -> str:
         else:  # asked again: a new reference, so a repeat looks like any first ask (A1)
             open_one.reference = reference
             open_one.save(update_fields=["reference"])
+        if _tell_the_helpdesk(flow):
+            record_help_request(flow, meta, now, recovery=True)
         audit(
             flow,
             Activity.RECOVERY_REQUESTED,
@@ -110,6 +122,17 @@ def request_recovery(*, handle: str, meta: RequestMeta) -> str:
 
 
 _UNFINISHED = (RecoveryState.OPEN, RecoveryState.IN_PROGRESS)
+
+
+def _tell_the_helpdesk(flow: ResetFlow) -> bool:
+    """Email the helpdesk (``resets.helpdesk``'s recipients), once per flow, any ID alike.
+
+    Only when the organisation left "contact your administrator" at its default:
+    with its own helpdesk link it chose its own channel, and the queue is there.
+    """
+    if get_helpdesk_link().kind != HelpdeskKind.REQUEST:
+        return False
+    return not HelpRequest.objects.filter(flow=flow).exists()
 
 
 def _check(actor: User, request: RecoveryRequest) -> User:

@@ -7,9 +7,10 @@ import pytest
 from django.test import Client
 
 from opensspr.audit.models import AuditEvent
-from opensspr.resets.models import RecoveryRequest, RecoveryState
+from opensspr.resets.helpdesk import process_help_requests
+from opensspr.resets.models import HelpRequest, RecoveryRequest, RecoveryState
 from opensspr.throttles import rules
-from tests.conftest import DEFAULT_PASSWORD, open_reset_policy
+from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 from tests.portal.conftest import Portal
 from tests.registration.conftest import code_for
 
@@ -153,3 +154,23 @@ def test_closing_without_a_pass(lost, helpdesk):
     assert found.reference not in console.get("/console/resets/recoveryrequest/").content.decode()
     done = console.get("/console/resets/recoveryrequest/?state=done").content.decode()
     assert found.reference in done
+
+
+def test_the_helpdesk_is_emailed_for_a_known_id_only(lost, user_factory):
+    user_factory("hanna@contoso.example", email="hanna@contoso.example", roles=("helpdesk_admin",))
+    _ask(lost.user_id)
+    _ask("ghost@contoso.example")
+    assert HelpRequest.objects.filter(recovery=True).count() == 2  # written for every ID
+    process_help_requests()
+    mails = delivered(recipient="hanna@contoso.example")
+    assert mails.count() == 1
+    mail = mails.get()
+    assert mail.purpose == "reset.recovery_requested"
+    assert "noor@contoso.example" in mail.subject and "Recovery requests" in mail.plaintext_body()
+
+
+def test_no_email_when_the_organisation_has_its_own_helpdesk_link(lost, user_factory):
+    open_reset_policy(helpdesk_contact="https://help.contoso.example")
+    _ask(lost.user_id)
+    assert not HelpRequest.objects.exists()
+    assert RecoveryRequest.objects.filter(user=lost).exists()  # the queue still has it
