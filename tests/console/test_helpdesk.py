@@ -7,7 +7,7 @@ import pytest
 from opensspr.accounts.models import User
 from opensspr.audit.models import AuditEvent
 from opensspr.registration.access_passes import sign_in_with_access_pass
-from opensspr.registration.models import AccessPass
+from opensspr.registration.models import AccessPass, AccessPassPolicy
 from opensspr.resets.blocks import may_lift_reset_block
 from opensspr.signin import lockout
 from opensspr.signin.services import sign_in
@@ -149,3 +149,29 @@ def test_lifting_a_block_follows_the_role_rule(helpdesk, user_factory):
     assert may_lift_reset_block(helpdesk, user_factory(roles=("password_admin",)))
     assert not may_lift_reset_block(helpdesk, user_factory(roles=("user_admin",)))
     assert not may_lift_reset_block(helpdesk, helpdesk)
+
+
+def test_the_pass_policy_is_edited_and_audited_by_a_global_administrator(client, user_factory):
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    url = "/console/registration/accesspasspolicy/1/change/"
+    data = {
+        "default_lifetime_minutes": 120,
+        "max_lifetime_minutes": 60,
+        "one_time_by_default": "on",
+        "length": 20,
+    }
+    refused = client.post(url, data)
+    assert refused.status_code == 200 and "can&#x27;t be longer than the maximum" in (
+        refused.content.decode()
+    )
+    client.post(url, {**data, "max_lifetime_minutes": 24 * 60})
+    policy = AccessPassPolicy.objects.get(pk=1)
+    assert (policy.default_lifetime_minutes, policy.max_lifetime_minutes) == (120, 24 * 60)
+    event = AuditEvent.objects.get(activity="console.object_changed")
+    assert {"field": "length", "old": 16, "new": 20} in event.details["values"]
+
+
+def test_a_helpdesk_administrator_can_not_change_the_pass_policy(client, helpdesk):
+    url = "/console/registration/accesspasspolicy/1/change/"
+    assert client.post(url, {"length": 8}).status_code in (302, 403)
+    assert AccessPassPolicy.objects.get(pk=1).length == 16
