@@ -73,6 +73,7 @@ def test_a_pass_is_issued_in_the_console_and_used_to_register(
     _shot(page, tmp_path, "tap-2-issued")
     page.goto(f"/console/accounts/user/{noor.pk}/change/")
     expect(page.locator("#access-pass-status")).to_contain_text("active, one-time")
+    _shot(page, tmp_path, "tap-0-user-page")
     assert passcode not in page.content()
     assert problems == []
 
