@@ -26,7 +26,8 @@ class ActivityLine:
     succeeded: bool
     outcome: str
     reason: str
-    actor: str  # who did it, when not the person themselves ("" otherwise)
+    by: str  # "person" (they did it), "admin" (``actor`` did it to them) or "system"
+    actor: str  # the administrator's user ID when ``by`` is "admin"
     ip_address: str
 
 
@@ -35,6 +36,12 @@ def _category(value: str) -> str:
         return str(CATEGORY_OF[Activity(value)].label)
     except ValueError:
         return ""
+
+
+def _by(event: AuditEvent, user: User) -> str:
+    if event.actor_id == user.pk:
+        return "person"
+    return "admin" if event.actor_id is not None or event.actor_label else "system"
 
 
 def list_recent_activity(user: User, *, days: int = DAYS, limit: int = LIMIT) -> list[ActivityLine]:
@@ -52,7 +59,8 @@ def list_recent_activity(user: User, *, days: int = DAYS, limit: int = LIMIT) ->
             succeeded=event.outcome == Outcome.SUCCESS,
             outcome=event.get_outcome_display(),
             reason=event.reason,
-            actor="" if event.actor_id in (None, user.pk) else event.actor_label,
+            by=_by(event, user),
+            actor=event.actor_label,
             ip_address=event.ip_address or "",
         )
         for event in events

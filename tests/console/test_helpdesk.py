@@ -131,9 +131,14 @@ def test_recent_activity_shows_labels_of_the_last_30_days(client, helpdesk, memb
     sign_in(identifier=member.user_id, password="Wrong-1", meta=meta)
     clock.advance(days=31)
     sign_in(identifier=member.user_id, password=DEFAULT_PASSWORD, meta=meta)
+    client.post(_url(member, "access-pass"), {"lifetime_minutes": 60})
     page = client.get(_url(member, "activity")).content.decode()
     assert "Signed in" in page and "signin.succeeded" not in page
     assert "Sign-in failed" not in page  # 31 days ago: out of the window
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    issued = next(r for r in rows if "Temporary access pass issued" in r)
+    assert helpdesk.user_id in issued
+    assert "the person" in next(r for r in rows if "Signed in" in r)
 
 
 def test_a_password_administrator_can_be_helped_by_a_helpdesk_administrator(

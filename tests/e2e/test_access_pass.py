@@ -75,6 +75,15 @@ def test_a_pass_is_issued_in_the_console_and_used_to_register(
     expect(page.locator("#access-pass-status")).to_contain_text("active, one-time")
     _shot(page, tmp_path, "tap-0-user-page")
     assert passcode not in page.content()
+    page.click("#tool-activity")
+    expect(page.locator("#activity")).to_contain_text("Temporary access pass issued")
+    assert_accessible(page, "console: recent activity")
+    _shot(page, tmp_path, "tap-6-activity")
+    page.goto(f"/console/accounts/user/{noor.pk}/change/")
+    page.click("#tool-unlock")
+    expect(page.locator("#helpdesk-consequences")).to_contain_text("lockout ends at once")
+    assert_accessible(page, "console: unlock confirmation")
+    _shot(page, tmp_path, "tap-7-unlock")
     assert problems == []
 
     # Noor, in her own browser, on the sign-in page, finds the pass's own way in.
