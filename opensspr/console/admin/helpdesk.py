@@ -145,6 +145,9 @@ class HelpdeskAdminMixin(admin.ModelAdmin):
     def issue_temporary_password_page(self, request: HttpRequest, user: User) -> HttpResponse:
         raise NotImplementedError  # the user admin's: shared with its bulk action
 
+    def lockout_status(self, obj: User) -> str:
+        raise NotImplementedError  # the user admin's read-only field, in words
+
     # --- helpers ------------------------------------------------------------------------
 
     def _target(self, request: HttpRequest, object_id: str, action: HelpdeskAction) -> User:
@@ -278,7 +281,10 @@ class HelpdeskAdminMixin(admin.ModelAdmin):
                     request, _("%(user)s was unlocked.") % {"user": target}, messages.SUCCESS
                 )
             return HttpResponseRedirect(self._page_url(target))
-        lines = [_("Failed sign-ins are forgotten and a sign-in lockout ends at once.")]
+        lines = [
+            self.lockout_status(target),
+            _("Failed sign-ins are forgotten and a sign-in lockout ends at once."),
+        ]
         if synced:
             lines.append(_("The account is unlocked in the on-premises directory too."))
         return self._render(
