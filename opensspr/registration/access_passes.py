@@ -100,16 +100,23 @@ def issue_access_pass(
     now = clock.now()
     expires_at = now + timedelta(minutes=lifetime_minutes)
     with transaction.atomic():
-        replaced = AccessPass.objects.filter(user=user).delete()[0] > 0
-        AccessPass.objects.create(
+        # One row per person, replaced in place under its lock: a new ``ref`` ends any
+        # session opened with the old pass, and two issues at once leave one pass.
+        _row, created = AccessPass.objects.update_or_create(
             user=user,
-            ref=secrets.token_hex(16),
-            digest=pass_digest(user.pk, passcode),
-            issued_by=actor,
-            issued_at=now,
-            expires_at=expires_at,
-            one_time=one_time,
+            defaults={
+                "ref": secrets.token_hex(16),
+                "digest": pass_digest(user.pk, passcode),
+                "issued_by": actor,
+                "issued_at": now,
+                "expires_at": expires_at,
+                "one_time": one_time,
+                "uses": 0,
+                "last_used_at": None,
+                "revoked_at": None,
+            },
         )
+        replaced = not created
         record_event(
             activity=Activity.ACCESS_PASS_ISSUED,
             outcome=Outcome.SUCCESS,

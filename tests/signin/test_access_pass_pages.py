@@ -125,3 +125,10 @@ def test_a_pass_never_counts_as_a_reset_gate(client, helpdesk, lost, meta):
         view = change_method(handle=get_flow(handle=view.handle).handle, meta=meta)
         assert view.state == FlowState.VERIFY
     assert not delivered().exists()
+
+
+def test_a_new_pass_ends_the_session_of_the_old_one(client, helpdesk, lost, meta):
+    _sign_in(client, lost, _issue(helpdesk, lost, meta, one_time=False))
+    assert client.get("/security-info").status_code == 200
+    _issue(helpdesk, lost, meta)
+    assert client.get("/security-info")["Location"] == "/signin"
