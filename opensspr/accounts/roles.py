@@ -33,6 +33,8 @@ MANAGE_SECURITY_INFO = "manage_security_info"
 
 _ALL = {"view", "add", "change", "delete"}
 _VIEW = {"view"}
+#: Work a queue or a setting: read and change, never add or delete rows.
+_WORK = {"view", "change"}
 
 # role -> {app_label.model or app_label: actions}
 ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
@@ -42,15 +44,25 @@ ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
         "accounts.user": {MANAGE_SECURITY_INFO},
         "policy": _ALL,
         "audit": _VIEW,
+        "resets.recoveryrequest": _WORK,
+        "registration.accesspasspolicy": _WORK,
     },
     AdminRole.AUTHENTICATION: {
         "accounts.user": {"view", "change", MANAGE_SECURITY_INFO},
         "audit": _VIEW,
+        "resets.recoveryrequest": _WORK,
+        "registration.accesspasspolicy": _WORK,
     },
-    AdminRole.SECURITY: {"policy": _ALL, "channels": _ALL, "accounts": _VIEW, "audit": _VIEW},
-    AdminRole.USER: {"accounts": _ALL, "audit": _VIEW},
-    AdminRole.PASSWORD: {"accounts.user": {"view", "change"}},
-    AdminRole.HELPDESK: {"accounts.user": {"view", "change"}},
+    AdminRole.SECURITY: {
+        "policy": _ALL,
+        "channels": _ALL,
+        "accounts": _VIEW,
+        "audit": _VIEW,
+        "registration.accesspasspolicy": _VIEW,
+    },
+    AdminRole.USER: {"accounts": _ALL, "audit": _VIEW, "resets.recoveryrequest": _WORK},
+    AdminRole.PASSWORD: {"accounts.user": {"view", "change"}, "resets.recoveryrequest": _WORK},
+    AdminRole.HELPDESK: {"accounts.user": {"view", "change"}, "resets.recoveryrequest": _WORK},
 }
 
 

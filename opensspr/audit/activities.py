@@ -119,6 +119,19 @@ class Activity(models.TextChoices):
     AGENT_ENROLMENT_REFUSED = "agent.enrolment_refused", _("Agent enrolment refused")
     AGENT_REVOKED = "agent.revoked", _("On-premises agent revoked")
 
+    ACCESS_PASS_ISSUED = "access_pass.issued", _("Temporary access pass issued")
+    ACCESS_PASS_REVOKED = "access_pass.revoked", _("Temporary access pass revoked")
+    ACCESS_PASS_USED = "access_pass.used", _("Signed in with a temporary access pass")
+    ACCESS_PASS_REFUSED = "access_pass.refused", _("Temporary access pass refused")
+
+    RECOVERY_REQUESTED = "recovery.requested", _("Recovery requested (no methods left)")
+    RECOVERY_TAKEN = "recovery.taken", _("Recovery request taken by the helpdesk")
+    RECOVERY_IDENTITY_CONFIRMED = (
+        "recovery.identity_confirmed",
+        _("Identity confirmed by the helpdesk"),
+    )
+    RECOVERY_CLOSED = "recovery.closed", _("Recovery request closed")
+
     REPORT_REGISTRATIONS_EXPORTED = "report.registrations_exported", _("Registrations exported")
     AUDIT_EXPORTED = "audit.exported", _("Audit log exported")
 
@@ -133,6 +146,8 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.SIGNIN_SUCCEEDED,
         Activity.SIGNIN_FAILED,
         Activity.SIGNIN_LOCKED_OUT,
+        Activity.ACCESS_PASS_USED,
+        Activity.ACCESS_PASS_REFUSED,
     ),
     Category.CHANGE: (
         Activity.PASSWORD_CHANGED,
@@ -150,6 +165,7 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.RESET_BUDGET_EXCEEDED,
         Activity.RESET_ADMIN_HELP_REQUESTED,
         Activity.RESET_ADMIN_HELP_SENT,
+        Activity.RECOVERY_REQUESTED,
         Activity.RESET_PASSWORD_REJECTED,
         Activity.RESET_COMPLETED,
         Activity.RESET_FAILED,
@@ -185,6 +201,11 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.SIGNIN_UNLOCKED_BY_ADMIN,
         Activity.PASSWORD_RESET_BY_ADMIN,
         Activity.RESET_BLOCK_LIFTED,
+        Activity.ACCESS_PASS_ISSUED,
+        Activity.ACCESS_PASS_REVOKED,
+        Activity.RECOVERY_TAKEN,
+        Activity.RECOVERY_IDENTITY_CONFIRMED,
+        Activity.RECOVERY_CLOSED,
         Activity.REGISTRATION_CONTACT_SET_BY_ADMIN,
         Activity.REGISTRATION_CLEARED_BY_ADMIN,
         Activity.REGISTRATION_CUSTOM_QUESTION_DELETED,

@@ -16,7 +16,7 @@ DELIVERIES = Counter(
 )
 
 #: Purposes a stranger can cause for a real ID only, knowing nothing but the ID.
-UNCOUNTED_PURPOSES = frozenset({"reset.admin_help"})
+UNCOUNTED_PURPOSES = frozenset({"reset.admin_help", "reset.recovery_requested"})
 
 
 def count_delivery(kind: str, provider: str, outcome: str, *, purpose: str) -> None:

@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from opensspr.portal import reset_views
+from opensspr.portal import recovery_views, reset_views
 
 app_name = "reset"
 urlpatterns = [
     path("reset", reset_views.start_view, name="start"),
     path("reset/flow", reset_views.flow_view, name="flow"),
+    path("reset/recovery", recovery_views.recovery_view, name="recovery"),
 ]

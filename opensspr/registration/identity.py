@@ -45,6 +45,10 @@ from opensspr.signin.services import lock_key_for, register_wrong_password
 METHOD_FRESH = timedelta(minutes=10)
 PASSWORD_FRESH = timedelta(minutes=5)
 PASSWORD = "password"  # noqa: S105 (the kind of a proof, not a password)
+#: A temporary access pass signed in with: proves the person for the pass's session
+#: (``access_passes.SESSION_LENGTH``), whatever they have registered.
+ACCESS_PASS = "access_pass"  # noqa: S105 (the kind of a proof, not a pass)
+ACCESS_PASS_FRESH = timedelta(hours=1)
 DESTINATION_PURPOSE = "registration.identity-destination"
 #: The directory field each sent or called kind goes to.
 DESTINATION_FIELD = {
@@ -100,7 +104,7 @@ def _has_app(user: User) -> bool:
 
 def _still_stored(proof: Proof, user: User, has_app: bool) -> bool:
     """Is what ``proof`` proved possession of still registered? ``user`` freshly loaded."""
-    if proof.kind == PASSWORD:
+    if proof.kind in (PASSWORD, ACCESS_PASS):
         return True
     if proof.kind == MethodKind.APP_CODE:
         return has_app
@@ -118,11 +122,18 @@ def _fresh_windows(user: User, session: str) -> list[tuple[Proof, timedelta]]:
     proven = Proof.objects.filter(
         user=user, session_digest=session, purpose=ProofPurpose.IDENTITY, proven_at__isnull=False
     )
+    by_pass = [
+        (p, ACCESS_PASS_FRESH)
+        for p in proven.filter(kind=ACCESS_PASS, proven_at__gt=now - ACCESS_PASS_FRESH)
+    ]
     if not list_identity_options(user):
-        return [(p, PASSWORD_FRESH) for p in proven.filter(proven_at__gt=now - PASSWORD_FRESH)]
+        recent = proven.filter(kind=PASSWORD, proven_at__gt=now - PASSWORD_FRESH)
+        return [(p, PASSWORD_FRESH) for p in recent] + by_pass
     has_app = _has_app(user)
-    candidates = proven.exclude(kind=PASSWORD).filter(proven_at__gt=now - METHOD_FRESH)
-    return [(p, METHOD_FRESH) for p in candidates if _still_stored(p, user, has_app)]
+    candidates = proven.exclude(kind__in=(PASSWORD, ACCESS_PASS)).filter(
+        proven_at__gt=now - METHOD_FRESH
+    )
+    return [(p, METHOD_FRESH) for p in candidates if _still_stored(p, user, has_app)] + by_pass
 
 
 def has_fresh_identity(user: User, session: str) -> bool:
@@ -300,6 +311,25 @@ def verify_password(*, user: User, session: str, password: str, meta: RequestMet
         )
         raise ProofError(code)
     record_password_proof(user=user, session=session, meta=meta, via="password_prompt")
+
+
+def record_access_pass_proof(*, user: User, session: str, meta: RequestMeta) -> None:
+    """The person signed in with a temporary access pass: this session may register.
+
+    The session itself ends when the pass is revoked or replaced
+    (``registration.middleware``), and with it every proof bound to it.
+    """
+    with transaction.atomic():
+        proofs.record_without_send(
+            user=user,
+            session=session,
+            purpose=ProofPurpose.IDENTITY,
+            kind=ACCESS_PASS,
+            meta=meta,
+            ttl=timedelta(0),
+            proven=True,
+        )
+        audit(user, Activity.REGISTRATION_IDENTITY_VERIFIED, meta, method=ACCESS_PASS)
 
 
 def record_password_proof(*, user: User, session: str, meta: RequestMeta, via: str) -> None:

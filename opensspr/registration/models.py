@@ -7,11 +7,18 @@ person proved themselves (an administrator's entry is usable but unproven) and
 when they last confirmed the whole set, which drives reconfirmation (§8.4).
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.methods.models import CodeChallengeState
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class RegistrationState(models.Model):
@@ -85,3 +92,99 @@ class Proof(CodeChallengeState):
 
     def __str__(self) -> str:
         return f"{self.purpose} proof of {self.user_id} by {self.kind}"
+
+
+# --- Temporary access passes ------------------------------------------------------------
+# They live here, in registration, because registering security info is all a pass
+# opens: signing in with one lands in /security-info and nowhere else, and it proves
+# the person the way a code does (``identity.ACCESS_PASS``). A pass is never a method
+# and never a reset gate: the reset flow doesn't know this model.
+
+PASS_LIFETIME_MIN = 10  # minutes
+PASS_LIFETIME_MAX = 30 * 24 * 60  # 30 days, in minutes
+PASS_LENGTH_MIN = 8
+PASS_LENGTH_MAX = 48
+
+
+def _minutes_field(
+    label: "StrOrPromise", default: int, help_text: "StrOrPromise"
+) -> models.PositiveIntegerField:
+    return models.PositiveIntegerField(
+        label,
+        default=default,
+        validators=[MinValueValidator(PASS_LIFETIME_MIN), MaxValueValidator(PASS_LIFETIME_MAX)],
+        help_text=help_text,
+    )
+
+
+class AccessPassPolicy(models.Model):
+    """The organisation's rules for temporary access passes (one row, pk 1; defaults absent one)."""
+
+    default_lifetime_minutes = _minutes_field(
+        _("default lifetime (minutes)"), 60, _("Offered when issuing a pass; 10 to 43200.")
+    )
+    max_lifetime_minutes = _minutes_field(
+        _("maximum lifetime (minutes)"),
+        8 * 60,
+        _("No pass lives longer; 10 minutes to 30 days (43200 minutes)."),
+    )
+    one_time_by_default = models.BooleanField(
+        _("one-time use by default"),
+        default=True,
+        help_text=_(
+            "A one-time pass works for one sign-in; a pass read out over the phone is "
+            "safest spent once."
+        ),
+    )
+    length = models.PositiveSmallIntegerField(
+        _("length (characters)"),
+        default=16,
+        validators=[MinValueValidator(PASS_LENGTH_MIN), MaxValueValidator(PASS_LENGTH_MAX)],
+        help_text=_("8 to 48 characters."),
+    )
+
+    class Meta:
+        verbose_name = _("temporary access pass policy")
+        verbose_name_plural = _("temporary access pass policy")
+
+    def __str__(self) -> str:
+        return str(_("Temporary access pass policy"))
+
+    def clean(self) -> None:
+        if self.default_lifetime_minutes > self.max_lifetime_minutes:
+            raise ValidationError(
+                {"default_lifetime_minutes": _("The default can't be longer than the maximum.")}
+            )
+
+
+class AccessPass(models.Model):
+    """A person's temporary access pass: at most one, replaced when a new one is issued.
+
+    Only a keyed digest of the pass is kept (it is random and long, so a keyed
+    digest is as good as a slow hash and compares in constant time); the pass
+    itself is shown once to the administrator who issued it. ``ref`` is new at
+    every issue: a session opened with a pass remembers it, so replacing or
+    revoking the pass ends that session too.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_pass"
+    )
+    ref = models.CharField(max_length=32, unique=True)
+    digest = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    one_time = models.BooleanField(default=True)
+    uses = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("temporary access pass")
+        verbose_name_plural = _("temporary access passes")
+
+    def __str__(self) -> str:
+        return f"access pass of {self.user_id}"

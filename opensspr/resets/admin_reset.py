@@ -13,9 +13,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from opensspr.accounts.authority import HelpdeskAction, may_act
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
-from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -56,8 +56,8 @@ def issue_temporary_password(*, actor: User, user: User, meta: RequestMeta) -> s
     sign-in" set there too (``pwdReset``, ``pwdLastSet=0``), crash-safe like a
     reset; a refusal raises the ``DirectoryError`` for the console to explain.
     """
-    if not can_manage_user(actor, user):
-        raise PermissionDenied("only a global administrator resets an administrator")
+    if not may_act(actor, user, HelpdeskAction.TEMPORARY_PASSWORD):
+        raise PermissionDenied("this administrator's roles don't reach this person")
     password = generate_temporary_password()
     connector = connector_for(user)
     if isinstance(connector, OnPremisesConnector):
@@ -111,3 +111,30 @@ def _record_issued(actor: User | None, user: User, meta: RequestMeta) -> None:
         target=user,
         details={"temporary": True},
     )
+
+
+def unlock_account(*, actor: User, user: User, meta: RequestMeta) -> bool:
+    """The helpdesk's "Unlock": smart lockout here, and the directory's lock for synced people.
+
+    Returns whether the directory was asked too. A directory that refuses or
+    can't be reached raises its ``DirectoryError`` and nothing is recorded; the
+    smart lockout is only cleared with the directory's unlock, so the console
+    never says "unlocked" for half of it.
+    """
+    if not may_act(actor, user, HelpdeskAction.UNLOCK):
+        raise PermissionDenied("this administrator's roles don't reach this person")
+    connector = connector_for(user)
+    in_directory = isinstance(connector, OnPremisesConnector)
+    if in_directory:
+        connector.unlock(user)
+    with transaction.atomic():
+        lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
+        record_event(
+            activity=Activity.SIGNIN_UNLOCKED_BY_ADMIN,
+            outcome=Outcome.SUCCESS,
+            meta=meta,
+            actor=actor,
+            target=user,
+            details={"via": "console", "directory": in_directory},
+        )
+    return in_directory

@@ -18,9 +18,9 @@ Invariants kept here:
   ``service.clear``), reading the block under the same lock, in one transaction
   with its audit event; when there was no block any more, nothing is written.
   The event names the throttle that tripped, never what was typed.
-* Only an administrator who may manage the user (``can_manage_user``) and whose
-  role may change users (the permission the console's "Reset password to a
-  temporary password" requires) may lift; the service checks this itself.
+* Only an administrator the helpdesk rule allows (``accounts.authority.may_act``:
+  a helpdesk role whose reach covers the person's roles) may lift; the service
+  checks this itself.
 """
 
 from collections.abc import Iterable
@@ -32,9 +32,8 @@ from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.accounts.authority import HelpdeskAction, may_act
 from opensspr.accounts.models import User
-from opensspr.accounts.roles import role_allows
-from opensspr.accounts.selectors import can_manage_user
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -103,10 +102,8 @@ def list_reset_blocks(users: Iterable[User]) -> dict[int, ResetBlock]:
 
 
 def may_lift_reset_block(actor: User, target: User) -> bool:
-    """The actor manages ``target`` and has a role that may change users (reset passwords)."""
-    return can_manage_user(actor, target) and role_allows(
-        actor.admin_roles, "accounts", "user", "change"
-    )
+    """The helpdesk rule (``accounts.authority``): the actor's roles reach ``target``'s."""
+    return may_act(actor, target, HelpdeskAction.LIFT_BLOCK)
 
 
 def lift_reset_block(*, actor: User, user: User, meta: RequestMeta) -> ResetBlock | None:

@@ -102,12 +102,7 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
         return
     helpable = flow.user is not None and flow.user.account_enabled
     with transaction.atomic():
-        HelpRequest.objects.create(
-            flow=flow,
-            created_at=now,
-            correlation_id=meta.correlation_id[:64],
-            language=(translation.get_language() or "")[:16],
-        )
+        record_help_request(flow, meta, now)
         audit(
             flow,
             Activity.RESET_ADMIN_HELP_REQUESTED,
@@ -115,7 +110,20 @@ def request_admin_help(*, handle: str, meta: RequestMeta) -> None:
             outcome=Outcome.SUCCESS if helpable else Outcome.FAILURE,
             reason="" if helpable else (flow.reason or "unknown_user"),
         )
-        run_due_work_after_commit()
+
+
+def record_help_request(
+    flow: ResetFlow, meta: RequestMeta, now: datetime, *, recovery: bool = False
+) -> None:
+    """Write the ask for the delivery loop to fan out; the caller's transaction, any ID."""
+    HelpRequest.objects.create(
+        flow=flow,
+        created_at=now,
+        correlation_id=meta.correlation_id[:64],
+        language=(translation.get_language() or "")[:16],
+        recovery=recovery,
+    )
+    run_due_work_after_commit()
 
 
 def process_help_requests(limit: int = 20) -> int:
@@ -149,7 +157,8 @@ def _fan_out(row: HelpRequest) -> None:
     with transaction.atomic():
         for admin in recipients:
             if service.hit(rules.HELP_EMAILS_PER_RECIPIENT, str(admin.pk)).allowed:
-                enqueue_message(_help_message(flow, user, admin, row.created_at, meta), meta=meta)
+                message = _help_message(flow, user, admin, row, meta)
+                enqueue_message(message, meta=meta)
             else:
                 _hold(admin, user)
                 held += 1
@@ -229,15 +238,34 @@ def _digest_message(held: HeldHelp, meta: RequestMeta) -> OutgoingMessage:
 
 
 def _help_message(
-    flow: ResetFlow, user: User, admin: User, now: datetime, meta: RequestMeta
+    flow: ResetFlow, user: User, admin: User, row: HelpRequest, meta: RequestMeta
 ) -> OutgoingMessage:
-    when = timezone.localtime(now).strftime("%Y-%m-%d %H:%M %Z")
+    when = timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M %Z")
     values = {
         "name": user.display_name or user.user_id,
         "user_id": user.user_id,
         "time": when,
         "organisation": get_organisation().name,
     }
+    if row.recovery:
+        return OutgoingMessage(
+            kind=MessageKind.EMAIL,
+            to=admin.email,
+            purpose="reset.recovery_requested",
+            subject=_("%(user_id)s can't verify any more and asked for your help") % values,
+            body=_(
+                "%(name)s (%(user_id)s) can't use any of their ways to verify it's them and "
+                "asked at %(time)s for a temporary access pass to set up their "
+                "%(organisation)s security info again.\n\n"
+                "The request is waiting under Recovery requests in the console. Confirm it's "
+                "really them by your organisation's procedure before you issue a pass, for "
+                "example by calling them back on a number you already know; don't rely on "
+                "contact details given in the request."
+            )
+            % values,
+            idempotency_key=f"admin-help:{flow.pk}:{admin.pk}",
+            correlation_id=meta.correlation_id,
+        )
     return OutgoingMessage(
         kind=MessageKind.EMAIL,
         to=admin.email,

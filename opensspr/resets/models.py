@@ -1,10 +1,12 @@
-"""Reset-flow state that must survive processes: flows, their challenges, help requests.
+"""Reset-flow state that must survive processes: flows, their challenges, help and
+recovery requests.
 
 The §5.1 throttles live in the ``throttles`` app (rules of scope ``sspr``),
 counted per typed user ID (``ResetFlow.subject``), known account or not.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from opensspr.methods.models import CodeChallengeState
 
@@ -108,6 +110,72 @@ class HelpRequest(models.Model):
     correlation_id = models.CharField(max_length=64)
     language = models.CharField(max_length=16, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Asked through "I have none of these": the email points to the recovery queue.
+    recovery = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"help request {self.pk} of flow {self.flow_id}"
+
+
+class RecoveryState(models.TextChoices):
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+
+
+class RecoveryOutcome(models.TextChoices):
+    PASS_ISSUED = "pass_issued", _("Temporary access pass issued")
+    NOT_CONFIRMED = "not_confirmed", _("Identity not confirmed")
+    WITHDRAWN = "withdrawn", _("No longer needed")
+
+
+class RecoveryRequest(models.Model):
+    """ "I have none of these": a person who lost every method asks the helpdesk to get back in.
+
+    Written for every flow that asks, known user ID or not (``user`` null: nobody's,
+    never shown in the queue), so asking answers alike for every ID (attack A1).
+    The helpdesk takes it, confirms the identity by the organisation's own
+    procedure (``checklist`` keys ticked and a free-text ``note``), issues a
+    temporary access pass and closes it. ``reference`` is shown to the person so
+    they can quote it when the helpdesk calls back.
+    """
+
+    reference = models.CharField(_("reference"), max_length=12, unique=True)
+    user = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=RecoveryState.choices, default=RecoveryState.OPEN
+    )
+    created_at = models.DateTimeField(_("asked at"))
+    correlation_id = models.CharField(max_length=64)
+    taken_by = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("taken by"),
+    )
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    checklist = models.JSONField(_("identity checks done"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    identity_confirmed_at = models.DateTimeField(_("identity confirmed"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=RecoveryOutcome.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("recovery request")
+        verbose_name_plural = _("recovery requests")
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["state", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.reference

@@ -17,9 +17,10 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from opensspr.accounts.authority import HelpdeskAction, may_act
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
-from opensspr.accounts.selectors import can_manage_user, get_user_by_identifier
+from opensspr.accounts.selectors import get_user_by_identifier
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event, unknown_identifier_label
@@ -277,11 +278,11 @@ def unlock_sign_in(*, actor: User | None, user: User, meta: RequestMeta) -> None
     """End a smart lockout without waiting for it to run out.
 
     ``actor`` None is the operator at the command line (``opensspr unlock``),
-    who already holds the machine; in the console only an administrator allowed
-    to manage ``user`` may.
+    who already holds the machine; in the console only an administrator
+    whose roles reach ``user``'s may (``accounts.authority``).
     """
-    if actor is not None and not can_manage_user(actor, user):
-        raise PermissionDenied("only a global administrator unlocks an administrator")
+    if actor is not None and not may_act(actor, user, HelpdeskAction.UNLOCK):
+        raise PermissionDenied("this administrator's roles don't reach this person")
     with transaction.atomic():
         lockout.clear(*lockout.all_keys(identifier_key(user.user_id)))
         record_event(

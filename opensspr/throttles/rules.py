@@ -213,6 +213,26 @@ SSPR_HELP_PER_ADDRESS = Rule(
     durable=True,
     reason="'contact your administrator' asked from one address (one per flow besides)",
 )
+# "I have none of these": a request into the helpdesk's queue. Counted for every typed ID,
+# known or not, so being throttled says nothing about the ID (A1); one open request per
+# person besides, so more asks only repeat the answer.
+SSPR_RECOVERY = _sspr(
+    "recovery_requests",
+    3,
+    timedelta(hours=24),
+    "recovery requests fill the helpdesk's queue",
+    penalty=None,
+)
+SSPR_RECOVERY_PER_ADDRESS = Rule(
+    name="sspr.per_address.recovery_requests",
+    scope=Scope.SSPR_PER_ADDRESS,
+    key=KeyKind.CLIENT_ADDRESS,
+    limit=10,
+    window=HOUR,
+    penalty=None,
+    durable=True,
+    reason="recovery requests for many user IDs from one address flood the queue",
+)
 HELP_EMAILS_PER_RECIPIENT = Rule(
     name="help.recipient.emails",
     scope=Scope.HELP_RECIPIENT,
@@ -332,6 +352,8 @@ RULES: tuple[Rule, ...] = (
     SSPR_CONTACT_CHECKS_PER_FLOW,
     SSPR_CONTACT_CHECKS_PER_ADDRESS,
     SSPR_HELP_PER_ADDRESS,
+    SSPR_RECOVERY,
+    SSPR_RECOVERY_PER_ADDRESS,
     HELP_EMAILS_PER_RECIPIENT,
     REGISTRATION_EMAIL,
     REGISTRATION_SMS,

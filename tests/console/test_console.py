@@ -178,6 +178,7 @@ def test_temporary_password_page_is_not_cached(client, user_factory):
         {
             "action": "reset_with_temporary_password",
             "_selected_action": [member.pk],
+            "post": "yes",
         },
     )
     assert response.status_code == 200
@@ -257,6 +258,7 @@ def test_temporary_password_for_a_synced_user_is_refused_clearly(client, user_fa
         {
             "action": "reset_with_temporary_password",
             "_selected_action": [synced.pk],
+            "post": "yes",
         },
         follow=True,
     )

@@ -2,7 +2,8 @@
 
 Every flow of this issue runs through the real HTTP stack with canary values:
 sign-in (right, wrong, unknown user), password change (rejected and accepted),
-the forced change after an administrator's temporary password, and the console.
+the forced change after an administrator's temporary password, the console, and a
+temporary access pass issued, used and mistyped.
 Then every log record (formatted by both of our formatters), every audit row,
 every stored session and every syslog message forwarded to a real receiver is
 searched for the canaries, the password hash and the secret key.
@@ -79,6 +80,7 @@ def test_no_password_hash_or_secret_in_logs_audit_or_sessions(
         {
             "action": "reset_with_temporary_password",
             "_selected_action": [user.pk],
+            "post": "yes",
         },
     )
     temporary = response.context["password"]
@@ -94,6 +96,22 @@ def test_no_password_hash_or_secret_in_logs_audit_or_sessions(
         },
     )
     assert done.status_code == 302
+    client.post("/signout")
+
+    # A temporary access pass: issued in the console, used, then a wrong one typed.
+    client.post("/signin", {"user_id": "admin@contoso.example", "password": canary})
+    issued = client.post(
+        f"/console/accounts/user/{user.pk}/helpdesk/access-pass/",
+        {"lifetime_minutes": 60, "one_time": "on"},
+    )
+    access_pass = issued.context["issued"].passcode
+    client.post("/signout")
+    wrong_pass = f"CANARY-TAP-{uuid.uuid4().hex[:12]}"
+    for typed in (access_pass, wrong_pass):
+        client.post("/signin/access-pass", {"user_id": "canary@contoso.example", "passcode": typed})
+        client.post("/signout")
+    assert AuditEvent.objects.filter(activity="access_pass.used").count() == 1
+    assert AuditEvent.objects.filter(activity="access_pass.refused").count() == 1
 
     user.refresh_from_db()
     admin.refresh_from_db()
@@ -105,6 +123,8 @@ def test_no_password_hash_or_secret_in_logs_audit_or_sessions(
         new,
         temporary,
         final,
+        access_pass,
+        wrong_pass,
         user.password,
         admin.password,
         django_settings.SECRET_KEY,

@@ -18,6 +18,7 @@ from tests.portal.conftest import solved_captcha
 pytestmark = pytest.mark.django_db
 
 IDS = ("eligible@contoso.example", "nomethods@contoso.example", "ghost@contoso.example")
+_REFERENCE = re.compile(r"R-[A-Z0-9]{6}")
 _CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+(")')
 # Values that differ per response whoever asks: the request id, the wall-clock expiry,
 # and the length (the body is compared whole instead, after normalising).
@@ -45,6 +46,7 @@ def _snapshot(response, user_id: str) -> tuple:
     headers = {k: "" if k in _VOLATILE_HEADERS else v for k, v in response.headers.items()}
     body = _CSRF.sub(r"\1-\2", response.content.decode()).replace(user_id, "<typed ID>")
     body = body.replace(quote(user_id, safe=""), "<typed ID>")  # the start-over link
+    body = _REFERENCE.sub("<reference>", body)  # a fresh random reference for every ask
     return response.status_code, headers, cookies, body
 
 
@@ -63,6 +65,9 @@ def _walk(user_id: str) -> list[tuple]:
         lambda: client.post("/reset/flow", {"action": "contact_admin"}),
         lambda: client.get("/reset/flow"),
         lambda: client.post("/reset/flow", {"action": "method", "method": "email"}),
+        lambda: client.get("/reset/recovery"),  # "I have none of these"
+        lambda: client.post("/reset/recovery", {"flow_seq": "1"}),
+        lambda: client.post("/reset/recovery", {"flow_seq": "1"}),  # asked again
     ]
     return [_snapshot(step(), user_id) for step in steps]
 
@@ -76,3 +81,4 @@ def test_every_page_is_the_same_whatever_the_user_id():
     assert '<h1 id="page-title">Verify it\'s you</h1>' in eligible[4][3]
     assert "That doesn't match what" in eligible[5][3].replace("&#x27;", "'")
     assert "We&#x27;ve asked your administrators to help you." in eligible[7][3]
+    assert 'id="recovery-reference"' in eligible[10][3] and eligible[10][0] == 200

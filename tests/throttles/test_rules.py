@@ -47,6 +47,7 @@ def test_guesses_block_for_a_day_and_sends_only_say_not_now():
         "sspr.sms",
         "sspr.call",
         "sspr.email",
+        "sspr.recovery_requests",  # over it, the same answer; never a block (A21)
     }
     assert all(rule.durable for rule in rules_of(Scope.SSPR))
     assert rules.SSPR_VERIFY_FAILURE.key == rules.KeyKind.TYPED_USER_ID_AND_NETWORK

@@ -14,7 +14,18 @@ from opensspr.console.admin import (
     directory,
     insights,
     policy,
+    recovery,
     reports,
 )
 
-__all__ = ["accounts", "agents", "audit", "channels", "directory", "insights", "policy", "reports"]
+__all__ = [
+    "accounts",
+    "agents",
+    "audit",
+    "channels",
+    "directory",
+    "insights",
+    "policy",
+    "recovery",
+    "reports",
+]

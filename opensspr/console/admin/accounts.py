@@ -10,20 +10,24 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from opensspr.accounts.authority import HelpdeskAction, may_act
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.selectors import can_manage_user, group_would_cycle
+from opensspr.console.admin.helpdesk import HelpdeskAdminMixin, temporary_password_lines
 from opensspr.console.admin.security_info import SecurityInfoAdminMixin
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
@@ -32,9 +36,8 @@ from opensspr.core.request_meta import request_meta
 from opensspr.directory.base import DirectoryError, DirectoryUnavailableError
 from opensspr.registration import admin_services
 from opensspr.registration.admin_services import CONTACT_FIELDS
-from opensspr.resets.admin_reset import issue_temporary_password
+from opensspr.resets.admin_reset import issue_temporary_password, unlock_account
 from opensspr.signin import lockout
-from opensspr.signin.services import unlock_sign_in
 
 
 class UserForm(forms.ModelForm):
@@ -104,7 +107,7 @@ class AdministratorFilter(admin.SimpleListFilter):
 
 
 @admin.register(User, site=console_site)
-class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
+class UserAdmin(SecurityInfoAdminMixin, HelpdeskAdminMixin, AuditedModelAdmin):
     form = UserForm
     inlines = (RoleInline,)
     list_display = ("user_id", "display_name", "user_type", "account_enabled", "password_last_set")
@@ -165,15 +168,24 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or can_manage_user(_actor(request), obj))
 
-    def _manageable(self, request: HttpRequest, queryset: QuerySet[User]) -> list[User]:
+    def _manageable(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        action: HelpdeskAction | None = None,
+    ) -> list[User]:
+        """The selected people the actor may act on: helpdesk actions by their rule."""
         users = list(queryset)
-        allowed = [u for u in users if can_manage_user(_actor(request), u)]
+        actor = _actor(request)
+        allowed = [
+            u for u in users if (may_act(actor, u, action) if action else can_manage_user(actor, u))
+        ]
         if len(allowed) < len(users):
             self.message_user(
                 request,
                 _(
-                    "Only a global administrator can act on administrator accounts; "
-                    "those were left unchanged."
+                    "Your role doesn't reach some of the selected people (administrators "
+                    "with a higher role, or yourself); those were left unchanged."
                 ),
                 messages.WARNING,
             )
@@ -207,10 +219,19 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
 
     @admin.action(description=_("Unlock selected accounts"), permissions=["change"])
     def unlock_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        users = self._manageable(request, queryset)
+        users = self._manageable(request, queryset, HelpdeskAction.UNLOCK)
+        count = 0
         for user in users:
-            unlock_sign_in(actor=_actor(request), user=user, meta=request_meta(request))
-        count = len(users)
+            try:
+                unlock_account(actor=_actor(request), user=user, meta=request_meta(request))
+                count += 1
+            except DirectoryError as exc:
+                self.message_user(
+                    request,
+                    _("The on-premises directory didn't unlock %(user)s (%(code)s).")
+                    % {"user": user, "code": exc.code},
+                    messages.ERROR,
+                )
         self.message_user(
             request,
             ngettext("%d account unlocked.", "%d accounts unlocked.", count) % count,
@@ -224,10 +245,29 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one user."), messages.ERROR)
             return None
-        users = self._manageable(request, queryset)
+        users = self._manageable(request, queryset, HelpdeskAction.TEMPORARY_PASSWORD)
         if not users:
             return None
-        user = users[0]
+        if request.POST.get("post") != "yes":  # confirm first, on the same action
+            return TemplateResponse(
+                request,
+                "console/helpdesk_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "target": users[0],
+                    "title": _("Reset password to a temporary password"),
+                    "lines": temporary_password_lines(users[0]),
+                    "submit": _("Reset the password"),
+                    "from_action": "reset_with_temporary_password",
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                    "back_url": reverse("admin:accounts_user_changelist"),
+                },
+            )
+        return self.issue_temporary_password_page(request, users[0])
+
+    def issue_temporary_password_page(self, request: HttpRequest, user: User) -> HttpResponse:
+        """Set the temporary password and show it once (or say why the directory refused)."""
         try:
             password = issue_temporary_password(
                 actor=_actor(request), user=user, meta=request_meta(request)
@@ -241,7 +281,7 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
                 ),
                 messages.ERROR,
             )
-            return None
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
         except DirectoryError as exc:
             self.message_user(
                 request,
@@ -254,7 +294,7 @@ class UserAdmin(SecurityInfoAdminMixin, AuditedModelAdmin):
                 % {"code": exc.code},
                 messages.ERROR,
             )
-            return None
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
         # Rendered once in this response; never put into messages (they live in the session).
         response = TemplateResponse(
             request,

@@ -28,6 +28,7 @@ from opensspr.policy.models import SsprPolicy
 from opensspr.policy.passwords import RuleFailure, check_password
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
+from opensspr.registration.proven import mark_proven_by_reset
 from opensspr.resets.flow.errors import FlowError, PasswordRejectedError
 from opensspr.resets.flow.events import (
     audit,
@@ -62,6 +63,7 @@ def complete_gates(
     user = flow.user
     if user is None or flow.decoy:  # a decoy never passes a gate
         raise FlowError("wrong_step")
+    mark_proven_by_reset(user=user, gates=gates)
     lockout.clear(*lockout.all_keys(user.user_id_key))
     clear_counts(flow)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)

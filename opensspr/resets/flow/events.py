@@ -20,6 +20,7 @@ from opensspr.audit.services import unknown_identifier_label
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.challenges import record_challenge_event
 from opensspr.policy.kinds import MethodKind
+from opensspr.registration.proven import mark_proven_by_reset
 from opensspr.resets.flow.errors import FlowBlockedError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
@@ -144,7 +145,9 @@ def count_rejected_password(flow: ResetFlow, meta: RequestMeta, reason: str) -> 
 
 def close_the_forgotten_password(flow: ResetFlow, user: User) -> None:
     """The new password is set: a pending temporary password, the sign-in lockout ("I
-    forgot" ends it, §5.4) and every reset count of the ID are over."""
+    forgot" ends it, §5.4) and every reset count of the ID are over, and an email or
+    number the codes reached is proven (``registration.proven.mark_proven_by_reset``)."""
+    mark_proven_by_reset(user=user, gates=list(flow.gates_passed))
     if user.must_change_password or user.temporary_password_expires_at:
         user.must_change_password = False
         user.temporary_password_expires_at = None

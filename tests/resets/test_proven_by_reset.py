@@ -1,0 +1,73 @@
+"""A successful reset through an email or phone an administrator set marks it proven."""
+
+import re
+
+import pytest
+
+from opensspr.policy.kinds import MethodKind as K
+from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.registration.models import RegistrationState
+from opensspr.reports.registered import get_registration_summary
+from opensspr.resets.flow import (
+    begin_verification,
+    choose_operation,
+    set_new_password,
+    start_flow,
+    submit_verification,
+)
+from opensspr.resets.models import Operation
+from tests.conftest import delivered, open_reset_policy
+
+pytestmark = pytest.mark.django_db
+NEW = "Lantern-Harbour-Quiet-93"
+MOBILE = "+31612345678"
+
+
+@pytest.fixture(autouse=True)
+def _policy():
+    open_reset_policy()
+
+
+@pytest.fixture
+def jan(user_factory):
+    """Jan's email and phone were set by an administrator: usable, not proven."""
+    return user_factory("jan@contoso.example", auth_email="jan@mail.example", mobile_phone=MOBILE)
+
+
+def _state(user):
+    return RegistrationState.objects.filter(user=user).first()
+
+
+def _through_email(jan, meta, operation=Operation.RESET):
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    view = choose_operation(handle=view.handle, operation=operation, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=jan.auth_email, meta=meta)
+    body = delivered(recipient=jan.auth_email).first().plaintext_body()
+    code = re.search(r"\b(\d{6,8})\b", body).group(1)
+    return submit_verification(handle=view.handle, answer=code, meta=meta)
+
+
+def test_a_reset_through_the_email_proves_it_and_only_it(jan, meta):
+    assert _state(jan) is None or _state(jan).auth_email_proven_at is None
+    view = _through_email(jan, meta)
+    assert _state(jan) is None or _state(jan).auth_email_proven_at is None  # not before done
+    set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    state = _state(jan)
+    assert state.auth_email_proven_at is not None
+    assert state.mobile_phone_proven_at is None
+    summary = get_registration_summary(jan, get_sspr_policy())
+    email = next(m for m in summary.methods if m.kind.value == "email")
+    assert email.proven
+
+
+def test_an_unlock_through_the_email_proves_it_too(jan, meta):
+    _through_email(jan, meta, operation=Operation.UNLOCK)
+    assert _state(jan).auth_email_proven_at is not None
+
+
+def test_a_value_replaced_before_the_reset_ends_is_not_proven(jan, meta):
+    view = _through_email(jan, meta)
+    jan.auth_email = "other@mail.example"
+    jan.save(update_fields=["auth_email"])
+    set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    assert _state(jan) is None or _state(jan).auth_email_proven_at is None
