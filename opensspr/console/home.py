@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from opensspr.reports.health import Health, get_health
+from opensspr.reports.health import WORKING, Health, get_health
 from opensspr.reports.insights import (
     count_blocked_now,
     get_latest_registration,
@@ -79,6 +79,9 @@ def _actions(request: HttpRequest, health: Health, share: int | None, blocked: i
                 "error", _("The last directory sync failed: run the directory doctor."), directory
             )
         )
+    if health.agents is not None and health.agents.status not in WORKING:
+        agents = _url(request, "agents_agent_changelist", "agents.view_agent")
+        found.append(Action("error", health.agents.message, agents))
     if health.stuck_writebacks:
         text = ngettext(
             "%(n)s password write to the directory is still unanswered.",

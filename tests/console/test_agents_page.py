@@ -6,8 +6,10 @@ import pytest
 
 from opensspr.accounts.models import RoleAssignment
 from opensspr.accounts.roles import AdminRole
+from opensspr.agents import services
 from opensspr.agents.models import Agent
 from opensspr.audit.models import AuditEvent
+from opensspr.core import clock
 from opensspr.directory.models import DirectorySettings
 from tests.conftest import DEFAULT_PASSWORD
 
@@ -75,3 +77,22 @@ def test_a_helpdesk_administrator_does_not_see_agents(client, user_factory):
     assert client.get(PAGE).status_code in (302, 403)
     assert client.post(PAGE + "add/", {"name": "x"}).status_code in (302, 403)
     assert not Agent.objects.exists()
+
+
+def test_the_console_home_names_an_agent_problem_and_links_to_the_agents(admin_client, meta):
+    DirectorySettings.objects.create(pk=1, transport="agent", base_dn="dc=example,dc=org")
+    home = admin_client.get("/console/").content.decode()
+    assert "No on-premises agent is set up yet" in home
+    assert PAGE in home
+    agent = services.create_agent(name="dc1", actor=None, meta=meta).agent
+    Agent.objects.filter(pk=agent.pk).update(
+        enrolled_at=clock.now(),
+        last_poll_at=clock.now(),
+        last_heartbeat_at=clock.now(),
+        probe_state="healthy",
+        protocol=1,
+        version="0.1.0",
+    )
+    home = admin_client.get("/console/").content.decode()
+    assert "No on-premises agent is set up yet" not in home
+    assert 'id="glance-directory" class="health-ok"' in home
