@@ -123,7 +123,7 @@ class AgentProcess:
                 if status == 204 or "job" not in answer:
                     continue
                 job = answer["job"]
-                result = self.handle(job)
+                result = self.handle(job, client)
                 try:
                     client.post(f"/agent/v1/jobs/{job['id']}/result", result)
                 except ServerError as exc:
@@ -149,8 +149,8 @@ class AgentProcess:
             return True
         return False
 
-    def handle(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Run one job within its lease; the result to post."""
+    def handle(self, job: dict[str, Any], client: Client | None = None) -> dict[str, Any]:
+        """Run one job within its lease; the result to post (parts of it through ``client``)."""
         received = time.monotonic()
         job_id, kind = str(job["id"]), JobKind(job["kind"])
         sealed: dict[str, str] = job.get("sealed") or {}
@@ -171,13 +171,26 @@ class AgentProcess:
         try:
             if kind in PASSWORD_WRITES and time.monotonic() - received > lease - self.write_margin:
                 return _unavailable()
-            result = execute(self.directory, job, secret)
+            emit = _parts(client or self.client(), job_id)
+            result = execute(self.directory, job, secret, emit)
         except (SealError, KeyError):
             logger.error("job %s (%s): its sealed secret doesn't open for this agent", job_id, kind)
             return {"error": {"family": "error", "code": DirectoryCode.UNEXPECTED}}
         code = result["error"]["code"] if "error" in result else "ok"
         logger.info("job %s %s: %s", job_id, kind, code)
         return result
+
+
+def _parts(client: Client, job_id: str) -> Any:
+    """Send each part of a streamed answer as it is read (one POST each, in order)."""
+    seq = 0
+
+    def emit(entries: list[dict[str, Any]]) -> None:
+        nonlocal seq
+        client.post(f"/agent/v1/jobs/{job_id}/part", {"seq": seq, "entries": entries})
+        seq += 1
+
+    return emit
 
 
 def _unavailable() -> dict[str, Any]:

@@ -15,10 +15,15 @@ class AgentsAppConfig(AppConfig):
     verbose_name = _("On-premises agents")
 
     def ready(self) -> None:
-        from opensspr.agents.connector import AgentDirectory  # noqa: PLC0415 (app registry)
+        from opensspr.agents.connector import (  # noqa: PLC0415 (app registry)
+            AgentDirectory,
+            AgentReader,
+        )
         from opensspr.agents.jobs import prune_finished  # noqa: PLC0415 (app registry)
         from opensspr.channels import register_due_work  # noqa: PLC0415 (app registry)
         from opensspr.directory.onprem import register_transport  # noqa: PLC0415 (as above)
+        from opensspr.directory.sync import register_reader  # noqa: PLC0415 (as above)
 
         register_transport("agent", AgentDirectory.for_settings)
+        register_reader("agent", AgentReader.for_settings)
         register_due_work(prune_finished)

@@ -12,7 +12,7 @@ first agent vanishes, the next one checks the guard before writing, so the
 password is never written twice.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -23,10 +23,12 @@ from opensspr.core.health import Health, HealthState
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryLookupError
 from opensspr.directory.jobs import (
     JobKind,
+    entry_from_wire,
     health_from_wire,
     policy_from_wire,
     state_from_wire,
 )
+from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.models import DirectorySettings
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
@@ -114,3 +116,39 @@ class AgentDirectory:
 
 
 _instance = AgentDirectory()
+
+
+class AgentReader:
+    """Sync's reads through the agents: the change mark, then each search streamed in parts."""
+
+    @classmethod
+    def for_settings(cls, settings: DirectorySettings) -> "AgentReader":
+        del settings
+        return cls()
+
+    def mark(self, base: str) -> ChangeMark | None:
+        value = jobs.call(JobKind.SYNC_MARK, {"base": base})
+        return ChangeMark.decode(str(value)) if value else None
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]:
+        payload = {
+            "base": base,
+            "filter": search_filter,
+            "attributes": list(attributes),
+            "page_size": page_size,
+            "time_limit": time_limit,
+        }
+        for part in jobs.stream(jobs.submit(JobKind.SYNC_READ, payload)):
+            for item in part:
+                yield entry_from_wire(item)
+
+    def close(self) -> None:
+        """Nothing to close: the agents hold the directory connections."""

@@ -21,7 +21,7 @@ Three clocks bound the wait, so a person is never left hanging:
 
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -29,12 +29,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from opensspr.agents.models import Agent, AgentJob, JobState
+from opensspr.agents.models import Agent, AgentJob, AgentJobPart, JobState
 from opensspr.core import clock
 from opensspr.directory.errors import DirectoryCode, DirectoryUnavailableError
 from opensspr.directory.jobs import (
     PASSWORD_WRITES,
     SECRETS,
+    STREAMED,
     JobKind,
     error_from_wire,
     seal_context,
@@ -161,9 +162,15 @@ def _raiser(error: Exception) -> Any:
 
 
 def _move_on(row: AgentJob, now: Any) -> bool:
-    """Put a job whose lease ran out back in the queue, or end it ``lost``; True if requeued."""
-    can_retry = row.attempts < MAX_ATTEMPTS and (
-        row.kind not in PASSWORD_WRITES or bool(row.payload.get("guard"))
+    """Put a job whose lease ran out back in the queue, or end it ``lost``; True if requeued.
+
+    Never a streamed job (parts of it were taken already), nor a password write
+    without its guard.
+    """
+    can_retry = (
+        row.attempts < MAX_ATTEMPTS
+        and row.kind not in STREAMED
+        and (row.kind not in PASSWORD_WRITES or bool(row.payload.get("guard")))
     )
     lapsed = AgentJob.objects.filter(pk=row.pk, state=JobState.LEASED, lease_until__lte=now)
     if can_retry:
@@ -234,11 +241,63 @@ def finish(job_id: uuid.UUID, agent: Agent, result: Mapping[str, Any]) -> bool:
             counter = "jobs_failed" if failed else "jobs_done"
             Agent.objects.filter(pk=agent.pk).update(**{counter: F(counter) + 1})
     if won:
-        with _wakers_lock:
-            waker = _wakers.get(job_id)
-        if waker is not None:
-            waker.set()
+        _wake(job_id)
     return bool(won)
+
+
+def add_part(job_id: uuid.UUID, agent: Agent, seq: int, entries: list[Any]) -> bool:
+    """Keep one part of a streamed answer; the lease runs on while parts keep coming."""
+    now = clock.now()
+    lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
+    with transaction.atomic():
+        mine = AgentJob.objects.filter(
+            pk=job_id, state=JobState.LEASED, leased_to=agent, kind__in=list(STREAMED)
+        ).update(lease_until=now + lease_for)
+        if mine:
+            AgentJobPart.objects.get_or_create(
+                job_id=job_id, seq=seq, defaults={"entries": entries}
+            )
+    if mine:
+        _wake(job_id)
+    return bool(mine)
+
+
+def _wake(job_id: uuid.UUID) -> None:
+    with _wakers_lock:
+        waker = _wakers.get(job_id)
+    if waker is not None:
+        waker.set()
+
+
+def stream(job: AgentJob) -> Iterator[list[Any]]:
+    """The parts of a streamed answer, in order, each taken (deleted) as it is yielded."""
+    waker = threading.Event()
+    with _wakers_lock:
+        _wakers[job.id] = waker
+    seq = 0
+    try:
+        while True:
+            part = AgentJobPart.objects.filter(job_id=job.pk, seq=seq).first()
+            if part is not None:
+                entries = part.entries
+                part.delete()
+                seq += 1
+                yield entries
+                continue
+            row = AgentJob.objects.filter(pk=job.pk).first()
+            if row is None:
+                raise _unavailable("the job vanished", maybe_written=False)
+            outcome = _settled(row)
+            if outcome is not None:
+                parts = (outcome() or {}).get("parts", 0)  # raises the agent's error
+                if seq >= parts:
+                    return
+                continue  # the last parts came with the answer: take them
+            waker.wait(POLL_SECONDS)
+            waker.clear()
+    finally:
+        with _wakers_lock:
+            _wakers.pop(job.id, None)
 
 
 def call(

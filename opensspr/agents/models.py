@@ -84,3 +84,17 @@ class AgentJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.state}"
+
+
+class AgentJobPart(models.Model):
+    """One part of a streamed answer (a sync read), kept until the requester took it."""
+
+    job = models.ForeignKey(AgentJob, on_delete=models.CASCADE, related_name="parts")
+    seq = models.PositiveIntegerField()
+    entries = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="agentjobpart_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} part {self.seq}"

@@ -142,6 +142,39 @@ async def next_job(request: HttpRequest) -> HttpResponse:
         return _problem(503, "unavailable", "The server's job queue is unavailable.")
 
 
+MAX_PART_BODY = 16 * 1024 * 1024  # one part of a sync read: about PART_BYTES, base64'd
+
+
+@csrf_exempt
+@require_POST
+def job_part(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """One part of a streamed answer (a sync read's entries)."""
+    agent = _agent(request)
+    if agent is None:
+        return _unauthorised()
+    # Read the stream ourselves: a part is bigger than Django's form-upload limit.
+    raw = request.read(MAX_PART_BODY + 1)
+    try:
+        data = json.loads(raw) if len(raw) <= MAX_PART_BODY else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        return _problem(400, "bad_request", "Send {seq, entries}.")
+    try:
+        seq = int(data.get("seq", -1))
+    except (TypeError, ValueError):
+        seq = -1
+    if seq < 0:
+        return _problem(400, "bad_request", "seq is a number from 0.")
+    try:
+        taken = jobs.add_part(job_id, agent, seq, data["entries"])
+    except DatabaseError:
+        return _problem(503, "unavailable", "The server's job queue is unavailable.")
+    if not taken:
+        return _problem(409, "not_yours", "The job is no longer leased to this agent.")
+    return JsonResponse({"ok": True})
+
+
 @csrf_exempt
 @require_POST
 def job_result(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:

@@ -14,7 +14,8 @@ marker moved since the write was recorded, the first write landed and this
 one reports it done without writing again.
 """
 
-from collections.abc import Callable, Mapping
+import base64
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +32,7 @@ from opensspr.directory.errors import (
     DirectoryUnavailableError,
     ProtectedAccountError,
 )
+from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 PROTOCOL = 1  # bumped when a job or result changes shape; the server refuses older agents
@@ -45,10 +47,16 @@ class JobKind(StrEnum):
     STATE = "state"  # lock, expiry, must-change
     POLICY = "policy"  # the directory's password rules for the entry
     PROBE = "probe"  # the directory's health, as the service account
+    SYNC_MARK = "sync_mark"  # the directory's change mark, before a sync reads
+    SYNC_READ = "sync_read"  # one paged search for sync, answered in parts
 
 
 #: Kinds that write a password: run at most once at a time, guarded by the marker.
 PASSWORD_WRITES = frozenset({JobKind.RESET, JobKind.CHANGE})
+#: Kinds whose answer comes in parts: never handed to a second agent mid-way.
+STREAMED = frozenset({JobKind.SYNC_READ})
+#: At most a page of entries per part (one POST each), fewer when they pass this many bytes.
+PART_BYTES = 512 * 1024
 #: The sealed fields each kind carries.
 SECRETS: Mapping[JobKind, tuple[str, ...]] = {
     JobKind.VERIFY: ("password",),
@@ -173,21 +181,94 @@ class Connector(Protocol):
     def account_state(self, dn: str) -> AccountState: ...
     def password_policy(self, dn: str) -> DirectoryPasswordPolicy | None: ...
     def check_health(self) -> Health: ...
+    def change_mark(self, base: str) -> ChangeMark | None: ...
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]: ...
 
 
 Opener = Callable[[str], str]  # field name -> the plaintext of its envelope
 
 
-def execute(connector: Connector, job: Mapping[str, Any], secret: Opener) -> dict[str, Any]:
-    """Run one job; the result to send back (``{"value": ...}`` or ``{"error": {...}}``)."""
+Emit = Callable[[list[dict[str, Any]]], None]  # send one part of a streamed answer
+
+
+def execute(
+    connector: Connector,
+    job: Mapping[str, Any],
+    secret: Opener,
+    emit: Emit | None = None,
+) -> dict[str, Any]:
+    """Run one job; the result to send back (``{"value": ...}`` or ``{"error": {...}}``).
+
+    A sync read sends its entries through ``emit`` as it reads them, a part at a
+    time, and answers with how many parts it sent.
+    """
     kind = JobKind(job["kind"])
     payload: Mapping[str, Any] = job.get("payload") or {}
     dn = str(payload.get("dn", ""))
     try:
-        value = _run(connector, kind, dn, payload, secret)
+        if kind is JobKind.SYNC_READ:
+            assert emit is not None, "a sync read needs somewhere to send its parts"
+            value = _sync_read(connector, payload, emit)
+        elif kind is JobKind.SYNC_MARK:
+            mark = connector.change_mark(str(payload["base"]))
+            value = mark.encode() if mark else None
+        else:
+            value = _run(connector, kind, dn, payload, secret)
     except DirectoryError as exc:
         return {"error": error_to_wire(exc)}
     return {"value": value}
+
+
+def _sync_read(connector: Connector, payload: Mapping[str, Any], emit: Emit) -> Any:
+    entries = connector.search(
+        str(payload["base"]),
+        str(payload["filter"]),
+        [str(a) for a in payload["attributes"]],
+        page_size=int(payload.get("page_size", DEFAULT_PAGE_SIZE)),
+        time_limit=int(payload.get("time_limit", 30)),
+    )
+    page_size = int(payload.get("page_size", DEFAULT_PAGE_SIZE))
+    parts, batch, size = 0, [], 0
+    for entry in entries:
+        wire = entry_to_wire(entry)
+        batch.append(wire)
+        size += len(entry.dn) + sum(len(v) for vs in entry.attributes.values() for v in vs)
+        if size >= PART_BYTES or len(batch) >= page_size:  # a page, or less if it's big
+            emit(batch)
+            parts, batch, size = parts + 1, [], 0
+    if batch:
+        emit(batch)
+        parts += 1
+    return {"parts": parts}
+
+
+def entry_to_wire(entry: Entry) -> dict[str, Any]:
+    """An entry's raw values as base64 text (they may be binary: objectGUID, photos)."""
+    return {
+        "dn": entry.dn,
+        "a": {
+            name: [base64.b64encode(value).decode("ascii") for value in values]
+            for name, values in entry.attributes.items()
+        },
+    }
+
+
+def entry_from_wire(data: Mapping[str, Any]) -> Entry:
+    return Entry(
+        str(data["dn"]),
+        {
+            str(name).lower(): [base64.b64decode(value) for value in values]
+            for name, values in (data.get("a") or {}).items()
+        },
+    )
 
 
 def _run(

@@ -17,9 +17,10 @@ run with the counts, plus one event per account enabled or disabled and per
 role change. Unchanged and merely updated users get no event of their own.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from django.db import transaction
 
@@ -34,12 +35,11 @@ from opensspr.directory.ldap.connection import ServicePool
 from opensspr.directory.ldap.reader import (
     DEFAULT_PAGE_SIZE,
     ChangeMark,
-    ad_mark,
+    DirectReader,
+    Entry,
     changed_filter,
-    openldap_mark,
-    paged_search,
 )
-from opensspr.directory.models import DirectoryKind, DirectorySettings, SyncState
+from opensspr.directory.models import DirectoryKind, DirectorySettings, SyncState, Transport
 from opensspr.directory.sync_groups import GroupCounts, sync_groups, sync_roles
 from opensspr.directory.sync_users import EntryError, UserCounts, UserSync, sync_entries
 
@@ -86,23 +86,49 @@ def get_settings() -> DirectorySettings | None:
     return DirectorySettings.objects.filter(pk=1).first()
 
 
-def open_pool(settings: DirectorySettings) -> ServicePool:
-    """A bound pool on the first server that answers, in the configured order."""
+class Reader(Protocol):
+    """Where sync reads from: the directory itself, or an agent that reads it for us."""
+
+    def mark(self, base: str) -> ChangeMark | None: ...
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]: ...
+
+    def close(self) -> None: ...
+
+
+#: Readers for the other transports ("agent" is registered by the agents app).
+_readers: dict[str, Callable[[DirectorySettings], Reader]] = {}
+
+
+def register_reader(transport: str, factory: Callable[[DirectorySettings], Reader]) -> None:
+    _readers[transport] = factory
+
+
+def open_reader(settings: DirectorySettings) -> Reader:
+    """A reader on the first server that answers, in the configured order (or the agents)."""
+    if settings.transport != Transport.DIRECT:
+        factory = _readers.get(settings.transport)
+        if factory is None:
+            raise SyncNotConfiguredError(f"no {settings.transport} transport is installed")
+        return factory(settings)
     failure: DirectoryError = DirectoryUnavailableError("no server URL configured")
     for config in settings.ldap_configs():
         pool = ServicePool(config)
         try:
             with pool.connection():
-                return pool
+                active_directory = settings.kind == DirectoryKind.ACTIVE_DIRECTORY
+                return DirectReader(pool, active_directory=active_directory)
         except DirectoryUnavailableError as exc:
             failure = exc
     raise failure
-
-
-def _current_mark(settings: DirectorySettings, pool: ServicePool) -> ChangeMark | None:
-    if settings.kind == DirectoryKind.ACTIVE_DIRECTORY:
-        return ad_mark(pool)
-    return openldap_mark(pool, settings.base_dn)
 
 
 def _full_due(settings: DirectorySettings, state: SyncState) -> bool:
@@ -121,14 +147,15 @@ def run_sync(
 ) -> SyncReport:
     """Import and refresh users and groups; raises ``DirectoryError`` if the run stops."""
     settings = get_settings()
-    if settings is None or not settings.url_list():
+    direct = settings is not None and settings.transport == Transport.DIRECT
+    if settings is None or (direct and not settings.url_list()):
         raise SyncNotConfiguredError("no on-premises directory is configured")
     state, _created = SyncState.objects.get_or_create(pk=1)
-    pool: ServicePool | None = None
+    reader: Reader | None = None
     try:
-        pool = open_pool(settings)
+        reader = open_reader(settings)
         return _run(
-            settings, state, pool, meta=meta, full=full, progress=progress, page_size=page_size
+            settings, state, reader, meta=meta, full=full, progress=progress, page_size=page_size
         )
     except DirectoryError as exc:
         with transaction.atomic():
@@ -142,21 +169,21 @@ def run_sync(
             )
         raise
     finally:
-        if pool is not None:
-            pool.close_all()
+        if reader is not None:
+            reader.close()
 
 
 def _run(
     settings: DirectorySettings,
     state: SyncState,
-    pool: ServicePool,
+    reader: Reader,
     *,
     meta: RequestMeta,
     full: bool,
     progress: Callable[[int], None] | None,
     page_size: int,
 ) -> SyncReport:
-    mark_now = _current_mark(settings, pool)
+    mark_now = reader.mark(settings.base_dn)
     previous = ChangeMark.decode(state.mark)
     usable = previous is not None and (
         (mark_now is None and previous.kind == "timestamp")
@@ -171,17 +198,15 @@ def _run(
     limit = PAGE_TIME_LIMIT
 
     users = UserSync(amap=amap, meta=meta)
-    with pool.connection() as connection:
-        for base in settings.scope("user_ous") or [settings.base_dn]:
-            entries = paged_search(
-                connection,
-                base,
-                f"(&{settings.user_filter}{since})",
-                amap.user_attributes(),
-                page_size=page_size,
-                time_limit=limit,
-            )
-            sync_entries(entries, users, progress)
+    for base in settings.scope("user_ous") or [settings.base_dn]:
+        entries = reader.search(
+            base,
+            f"(&{settings.user_filter}{since})",
+            amap.user_attributes(),
+            page_size=page_size,
+            time_limit=limit,
+        )
+        sync_entries(entries, users, progress)
     report = SyncReport(full=full, users=users.counts)
     if full:
         nobody = users.counts.read == 0 and users.stored
@@ -190,20 +215,18 @@ def _run(
             users.disable_missing()
     group_bases = settings.scope("group_ous")
     if group_bases:
-        with pool.connection() as connection:
-            entries = (
-                entry
-                for base in group_bases
-                for entry in paged_search(
-                    connection,
-                    base,
-                    f"(&{settings.group_filter}{since})",
-                    amap.group_attributes(),
-                    page_size=page_size,
-                    time_limit=limit,
-                )
+        entries = (
+            entry
+            for base in group_bases
+            for entry in reader.search(
+                base,
+                f"(&{settings.group_filter}{since})",
+                amap.group_attributes(),
+                page_size=page_size,
+                time_limit=limit,
             )
-            report.groups = sync_groups(entries, amap=amap, users_by_dn=users.dn_index(), full=full)
+        )
+        report.groups = sync_groups(entries, amap=amap, users_by_dn=users.dn_index(), full=full)
     sync_roles(meta=meta, counts=report.groups)
     _finish(state, mark_now, previous, report=report, meta=meta)
     return report

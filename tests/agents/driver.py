@@ -22,6 +22,7 @@ from opensspr.channels import deliver_due, list_outbox
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.errors import DirectoryError
 from opensspr.directory.models import DirectorySettings, WritebackIntent
+from opensspr.directory.sync import run_sync
 from opensspr.policy.kinds import MethodKind
 from opensspr.resets.admin_reset import issue_temporary_password
 from opensspr.resets.flow import (
@@ -49,6 +50,8 @@ def setup(args: dict[str, Any]) -> Any:
             "kind": "openldap",
             "base_dn": args["base_dn"],
             "user_id_attribute": "uid",
+            "user_id_suffix": "example.org",
+            "user_ous": args.get("user_ous", ""),
         },
     )
     open_reset_policy(writeback_enabled=True)
@@ -155,6 +158,30 @@ def _jobs() -> list[Any] | None:
         return None
 
 
+def sync(args: dict[str, Any]) -> Any:
+    """``opensspr sync`` as the worker runs it: through the agents in agent mode."""
+    report = run_sync(meta=META, full=bool(args.get("full", True)), page_size=args.get("page", 500))
+    return report.summary()
+
+
+def scope(args: dict[str, Any]) -> Any:
+    DirectorySettings.objects.filter(pk=1).update(user_ous=args["user_ous"])
+    return {"ok": True}
+
+
+def user(args: dict[str, Any]) -> Any:
+    found = User.objects.filter(user_id=args["user_id"]).first()
+    if found is None:
+        return {"found": False}
+    return {
+        "found": True,
+        "source": found.source,
+        "dn": found.on_premises_dn,
+        "email": found.email,
+        "display_name": found.display_name,
+    }
+
+
 def revoke(args: dict[str, Any]) -> Any:
     services.revoke(Agent.objects.get(name=args["name"]), actor=None, meta=META)
     return {"ok": True}
@@ -171,7 +198,21 @@ def queue(args: dict[str, Any]) -> Any:
 
 COMMANDS = {
     f.__name__: f
-    for f in (setup, person, token, signin, flow, change, temporary, agents, revoke, queue)
+    for f in (
+        setup,
+        person,
+        token,
+        signin,
+        flow,
+        change,
+        temporary,
+        agents,
+        sync,
+        scope,
+        user,
+        revoke,
+        queue,
+    )
 }
 
 

@@ -307,3 +307,46 @@ def test_an_enrolment_token_works_once(site, agents: Agents):
     )
     assert second.returncode == 1
     assert "enrolment refused" in second.stderr
+
+
+def test_sync_reads_the_directory_through_the_agent_in_parts(site, agents, directory_server):
+    """120 people in their own OU, read in pages of 50: three parts over the agent."""
+    ou = f"ou=synced{next(_serial)},{slapd.SUFFIX}"
+    admin = directory_server.admin()
+    try:
+        assert admin.add(ou, ["organizationalUnit"], {"ou": ou.split(",", maxsplit=1)[0][3:]}), admin.result
+        for n in range(120):
+            uid = f"sync{n:03d}{ou[9 : ou.index(',')]}"
+            assert admin.add(
+                f"uid={uid},{ou}",
+                ["inetOrgPerson"],
+                {
+                    "cn": uid,
+                    "sn": "Synced",
+                    "uid": uid,
+                    "displayName": f"Synced {n}",
+                    "mail": f"{uid}@mail.example",
+                },
+            ), admin.result
+    finally:
+        admin.unbind()
+    agents.enrol("north")
+    agents.start("north")
+    _status(site, "running")
+    site.do("scope", user_ous=ou)
+
+    summary = site.do("sync", page=50)
+    assert summary["users_created"] == 120, summary
+    first = f"sync000{ou[9 : ou.index(',')]}"
+    found = site.do("user", user_id=f"{first}@example.org")
+    assert found == {
+        "found": True,
+        "source": "synced",
+        "dn": f"uid={first},{ou}",
+        "email": f"{first}@mail.example",
+        "display_name": "Synced 0",
+    }
+    reads = [job for job in site.do("agents")["jobs"] if job[0] == "sync_read"]
+    assert [state for _, state, _ in reads] == ["done"]
+    assert reads[0][2] == {"value": {"parts": 3}}
+    assert not site.query("select 1 from agents_agentjobpart")  # every part taken

@@ -8,13 +8,14 @@ the direct-mode connector and the agent share this.
 """
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from opensspr.core.health import Health, HealthState
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
 from opensspr.directory.ldap.active_directory import ActiveDirectory
 from opensspr.directory.ldap.config import LdapConfig
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
+from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, DirectReader, Entry
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 Ldap = OpenLdapDirectory | ActiveDirectory
@@ -91,6 +92,29 @@ class Failover:
 
     def password_policy(self, dn: str) -> DirectoryPasswordPolicy | None:
         return self.call(lambda server: server.password_policy(dn))
+
+    def _reader(self, server: Ldap) -> DirectReader:
+        return DirectReader(server.pool, active_directory=isinstance(server, ActiveDirectory))
+
+    def change_mark(self, base: str) -> ChangeMark | None:
+        return self.call(lambda server: self._reader(server).mark(base))
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]:
+        """Sync's paged read on the preferred server (a read cut short is read again later)."""
+        if not self.servers:
+            raise DirectoryUnavailableError("no server URL configured")
+        server = self.servers[self._preferred]
+        yield from self._reader(server).search(
+            base, search_filter, attributes, page_size=page_size, time_limit=time_limit
+        )
 
     def check_health(self) -> Health:
         """The first server that isn't down; a down one counts as unreachable."""

@@ -1,6 +1,8 @@
 """Paged reads of whole subtrees for sync, and the directory's change marks.
 
-No Django here (the agent may sync one day). A read is a Simple Paged Results
+No Django here: the agent runs these reads for a server that can't reach
+the directory (``DirectReader`` is what both the server in direct mode and
+the agent use). A read is a Simple Paged Results
 search (RFC 2696) over the service account's pooled connection, yielding raw
 attribute values; nothing is decoded beyond what ldap3 itself does.
 
@@ -140,3 +142,37 @@ def _safe(value: str) -> str:
     if not all(c.isalnum() or c in ".#+-" for c in value):
         raise ValueError("malformed change mark")
     return value
+
+
+class DirectReader:
+    """Sync's reads over one server's pooled service connection (direct mode, and the agent)."""
+
+    def __init__(self, pool: ServicePool, *, active_directory: bool) -> None:
+        self.pool = pool
+        self.active_directory = active_directory
+
+    def mark(self, base: str) -> ChangeMark | None:
+        return ad_mark(self.pool) if self.active_directory else openldap_mark(self.pool, base)
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]:
+        """Every matching entry, paged over one connection held until the last page."""
+        with self.pool.connection() as connection:
+            yield from paged_search(
+                connection,
+                base,
+                search_filter,
+                attributes,
+                page_size=page_size,
+                time_limit=time_limit,
+            )
+
+    def close(self) -> None:
+        self.pool.close_all()
