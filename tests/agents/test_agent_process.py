@@ -314,7 +314,9 @@ def test_sync_reads_the_directory_through_the_agent_in_parts(site, agents, direc
     ou = f"ou=synced{next(_serial)},{slapd.SUFFIX}"
     admin = directory_server.admin()
     try:
-        assert admin.add(ou, ["organizationalUnit"], {"ou": ou.split(",", maxsplit=1)[0][3:]}), admin.result
+        assert admin.add(ou, ["organizationalUnit"], {"ou": ou.split(",", maxsplit=1)[0][3:]}), (
+            admin.result
+        )
         for n in range(120):
             uid = f"sync{n:03d}{ou[9 : ou.index(',')]}"
             assert admin.add(
