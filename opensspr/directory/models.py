@@ -186,9 +186,14 @@ class DirectorySettings(models.Model):
             value = getattr(self, name)
             if not (value.startswith("(") and value.endswith(")")):
                 errors[name] = [str(_("A filter is written in parentheses."))]
-        if self.enabled and not (self.url_list() and self.bind_dn and self.base_dn):
+        direct = self.transport == Transport.DIRECT
+        if self.enabled and direct and not (self.url_list() and self.bind_dn and self.base_dn):
             errors.setdefault("enabled", []).append(
                 str(_("Sync needs server URLs, a service account and a base DN."))
+            )
+        if self.enabled and not direct and not self.base_dn:
+            errors.setdefault("enabled", []).append(
+                str(_("Sync through agents needs the base DN (the agents hold the rest)."))
             )
         if errors:
             raise ValidationError(errors)

@@ -96,3 +96,14 @@ def test_the_console_home_names_an_agent_problem_and_links_to_the_agents(admin_c
     home = admin_client.get("/console/").content.decode()
     assert "No on-premises agent is set up yet" not in home
     assert 'id="glance-directory" class="health-ok"' in home
+
+
+def test_sync_through_agents_needs_only_the_base_dn():
+    from django.core.exceptions import ValidationError
+
+    settings = DirectorySettings(pk=1, transport="agent", enabled=True)
+    with pytest.raises(ValidationError) as refused:
+        settings.full_clean()
+    assert "base DN" in str(refused.value)
+    settings.base_dn = "dc=example,dc=org"
+    settings.full_clean()  # no URLs, no service account: the agents hold them
