@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 
@@ -49,6 +50,34 @@ KEEP_FINISHED = timedelta(days=1)
 # Answers taken by this process wake its waiting requests at once (no poll delay).
 _wakers: dict[uuid.UUID, threading.Event] = {}
 _wakers_lock = threading.Lock()
+
+
+_GENERATION = "agents.queue.generation"
+
+
+def queue_generation() -> int | None:
+    """A number that changes whenever a job is queued; None if the cache can't say.
+
+    Waiting agents look at it every few milliseconds and read the queue itself
+    only when it moved (or every ``views.DB_POLL_SECONDS``), so an idle agent
+    costs a cache read, not a database query. The cache is Redis in scale-out
+    (shared by every process) and in-process memory in the embedded default
+    (one process).
+    """
+    try:
+        value = cache.get(_GENERATION)
+    except Exception:  # Redis down: fall back to reading the queue
+        return None
+    return int(value) if value is not None else 0
+
+
+def _queued() -> None:
+    try:
+        cache.incr(_GENERATION)
+    except ValueError:  # not there yet
+        cache.add(_GENERATION, 1, timeout=None)
+    except Exception:  # Redis down: waiting agents read the queue on their own
+        return
 
 
 def window() -> timedelta:
@@ -100,7 +129,7 @@ def submit(
                 for field in wanted
             }
     now = clock.now()
-    return AgentJob.objects.create(
+    job = AgentJob.objects.create(
         id=job_id,
         kind=kind,
         payload=dict(payload),
@@ -109,6 +138,8 @@ def submit(
         created_at=now,
         expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
     )
+    transaction.on_commit(_queued)
+    return job
 
 
 def wait(job: AgentJob) -> Any:
@@ -184,8 +215,10 @@ def _move_on(row: AgentJob, now: Any) -> bool:
             payload={**row.payload, "passed_over": passed_over},
             expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
         )
-        if moved and row.leased_to_id:
-            Agent.objects.filter(pk=row.leased_to_id).update(jobs_failed=F("jobs_failed") + 1)
+        if moved:
+            _queued()
+            if row.leased_to_id:
+                Agent.objects.filter(pk=row.leased_to_id).update(jobs_failed=F("jobs_failed") + 1)
         return True
     lapsed.update(state=JobState.LOST, finished_at=now, sealed={})
     return False

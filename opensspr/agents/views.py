@@ -6,7 +6,8 @@ Answers are JSON; refusals are ``application/problem+json`` with a stable
 ``type``, so the agent can tell "revoked" from "try again later".
 
 ``jobs/next`` is a long poll that waits on the event loop (an async view,
-outside the per-process thread bound), so an idle agent costs no thread.
+outside the per-process thread bound), so an idle agent costs no thread; it
+reads the queue when the queue's generation moved (``jobs.queue_generation``).
 """
 
 import asyncio
@@ -31,7 +32,8 @@ from opensspr.throttles import rules
 from opensspr.throttles.service import hit
 
 MAX_WAIT_SECONDS = 25.0
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.01  # how often a waiting poll looks at the queue's generation (a cache read)
+DB_POLL_SECONDS = 1.0  # ...and reads the queue itself regardless
 MAX_BODY = 64 * 1024
 
 
@@ -130,11 +132,20 @@ async def next_job(request: HttpRequest) -> HttpResponse:
     deadline = time.monotonic() + max(wait, 0.0)
     try:
         await sync_to_async(services.seen)(agent, meta)
+        seen_generation: int | None = None
+        read_at = 0.0
         while True:
-            job = await sync_to_async(jobs.lease)(agent)
-            if job is not None:
-                return JsonResponse({"job": jobs.for_agent(job, agent)})
-            if time.monotonic() >= deadline:
+            # The queue is read when a job was queued since (the generation moved), and
+            # at least every DB_POLL_SECONDS whatever the cache says.
+            generation = jobs.queue_generation()
+            now = time.monotonic()
+            moved = generation is None or generation != seen_generation
+            if moved or now - read_at >= DB_POLL_SECONDS:
+                seen_generation, read_at = generation, now
+                job = await sync_to_async(jobs.lease)(agent)
+                if job is not None:
+                    return JsonResponse({"job": jobs.for_agent(job, agent)})
+            if now >= deadline:
                 await sync_to_async(services.seen)(agent, meta)
                 return HttpResponse(status=204)
             await asyncio.sleep(POLL_SECONDS)

@@ -193,15 +193,16 @@ class Agents:
         self.processes: dict[str, subprocess.Popen] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "OPENSSPR"))}
 
-    def config(self, name: str, *, port: int | None = None, bind_dn: str = "") -> Path:
+    def config(
+        self, name: str, *, port: int | None = None, bind_dn: str = "", directory: str = ""
+    ) -> Path:
+        """The agent's configuration file; ``directory`` replaces the slapd section."""
         home = self.folder / name
         home.mkdir(exist_ok=True)
         (home / "bind-password").write_text(slapd.RESETTER_PW)
-        (home / "agent.toml").write_text(
-            f"""
-[server]
-url = "{self.site.url}"
-
+        section = (
+            directory
+            or f"""
 [directory]
 kind = "openldap"
 urls = ["ldap://127.0.0.1:{port or self.server.ldap_port}"]
@@ -213,7 +214,13 @@ bind_password_file = "bind-password"
 base_dn = "{slapd.PEOPLE}"
 default_policy_dn = "cn=default,{slapd.POLICIES}"
 operation_timeout = 2
-
+"""
+        )
+        (home / "agent.toml").write_text(
+            f"""
+[server]
+url = "{self.site.url}"
+{section}
 [agent]
 workers = 2
 """
@@ -222,7 +229,10 @@ workers = 2
 
     def enrol(self, name: str, **config: Any) -> Path:
         path = self.config(name, **config)
-        token = self.site.do("token", name=name)["token"]
+        self.enrol_with(path, self.site.do("token", name=name)["token"])
+        return path
+
+    def enrol_with(self, path: Path, token: str) -> None:
         done = subprocess.run(  # our own command line
             [
                 sys.executable,
@@ -241,7 +251,6 @@ workers = 2
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        return path
 
     def start(self, name: str, *, prelude: str = "") -> subprocess.Popen:
         """Run the enrolled agent ``name``; ``prelude`` runs first (an older agent's version)."""

@@ -165,7 +165,8 @@ def sync(args: dict[str, Any]) -> Any:
 
 
 def scope(args: dict[str, Any]) -> Any:
-    DirectorySettings.objects.filter(pk=1).update(user_ous=args["user_ous"])
+    """Change the directory settings the test names (``user_ous``, ``kind``...)."""
+    DirectorySettings.objects.filter(pk=1).update(**args)
     return {"ok": True}
 
 

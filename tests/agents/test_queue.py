@@ -139,3 +139,13 @@ def test_a_lease_lapses_only_when_its_time_is_up(agent_pair, clock):
     clock.advance(seconds=2)
     jobs._settled(AgentJob.objects.get(pk=job.pk))
     assert AgentJob.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_queueing_a_job_moves_the_generation_waiting_agents_watch(
+    agent_pair, django_capture_on_commit_callbacks
+):
+    before = jobs.queue_generation()
+    with django_capture_on_commit_callbacks(execute=True):  # moved once the job is committed
+        jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    after = jobs.queue_generation()
+    assert after is not None and after != before
