@@ -71,6 +71,7 @@ def test_directory_page_seals_the_password_and_never_shows_it(client, user_facto
     _signed_in(client, user_factory(roles=("global_admin",)))
     form = {
         "kind": "openldap",
+        "transport": "direct",
         "urls": "ldaps://ldap.example.org:636",
         "tls_mode": "ldaps",
         "bind_dn": "cn=opensspr,dc=example,dc=org",
