@@ -107,3 +107,22 @@ def test_sync_through_agents_needs_only_the_base_dn():
     assert "base DN" in str(refused.value)
     settings.base_dn = "dc=example,dc=org"
     settings.full_clean()  # no URLs, no service account: the agents hold them
+
+
+def test_the_two_switches_are_saved_here_and_audited(admin_client):
+    from opensspr.policy.models import SsprPolicy
+
+    SsprPolicy.objects.filter(pk=1).update(writeback_enabled=False, unlock_without_reset=True)
+    response = admin_client.post(PAGE, {"switches": "1", "writeback_enabled": "on"})
+    assert response.status_code == 302
+    policy = SsprPolicy.objects.get(pk=1)
+    assert (policy.writeback_enabled, policy.unlock_without_reset) == (True, False)
+    event = AuditEvent.objects.filter(activity="console.object_changed").latest("pk")
+    assert sorted(event.details["fields"]) == ["unlock_without_reset", "writeback_enabled"]
+
+
+def test_in_direct_mode_the_directory_check_runs_here(admin_client):
+    DirectorySettings.objects.create(pk=1, base_dn="dc=example,dc=org")  # no server URL yet
+    page = admin_client.post(PAGE, {"check_directory": "1"}).content.decode()
+    assert "enter the server URLs and the service account" in page
+    assert "On-premises integration" in page

@@ -1,13 +1,16 @@
 """Console page "On-premises agents": their status, adding one (its token shown once), revoking.
 
 The list leads with the directory's status (one of six, ``agents.status``) in
-words an administrator can act on, beside the settings that decide writeback
-(how the directory is reached, writeback on or off, unlock without reset).
+words an administrator can act on, beside the settings that decide writeback:
+how the directory is reached, and the policy's two switches (writeback, unlock
+without reset), saved here and audited as the policy page saves them. In
+direct mode the directory check (the doctor) runs here on demand.
 Adding an agent and revoking one go through ``agents.services``, which audit
 them; the enrolment token is shown once and never stored. Rows are never
 edited or deleted here: an agent is revoked, and its row stays as history.
 """
 
+import copy
 from typing import Any
 
 from django import forms
@@ -23,9 +26,12 @@ from django.utils.translation import gettext_lazy as _
 from opensspr.accounts.models import User
 from opensspr.agents import services, status
 from opensspr.agents.models import Agent
+from opensspr.console.services import save_from_console
 from opensspr.console.site import console_site
 from opensspr.core.request_meta import request_meta
+from opensspr.directory.doctor import DoctorNotConfiguredError, run_directory_doctor
 from opensspr.directory.models import DirectorySettings, Transport
+from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 
 
@@ -85,19 +91,63 @@ class AgentAdmin(admin.ModelAdmin):
         return _link(url, str(_("Revoke…")))
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """The status first; POST saves the two switches or runs the directory check."""
         directory = DirectorySettings.objects.filter(pk=1).first()
+        agent_mode = directory is not None and directory.transport == Transport.AGENT
+        reports = None
+        if request.method == "POST" and "switches" in request.POST:
+            self._save_switches(request)
+            return HttpResponseRedirect(request.path)
+        if request.method == "POST" and "check_directory" in request.POST and not agent_mode:
+            try:
+                reports = run_directory_doctor(sample_user_id=None)
+            except DoctorNotConfiguredError:
+                reports = []
         policy = get_sspr_policy()
         overall = status.of_directory()
         context = {
             "agent_status": overall,
             "agent_status_label": STATUS_LABELS[overall.status],
             "transport": directory.get_transport_display() if directory else None,
-            "agent_mode": directory is not None and directory.transport == Transport.AGENT,
+            "agent_mode": agent_mode,
             "writeback_enabled": policy.writeback_enabled,
             "unlock_without_reset": policy.unlock_without_reset,
+            "may_change_policy": request.user.has_perm("policy.change_ssprpolicy"),
+            "reports": reports,
             **(extra_context or {}),
         }
-        return super().changelist_view(request, context)
+        # After the directory check the list renders as on a GET (the stock changelist reads
+        # a POST as a bulk action); the POST itself was checked for CSRF by the middleware.
+        shown = copy.copy(request)
+        shown.method = "GET"
+        return super().changelist_view(shown, context)
+
+    def _save_switches(self, request: HttpRequest) -> None:
+        """Writeback and unlock-without-reset, saved and audited like the policy page does."""
+        if not request.user.has_perm("policy.change_ssprpolicy"):
+            raise PermissionDenied
+        policy = SsprPolicy.objects.get(pk=1)
+        wanted = {
+            "writeback_enabled": request.POST.get("writeback_enabled") == "on",
+            "unlock_without_reset": request.POST.get("unlock_without_reset") == "on",
+        }
+        changed = [name for name, value in wanted.items() if getattr(policy, name) != value]
+        if not changed:
+            return
+        for name in changed:
+            setattr(policy, name, wanted[name])
+        actor = request.user
+        assert isinstance(actor, User)
+        save_from_console(
+            actor=actor,
+            obj=policy,
+            is_new=False,
+            changed_fields=changed,
+            meta=request_meta(request),
+            save=lambda: policy.save(update_fields=changed),
+            values=[{"field": n, "old": not wanted[n], "new": wanted[n]} for n in changed],
+        )
+        messages.success(request, _("The self-service reset policy is saved."))
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: Any = None
