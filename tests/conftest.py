@@ -16,6 +16,9 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.sync_users import create_synced_user
 from opensspr.throttles.rules import DESTINATION_COOLDOWN
 
+#: The real directory servers (one slapd, one Samba AD DC per session, for every folder).
+pytest_plugins = ["tests.directory.servers"]
+
 DEFAULT_PASSWORD = "Harbour-Lights-77"
 
 

@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 
 from tests.directory import slapd
-from tests.directory.conftest import slapd_server  # noqa: F401 (the session's slapd)
 from tests.directory.proxy import TcpProxy
 
 START_SECONDS = 60
@@ -280,7 +279,7 @@ workers = 2
 
 
 @pytest.fixture
-def directory_server(slapd_server: slapd.Slapd) -> slapd.Slapd:  # noqa: F811
+def directory_server(slapd_server: slapd.Slapd) -> slapd.Slapd:
     """The session's slapd, under the name these tests use."""
     return slapd_server
 

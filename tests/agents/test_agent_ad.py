@@ -10,14 +10,13 @@ from opensspr.directory.ldap.active_directory import ActiveDirectory, encode_pas
 from tests.agents.conftest import Agents, Site
 from tests.agents.test_agent_process import _status
 from tests.directory import samba
-from tests.directory.conftest import samba_dc  # noqa: F401 (the session's domain controller)
 
 NEW = "Lantern-Harbour-Quiet-93"
 _serial = itertools.count(1)
 
 
 @pytest.fixture
-def ad_site(site: Site, samba_dc: samba.SambaDc) -> Site:  # noqa: F811
+def ad_site(site: Site, samba_dc: samba.SambaDc) -> Site:
     site.do(
         "scope",
         kind="active_directory",
@@ -29,7 +28,7 @@ def ad_site(site: Site, samba_dc: samba.SambaDc) -> Site:  # noqa: F811
 
 
 @pytest.fixture
-def ad_agent(ad_site: Site, agents: Agents, samba_dc: samba.SambaDc) -> Agents:  # noqa: F811
+def ad_agent(ad_site: Site, agents: Agents, samba_dc: samba.SambaDc) -> Agents:
     home = agents.folder / "dc"
     home.mkdir(exist_ok=True)
     (home / "ad-password").write_text(samba.RESETTER_PW)
@@ -59,7 +58,7 @@ operation_timeout = 5
 
 
 @pytest.fixture
-def direct(samba_dc: samba.SambaDc):  # noqa: F811
+def direct(samba_dc: samba.SambaDc):
     directory = ActiveDirectory(
         samba.ad_connector_config(samba_dc), policy_hints=samba_dc.supports_policy_hints
     )
@@ -91,7 +90,7 @@ def _person(site: Site, server: samba.SambaDc) -> tuple[str, str]:
     return user_id, dn
 
 
-def test_active_directory_through_the_agent(ad_site, ad_agent, samba_dc, direct):  # noqa: F811
+def test_active_directory_through_the_agent(ad_site, ad_agent, samba_dc, direct):
     user_id, dn = _person(ad_site, samba_dc)
     assert ad_site.do("signin", user_id=user_id, password=samba.INITIAL_PW)["outcomes"] == [
         "success"
@@ -114,7 +113,7 @@ def test_active_directory_through_the_agent(ad_site, ad_agent, samba_dc, direct)
     ]
 
 
-def test_a_protected_account_is_refused_through_the_agent(ad_site, ad_agent, samba_dc):  # noqa: F811
+def test_a_protected_account_is_refused_through_the_agent(ad_site, ad_agent, samba_dc):
     user_id, dn = _person(ad_site, samba_dc)
     admin = samba_dc.admin()
     try:

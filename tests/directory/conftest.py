@@ -1,11 +1,10 @@
-"""Real directory servers for the connector tests, started once per session.
+"""Connectors, people and proxies for the directory tests.
 
-Each server runs from a temporary folder on loopback, is stopped in
-``finally`` and installs nothing. Missing binaries skip the tests, except under
-CI=true where they fail (``require_component``).
+The servers themselves (``slapd_server``, ``samba_dc``) are session fixtures of
+``tests.directory.servers``, loaded for the whole suite by ``tests/conftest.py``
+so the directory and agent tests share one of each.
 """
 
-import fcntl
 import itertools
 from collections.abc import Callable, Iterator
 
@@ -13,23 +12,11 @@ import pytest
 
 from opensspr.directory.ldap.active_directory import ActiveDirectory, encode_password
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
-from tests.conftest import require_component
 from tests.directory import samba, slapd
 from tests.directory.proxy import TcpProxy
 from tests.directory.slapd import openldap_config
 
 _serial = itertools.count(1)
-SAMBA_LOCK = "/tmp/opensspr-samba.lock"  # noqa: S108 - a machine-wide lock is the point
-
-
-@pytest.fixture(scope="session")
-def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Slapd]:
-    require_component("slapd", slapd.SLAPD.exists() and slapd.SLAPADD.exists())
-    server = slapd.start(tmp_path_factory.mktemp("slapd"))
-    try:
-        yield server
-    finally:
-        slapd.stop(server)
 
 
 @pytest.fixture
@@ -79,21 +66,6 @@ def proxy_to() -> Iterator[Callable[[int], TcpProxy]]:
     finally:
         for proxy in proxies:
             proxy.close()
-
-
-@pytest.fixture(scope="session")
-def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc]:
-    missing = samba.missing_parts()
-    require_component(f"a Samba AD DC ({', '.join(missing)})", not missing)
-    # A Samba AD DC binds the fixed ports 389 and 636: one at a time on this machine (two
-    # test runs, or a run and a developer's helper, wait for each other instead of failing).
-    with open(SAMBA_LOCK, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        server = samba.start(tmp_path_factory.mktemp("samba"))
-        try:
-            yield server
-        finally:
-            samba.stop(server)
 
 
 @pytest.fixture
