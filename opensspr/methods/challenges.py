@@ -145,10 +145,11 @@ def hold_destination(kind: MessageKind | str, to: str, now: datetime) -> None:
     The cooldown is asked first, so a refused burst spends nothing of the cap.
     """
     key = destination_key(kind, to)
-    for rule in (rules.DESTINATION_COOLDOWN, rules.DESTINATION_CODES):
-        verdict = service.hit(rule, key, now=now)
-        if not verdict.allowed:
-            raise DestinationHeldError(verdict.blocked_until)
+    verdicts = service.hit_many(
+        [(rules.DESTINATION_COOLDOWN, key), (rules.DESTINATION_CODES, key)], now=now
+    )
+    if not verdicts[-1].allowed:
+        raise DestinationHeldError(verdicts[-1].blocked_until)
 
 
 def deliver(

@@ -19,6 +19,7 @@ the product clock. A rule's store is the database when the rule is durable or
 no ``REDIS_URL`` is set, else Redis (ADR 0003).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -73,6 +74,51 @@ def reserve(
     return store.take(
         rule, digest(rule.scope, key), now or clock.now(), reserve=True, fingerprint=mark
     )
+
+
+def _take_many(
+    takes: Sequence[tuple[Rule, str]], now: datetime | None, *, reserve: bool
+) -> list[Reservation]:
+    at = now or clock.now()
+    digested = [(rule, digest(rule.scope, key)) for rule, key in takes]
+    stores = {type(store_for(rule.scope)) for rule, _key in takes}
+    if stores == {DatabaseStore}:
+        return _DATABASE.take_many(digested, at, reserve=reserve)
+    done: list[Reservation] = []
+    for rule, subject in digested:
+        store = store_for(rule.scope)
+        done.append(store.take(rule, subject, at, reserve=reserve, fingerprint=""))
+        if not done[-1].allowed:
+            break
+    return done
+
+
+def hit_many(takes: Sequence[tuple[Rule, str]], *, now: datetime | None = None) -> list[Verdict]:
+    """``hit`` each (rule, key) in order, up to and with the first refused (the last verdict).
+
+    On the database it costs three statements however many rules and subjects.
+    """
+    return [taken.verdict for taken in _take_many(takes, now, reserve=False)]
+
+
+def reserve_many(
+    takes: Sequence[tuple[Rule, str]], *, now: datetime | None = None
+) -> list[Reservation]:
+    """``reserve`` each (rule, key) in order, up to and with the first refused (the last one).
+
+    Rules that remember repeats (``repeat_of``) go through ``reserve`` one by one.
+    """
+    return _take_many(takes, now, reserve=True)
+
+
+def give_back_many(reservations: Sequence[Reservation]) -> None:
+    """``give_back`` each; those in the database in one statement where they can."""
+    in_database = [r for r in reservations if store_for(r.rule.scope) is _DATABASE]
+    if in_database:
+        _DATABASE.give_back_many(in_database)
+    for reservation in reservations:
+        if reservation not in in_database:
+            give_back(reservation)
 
 
 def give_back(reservation: Reservation) -> None:

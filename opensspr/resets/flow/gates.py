@@ -102,13 +102,17 @@ def _reserve_contact_check(
     captcha again), twenty an hour from one address say "not now". Reserved before the
     compare, so parallel guesses can't pass the limits.
     """
-    per_address = service.reserve(
-        rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-", now=now
+    taken = service.reserve_many(
+        [
+            (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-"),
+            (rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk)),
+        ],
+        now=now,
     )
-    if not per_address.verdict.allowed:
+    if len(taken) == 1 and not taken[0].allowed:
         raise FlowError("try_later")
-    per_flow = service.reserve(rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk), now=now)
-    if not per_flow.verdict.allowed:
+    per_address, per_flow = taken
+    if not per_flow.allowed:
         service.give_back(per_address)
         block(flow, meta, now, why="contact_checks", reason="too_many_contact_checks")
     return per_address, per_flow
@@ -155,8 +159,7 @@ def begin_verification(
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
             audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})
-        for reservation in checks:  # it matched: no guess was spent
-            service.give_back(reservation)
+        service.give_back_many(checks)  # it matched: no guess was spent
     except MethodError as exc:
         with transaction.atomic():
             if isinstance(exc, OverPhoneBudget):
