@@ -60,7 +60,8 @@ def _outgoing(
         to=to,
         purpose=purpose,
         expires_at=ctx.now + CODE_TTL,
-        idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
+        idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(16)}",
+        fresh_key=True,
         correlation_id=ctx.correlation_id,
         **content,
     )

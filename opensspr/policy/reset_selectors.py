@@ -10,7 +10,9 @@ preview and the reset portal therefore can't disagree about what counts as a
 registered method or a member of the selected group.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -92,33 +94,56 @@ def registered_methods(
     return tuple(found)
 
 
-def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:
-    """One person's ``StoredFacts`` in one query; group membership only if the policy has one.
+#: The names ``stored_facts_annotations`` gives its columns.
+FACT_COLUMNS = ("fact_admin", "fact_app", "fact_answers")
 
-    Every reset step looks at the person again (``recheck``), so this runs once per
-    step: roles, a confirmed app and the number of answers come back as one row.
-    """
-    group = policy.group
-    in_group = group is not None and is_member_of_group(user, group)
+
+def stored_facts_annotations(user_ref: str = "pk") -> dict[str, Any]:
+    """Roles, a confirmed app and the number of answers of the person ``user_ref`` points
+    at, as annotations: a query that reads a row holding that person reads them too."""
     answers = (
-        SecurityAnswer.objects.filter(user=OuterRef("pk"))
+        SecurityAnswer.objects.filter(user=OuterRef(user_ref))
         .order_by()
         .values("user")
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )
+    return {
+        "fact_admin": Exists(RoleAssignment.objects.filter(user=OuterRef(user_ref))),
+        "fact_app": Exists(
+            AuthenticatorApp.objects.filter(user=OuterRef(user_ref), confirmed_at__isnull=False)
+        ),
+        "fact_answers": Coalesce(Subquery(answers), 0),
+    }
+
+
+def keep_stored_facts(user: User, row: Mapping[str, Any]) -> None:
+    """Remember facts read with ``stored_facts_annotations`` on ``user``, the object of
+    this request: ``get_stored_facts`` (and ``is_administrator``) then ask nothing more."""
+    user._stored_facts_row = {name: row[name] for name in FACT_COLUMNS}  # type: ignore[attr-defined]
+    if not row["fact_admin"]:
+        user._roles_cache = set()  # type: ignore[attr-defined]  # no roles: nothing to read
+
+
+def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:
+    """One person's ``StoredFacts`` in one query; group membership only if the policy has one.
+
+    Every reset step looks at the person again (``recheck``), so this runs once per
+    step: roles, a confirmed app and the number of answers come back as one row, or
+    with the row that loaded the person (``keep_stored_facts``: the reset flow's).
+    """
+    group = policy.group
+    in_group = group is not None and is_member_of_group(user, group)
     row = (
-        User.objects.filter(pk=user.pk)
-        .annotate(
-            fact_admin=Exists(RoleAssignment.objects.filter(user=OuterRef("pk"))),
-            fact_app=Exists(
-                AuthenticatorApp.objects.filter(user=OuterRef("pk"), confirmed_at__isnull=False)
-            ),
-            fact_answers=Coalesce(Subquery(answers), 0),
+        getattr(user, "_stored_facts_row", None)
+        or (
+            User.objects.filter(pk=user.pk)
+            .annotate(**stored_facts_annotations())
+            .values(*FACT_COLUMNS)
+            .first()
         )
-        .values("fact_admin", "fact_app", "fact_answers")
-        .first()
-    ) or {"fact_admin": False, "fact_app": False, "fact_answers": 0}
+        or {"fact_admin": False, "fact_app": False, "fact_answers": 0}
+    )
     cached_roles = getattr(user, "_roles_cache", None)  # roles already read win, as in bulk
     return StoredFacts(
         is_admin=bool(cached_roles) if cached_roles is not None else bool(row["fact_admin"]),

@@ -8,6 +8,11 @@ import secrets
 from datetime import datetime
 
 from opensspr.core.crypto import keyed_digest
+from opensspr.policy.reset_selectors import (
+    FACT_COLUMNS,
+    keep_stored_facts,
+    stored_facts_annotations,
+)
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.models import FlowState, ResetFlow
 
@@ -26,14 +31,18 @@ def new_handle() -> tuple[str, str]:
 
 
 def find_flow(handle: str, now: datetime) -> ResetFlow:
-    """The live flow behind ``handle`` (its user loaded with it), or ``FlowError``."""
+    """The live flow behind ``handle`` (its user and the user's stored facts loaded with
+    it, in one query), or ``FlowError``."""
     flow = (
         ResetFlow.objects.select_related("user")
+        .annotate(**stored_facts_annotations("user_id"))
         .filter(handle_digest=handle_digest(handle[:100]))
         .first()
     )
     if flow is None:
         raise FlowError("flow_not_found")
+    if flow.user is not None:  # every step looks at the person again: read with the flow
+        keep_stored_facts(flow.user, {name: getattr(flow, name) for name in FACT_COLUMNS})
     if flow.expires_at <= now and flow.state not in ENDED:
         raise FlowError("flow_expired")
     return flow
