@@ -122,7 +122,7 @@ def keep_stored_facts(user: User, row: Mapping[str, Any]) -> None:
     this request: ``get_stored_facts`` (and ``is_administrator``) then ask nothing more."""
     user._stored_facts_row = {name: row[name] for name in FACT_COLUMNS}  # type: ignore[attr-defined]
     if not row["fact_admin"]:
-        user._roles_cache = set()  # type: ignore[attr-defined]  # no roles: nothing to read
+        user._roles_cache = set()  # no roles: nothing to read
 
 
 def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:
