@@ -61,11 +61,12 @@ def seal_pending(*, limit: int = 500) -> int:
         for event in pending:
             head.seq += 1
             head.hash = link(head.hash, event, head.seq)
-            # A queryset update: AuditEvent.save refuses to touch a stored event.
-            AuditEvent.objects.filter(pk=event.pk, chain_seq__isnull=True).update(
-                chain_seq=head.seq, chain_hash=head.hash
-            )
+            event.chain_seq, event.chain_hash = head.seq, head.hash
         if pending:
+            # One statement for the batch (a queryset update per event was one each); not
+            # ``save``, which refuses to touch a stored event. The head's lock keeps any
+            # other sealer out, so what was read unsealed above is still unsealed.
+            AuditEvent.objects.bulk_update(pending, ["chain_seq", "chain_hash"], batch_size=500)
             head.save(update_fields=["seq", "hash"])
     return len(pending)
 

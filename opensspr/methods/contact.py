@@ -78,7 +78,11 @@ class _CodeMethod:
         destination, channel = self._destination(ctx, contact)
         issued = challenges.issue(self.kind, bound_to=ctx.flow_ref, now=ctx.now)
         challenges.deliver(
-            self._message(ctx, destination, issued.code), ctx.meta, ctx.may_send, now=ctx.now
+            self._message(ctx, destination, issued.code),
+            ctx.meta,
+            ctx.may_send,
+            now=ctx.now,
+            budget=ctx.send_budget,
         )
         return Started(
             channel=channel_digest(channel),
@@ -182,6 +186,7 @@ class VoiceCallMethod:
             ctx.meta,
             ctx.may_send,
             now=ctx.now,
+            budget=ctx.send_budget,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
+from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import GuestKind, RoleAssignment, User, UserSource
 from opensspr.accounts.selectors import is_member_of_group
 from opensspr.core.memo import remembered
@@ -123,6 +124,18 @@ def keep_stored_facts(user: User, row: Mapping[str, Any]) -> None:
     user._stored_facts_row = {name: row[name] for name in FACT_COLUMNS}  # type: ignore[attr-defined]
     if not row["fact_admin"]:
         user._roles_cache = set()  # no roles: nothing to read
+
+
+def get_user_with_facts(raw: str) -> User | None:
+    """``accounts.selectors.get_user_by_identifier``, the person's stored facts read in the
+    same query (``keep_stored_facts``): starting a reset decides on them at once."""
+    key = identifier_key(raw)
+    if not key:
+        return None
+    user = User.objects.filter(user_id_key=key).annotate(**stored_facts_annotations()).first()
+    if user is not None:
+        keep_stored_facts(user, {name: getattr(user, name) for name in FACT_COLUMNS})
+    return user
 
 
 def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:

@@ -259,6 +259,30 @@ class DatabaseStore:
             collector.delete()
         return lifted
 
+    def forget(self, subjects: Sequence[tuple[Scope, list[str]]]) -> None:
+        """``clear`` without reading first, for callers that don't ask what was lifted.
+
+        The subjects go first, in one ``DELETE ... RETURNING`` that takes their row
+        locks (a take holding one is waited for); then their uses, by the ids it
+        returned, which also catches a use that take committed. The uses' foreign key
+        is checked at commit (Django makes it deferred), so the order is allowed.
+        """
+        q = connection.ops.quote_name
+        wanted = [(scope, digests) for scope, digests in subjects if digests]
+        if not wanted:
+            return
+        where = " OR ".join(
+            f"({q('scope')} = %s AND {q('key')} IN ({', '.join(['%s'] * len(digests))}))"
+            for _scope, digests in wanted
+        )
+        params = [part for scope, digests in wanted for part in (scope, *digests)]
+        sql = f"DELETE FROM {q(Subject._meta.db_table)} WHERE {where} RETURNING {q('id')}"  # noqa: S608  # quoted names and placeholders only
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                Use.objects.filter(subject_id__in=ids).delete()
+
     def list_blocks(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
         """One query while the backend takes that many parameters (always on PostgreSQL)."""
         size = connection.features.max_query_params or len(digests) or 1

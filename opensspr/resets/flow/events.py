@@ -91,7 +91,7 @@ def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime, method: s
 def clear_counts(flow: ResetFlow) -> None:
     """A reset or unlock succeeded: every count of this user ID starts afresh (§5.1)."""
     methods = [kind.value for kind in MethodKind]
-    service.clear(Scope.SSPR, *subjects.all_subjects(flow.subject, methods))
+    service.forget({Scope.SSPR: subjects.all_subjects(flow.subject, methods)})
 
 
 def method_paused(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> bool:
@@ -149,5 +149,10 @@ def close_the_forgotten_password(flow: ResetFlow, user: User) -> None:
         user.must_change_password = False
         user.temporary_password_expires_at = None
         user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-    lockout.clear(*lockout.all_keys(user.user_id_key))
-    clear_counts(flow)
+    methods = [kind.value for kind in MethodKind]
+    service.forget(
+        {
+            Scope.SIGNIN_LOCKOUT: lockout.all_keys(user.user_id_key),
+            Scope.SSPR: subjects.all_subjects(flow.subject, methods),
+        }
+    )

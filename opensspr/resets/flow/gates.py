@@ -30,6 +30,7 @@ from opensspr.resets.flow.view import FlowView, available_options, view
 from opensspr.resets.models import Challenge, ResetFlow
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import Reservation
+from opensspr.throttles.rules import Rule
 
 #: The person's send budgets, spent only when the typed address or number matched (a
 #: mismatch sends nothing and is counted per flow and per client address instead, A21).
@@ -50,6 +51,7 @@ def gate_context(
     now: datetime,
     *,
     may_send: Callable[[], bool] | None = None,
+    send_budget: tuple[Rule, str] | None = None,
 ) -> GateContext:
     """What a method sees of the flow: never the user of a decoy.
 
@@ -64,6 +66,7 @@ def gate_context(
         meta=meta,
         now=now,
         may_send=may_send or (lambda: True),
+        send_budget=send_budget,
     )
 
 
@@ -119,16 +122,20 @@ def _reserve_contact_check(
 
 
 def _may_send(flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime) -> bool:
-    """The address matched: spend the person's send budget, then the money budgets.
+    """The address matched and the person's send budget is spent (``send_budget``, counted
+    with the destination's): now the money budgets."""
+    _within_phone_budget(flow, kind, meta, now)
+    return True
 
-    Over the person's budget the step is refused in words ("send_limit"), so nobody
+
+def _send_budget(flow: ResetFlow, kind: MethodKind) -> tuple[Rule, str] | None:
+    """The person's send budget for ``kind``, spent once the typed address matched.
+
+    Over it the step is refused in words ("send_limit", ``SendLimitError``), so nobody
     waits for a code that won't come; the count lives inside the step's transaction.
     """
     rule = THROTTLE_FOR_KIND.get(kind)
-    if rule is not None and not service.hit(rule, flow.subject, now=now).allowed:
-        raise MethodError("send_limit")
-    _within_phone_budget(flow, kind, meta, now)
-    return True
+    return (rule, flow.subject) if rule is not None else None
 
 
 def begin_verification(
@@ -149,7 +156,13 @@ def begin_verification(
         raise FlowError("method_unavailable")
     ensure_directory_reachable(flow)
     checks = _reserve_contact_check(flow, meta, now) if option.needs_contact else ()
-    ctx = gate_context(flow, meta, now, may_send=lambda: _may_send(flow, kind, meta, now))
+    ctx = gate_context(
+        flow,
+        meta,
+        now,
+        may_send=lambda: _may_send(flow, kind, meta, now),
+        send_budget=_send_budget(flow, kind),
+    )
     try:
         with transaction.atomic():
             if option.needs_contact and flow.decoy:
