@@ -55,8 +55,8 @@ def test_reservations_given_back_together_never_add_up(store, clock):
 def test_forget_clears_several_scopes_at_once_and_nothing_else(store, clock):
     for _ in range(6):
         service.hit(rules.SSPR_QUESTIONS, JAN)
-    for n in range(50):  # wrong passwords until the sign-in lockout sets in
-        if service.reserve(rules.SIGNIN_LOCKOUT, JAN, repeat_of=f"wrong-{n}").penalised:
+    for _ in range(50):  # wrong passwords until the sign-in lockout sets in
+        if service.reserve(rules.SIGNIN_LOCKOUT, JAN).penalised:
             break
     assert service.blocked_until(rules.SIGNIN_LOCKOUT, JAN) is not None
     service.hit(rules.REGISTRATION_SMS, JAN)

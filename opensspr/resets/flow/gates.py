@@ -168,7 +168,9 @@ def begin_verification(
             if option.needs_contact and flow.decoy:
                 raise MethodError("contact_mismatch")  # a decoy matches nothing typed
             started = method.begin(ctx, contact)
-            flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+            if getattr(flow, "has_unconsumed", True):  # read with the flow (find_flow)
+                # A challenge made since then came with a new version: advance() refuses.
+                flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
             audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})

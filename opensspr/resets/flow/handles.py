@@ -7,6 +7,8 @@ flow replaces it (``transitions.advance``), so an old handle finds nothing.
 import secrets
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef
+
 from opensspr.core.crypto import keyed_digest
 from opensspr.policy.reset_selectors import (
     FACT_COLUMNS,
@@ -14,7 +16,7 @@ from opensspr.policy.reset_selectors import (
     stored_facts_annotations,
 )
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.models import FlowState, ResetFlow
+from opensspr.resets.models import Challenge, FlowState, ResetFlow
 
 #: A flow that ended stays readable (its last page) after it expires.
 ENDED = frozenset({FlowState.DONE, FlowState.BLOCKED})
@@ -35,7 +37,12 @@ def find_flow(handle: str, now: datetime) -> ResetFlow:
     it, in one query), or ``FlowError``."""
     flow = (
         ResetFlow.objects.select_related("user")
-        .annotate(**stored_facts_annotations("user_id"))
+        .annotate(
+            **stored_facts_annotations("user_id"),
+            has_unconsumed=Exists(
+                Challenge.objects.filter(flow=OuterRef("pk"), consumed_at__isnull=True)
+            ),
+        )
         .filter(handle_digest=handle_digest(handle[:100]))
         .first()
     )
