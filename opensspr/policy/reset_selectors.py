@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import BooleanField, IntegerField, Model
+from django.db.models.expressions import RawSQL
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import GuestKind, RoleAssignment, User, UserSource
@@ -99,22 +100,37 @@ def registered_methods(
 FACT_COLUMNS = ("fact_admin", "fact_app", "fact_answers")
 
 
-def stored_facts_annotations(user_ref: str = "pk") -> dict[str, Any]:
-    """Roles, a confirmed app and the number of answers of the person ``user_ref`` points
-    at, as annotations: a query that reads a row holding that person reads them too."""
-    answers = (
-        SecurityAnswer.objects.filter(user=OuterRef(user_ref))
-        .order_by()
-        .values("user")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
+def _sql(model: type[Model], column: str = "") -> str:
+    """A model's quoted table name, or one of its columns."""
+    q = connection.ops.quote_name
+    table = q(model._meta.db_table)
+    return f"{table}.{q(column)}" if column else table
+
+
+def stored_facts_annotations(table: str = "", column: str = "") -> dict[str, Any]:
+    """Roles, a confirmed app and the number of answers of the person whose id is in
+    ``table``.``column`` of the outer query (default: the user's own row), as
+    annotations: a query that reads a row holding that person reads them too.
+
+    Written as SQL, not as ORM subqueries: Django took about 2 ms of CPU to build and
+    compile the three subqueries, on every reset step; these take nothing. Only quoted
+    names of our own models go into the text, never a value.
+    """
+    q = connection.ops.quote_name
+    outer = f"{q(table)}.{q(column)}" if table else _sql(User, "id")
+    roles, apps, answers = RoleAssignment, AuthenticatorApp, SecurityAnswer
+    exists_role = f"EXISTS(SELECT 1 FROM {_sql(roles)} WHERE {_sql(roles, 'user_id')} = {outer})"  # noqa: S608  # quoted names only
+    exists_app = (
+        f"EXISTS(SELECT 1 FROM {_sql(apps)} WHERE {_sql(apps, 'user_id')} = {outer} "  # noqa: S608  # quoted names only
+        f"AND {_sql(apps, 'confirmed_at')} IS NOT NULL)"
+    )
+    count_answers = (
+        f"(SELECT COUNT(*) FROM {_sql(answers)} WHERE {_sql(answers, 'user_id')} = {outer})"  # noqa: S608  # quoted names only
     )
     return {
-        "fact_admin": Exists(RoleAssignment.objects.filter(user=OuterRef(user_ref))),
-        "fact_app": Exists(
-            AuthenticatorApp.objects.filter(user=OuterRef(user_ref), confirmed_at__isnull=False)
-        ),
-        "fact_answers": Coalesce(Subquery(answers), 0),
+        "fact_admin": RawSQL(exists_role, (), output_field=BooleanField()),  # noqa: S611  # no values
+        "fact_app": RawSQL(exists_app, (), output_field=BooleanField()),  # noqa: S611  # no values
+        "fact_answers": RawSQL(count_answers, (), output_field=IntegerField()),  # noqa: S611  # no values
     }
 
 
