@@ -34,7 +34,7 @@ class GateContext:
     may_send: Callable[[], bool] = lambda: True
     # The person's send budget (a rule and its key), counted with the destination's in
     # one batch; over it the send is refused (``SendLimitError``).
-    send_budget: "tuple[Rule, str] | None" = None
+    send_budget: tuple[Rule, str] | None = None
 
 
 @dataclass(frozen=True)
