@@ -121,6 +121,18 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pids: list[int]) -> dict[int, float]:
     peaks = {}
     for pid in pids:
@@ -273,6 +285,8 @@ class Run:
     timings: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     failures: list[str] = field(default_factory=list)
     peaks: dict[int, float] = field(default_factory=dict)
+    server_pid: int = 0
+    server_cpu: float = 0.0  # CPU seconds of the server's processes during the timed part
 
 
 def storm(run: Run, port: int, people: list[Person]) -> None:
@@ -297,10 +311,12 @@ def storm(run: Run, port: int, people: list[Person]) -> None:
             for step, ms in done.items():
                 run.timings[step].append(ms)
 
+    cpu_before = cpu_seconds(process_tree(run.server_pid))
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=run.args.clients) as pool:
         list(pool.map(client, zip(people, captchas, strict=True)))
     run.elapsed = time.perf_counter() - started
+    run.server_cpu = cpu_seconds(process_tree(run.server_pid)) - cpu_before
 
 
 def run_config(config: str, args: argparse.Namespace) -> None:
@@ -316,6 +332,7 @@ def run_config(config: str, args: argparse.Namespace) -> None:
             stderr=log,
             start_new_session=True,
         )
+        run.server_pid = server.pid
         try:
             wait_ready(port, server)
             storm(run, port, people)
@@ -337,6 +354,9 @@ def report(run: Run) -> None:
     print(f"completed resets per second: {rate:.1f}  ({run.elapsed:.1f} s in all)")
     print(f"argon2id hashes per second (all cores, same run): {run.hashes:.1f}")
     print(f"ratio: {rate / run.hashes:.2f}")
+    if done:  # the database server's own CPU (PostgreSQL) is not in it
+        per_reset = run.server_cpu / done * 1000
+        print(f"server CPU per reset (its processes, not PostgreSQL's): {per_reset:.0f} ms")
     print(f"{'step':<14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for step in STEPS:
         values = run.timings[step] or [float("nan")]

@@ -5,9 +5,9 @@ credential, from enrolment); enrolment itself presents the one-time token.
 Answers are JSON; refusals are ``application/problem+json`` with a stable
 ``type``, so the agent can tell "revoked" from "try again later".
 
-``jobs/next`` is a long poll that waits on the event loop (an async view,
-outside the per-process thread bound), so an idle agent costs no thread; it
-reads the queue when the queue's generation moved (``jobs.queue_generation``).
+``jobs/next`` is a long poll (an async view, outside the per-process bound on
+people's requests, so waiting agents never queue a person); it reads the
+queue when the queue's generation moved (``jobs.queue_generation``).
 """
 
 import asyncio

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from opensspr.audit.models import AuditEvent, ChainHead
 from opensspr.core import clock
@@ -61,13 +61,25 @@ def seal_pending(*, limit: int = 500) -> int:
         for event in pending:
             head.seq += 1
             head.hash = link(head.hash, event, head.seq)
-            # A queryset update: AuditEvent.save refuses to touch a stored event.
-            AuditEvent.objects.filter(pk=event.pk, chain_seq__isnull=True).update(
-                chain_seq=head.seq, chain_hash=head.hash
-            )
+            event.chain_seq, event.chain_hash = head.seq, head.hash
         if pending:
+            _write_links(pending)
             head.save(update_fields=["seq", "hash"])
     return len(pending)
+
+
+def _write_links(events: list[AuditEvent]) -> None:
+    """One prepared ``UPDATE`` run for every event (``executemany``: SQLite loops in C,
+    psycopg pipelines), where a queryset update per event cost a round trip each and
+    ``bulk_update``'s ``CASE`` took 30 ms to build for 25 events. Not ``save``, which
+    refuses to touch a stored event; still only where the event is unsealed."""
+    q = connection.ops.quote_name
+    sql = (
+        f"UPDATE {q(AuditEvent._meta.db_table)} SET {q('chain_seq')} = %s, "  # noqa: S608  # quoted names only
+        f"{q('chain_hash')} = %s WHERE {q('id')} = %s AND {q('chain_seq')} IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(e.chain_seq, e.chain_hash, e.pk) for e in events])
 
 
 @dataclass(frozen=True)

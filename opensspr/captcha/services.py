@@ -15,7 +15,7 @@ so they are not audited; a replay attempt is logged (without the payload).
 import logging
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connections, router
 
 from opensspr.captcha import protocol
 from opensspr.captcha.models import UsedChallenge
@@ -47,14 +47,30 @@ def verify_captcha(payload: str) -> bool:
     if solution is None:
         return False
     digest = keyed_digest("captcha.used", solution.signature)
-    try:
-        with transaction.atomic():
-            UsedChallenge.objects.create(digest=digest, expires_at=solution.expires_at)
-    except IntegrityError:
+    if not _redeem(digest, solution.expires_at):
         logger.warning("captcha solution replayed; rejected")
         return False
     _purge_expired(now)
     return True
+
+
+def _redeem(digest: str, expires_at: datetime) -> bool:
+    """Insert the row unless its digest is there; True when this call inserted it.
+
+    One statement, and no savepoint around it (a failed insert would need one to
+    roll back to): of any number of concurrent redemptions the unique constraint
+    still lets exactly one insert, and the others find the row and insert nothing.
+    """
+    db = connections[router.db_for_write(UsedChallenge)]
+    q = db.ops.quote_name
+    field = UsedChallenge._meta.get_field("expires_at")
+    sql = (
+        f"INSERT INTO {q(UsedChallenge._meta.db_table)} ({q('digest')}, {q('expires_at')}) "  # noqa: S608  # quoted names only
+        f"VALUES (%s, %s) ON CONFLICT ({q('digest')}) DO NOTHING RETURNING {q('id')}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [digest, field.get_db_prep_value(expires_at, db)])
+        return cursor.fetchone() is not None
 
 
 def _purge_expired(now: datetime) -> None:

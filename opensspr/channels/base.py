@@ -51,6 +51,9 @@ class OutgoingMessage:
     expires_at: datetime | None = None
     idempotency_key: str = ""
     correlation_id: str = ""
+    # The caller made ``idempotency_key`` unique (a random part): it can't repeat, so
+    # queuing needs no savepoint to fall back to a row queued before.
+    fresh_key: bool = False
 
 
 @dataclass(frozen=True)

@@ -98,11 +98,14 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
         raise InvalidMessageError("idempotency_key_too_long")
     # No read ahead for the key: most keys are fresh (random parts), and a repeated
     # one fails the unique constraint inside the savepoint below, which returns the
-    # row already queued (and rolls back this attempt's audit row) just the same.
+    # row already queued (and rolls back this attempt's audit row) just the same. A key
+    # that can't repeat (``fresh_key``, or made here) needs no savepoint: inside the
+    # caller's transaction the insert and its audit row simply join it.
+    fresh = message.fresh_key or not message.idempotency_key
     now = clock.now()
     kind = MessageKind(message.kind)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not fresh):
             row = Message.objects.create(
                 kind=kind,
                 purpose=message.purpose,
@@ -128,6 +131,8 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
                 details=message_details(row),
             )
     except IntegrityError:  # the same key, queued before or concurrently: that row wins
+        if fresh:
+            raise  # no savepoint to roll back to (and a random key can't repeat)
         return Message.objects.get(idempotency_key=key)
     if conf.delivery_mode() == conf.INLINE:
         transaction.on_commit(partial(_deliver_after_commit, row.pk, meta), robust=True)

@@ -130,6 +130,8 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand: {exc}") from None
 _engine = _database["ENGINE"]
 if _engine == "django.db.backends.sqlite3":
+    # Django's SQLite, with the writers of one process queued on a lock (core/sqlite/base.py).
+    _database["ENGINE"] = "opensspr.core.sqlite"
     _database["CONN_MAX_AGE"] = 0
     _database["OPTIONS"] = {
         # One writer at a time, waiting instead of failing: the embedded default.

@@ -29,7 +29,9 @@ def set_limit(threads: int) -> None:
 
 
 class ConcurrencyLimitMiddleware:
-    sync_capable = True
+    # Async only, like the floor above it: capable of both, Django would run it sync (as the
+    # sync-only middleware below it) and it would bound nothing.
+    sync_capable = False
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], object]) -> None:

@@ -56,13 +56,17 @@ def _remaining(floor: float, started: float) -> float:
 
 
 class ResponseFloorMiddleware:
-    """Sync under WSGI (sleeps in the thread), async under ASGI (awaits, thread given back).
+    """Async only: under ASGI it awaits the floor, the thread given back; under WSGI Django
+    runs it through ``async_to_sync`` in the request's thread, which then waits, as before.
 
-    Keep it first in ``MIDDLEWARE``: a sync middleware above it would run it,
-    and the rest of the request, inside a thread that then waits.
+    Async *only*, because Django runs a middleware that can do both in the mode of the
+    one below it: one sync-only middleware lower down (``RequestContextMiddleware``,
+    WhiteNoise) made this one sync too, and the floor was slept in a thread after all
+    (found sampling the demo during the HTTP reset storm). Keep it first in
+    ``MIDDLEWARE``: a sync middleware above it would run it inside a thread that waits.
     """
 
-    sync_capable = True
+    sync_capable = False
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], object]) -> None:

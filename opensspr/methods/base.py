@@ -16,6 +16,7 @@ from opensspr.accounts.models import User
 from opensspr.core.crypto import keyed_digest, secrets_equal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.kinds import MethodKind
+from opensspr.throttles.rules import Rule
 
 CODE_TTL = timedelta(minutes=5)
 MAX_TRIES_PER_CODE = 5
@@ -31,6 +32,9 @@ class GateContext:
     now: datetime
     # Asked right before a message is queued: False (over a cost budget) sends nothing.
     may_send: Callable[[], bool] = lambda: True
+    # The person's send budget (a rule and its key), counted with the destination's in
+    # one batch; over it the send is refused (``SendLimitError``).
+    send_budget: tuple[Rule, str] | None = None
 
 
 @dataclass(frozen=True)

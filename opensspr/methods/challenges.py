@@ -56,6 +56,7 @@ from opensspr.methods.base import (
 from opensspr.methods.models import CodeChallengeState
 from opensspr.policy.kinds import MethodKind
 from opensspr.throttles import rules, service
+from opensspr.throttles.rules import Rule
 
 __all__ = [
     "CODE_DIGITS",
@@ -65,6 +66,7 @@ __all__ = [
     "PHONE_KINDS",
     "DestinationHeldError",
     "Issued",
+    "SendLimitError",
     "code_digest",
     "code_matches",
     "confirm_call",
@@ -139,16 +141,29 @@ def destination_key(kind: MessageKind | str, to: str) -> str:
     return f"{medium}:{to.strip().casefold()}"
 
 
-def hold_destination(kind: MessageKind | str, to: str, now: datetime) -> None:
+class SendLimitError(MethodError):
+    """The person's own send budget (``budget``) is spent: nothing is sent."""
+
+    def __init__(self) -> None:
+        super().__init__("send_limit")
+
+
+def hold_destination(
+    kind: MessageKind | str, to: str, now: datetime, *, budget: tuple[Rule, str] | None = None
+) -> None:
     """Count one code or call to ``to``; ``DestinationHeldError`` when it must wait.
 
-    The cooldown is asked first, so a refused burst spends nothing of the cap.
+    The cooldown is asked first, so a refused burst spends nothing of the cap; then
+    ``budget``, the sender's own limit, if given (``SendLimitError``): all in one batch.
     """
     key = destination_key(kind, to)
-    for rule in (rules.DESTINATION_COOLDOWN, rules.DESTINATION_CODES):
-        verdict = service.hit(rule, key, now=now)
-        if not verdict.allowed:
-            raise DestinationHeldError(verdict.blocked_until)
+    takes = [(rules.DESTINATION_COOLDOWN, key), (rules.DESTINATION_CODES, key)]
+    verdicts = service.hit_many([*takes, *([budget] if budget else [])], now=now)
+    if verdicts[-1].allowed:
+        return
+    if len(verdicts) > len(takes):
+        raise SendLimitError
+    raise DestinationHeldError(verdicts[-1].blocked_until)
 
 
 def deliver(
@@ -157,14 +172,16 @@ def deliver(
     may_send: Callable[[], bool] | None = None,
     *,
     now: datetime | None = None,
+    budget: tuple[Rule, str] | None = None,
 ) -> bool:
     """Queue ``message`` unless its destination is held (raises) or ``may_send`` says no.
 
     Call inside the transaction that records the challenge: a hold raised here
-    (``DestinationHeldError``) rolls the destination's count back with it. A
-    refusal by ``may_send`` (a cost budget, A4) sends nothing silently.
+    (``DestinationHeldError``, or ``SendLimitError`` over the sender's ``budget``)
+    rolls the counts back with it. A refusal by ``may_send`` (a cost budget, A4)
+    sends nothing silently.
     """
-    hold_destination(message.kind, message.to, now or clock.now())
+    hold_destination(message.kind, message.to, now or clock.now(), budget=budget)
     if may_send is not None and not may_send():
         return False
     enqueue_message(message, meta=meta)

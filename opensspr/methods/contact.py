@@ -60,7 +60,8 @@ def _outgoing(
         to=to,
         purpose=purpose,
         expires_at=ctx.now + CODE_TTL,
-        idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(8)}",
+        idempotency_key=f"{ctx.flow_ref}:{secrets.token_hex(16)}",
+        fresh_key=True,
         correlation_id=ctx.correlation_id,
         **content,
     )
@@ -77,7 +78,11 @@ class _CodeMethod:
         destination, channel = self._destination(ctx, contact)
         issued = challenges.issue(self.kind, bound_to=ctx.flow_ref, now=ctx.now)
         challenges.deliver(
-            self._message(ctx, destination, issued.code), ctx.meta, ctx.may_send, now=ctx.now
+            self._message(ctx, destination, issued.code),
+            ctx.meta,
+            ctx.may_send,
+            now=ctx.now,
+            budget=ctx.send_budget,
         )
         return Started(
             channel=channel_digest(channel),
@@ -181,6 +186,7 @@ class VoiceCallMethod:
             ctx.meta,
             ctx.may_send,
             now=ctx.now,
+            budget=ctx.send_budget,
         )
         return Started(
             channel=channel_digest(f"phone:{number}"),

@@ -19,6 +19,7 @@ the product clock. A rule's store is the database when the rule is durable or
 no ``REDIS_URL`` is set, else Redis (ADR 0003).
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -75,6 +76,51 @@ def reserve(
     )
 
 
+def _take_many(
+    takes: Sequence[tuple[Rule, str]], now: datetime | None, *, reserve: bool
+) -> list[Reservation]:
+    at = now or clock.now()
+    digested = [(rule, digest(rule.scope, key)) for rule, key in takes]
+    stores = {type(store_for(rule.scope)) for rule, _key in takes}
+    if stores == {DatabaseStore}:
+        return _DATABASE.take_many(digested, at, reserve=reserve)
+    done: list[Reservation] = []
+    for rule, subject in digested:
+        store = store_for(rule.scope)
+        done.append(store.take(rule, subject, at, reserve=reserve, fingerprint=""))
+        if not done[-1].allowed:
+            break
+    return done
+
+
+def hit_many(takes: Sequence[tuple[Rule, str]], *, now: datetime | None = None) -> list[Verdict]:
+    """``hit`` each (rule, key) in order, up to and with the first refused (the last verdict).
+
+    On the database it costs three statements however many rules and subjects.
+    """
+    return [taken.verdict for taken in _take_many(takes, now, reserve=False)]
+
+
+def reserve_many(
+    takes: Sequence[tuple[Rule, str]], *, now: datetime | None = None
+) -> list[Reservation]:
+    """``reserve`` each (rule, key) in order, up to and with the first refused (the last one).
+
+    Rules that remember repeats (``repeat_of``) go through ``reserve`` one by one.
+    """
+    return _take_many(takes, now, reserve=True)
+
+
+def give_back_many(reservations: Sequence[Reservation]) -> None:
+    """``give_back`` each; those in the database in one statement where they can."""
+    in_database = [r for r in reservations if isinstance(store_for(r.rule.scope), DatabaseStore)]
+    if in_database:
+        _DATABASE.give_back_many(in_database)
+    for reservation in reservations:
+        if reservation not in in_database:
+            give_back(reservation)
+
+
 def give_back(reservation: Reservation) -> None:
     """The answer was right: uncount the reserved failure and lift any penalty it set."""
     if reservation.token:
@@ -96,6 +142,22 @@ def clear(scope: Scope, *keys: str, now: datetime | None = None) -> dict[str, Bl
     by_digest = {digest(scope, key): key for key in keys}
     lifted = store_for(scope).clear(scope, list(by_digest), now or clock.now())
     return {by_digest[d]: block for d, block in lifted.items()}
+
+
+def forget(subjects: Mapping[Scope, Sequence[str]], *, now: datetime | None = None) -> None:
+    """``clear`` for several scopes at once, without reading what was lifted.
+
+    The scopes kept in the database go in two statements together (a successful
+    reset forgets the person's reset counts and sign-in lockout at once).
+    """
+    in_database: list[tuple[Scope, list[str]]] = []
+    for scope, keys in subjects.items():
+        digests = [digest(scope, key) for key in keys]
+        if isinstance(store_for(scope), DatabaseStore):
+            in_database.append((scope, digests))
+        else:
+            store_for(scope).clear(scope, digests, now or clock.now())
+    _DATABASE.forget(in_database)
 
 
 def list_blocks(scope: Scope, keys: list[str], *, now: datetime | None = None) -> dict[str, Block]:

@@ -43,7 +43,6 @@ from opensspr.resets.flow.transitions import Step, advance, load_flow, may_take
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.flow.writeback import settle_earlier_write, write_back
 from opensspr.resets.models import FlowState, Operation, ResetFlow
-from opensspr.signin import lockout
 
 
 def complete_gates(
@@ -64,8 +63,7 @@ def complete_gates(
     if user is None or flow.decoy:  # a decoy never passes a gate
         raise FlowError("wrong_step")
     mark_proven_by_reset(user=user, gates=gates)
-    lockout.clear(*lockout.all_keys(user.user_id_key))
-    clear_counts(flow)
+    clear_counts(flow, user)
     handle = advance(flow, Step.UNLOCK, gates_passed=gates, verified_at=now, completed_at=now)
     audit(flow, Activity.UNLOCK_COMPLETED, meta)
     notify_done(user, flow_meta(flow, meta), policy, unlocked=True)

@@ -89,10 +89,16 @@ def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime, method: s
     return subjects.failure_subject(flow.subject, familiar=familiar, method=method)
 
 
-def clear_counts(flow: ResetFlow) -> None:
-    """A reset or unlock succeeded: every count of this user ID starts afresh (§5.1)."""
+def clear_counts(flow: ResetFlow, user: User) -> None:
+    """A reset or unlock succeeded: the sign-in lockout ("I forgot" ends it, §5.4) and
+    every reset count of this user ID start afresh (§5.1), in two statements."""
     methods = [kind.value for kind in MethodKind]
-    service.clear(Scope.SSPR, *subjects.all_subjects(flow.subject, methods))
+    service.forget(
+        {
+            Scope.SIGNIN_LOCKOUT: lockout.all_keys(user.user_id_key),
+            Scope.SSPR: subjects.all_subjects(flow.subject, methods),
+        }
+    )
 
 
 def method_paused(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> bool:
@@ -152,5 +158,4 @@ def close_the_forgotten_password(flow: ResetFlow, user: User) -> None:
         user.must_change_password = False
         user.temporary_password_expires_at = None
         user.save(update_fields=["must_change_password", "temporary_password_expires_at"])
-    lockout.clear(*lockout.all_keys(user.user_id_key))
-    clear_counts(flow)
+    clear_counts(flow, user)

@@ -30,6 +30,7 @@ from opensspr.resets.flow.view import FlowView, available_options, view
 from opensspr.resets.models import Challenge, ResetFlow
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import Reservation
+from opensspr.throttles.rules import Rule
 
 #: The person's send budgets, spent only when the typed address or number matched (a
 #: mismatch sends nothing and is counted per flow and per client address instead, A21).
@@ -50,6 +51,7 @@ def gate_context(
     now: datetime,
     *,
     may_send: Callable[[], bool] | None = None,
+    send_budget: tuple[Rule, str] | None = None,
 ) -> GateContext:
     """What a method sees of the flow: never the user of a decoy.
 
@@ -64,6 +66,7 @@ def gate_context(
         meta=meta,
         now=now,
         may_send=may_send or (lambda: True),
+        send_budget=send_budget,
     )
 
 
@@ -102,29 +105,37 @@ def _reserve_contact_check(
     captcha again), twenty an hour from one address say "not now". Reserved before the
     compare, so parallel guesses can't pass the limits.
     """
-    per_address = service.reserve(
-        rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-", now=now
+    taken = service.reserve_many(
+        [
+            (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-"),
+            (rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk)),
+        ],
+        now=now,
     )
-    if not per_address.verdict.allowed:
+    if len(taken) == 1 and not taken[0].allowed:
         raise FlowError("try_later")
-    per_flow = service.reserve(rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk), now=now)
-    if not per_flow.verdict.allowed:
+    per_address, per_flow = taken
+    if not per_flow.allowed:
         service.give_back(per_address)
         block(flow, meta, now, why="contact_checks", reason="too_many_contact_checks")
     return per_address, per_flow
 
 
 def _may_send(flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime) -> bool:
-    """The address matched: spend the person's send budget, then the money budgets.
+    """The address matched and the person's send budget is spent (``send_budget``, counted
+    with the destination's): now the money budgets."""
+    _within_phone_budget(flow, kind, meta, now)
+    return True
 
-    Over the person's budget the step is refused in words ("send_limit"), so nobody
+
+def _send_budget(flow: ResetFlow, kind: MethodKind) -> tuple[Rule, str] | None:
+    """The person's send budget for ``kind``, spent once the typed address matched.
+
+    Over it the step is refused in words ("send_limit", ``SendLimitError``), so nobody
     waits for a code that won't come; the count lives inside the step's transaction.
     """
     rule = THROTTLE_FOR_KIND.get(kind)
-    if rule is not None and not service.hit(rule, flow.subject, now=now).allowed:
-        raise MethodError("send_limit")
-    _within_phone_budget(flow, kind, meta, now)
-    return True
+    return (rule, flow.subject) if rule is not None else None
 
 
 def begin_verification(
@@ -145,18 +156,25 @@ def begin_verification(
         raise FlowError("method_unavailable")
     ensure_directory_reachable(flow)
     checks = _reserve_contact_check(flow, meta, now) if option.needs_contact else ()
-    ctx = gate_context(flow, meta, now, may_send=lambda: _may_send(flow, kind, meta, now))
+    ctx = gate_context(
+        flow,
+        meta,
+        now,
+        may_send=lambda: _may_send(flow, kind, meta, now),
+        send_budget=_send_budget(flow, kind),
+    )
     try:
         with transaction.atomic():
             if option.needs_contact and flow.decoy:
                 raise MethodError("contact_mismatch")  # a decoy matches nothing typed
             started = method.begin(ctx, contact)
-            flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+            if getattr(flow, "has_unconsumed", True):  # read with the flow (find_flow)
+                # A challenge made since then came with a new version: advance() refuses.
+                flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
             audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})
-        for reservation in checks:  # it matched: no guess was spent
-            service.give_back(reservation)
+        service.give_back_many(checks)  # it matched: no guess was spent
     except MethodError as exc:
         with transaction.atomic():
             if isinstance(exc, OverPhoneBudget):

@@ -6,10 +6,21 @@ flow replaces it (``transitions.advance``), so an old handle finds nothing.
 
 import secrets
 from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 
 from opensspr.core.crypto import keyed_digest
+from opensspr.policy.reset_selectors import (
+    FACT_COLUMNS,
+    keep_stored_facts,
+    stored_facts_annotations,
+)
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.models import FlowState, ResetFlow
+from opensspr.resets.models import Challenge, FlowState, ResetFlow
 
 #: A flow that ended stays readable (its last page) after it expires.
 ENDED = frozenset({FlowState.DONE, FlowState.BLOCKED})
@@ -25,15 +36,39 @@ def new_handle() -> tuple[str, str]:
     return handle, handle_digest(handle)
 
 
+def _annotations() -> dict[str, Any]:
+    """The person's stored facts and whether a challenge is open, read with the flow.
+
+    SQL of quoted names only (see ``stored_facts_annotations``), built once.
+    """
+    q = connection.ops.quote_name
+    flows, challenges = q(ResetFlow._meta.db_table), q(Challenge._meta.db_table)
+    unconsumed = (
+        f"EXISTS(SELECT 1 FROM {challenges} WHERE {challenges}.{q('flow_id')} = "  # noqa: S608  # quoted names only
+        f"{flows}.{q('id')} AND {challenges}.{q('consumed_at')} IS NULL)"
+    )
+    return {
+        **stored_facts_annotations(ResetFlow._meta.db_table, "user_id"),
+        "has_unconsumed": RawSQL(unconsumed, (), output_field=BooleanField()),  # noqa: S611  # no values
+    }
+
+
+_ANNOTATIONS = cache(_annotations)
+
+
 def find_flow(handle: str, now: datetime) -> ResetFlow:
-    """The live flow behind ``handle`` (its user loaded with it), or ``FlowError``."""
+    """The live flow behind ``handle`` (its user and the user's stored facts loaded with
+    it, in one query), or ``FlowError``."""
     flow = (
         ResetFlow.objects.select_related("user")
+        .annotate(**_ANNOTATIONS())
         .filter(handle_digest=handle_digest(handle[:100]))
         .first()
     )
     if flow is None:
         raise FlowError("flow_not_found")
+    if flow.user is not None:  # every step looks at the person again: read with the flow
+        keep_stored_facts(flow.user, {name: getattr(flow, name) for name in FACT_COLUMNS})
     if flow.expires_at <= now and flow.state not in ENDED:
         raise FlowError("flow_expired")
     return flow

@@ -10,14 +10,18 @@ from datetime import timedelta
 from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
-from opensspr.accounts.selectors import get_user_by_identifier
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.registry import implemented_kinds
 from opensspr.policy.eligibility import Reason, Scope
-from opensspr.policy.reset_selectors import allowed_kinds, eligibility_for, get_sspr_policy
+from opensspr.policy.reset_selectors import (
+    allowed_kinds,
+    eligibility_for,
+    get_sspr_policy,
+    get_user_with_facts,
+)
 from opensspr.resets.flow.decoys import decoy_kinds
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.events import audit
@@ -40,7 +44,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     now = clock.now()
     key = identifier_key(identifier)
     subject = typed_user_id(key)
-    user = get_user_by_identifier(identifier)
+    user = get_user_with_facts(identifier)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
     # A directory that is down for now doesn't make the person ineligible: their flow is
