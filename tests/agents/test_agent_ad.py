@@ -47,7 +47,7 @@ base_dn = "{samba.DOMAIN_DN}"
 user_id_attribute = "sAMAccountName"
 user_filter = "(&(objectCategory=person)(objectClass=user))"
 policy_hints = {"true" if samba_dc.supports_policy_hints else "false"}
-operation_timeout = 5
+operation_timeout = 3
 """,
     )
     token = ad_site.do("token", name="dc")["token"]
@@ -121,4 +121,26 @@ def test_a_protected_account_is_refused_through_the_agent(ad_site, ad_agent, sam
         assert ad_site.do("temporary", user_id=user_id) == {"error": "protected_account"}
     finally:  # the domain controller lives for the session
         admin.modify(dn, {"adminCount": [(MODIFY_REPLACE, ["0"])]})
+        admin.unbind()
+
+
+def test_unlock_only_through_the_agent_keeps_the_password(ad_site, ad_agent, samba_dc, direct):
+    user_id, dn = _person(ad_site, samba_dc)
+    admin = samba_dc.admin()
+    try:
+        admin.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["1"])]})
+    finally:
+        admin.unbind()
+    assert ad_site.do("flow", user_id=user_id, operation="unlock") == {"state": "done"}
+    assert _lockout_time(samba_dc, dn) == "0"  # the agent wrote lockoutTime=0
+    assert direct.account_state(dn).locked is False
+    assert direct.verify_password(dn, samba.INITIAL_PW) is True
+
+
+def _lockout_time(server: samba.SambaDc, dn: str) -> str:
+    admin = server.admin()
+    try:
+        admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["lockoutTime"])
+        return admin.response[0]["raw_attributes"]["lockoutTime"][0].decode()
+    finally:
         admin.unbind()
