@@ -33,12 +33,18 @@ def require_component(name: str, available: bool) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave ``timing`` tests out unless the marker expression names them.
+    """Run the browser tests last, and leave ``timing`` tests out unless asked for.
 
-    They measure wall-clock time, so they run as their own step (``./dev test``
-    runs ``pytest -m timing``) on a quiet machine, never inside the default run
-    where a busy neighbour would make them fail.
+    Browser tests last: Playwright's sync API keeps its event loop set as the
+    running loop of the test thread from the first browser test to the end of
+    the session, and Django's test client then can't adapt the async-only
+    middleware (``async_to_sync`` refuses a thread with a running loop).
+
+    ``timing`` tests measure wall-clock time, so they run as their own step
+    (``./dev test`` runs ``pytest -m timing``) on a quiet machine, never inside
+    the default run where a busy neighbour would make them fail.
     """
+    items.sort(key=lambda item: "/e2e/" in str(item.path))  # stable: order kept otherwise
     if "timing" in (config.getoption("markexpr") or ""):
         return
     timed = [item for item in items if item.get_closest_marker("timing")]
