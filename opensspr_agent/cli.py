@@ -25,13 +25,17 @@ def _enrol(args: argparse.Namespace) -> int:
     if config.state_file.exists() and not args.force:
         print(f"already enrolled ({config.state_file}); --force enrols again", file=sys.stderr)
         return 2
+    token = _token(args)
+    if not token:
+        print("no enrolment token: give --token-file (or - for standard input)", file=sys.stderr)
+        return 2
     key = new_private_key()
     client = Client(config.server.url, ca_file=config.server.ca_file)
     try:
         _, answer = client.post(
             "/agent/v1/enrol",
             {
-                "token": args.token,
+                "token": token,
                 "public_key": public_key_text(key),
                 "version": opensspr_agent.__version__,
                 "host": socket.gethostname(),
@@ -46,6 +50,15 @@ def _enrol(args: argparse.Namespace) -> int:
     )
     print(f"enrolled as agent {answer['agent_id']}; state in {config.state_file}")
     return 0
+
+
+def _token(args: argparse.Namespace) -> str:
+    """From a file or standard input, so it shows in no process list or shell history."""
+    if args.token_file == "-":
+        return sys.stdin.readline().strip()
+    if args.token_file:
+        return Path(args.token_file).read_text(encoding="utf-8").strip()
+    return str(args.token or "").strip()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -80,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     enrol = commands.add_parser("enrol", help="register this agent with a one-time token")
     enrol.add_argument("--config", required=True)
-    enrol.add_argument("--token", required=True)
+    given = enrol.add_mutually_exclusive_group(required=True)
+    given.add_argument("--token-file", help="a file holding the token, or - for standard input")
+    given.add_argument("--token", help="the token itself (visible to other local users)")
     enrol.add_argument("--force", action="store_true")
     for name, text in (
         ("run", "take and run jobs until stopped"),

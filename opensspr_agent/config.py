@@ -107,6 +107,7 @@ def load(path: Path) -> Config:
                 ca_file=str(base / ca_file) if ca_file else None,
                 server_name=directory.get("server_name") or None,
                 operation_timeout=int(directory.get("operation_timeout", 10)),
+                connect_timeout=float(directory.get("connect_timeout", 5)),
                 default_policy_dn=directory.get("default_policy_dn") or None,
             )
         )
@@ -145,7 +146,8 @@ def save_state(path: Path, state: State) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary.unlink(missing_ok=True)  # a leftover could carry wider permissions
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(data, handle)
     os.replace(temporary, path)

@@ -14,7 +14,6 @@ import logging
 import platform
 import socket
 import threading
-import time
 from typing import Any
 
 import opensspr_agent
@@ -22,6 +21,7 @@ from opensspr.directory.errors import DirectoryCode
 from opensspr.directory.jobs import PASSWORD_WRITES, PROTOCOL, JobKind, execute, seal_context
 from opensspr.directory.ldap.failover import Failover, build
 from opensspr.directory.sealing import SealError, open_sealed
+from opensspr_agent import scope
 from opensspr_agent.client import Client, ServerError
 from opensspr_agent.config import Config, State
 
@@ -51,7 +51,12 @@ class AgentProcess:
         self.heartbeat_seconds = 30.0
         self._errors = 0
         self._errors_lock = threading.Lock()
-        self.write_margin = max(c.operation_timeout for c in config.directory.configs) + 2.0
+        # A write starts only if this much of its lease is left: a connect and an operation
+        # on each configured server (the failover may try them all), plus a margin.
+        self.write_margin = (
+            sum(c.connect_timeout + c.operation_timeout for c in config.directory.configs) + 2.0
+        )
+        self.base_dn = config.directory.configs[0].user_base
 
     def client(self) -> Client:
         client = Client(self.config.server.url, ca_file=self.config.server.ca_file)
@@ -150,8 +155,20 @@ class AgentProcess:
         return False
 
     def handle(self, job: dict[str, Any], client: Client | None = None) -> dict[str, Any]:
-        """Run one job within its lease; the result to post (parts of it through ``client``)."""
-        received = time.monotonic()
+        """Run one job within its lease; the result to post (parts of it through ``client``).
+
+        Whatever goes wrong with one job is answered as an error, so the person
+        gets an answer and this worker goes on to the next job.
+        """
+        try:
+            return self._handle(job, client)
+        except ServerError:
+            raise  # sending a part failed: the worker backs off, the job lapses
+        except Exception as exc:
+            logger.error("job %s: failed with %s", job.get("id"), type(exc).__name__)
+            return {"error": {"family": "error", "code": DirectoryCode.UNEXPECTED}}
+
+    def _handle(self, job: dict[str, Any], client: Client | None) -> dict[str, Any]:
         job_id, kind = str(job["id"]), JobKind(job["kind"])
         sealed: dict[str, str] = job.get("sealed") or {}
         lease = float(job.get("lease_seconds", 30))
@@ -164,14 +181,14 @@ class AgentProcess:
             )
 
         if kind in PASSWORD_WRITES and lease - self.write_margin <= 0:
-            logger.error(
-                "job %s: lease %.0f s is shorter than the directory timeout", job_id, lease
-            )
+            logger.error("job %s: lease %.0f s is under the directory timeout", job_id, lease)
             return _unavailable()
+        refusal = scope.refusal(kind, job.get("payload") or {}, self.base_dn)
+        if refusal:
+            logger.error("job %s (%s) refused: %s", job_id, kind, refusal)
+            return {"error": {"family": "configuration", "code": DirectoryCode.PERMISSION_DENIED}}
         try:
-            if kind in PASSWORD_WRITES and time.monotonic() - received > lease - self.write_margin:
-                return _unavailable()
-            emit = _parts(client or self.client(), job_id)
+            emit = _parts(client or self.client(), job_id, self.stopping)
             result = execute(self.directory, job, secret, emit)
         except (SealError, KeyError):
             logger.error("job %s (%s): its sealed secret doesn't open for this agent", job_id, kind)
@@ -181,13 +198,23 @@ class AgentProcess:
         return result
 
 
-def _parts(client: Client, job_id: str) -> Any:
-    """Send each part of a streamed answer as it is read (one POST each, in order)."""
+def _parts(client: Client, job_id: str, stopping: threading.Event) -> Any:
+    """Send each part of a streamed answer as it is read (one POST each, in order).
+
+    The server holds a few unread parts at most; past that it answers 429 and
+    the part is sent again a moment later (the directory read waits meanwhile).
+    """
     seq = 0
 
     def emit(entries: list[dict[str, Any]]) -> None:
         nonlocal seq
-        client.post(f"/agent/v1/jobs/{job_id}/part", {"seq": seq, "entries": entries})
+        while True:
+            try:
+                client.post(f"/agent/v1/jobs/{job_id}/part", {"seq": seq, "entries": entries})
+                break
+            except ServerError as exc:
+                if exc.status != 429 or stopping.wait(0.2):
+                    raise
         seq += 1
 
     return emit

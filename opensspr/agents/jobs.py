@@ -41,7 +41,7 @@ from opensspr.directory.jobs import (
     error_from_wire,
     seal_context,
 )
-from opensspr.directory.sealing import public_key_from, seal
+from opensspr.directory.sealing import SealError, public_key_from, seal
 
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.02  # how often a waiting request looks for an answer another process took
@@ -123,11 +123,14 @@ def submit(
     if wanted:
         values = secrets or {}
         for agent in agents:
-            key = public_key_from(agent.public_key)
-            sealed[str(agent.id)] = {
-                field: seal(key, values[field], context=seal_context(str(job_id), kind, field))
-                for field in wanted
-            }
+            try:
+                key = public_key_from(agent.public_key)
+                sealed[str(agent.id)] = {
+                    field: seal(key, values[field], context=seal_context(str(job_id), kind, field))
+                    for field in wanted
+                }
+            except (SealError, ValueError):  # a key enrolment should have refused: skip it
+                continue
     now = clock.now()
     job = AgentJob.objects.create(
         id=job_id,
@@ -163,26 +166,50 @@ def wait(job: AgentJob) -> Any:
 
 
 def _settled(row: AgentJob) -> Any:
-    """A callable giving the outcome once there is one; None while the job is on its way."""
+    """A callable giving the outcome once there is one; None while the job is on its way.
+
+    Every change of state here is conditional on the state just read; when another
+    process changed it first (an agent leased or answered the job), nothing is
+    decided from the stale row: None, and the caller reads the row again.
+    """
     if row.state == JobState.DONE:
         result = row.result or {}
         if "error" in result:
             return _raiser(error_from_wire(result["error"]))
         return lambda: result.get("value")
-    now = clock.now()
-    error: DirectoryUnavailableError | None = None
+    if row.state in (JobState.EXPIRED, JobState.LOST):
+        return _raiser(_unavailable("the job ended unanswered", maybe_written=True))
+    return _overdue(row, clock.now())
+
+
+def _overdue(row: AgentJob, now: Any) -> Any:
+    """Expire a job nobody took, or move on one whose agent went quiet (see ``_settled``)."""
     if row.state == JobState.QUEUED and now >= row.expires_at:
-        AgentJob.objects.filter(pk=row.pk, state=JobState.QUEUED).update(
+        expired = AgentJob.objects.filter(pk=row.pk, state=JobState.QUEUED).update(
             state=JobState.EXPIRED, finished_at=now, sealed={}
         )
+        if not expired:
+            return None  # leased meanwhile: wait for that agent
         written = row.kind in PASSWORD_WRITES and row.attempts > 0
-        error = _unavailable("no agent took the job in time", maybe_written=written)
-    elif row.state == JobState.LEASED and row.lease_until and now >= row.lease_until:
-        if not _move_on(row, now):
-            error = _unavailable("the agent didn't answer", maybe_written=True)
-    elif row.state in (JobState.EXPIRED, JobState.LOST):
-        error = _unavailable("the job ended unanswered", maybe_written=True)
-    return _raiser(error) if error is not None else None
+        return _raiser(_unavailable("no agent took the job in time", maybe_written=written))
+    lapsed = row.state == JobState.LEASED and row.lease_until and now >= _handed_on_after(row)
+    if lapsed and _move_on(row, now) is False:
+        return _raiser(_unavailable("the agent didn't answer", maybe_written=True))
+    return None  # on its way, answered meanwhile, or back in the queue: read it again
+
+
+def _handed_on_after(row: AgentJob) -> Any:
+    """When a lapsed job may move on: a password write waits one more lease.
+
+    An agent starts a write only while enough of its lease is left for its
+    directory timeouts (``opensspr_agent.runner``); the extra lease covers a
+    write that started just in time and is slow to finish, so the next agent's
+    guard check can't pass while the first write is still on its way.
+    """
+    assert row.lease_until is not None
+    if row.kind in PASSWORD_WRITES:
+        return row.lease_until + timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
+    return row.lease_until
 
 
 def _raiser(error: Exception) -> Any:
@@ -192,22 +219,25 @@ def _raiser(error: Exception) -> Any:
     return fail
 
 
-def _move_on(row: AgentJob, now: Any) -> bool:
-    """Put a job whose lease ran out back in the queue, or end it ``lost``; True if requeued.
+def _move_on(row: AgentJob, now: Any) -> bool | None:
+    """Put a job whose lease ran out back in the queue (True), or end it ``lost`` (False).
 
     Never a streamed job (parts of it were taken already), nor a password write
-    without its guard.
+    without its guard, nor when no other connected agent could take it (the
+    person would only wait longer). None when the job changed meanwhile.
     """
+    passed_over = [*row.payload.get("passed_over", []), str(row.leased_to_id)]
+    others = [a for a in connected_agents() if str(a.pk) not in passed_over]
     can_retry = (
         row.attempts < MAX_ATTEMPTS
         and row.kind not in STREAMED
         and (row.kind not in PASSWORD_WRITES or bool(row.payload.get("guard")))
+        and bool(others)
     )
-    lapsed = AgentJob.objects.filter(pk=row.pk, state=JobState.LEASED, lease_until__lte=now)
+    lapsed = AgentJob.objects.filter(pk=row.pk, state=JobState.LEASED, lease_until=row.lease_until)
     if can_retry:
         # Never back to the agent that let it lapse: a hung agent's open long polls
         # would otherwise take it again.
-        passed_over = [*row.payload.get("passed_over", []), str(row.leased_to_id)]
         moved = lapsed.update(
             state=JobState.QUEUED,
             leased_to=None,
@@ -215,17 +245,24 @@ def _move_on(row: AgentJob, now: Any) -> bool:
             payload={**row.payload, "passed_over": passed_over},
             expires_at=now + timedelta(seconds=settings.OPENSSPR_AGENT_JOB_SECONDS),
         )
-        if moved:
-            _queued()
-            if row.leased_to_id:
-                Agent.objects.filter(pk=row.leased_to_id).update(jobs_failed=F("jobs_failed") + 1)
+        if not moved:
+            return None
+        _queued()
+        if row.leased_to_id:
+            Agent.objects.filter(pk=row.leased_to_id).update(jobs_failed=F("jobs_failed") + 1)
         return True
-    lapsed.update(state=JobState.LOST, finished_at=now, sealed={})
-    return False
+    ended = lapsed.update(state=JobState.LOST, finished_at=now, sealed={})
+    return False if ended else None
 
 
 def lease(agent: Agent) -> AgentJob | None:
-    """The oldest job ``agent`` can run, now leased to it; None when there is none."""
+    """The oldest job ``agent`` can run, now leased to it; None when there is none.
+
+    A long poll authenticated once and then leases for up to 25 s: the agent is
+    looked up again, so one revoked meanwhile takes nothing more.
+    """
+    if not Agent.objects.filter(pk=agent.pk, revoked_at__isnull=True).exists():
+        return None
     now = clock.now()
     mine = Q(secret=False) | Q(sealed__has_key=str(agent.id))
     candidates = (
@@ -278,8 +315,18 @@ def finish(job_id: uuid.UUID, agent: Agent, result: Mapping[str, Any]) -> bool:
     return bool(won)
 
 
+#: Parts an agent may send ahead of the requester taking them (back-pressure).
+MAX_UNREAD_PARTS = 8
+
+
+class TooManyPartsError(Exception):
+    """The requester hasn't taken the earlier parts yet: send this one again shortly."""
+
+
 def add_part(job_id: uuid.UUID, agent: Agent, seq: int, entries: list[Any]) -> bool:
     """Keep one part of a streamed answer; the lease runs on while parts keep coming."""
+    if AgentJobPart.objects.filter(job_id=job_id).count() >= MAX_UNREAD_PARTS:
+        raise TooManyPartsError
     now = clock.now()
     lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
     with transaction.atomic():
@@ -325,6 +372,8 @@ def stream(job: AgentJob) -> Iterator[list[Any]]:
                 parts = (outcome() or {}).get("parts", 0)  # raises the agent's error
                 if seq >= parts:
                     return
+                if not AgentJobPart.objects.filter(job_id=job.pk, seq=seq).exists():
+                    raise _unavailable("a part of the answer never came", maybe_written=False)
                 continue  # the last parts came with the answer: take them
             waker.wait(POLL_SECONDS)
             waker.clear()

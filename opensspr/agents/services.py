@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from opensspr.accounts.models import User
-from opensspr.agents.models import Agent
+from opensspr.agents.models import Agent, AgentJob, JobState
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -25,7 +25,7 @@ from opensspr.core.crypto import keyed_digest, secrets_equal
 from opensspr.core.health import HealthState
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.jobs import PROTOCOL
-from opensspr.directory.sealing import SealError, public_key_from
+from opensspr.directory.sealing import SealError, public_key_from, seal
 
 ENROLMENT_LIFETIME = timedelta(hours=24)
 _TOKEN = "agents.enrolment"  # noqa: S105
@@ -99,9 +99,9 @@ def enrol(*, token: str, public_key: str, version: str, host: str, meta: Request
             and now < agent.enrolment_expires_at
             and secrets_equal(agent.enrolment_digest, keyed_digest(_TOKEN, parts[1]))
         )
-        try:
-            public_key_from(public_key)
-        except SealError:
+        try:  # a key we can really seal to (X25519 refuses low-order points here)
+            seal(public_key_from(public_key), "probe", context="enrolment")
+        except (SealError, ValueError):
             usable = False
         if not usable or agent is None:
             record_event(
@@ -146,9 +146,20 @@ def authenticate(presented: str) -> Agent | None:
 
 
 def revoke(agent: Agent, *, actor: User | None, meta: RequestMeta) -> None:
-    """From now on the agent's credential is refused and no job is sealed to it."""
+    """From now on the agent's credential is refused and no job is sealed to it.
+
+    Its envelopes in waiting jobs are wiped, and the jobs it holds are handed back
+    (their lease ends now), so nothing more reaches it.
+    """
+    now = clock.now()
     with transaction.atomic():
-        Agent.objects.filter(pk=agent.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+        Agent.objects.filter(pk=agent.pk, revoked_at__isnull=True).update(revoked_at=now)
+        key = str(agent.pk)
+        for job in AgentJob.objects.select_for_update().filter(state=JobState.QUEUED, secret=True):
+            if key in job.sealed:
+                job.sealed.pop(key)
+                job.save(update_fields=["sealed"])
+        AgentJob.objects.filter(state=JobState.LEASED, leased_to=agent).update(lease_until=now)
         record_event(
             activity=Activity.AGENT_REVOKED,
             outcome=Outcome.SUCCESS,

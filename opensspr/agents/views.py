@@ -12,6 +12,7 @@ queue when the queue's generation moved (``jobs.queue_generation``).
 
 import asyncio
 import json
+import math
 import time
 import uuid
 from typing import Any
@@ -126,9 +127,10 @@ async def next_job(request: HttpRequest) -> HttpResponse:
         return _unauthorised()
     meta = request_meta(request)
     try:
-        wait = min(float(request.GET.get("wait", MAX_WAIT_SECONDS)), MAX_WAIT_SECONDS)
+        wait = float(request.GET.get("wait", MAX_WAIT_SECONDS))
     except ValueError:
         wait = MAX_WAIT_SECONDS
+    wait = min(wait, MAX_WAIT_SECONDS) if math.isfinite(wait) else MAX_WAIT_SECONDS
     deadline = time.monotonic() + max(wait, 0.0)
     try:
         await sync_to_async(services.seen)(agent, meta)
@@ -156,6 +158,19 @@ async def next_job(request: HttpRequest) -> HttpResponse:
 MAX_PART_BODY = 16 * 1024 * 1024  # one part of a sync read: about PART_BYTES, base64'd
 
 
+def _part_body(request: HttpRequest) -> tuple[int, list[Any]] | None:
+    """``(seq, entries)`` of a part; read from the stream: it passes Django's form limit."""
+    raw = request.read(MAX_PART_BODY + 1)
+    try:
+        data = json.loads(raw) if len(raw) <= MAX_PART_BODY else None
+        seq = int(data.get("seq", -1)) if isinstance(data, dict) else -1
+    except (TypeError, ValueError):
+        return None
+    if seq < 0 or not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        return None
+    return seq, data["entries"]
+
+
 @csrf_exempt
 @require_POST
 def job_part(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
@@ -163,22 +178,14 @@ def job_part(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     agent = _agent(request)
     if agent is None:
         return _unauthorised()
-    # Read the stream ourselves: a part is bigger than Django's form-upload limit.
-    raw = request.read(MAX_PART_BODY + 1)
+    part = _part_body(request)
+    if part is None:
+        return _problem(400, "bad_request", "Send {seq, entries}, seq a number from 0.")
+    seq, entries = part
     try:
-        data = json.loads(raw) if len(raw) <= MAX_PART_BODY else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
-        return _problem(400, "bad_request", "Send {seq, entries}.")
-    try:
-        seq = int(data.get("seq", -1))
-    except (TypeError, ValueError):
-        seq = -1
-    if seq < 0:
-        return _problem(400, "bad_request", "seq is a number from 0.")
-    try:
-        taken = jobs.add_part(job_id, agent, seq, data["entries"])
+        taken = jobs.add_part(job_id, agent, seq, entries)
+    except jobs.TooManyPartsError:
+        return _problem(429, "slow_down", "Earlier parts are still being read; send it again.")
     except DatabaseError:
         return _problem(503, "unavailable", "The server's job queue is unavailable.")
     if not taken:
@@ -195,6 +202,9 @@ def job_result(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     data = _body(request)
     if data is None or not ({"value", "error"} & data.keys()):
         return _problem(400, "bad_request", "Send {value} or {error}.")
+    error = data.get("error")
+    if "error" in data and not (isinstance(error, dict) and isinstance(error.get("code"), str)):
+        return _problem(400, "bad_request", "An error is {family, code}.")
     result = {"error": data["error"]} if "error" in data else {"value": data["value"]}
     try:
         taken = jobs.finish(job_id, agent, result)

@@ -251,7 +251,7 @@ OPENSSPR_AUDIT_RETENTION_DAYS = env.integer(
 # counts as disconnected. Agents send a heartbeat every OPENSSPR_AGENT_HEARTBEAT_SECONDS.
 OPENSSPR_AGENT_JOB_SECONDS = env.integer("OPENSSPR_AGENT_JOB_SECONDS", 120, minimum=1, maximum=900)
 OPENSSPR_AGENT_LEASE_SECONDS = env.integer(
-    "OPENSSPR_AGENT_LEASE_SECONDS", 30, minimum=2, maximum=300
+    "OPENSSPR_AGENT_LEASE_SECONDS", 60, minimum=2, maximum=600
 )
 OPENSSPR_AGENT_HEARTBEAT_SECONDS = env.integer(
     "OPENSSPR_AGENT_HEARTBEAT_SECONDS", 30, minimum=1, maximum=900

@@ -35,7 +35,7 @@ from opensspr.directory.errors import (
 from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
-PROTOCOL = 1  # bumped when a job or result changes shape; the server refuses older agents
+PROTOCOL = 1  # bumped when a job or result changes shape; older agents show as "too old"
 
 
 class JobKind(StrEnum):

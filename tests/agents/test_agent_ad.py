@@ -48,6 +48,7 @@ user_id_attribute = "sAMAccountName"
 user_filter = "(&(objectCategory=person)(objectClass=user))"
 policy_hints = {"true" if samba_dc.supports_policy_hints else "false"}
 operation_timeout = 3
+connect_timeout = 3
 """,
     )
     token = ad_site.do("token", name="dc")["token"]

@@ -13,8 +13,9 @@ SECRET = "Lantern-Harbour-Quiet-93"
 
 
 @pytest.fixture
-def agent_pair(clock, meta):
-    """Two enrolled agents and their private keys, both polling."""
+def agent_pair(clock, meta, settings):
+    """Two enrolled agents and their private keys, both polling; leases of 30 s."""
+    settings.OPENSSPR_AGENT_LEASE_SECONDS = 30
     made = []
     for name in ("one", "two"):
         key = new_private_key()
@@ -89,7 +90,10 @@ def test_a_guarded_write_whose_agent_vanished_moves_on_to_the_next(agent_pair, c
     guard = {"marker": "before", "known": True}
     job = jobs.submit(JobKind.RESET, {"dn": "uid=x", "guard": guard}, {"password": SECRET})
     jobs.lease(one)
-    clock.advance(seconds=31)
+    clock.advance(seconds=31)  # a write's lease has run out, but one more lease must pass
+    assert jobs._settled(AgentJob.objects.get(pk=job.pk)) is None
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.LEASED
+    clock.advance(seconds=30)
     assert jobs._settled(AgentJob.objects.get(pk=job.pk)) is None  # moved on, still waiting
     assert jobs.lease(one) is None  # never back to the agent that let it lapse (hung?)
     again = jobs.lease(two)
@@ -104,7 +108,7 @@ def test_an_unguarded_write_whose_agent_vanished_is_never_handed_on(agent_pair, 
     (one, _), (two, _) = agent_pair
     job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
     jobs.lease(one)
-    clock.advance(seconds=31)
+    clock.advance(seconds=61)
     with pytest.raises(DirectoryUnavailableError) as raised:
         jobs.wait(job)
     assert raised.value.maybe_written is True  # the writeback's reconciler decides
@@ -149,3 +153,24 @@ def test_queueing_a_job_moves_the_generation_waiting_agents_watch(
         jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
     after = jobs.queue_generation()
     assert after is not None and after != before
+
+
+def test_a_lapsed_job_with_no_other_agent_to_take_it_ends_at_once(agent_pair, clock, meta):
+    (one, _), (two, _) = agent_pair
+    services.revoke(two, actor=None, meta=meta)
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    jobs.lease(one)
+    clock.advance(seconds=31)
+    with pytest.raises(DirectoryUnavailableError):
+        jobs.wait(job)  # not requeued for 2 more minutes that nobody would take
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.LOST
+
+
+def test_an_expiry_that_loses_the_race_to_a_lease_decides_nothing(agent_pair, clock):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
+    stale = AgentJob.objects.get(pk=job.pk)  # read while queued...
+    clock.advance(seconds=121)
+    AgentJob.objects.filter(pk=job.pk).update(state=JobState.LEASED, leased_to=one)  # ...leased
+    assert jobs._settled(stale) is None  # not "nothing was written": read the row again
+    assert AgentJob.objects.get(pk=job.pk).state == JobState.LEASED
