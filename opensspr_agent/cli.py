@@ -54,7 +54,7 @@ def _enrol(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> str:
     """From a file or standard input, so it shows in no process list or shell history."""
-    if args.token_file == "-":
+    if args.token_file == "-":  # noqa: S105 (standard input, not a password)
         return sys.stdin.readline().strip()
     if args.token_file:
         return Path(args.token_file).read_text(encoding="utf-8").strip()
