@@ -81,7 +81,11 @@ def main() -> None:
                 writes=args.writes,
             )
             started = time.perf_counter()
-            out = site.manage("shell", "-c", code)
+            try:
+                out = site.manage("shell", "-c", code)
+            except AssertionError:
+                print(agents.log("bench")[-3000:])
+                raise
             line = next(x for x in out.splitlines() if x.startswith("DRIVER "))
             figures = __import__("json").loads(line.removeprefix("DRIVER "))
             print(f"password resets of one entry, {args.writes} each, loopback, slapd ppolicy")

@@ -59,8 +59,8 @@ def queue_generation() -> int | None:
     """A number that changes whenever a job is queued; None if the cache can't say.
 
     Waiting agents look at it every few milliseconds and read the queue itself
-    only when it moved (or every ``views.DB_POLL_SECONDS``), so an idle agent
-    costs a cache read, not a database query. The cache is Redis in scale-out
+    only when it moved (or on a timer, ``views._db_poll_seconds``), so an idle
+    agent costs a cache read, not a database query. The cache is Redis in scale-out
     (shared by every process) and in-process memory in the embedded default
     (one process).
     """

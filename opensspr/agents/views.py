@@ -34,7 +34,18 @@ from opensspr.throttles.service import hit
 
 MAX_WAIT_SECONDS = 25.0
 POLL_SECONDS = 0.01  # how often a waiting poll looks at the queue's generation (a cache read)
-DB_POLL_SECONDS = 1.0  # ...and reads the queue itself regardless
+
+
+def _db_poll_seconds() -> float:
+    """How often a waiting poll reads the queue itself, whatever the generation says.
+
+    With a shared cache (Redis) every process moves the generation every poll sees:
+    once a second is a safety net. With a cache of this process only (the embedded
+    default), jobs queued by another process (the worker, a command) don't move
+    it: read the queue every 50 ms.
+    """
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    return 0.05 if backend.endswith("LocMemCache") else 1.0
 MAX_BODY = 64 * 1024
 
 
@@ -135,14 +146,14 @@ async def next_job(request: HttpRequest) -> HttpResponse:
     try:
         await sync_to_async(services.seen)(agent, meta)
         seen_generation: int | None = None
-        read_at = 0.0
+        read_at, db_poll = 0.0, _db_poll_seconds()
         while True:
             # The queue is read when a job was queued since (the generation moved), and
-            # at least every DB_POLL_SECONDS whatever the cache says.
+            # at least every ``db_poll`` seconds whatever the cache says.
             generation = jobs.queue_generation()
             now = time.monotonic()
             moved = generation is None or generation != seen_generation
-            if moved or now - read_at >= DB_POLL_SECONDS:
+            if moved or now - read_at >= db_poll:
                 seen_generation, read_at = generation, now
                 job = await sync_to_async(jobs.lease)(agent)
                 if job is not None:
