@@ -46,6 +46,8 @@ def _db_poll_seconds() -> float:
     """
     backend = str(settings.CACHES["default"]["BACKEND"])
     return 0.05 if backend.endswith("LocMemCache") else 1.0
+
+
 MAX_BODY = 64 * 1024
 
 
