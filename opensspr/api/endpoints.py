@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from opensspr.api.bodies import Body, parse_body
 from opensspr.api.problems import ApiProblem, from_engine_code, problem_response
 from opensspr.api.representations import failures_json, flow_json
-from opensspr.core.outages import is_outage
+from opensspr.core.outages import is_outage, outage_cause
 from opensspr.directory.base import DirectoryError
 from opensspr.resets.flow import FlowBlockedError, FlowError, PasswordRejectedError
 
@@ -88,8 +88,8 @@ def endpoint(**spec_args: Any) -> Callable[[Callable[..., HttpResponse]], Callab
             except Exception as exc:
                 if not is_outage(exc):
                     raise  # a bug: Django logs it, handler500 answers server_error
-                # The class name only: a driver's message may quote a query or an address.
-                logger.warning("%s: dependency unavailable (%s)", request.path, type(exc).__name__)
+                # Names only: a driver's message may quote a query or an address.
+                logger.warning("%s: dependency unavailable (%s)", request.path, outage_cause(exc))
                 response = problem_response(ApiProblem("service_unavailable"))
             add_never_cache_headers(response)
             return response

@@ -36,3 +36,25 @@ def is_outage(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def outage_cause(exc: BaseException | None) -> str:
+    """A short, secret-free name for an outage, for the operator's log.
+
+    A driver's message may quote a query or an address, so only class names are
+    logged, plus SQLite's own error name (``SQLITE_FULL`` for a full disk,
+    ``SQLITE_BUSY`` for a lock), which says what the operator must fix and
+    carries no data.
+    """
+    names: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        name = type(exc).__name__
+        sqlite_name = getattr(exc, "sqlite_errorname", None)
+        if isinstance(sqlite_name, str) and sqlite_name.isupper():
+            name = f"{name} {sqlite_name}"
+        if name not in names:
+            names.append(name)
+        exc = exc.__cause__ or exc.__context__
+    return " <- ".join(names)
