@@ -304,6 +304,9 @@ class WritebackIntent(models.Model):
     dn = models.CharField(max_length=1024)
     marker = models.CharField(max_length=64, blank=True)
     marker_known = models.BooleanField(default=False)
+    # host:port of the server that gave ``marker``: the write and every read that
+    # settles it go there alone, as replicas lag (empty: through an agent).
+    server = models.CharField(max_length=300, blank=True, default="")
     state = models.CharField(
         max_length=12, choices=IntentState.choices, default=IntentState.PENDING, db_index=True
     )

@@ -18,6 +18,7 @@ settings that built them: a console save builds new ones and closes the old.
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from opensspr.accounts.models import User, UserSource
 from opensspr.core.health import Health, HealthState
@@ -92,6 +93,15 @@ class OnPremisesDirectory:
     def password_marker(self, user: User) -> str | None:
         dn = _dn(user)
         return self._call(lambda server: server.password_marker(dn))
+
+    def password_marker_where(self, user: User) -> tuple[str | None, str]:
+        """The marker, and the address of the server that gave it (the write goes there)."""
+        dn = _dn(user)
+        return self.failover.answered_by(lambda server: server.password_marker(dn))
+
+    def on_server(self, address: str) -> AbstractContextManager[None]:
+        """Inside, this thread's calls go to the server at ``address`` only (no failover)."""
+        return self.failover.only(address)
 
     def account_state(self, user: User) -> AccountState:
         dn = _dn(user)

@@ -113,7 +113,7 @@ def begin(
     """
     if purpose not in _finishers:
         raise LookupError(f"no finisher registered for {purpose!r}")
-    marker = connector.password_marker(user)
+    marker, server = _marker_and_server(connector, user)
     with transaction.atomic():
         intent = WritebackIntent.objects.create(
             purpose=purpose,
@@ -121,6 +121,7 @@ def begin(
             dn=user.on_premises_dn,
             marker=marker or "",
             marker_known=marker is not None,
+            server=server,
             context=dict(context),
             started_at=clock.now(),
         )
@@ -177,7 +178,7 @@ def run(
     pending for the reconciler or the person's next try.
     """
     try:
-        with _guarded(connector, intent):
+        with _guarded(connector, intent), _pinned(connector, intent):
             write()
     except DirectoryUnavailableError as exc:
         if exc.maybe_written:
@@ -211,6 +212,31 @@ def _guarded(
     return guard
 
 
+def _marker_and_server(connector: OnPremisesConnector, user: User) -> tuple[str | None, str]:
+    """The marker before the write, and which server gave it (direct mode only)."""
+    where = getattr(connector, "password_marker_where", None)
+    if where is None:
+        return connector.password_marker(user), ""
+    marker, server = where(user)
+    return marker, str(server)
+
+
+def _pinned(
+    connector: OnPremisesConnector, intent: WritebackIntent
+) -> AbstractContextManager[None]:
+    """The write, and the reads that settle it, on the server that gave the marker.
+
+    Replicas lag (security bar F5): a second server may not have the write yet,
+    and its unchanged marker would read as "never landed". If that server is
+    down, the intent stays pending until it answers again.
+    """
+    on_server = getattr(connector, "on_server", None)
+    if on_server is None or not intent.server:
+        return nullcontext()
+    pinned: AbstractContextManager[None] = on_server(intent.server)
+    return pinned
+
+
 def _settle(intent: WritebackIntent, applied: bool, reason: str, local: Any) -> Any:
     return settle(intent, applied=applied, reason=reason, local=local)[1]
 
@@ -218,7 +244,8 @@ def _settle(intent: WritebackIntent, applied: bool, reason: str, local: Any) -> 
 def landed(connector: OnPremisesConnector, intent: WritebackIntent) -> bool:
     """Whether the directory's password marker moved since ``begin`` read it."""
     user = intent.user
-    marker = connector.password_marker(user)
+    with _pinned(connector, intent):
+        marker = connector.password_marker(user)
     if not intent.marker_known:
         return marker is not None
     return (marker or "") != intent.marker

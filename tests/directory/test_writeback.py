@@ -555,3 +555,76 @@ def test_a_reset_of_a_value_ppolicy_cant_check_is_refused_for_quality(jan, meta,
         )
     assert refused.value.code == "directory:password_quality"
     assert direct.verify_password(jan.on_premises_dn, OLD) is True
+
+
+@pytest.fixture(scope="module")
+def lagging_replica(tmp_path_factory) -> Iterator[slapd.Slapd]:
+    """A second server of the same directory that never receives the write: lag without end."""
+    server = slapd.start(tmp_path_factory.mktemp("replica"))
+    try:
+        yield server
+    finally:
+        slapd.stop(server)
+
+
+def test_a_lagging_replica_never_settles_a_write_it_has_not_seen(
+    jan, meta, clock, proxy, slapd_server, *, lagging_replica
+):
+    """F5: the write went to the first server and its answer was lost; that server is then
+    down. The second server answers, but it hasn't replicated the write, so its marker is
+    the old one. Write and read-back share one server: the reconciler waits for the first
+    server rather than call the write lost from the replica's stale answer."""
+    admin = lagging_replica.admin()
+    try:
+        uid = jan.on_premises_dn.split(",")[0].removeprefix("uid=")
+        attributes = {"cn": uid, "sn": uid, "uid": uid, "userPassword": OLD}
+        assert admin.add(jan.on_premises_dn, ["inetOrgPerson"], attributes), admin.result
+    finally:
+        admin.unbind()
+    replica_proxy = TcpProxy("127.0.0.1", lagging_replica.ldap_port)
+    replica = OpenLdapDirectory(slapd.openldap_config(lagging_replica))
+    try:
+        settings = DirectorySettings.objects.get(pk=1)
+        settings.urls = f"ldap://127.0.0.1:{proxy.port}\nldap://127.0.0.1:{replica_proxy.port}"
+        settings.ca_certificate = (
+            slapd_server.tls.ca_file.read_text() + lagging_replica.tls.ca_file.read_text()
+        )
+        settings.save()
+        onprem._connectors.reset()
+        view = _verified(jan, meta)
+        original = OpenLdapDirectory.set_password
+
+        def lost_answer(self, *args, **kwargs):
+            proxy.set_mode("mute")  # the first server applies it; its answer never comes
+            return original(self, *args, **kwargs)
+
+        OpenLdapDirectory.set_password = lost_answer
+        try:
+            with pytest.raises(FlowError) as lost:
+                set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+        finally:
+            OpenLdapDirectory.set_password = original
+        assert lost.value.code == "directory_unavailable"
+        intent = WritebackIntent.objects.get(user=jan)
+        assert intent.server == f"127.0.0.1:{proxy.port}"
+        proxy.set_mode("refuse")  # the first server goes down; the replica still answers
+        onprem._connectors.reset()
+        clock.advance(seconds=writeback.GRACE.total_seconds() + 1)
+
+        assert writeback.reconcile_pending() == 0  # the replica's old marker decides nothing
+        intent.refresh_from_db()
+        assert intent.state == IntentState.PENDING
+        assert ResetFlow.objects.get(user=jan).state == FlowState.WRITING
+        assert replica.verify_password(jan.on_premises_dn, OLD) is True  # it lags, truly
+        assert _notifications() == 0
+
+        proxy.set_mode("pass")  # the first server is back: it has the write
+        assert writeback.reconcile_pending() == 1
+        intent.refresh_from_db()
+        assert intent.state == IntentState.APPLIED
+        assert get_flow(handle=view.handle).state == FlowState.DONE
+        assert _notifications() == 1
+        assert replica.verify_password(jan.on_premises_dn, OLD) is True  # never written there
+    finally:
+        replica.close()
+        replica_proxy.close()

@@ -29,6 +29,9 @@ COVERED: dict[str, list[str]] = {
     "F4 write applied, answer lost": [
         "tests.directory.test_writeback::test_a_lost_answer_is_settled_by_reading_the_directory_never_by_writing_again",
     ],
+    "F5 directory replication lag": [
+        "tests.directory.test_writeback::test_a_lagging_replica_never_settles_a_write_it_has_not_seen",
+    ],
     "F6 bad certificate, StartTLS refused, no plaintext fallback": [
         "tests.directory.test_transport::test_an_unknown_ca_is_refused",
         "tests.directory.test_transport::test_a_certificate_for_another_name_is_refused",
@@ -49,6 +52,9 @@ COVERED: dict[str, list[str]] = {
     "F11 database stalled or restarting mid-flow, at each step": [
         "tests.faults.test_database_at_each_step::test_a_stalled_database_at_each_step_changes_nothing_and_the_step_can_be_retried",
         "tests.api.test_failures::test_a_locked_database_answers_503_problem",
+    ],
+    "F11b disk full on the embedded default": [
+        "tests.faults.test_disk_full::test_a_full_disk_refuses_the_step_whole_and_the_same_step_works_once_space_returns",
     ],
     "F11c the server killed between and during steps": [
         "tests.faults.test_server_killed::test_a_kill_between_steps_loses_nothing_the_person_holds",
@@ -91,12 +97,7 @@ COVERED: dict[str, list[str]] = {
 }
 
 NOT_YET: dict[str, str] = {
-    "F5 directory replication lag": "write and read-back share one server by design "
-    "(onprem.py never fails over after a write); no two-server fixture yet",
     "F10 push service": "no push method is built",
-    "F11b disk full on the embedded default": "SQLite fails only when it needs a new page, "
-    "so a full disk hits some writes and not others; the in-memory test database can't be "
-    "filled faithfully (max_page_count still leaves room in partly used pages)",
     "F17 resource pressure": "measured by bench/bench_http_reset_storm.py, not asserted",
 }
 

@@ -5,10 +5,16 @@ the next server; a failure after a write was sent never does: a second server
 must not get the same password write, the crash-safe writeback decides what
 happened. The last server that answered is tried first next time. No Django:
 the direct-mode connector and the agent share this.
+
+Servers of one directory replicate with a lag, so a write and the reads that
+decide whether it landed must meet the same server: ``answered_by`` names the
+server that gave an answer, and inside ``only(address)`` every call of this
+thread goes to that server alone, with no failover (security bar F5).
 """
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from opensspr.core.health import Health, HealthState
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
@@ -36,13 +42,42 @@ class Failover:
         self.servers = list(servers)
         self._preferred = 0
         self._lock = threading.Lock()
+        self._pin = threading.local()
 
     def close(self) -> None:
         for server in self.servers:
             server.close()
 
+    @staticmethod
+    def address(server: Ldap) -> str:
+        return f"{server.config.host}:{server.config.port}"
+
+    @contextmanager
+    def only(self, address: str) -> Iterator[None]:
+        """Inside, every call of this thread goes to the server at ``address`` alone."""
+        previous = getattr(self._pin, "address", None)
+        self._pin.address = address
+        try:
+            yield
+        finally:
+            self._pin.address = previous
+
     def call[T](self, operation: Callable[[Ldap], T]) -> T:
         """``operation`` on the preferred server; on to the next only if nothing was sent."""
+        return self.answered_by(operation)[0]
+
+    def answered_by[T](self, operation: Callable[[Ldap], T]) -> tuple[T, str]:
+        """``call``, and the address of the server that answered."""
+        pinned = getattr(self._pin, "address", None)
+        if pinned is not None:
+            server = next((s for s in self.servers if self.address(s) == pinned), None)
+            if server is None:  # the settings changed since: that server is gone
+                error = DirectoryUnavailableError(
+                    "the server is no longer configured", code=DirectoryCode.UNAVAILABLE
+                )
+                error.maybe_written = False
+                raise error
+            return operation(server), pinned
         failure: DirectoryUnavailableError | None = None
         count = len(self.servers)
         if not count:
@@ -62,7 +97,7 @@ class Failover:
             if index != self._preferred:
                 with self._lock:
                     self._preferred = index
-            return result
+            return result, self.address(self.servers[index])
         assert failure is not None
         raise failure
 
