@@ -31,8 +31,11 @@ def mark_proven_by_reset(*, user: User, gates: list[dict[str, str]]) -> list[str
     (reference §8.3); a code that reached it and came back proves it as well as
     registration does. Only the value still stored counts: the gate's channel
     digest is compared with the current value's, so a value replaced meanwhile
-    stays as it is. Call inside the transaction that completes the reset;
-    returns the fields the reset proved (a time already set is kept).
+    stays as it is. A value that works is current, so the reset also counts as
+    the person confirming their security info (the report's "last confirmed",
+    and the reconfirmation interval starts again). Call inside the transaction
+    that completes the reset; returns the fields the reset proved (an earlier
+    proof's time is kept).
     """
     newly: list[str] = []
     for gate in gates:
@@ -52,6 +55,8 @@ def mark_proven_by_reset(*, user: User, gates: list[dict[str, str]]) -> list[str
     stamps = {
         f"{field}_proven_at": Coalesce(F(f"{field}_proven_at"), Value(now)) for field in newly
     }
-    if not RegistrationState.objects.filter(user=user).update(**stamps):
-        RegistrationState.objects.create(user=user, **{f"{f}_proven_at": now for f in newly})
+    if not RegistrationState.objects.filter(user=user).update(confirmed_at=now, **stamps):
+        RegistrationState.objects.create(
+            user=user, confirmed_at=now, **{f"{f}_proven_at": now for f in newly}
+        )
     return newly

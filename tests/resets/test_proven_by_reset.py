@@ -71,3 +71,23 @@ def test_a_value_replaced_before_the_reset_ends_is_not_proven(jan, meta):
     jan.save(update_fields=["auth_email"])
     set_new_password(handle=view.handle, new_password=NEW, meta=meta)
     assert _state(jan) is None or _state(jan).auth_email_proven_at is None
+
+
+def test_the_report_shows_the_email_proven_and_confirmed_after_the_reset(jan, meta, clock):
+    """The issue's Jan: after he reset through his email, the report (page rows and CSV)
+    must no longer call it unproven, nor his security info never confirmed."""
+    from opensspr.reports.exports import COLUMNS, registration_csv
+    from opensspr.reports.selectors import Confirmation, ReportFilters, list_registration_rows
+
+    never = ReportFilters(confirmation=Confirmation.NEVER)
+    assert jan.pk in {row.user.pk for row in list_registration_rows(never)}
+    view = _through_email(jan, meta)
+    set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+
+    assert jan.pk not in {row.user.pk for row in list_registration_rows(never)}
+    (row,) = [r for r in list_registration_rows() if r.user.pk == jan.pk]
+    assert row.info.confirmed_at == clock.now
+    line = dict(zip(COLUMNS, registration_csv([row]).splitlines()[1].split(","), strict=True))
+    assert line["email"] == "proven"
+    assert line["mobile_phone"] == "unproven"  # set by an administrator, never used
+    assert line["last_confirmed"] == clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
