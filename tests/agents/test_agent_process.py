@@ -265,46 +265,9 @@ def test_a_revoked_agent_is_refused_and_stops(site, agents):
 def test_an_enrolment_token_works_once(site, agents: Agents):
     path = agents.enrol("north")
     token = site.do("token", name="again")["token"]
-    import subprocess
-    import sys
-
-    first = subprocess.run(  # our own command line
-        [
-            sys.executable,
-            "-m",
-            "opensspr_agent",
-            "enrol",
-            "--config",
-            str(path),
-            "--token",
-            token,
-            "--force",
-        ],
-        env=agents.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    first = agents.run_enrol(path, token, "--force")
     assert first.returncode == 0, first.stderr
-    second = subprocess.run(  # our own command line
-        [
-            sys.executable,
-            "-m",
-            "opensspr_agent",
-            "enrol",
-            "--config",
-            str(path),
-            "--token",
-            token,
-            "--force",
-        ],
-        env=agents.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    second = agents.run_enrol(path, token, "--force")
     assert second.returncode == 1
     assert "enrolment refused" in second.stderr
 
