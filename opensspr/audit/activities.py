@@ -114,6 +114,7 @@ class Activity(models.TextChoices):
     DIRECTORY_SYNC_USER_ENABLED = "directory.sync_user_enabled", _("Account enabled by sync")
     DIRECTORY_SYNC_USER_DISABLED = "directory.sync_user_disabled", _("Account disabled by sync")
     DIRECTORY_SYNC_ROLES_CHANGED = "directory.sync_roles_changed", _("Roles changed by sync")
+    DIRECTORY_CHECKED = "directory.checked", _("Directory checked")
     AGENT_CREATED = "agent.created", _("On-premises agent added")
     AGENT_ENROLLED = "agent.enrolled", _("On-premises agent enrolled")
     AGENT_ENROLMENT_REFUSED = "agent.enrolment_refused", _("Agent enrolment refused")
@@ -222,6 +223,7 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
         Activity.DIRECTORY_SYNC_USER_ENABLED,
         Activity.DIRECTORY_SYNC_USER_DISABLED,
         Activity.DIRECTORY_SYNC_ROLES_CHANGED,
+        Activity.DIRECTORY_CHECKED,
         Activity.AGENT_CREATED,
         Activity.AGENT_ENROLLED,
         Activity.AGENT_ENROLMENT_REFUSED,

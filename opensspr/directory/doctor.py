@@ -1,12 +1,22 @@
 """Run the writeback doctor on the configured on-premises directory (command and console).
 
-A read-only selector: it unseals the service account's password only to hand
-it to the connector, and no finding holds it. Each server URL is checked on
-its own, since a TLS or firewall fault can affect one server and not another.
+It only reads the directory: it unseals the service account's password only to
+hand it to the connector, and no finding holds it. Each server URL is checked
+on its own, since a TLS or firewall fault can affect one server and not another.
+A check from the console is still audited (``check_directory``): it binds as the
+service account and can look a person up in the directory, so who did it, and
+what it found, belongs in the log.
 """
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
+from opensspr.accounts.models import User
+from opensspr.audit.activities import Activity
+from opensspr.audit.models import Outcome
+from opensspr.audit.services import record_event
+from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.ldap.doctor import Finding, Severity, diagnose, worst
 from opensspr.directory.models import DirectoryKind, DirectorySettings
 
@@ -53,3 +63,30 @@ def run_directory_doctor(*, sample_user_id: str | None = None) -> list[ServerRep
 
 def has_errors(reports: list[ServerReport]) -> bool:
     return any(report.severity is Severity.ERROR for report in reports)
+
+
+def check_directory(
+    *, actor: User, meta: RequestMeta, sample_user_id: str | None = None
+) -> list[ServerReport]:
+    """``run_directory_doctor`` for an administrator, audited with its verdict.
+
+    The audit names the servers' worst result and the codes found, never the
+    sample user's ID (a typed ID may be a password typed in the wrong field).
+    """
+    reports = run_directory_doctor(sample_user_id=sample_user_id)
+    codes = sorted({f.code for r in reports for f in r.findings if f.severity is not Severity.OK})
+    severity = worst([f for r in reports for f in r.findings]) if reports else Severity.OK
+    with transaction.atomic():
+        record_event(
+            activity=Activity.DIRECTORY_CHECKED,
+            outcome=Outcome.FAILURE if severity is Severity.ERROR else Outcome.SUCCESS,
+            meta=meta,
+            actor=actor,
+            reason=str(severity.value),
+            details={
+                "servers": len(reports),
+                "findings": codes[:20],
+                "sample_user": bool(sample_user_id),
+            },
+        )
+    return reports

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from opensspr.audit.models import AuditEvent
 from opensspr.core.crypto import seal
 from opensspr.demo.certs import issue
 from opensspr.directory.ldap.config import TlsMode
@@ -238,6 +239,12 @@ def test_the_console_button_runs_the_doctor(client, user_factory, slapd_server, 
     assert 'id="finding-1-ppolicy_default_missing"' in page
     assert 'id="finding-1-sample_user_found"' in page
     assert slapd.RESETTER_PW not in page
+    (event,) = AuditEvent.objects.filter(activity="directory.checked")
+    assert event.actor is not None
+    assert event.outcome == "failure" and event.reason == "error"
+    assert "ppolicy_default_missing" in event.details["findings"]
+    assert event.details["sample_user"] is True
+    assert uid not in json.dumps(event.details) + event.target_label  # never the typed ID
 
 
 @pytest.mark.django_db

@@ -26,10 +26,11 @@ from django.utils.translation import gettext_lazy as _
 from opensspr.accounts.models import User
 from opensspr.agents import services, status
 from opensspr.agents.models import Agent
+from opensspr.console.admin_base import _actor
 from opensspr.console.services import save_from_console
 from opensspr.console.site import console_site
 from opensspr.core.request_meta import request_meta
-from opensspr.directory.doctor import DoctorNotConfiguredError, run_directory_doctor
+from opensspr.directory.doctor import DoctorNotConfiguredError, check_directory
 from opensspr.directory.models import DirectorySettings, Transport
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
@@ -100,7 +101,7 @@ class AgentAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         if request.method == "POST" and "check_directory" in request.POST and not agent_mode:
             try:
-                reports = run_directory_doctor(sample_user_id=None)
+                reports = check_directory(actor=_actor(request), meta=request_meta(request))
             except DoctorNotConfiguredError:
                 reports = []
         policy = get_sspr_policy()

@@ -5,7 +5,7 @@ only; the service account's password is write-only (``directory.forms``).
 Role mappings are an inline, audited with the row. Only global administrators
 see the page (it decides who becomes an administrator). "Check the directory"
 runs the writeback doctor (``directory.doctor``) on the saved settings and lists
-its findings; it only reads, so it is not audited.
+its findings; it only reads the directory, and each run is audited.
 """
 
 from typing import Any
@@ -17,9 +17,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from opensspr.console.admin_base import AuditedModelAdmin
+from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
-from opensspr.directory.doctor import DoctorNotConfiguredError, run_directory_doctor
+from opensspr.core.request_meta import request_meta
+from opensspr.directory.doctor import DoctorNotConfiguredError, check_directory
 from opensspr.directory.forms import DirectorySettingsForm
 from opensspr.directory.models import DirectorySettings, RoleMapping
 
@@ -123,7 +124,9 @@ class DirectorySettingsAdmin(AuditedModelAdmin):
             sample = request.POST.get("sample_user", "").strip()[:256]
             context["sample_user"] = sample
             try:
-                context["reports"] = run_directory_doctor(sample_user_id=sample or None)
+                context["reports"] = check_directory(
+                    actor=_actor(request), meta=request_meta(request), sample_user_id=sample or None
+                )
             except DoctorNotConfiguredError:
                 context["not_configured"] = _(
                     "No on-premises directory is configured yet: enter the server URLs and "
