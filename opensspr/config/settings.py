@@ -104,7 +104,8 @@ WSGI_APPLICATION = "opensspr.config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The console's override of Django admin's base template (it adds our stylesheet).
+        "DIRS": [PACKAGE_DIR / "console" / "overrides"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

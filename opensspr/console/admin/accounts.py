@@ -74,8 +74,12 @@ class UserForm(forms.ModelForm):
             self.add_error("user_id", _("A user with this user ID already exists."))
 
 
-class RoleInline(admin.TabularInline):
-    """Roles are granted and removed by global administrators only."""
+class RoleInline(admin.StackedInline):
+    """Roles are granted and removed by global administrators only.
+
+    Stacked, not tabular: each field keeps its own label, which a screen reader needs
+    (a tabular inline labels its fields only by the column header).
+    """
 
     model = RoleAssignment
     extra = 0
@@ -329,7 +333,12 @@ class GroupAdmin(AuditedModelAdmin):
     form = GroupForm
     list_display = ("name", "description")
     search_fields = ("name",)
-    filter_horizontal = ("members", "member_groups")
+    # Searched, not listed: an organisation can have a million people, and Django's
+    # two-list widget puts every one of them in the page (and fails axe).
+    autocomplete_fields = ("members", "member_groups")
+
+    class Media:
+        js = ("opensspr/select2-labels.js",)
 
 
 @admin.register(Organisation, site=console_site)
