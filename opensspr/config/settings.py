@@ -320,6 +320,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("nl", _("Dutch"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
+# One date-and-time format per language, with the time zone (opensspr/core/formats).
+FORMAT_MODULE_PATH = ["opensspr.core.formats"]
 TIME_ZONE = env.text("OPENSSPR_TIME_ZONE", "UTC")
 USE_TZ = True
 
