@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_component
-from tests.faults.test_server_killed import SETUP, Server
+from tests.faults.test_server_killed import Server, running_server
 
 DISK_BYTES = 24 * 1024 * 1024
 
@@ -59,16 +59,9 @@ def small_disk(tmp_path) -> Iterator[Path]:
 
 @pytest.fixture
 def server(tmp_path, small_disk) -> Iterator[Server]:
-    running = Server(tmp_path)  # its log stays on the big disk, its data on the small one
-    running.env["OPENSSPR_DATA_DIR"] = str(small_disk)
-    running.manage("migrate", "--verbosity", "0")
-    running.manage("shell", "-c", SETUP)
-    running.start()
-    try:
+    # Its log stays on the big disk, its data goes on the small one.
+    with running_server(tmp_path, data_dir=small_disk) as running:
         yield running
-    finally:
-        if running.process is not None and running.process.poll() is None:
-            running.kill()
 
 
 def _fill(disk: Path) -> Path:

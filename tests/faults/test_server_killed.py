@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -133,9 +134,15 @@ class Server:
             return pack(payload_fields(json.loads(answer.read())))
 
 
-@pytest.fixture
-def server(tmp_path) -> Iterator[Server]:
-    running = Server(tmp_path)
+@contextmanager
+def running_server(folder: Path, *, data_dir: Path | None = None) -> Iterator[Server]:
+    """A migrated server with Jan set up, started; killed at the end if still running.
+
+    ``data_dir``: where its database lives, if not in ``folder`` (the log stays there).
+    """
+    running = Server(folder)
+    if data_dir is not None:
+        running.env["OPENSSPR_DATA_DIR"] = str(data_dir)
     running.manage("migrate", "--verbosity", "0")
     running.manage("shell", "-c", SETUP)
     running.start()
@@ -144,6 +151,12 @@ def server(tmp_path) -> Iterator[Server]:
     finally:
         if running.process is not None and running.process.poll() is None:
             running.kill()
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[Server]:
+    with running_server(tmp_path) as running:
+        yield running
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
