@@ -75,7 +75,7 @@ def check_directory(
     """
     reports = run_directory_doctor(sample_user_id=sample_user_id)
     codes = sorted({f.code for r in reports for f in r.findings if f.severity is not Severity.OK})
-    severity = worst([f for r in reports for f in r.findings]) if reports else Severity.OK
+    severity = worst(f for r in reports for f in r.findings)
     with transaction.atomic():
         record_event(
             activity=Activity.DIRECTORY_CHECKED,

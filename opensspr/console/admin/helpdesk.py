@@ -101,9 +101,6 @@ def describe_pass(user: User) -> str:
 class HelpdeskAdminMixin(admin.ModelAdmin):
     """Helpdesk pages of a person; holds no other behaviour."""
 
-    class Media:
-        css = {"all": ("opensspr/console.css",)}
-
     def get_urls(self) -> list[URLPattern]:
         routes = [
             ("access-pass/", self.access_pass_view, "access_pass"),

@@ -86,9 +86,6 @@ class RecoveryRequestAdmin(admin.ModelAdmin):
     search_fields = ("reference", "user__user_id", "user__display_name")
     list_select_related = ("user", "taken_by")
 
-    class Media:
-        css = {"all": ("opensspr/console.css",)}
-
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
