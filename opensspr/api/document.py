@@ -239,7 +239,15 @@ def _response_schemas() -> dict[str, Any]:
                     "type": "integer",
                     "minimum": 0,
                     "description": "After a wrong code or answer: how many more may be wrong "
-                    "before self-service reset pauses for this user ID (the same for every ID).",
+                    "before this way to verify is blocked for this user ID for up to 24 hours "
+                    "(the same for every ID).",
+                },
+                "retry_after": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Seconds to wait before the next try: wrong answers in a "
+                    "row pause this way for a minute, then five (also the `Retry-After` "
+                    "header). The flow goes on meanwhile.",
                 },
                 "failures": {
                     "type": "array",

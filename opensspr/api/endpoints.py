@@ -122,7 +122,13 @@ def _dispatch(
     except FlowBlockedError as exc:
         raise ApiProblem("throttled", extra={"flow": flow_json(exc.view)}) from None
     except FlowError as exc:
-        extra = {"tries_left": exc.tries_left} if exc.tries_left is not None else None
-        raise from_engine_code(exc.code, extra=extra) from None
+        extra: dict[str, int] = {}
+        headers: dict[str, str] = {}
+        if exc.tries_left is not None:
+            extra["tries_left"] = exc.tries_left
+        if exc.retry_after is not None:  # a short pause after wrong answers in a row
+            extra["retry_after"] = exc.retry_after
+            headers["Retry-After"] = str(exc.retry_after)
+        raise from_engine_code(exc.code, extra=extra or None, headers=headers) from None
     except DirectoryError:
         raise from_engine_code("directory_unavailable") from None

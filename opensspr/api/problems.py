@@ -85,11 +85,18 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
     "operation_unavailable": (422, _("That choice isn't available. Choose another one.")),
     "password_rejected": (422, _("This password can't be used. Choose a different one.")),
     "step_failed": (422, _("Something went wrong. Try again.")),
+    "paused": (
+        429,
+        _(
+            "There have been several wrong codes or answers in a row for this account, so "
+            "this way to verify is paused for a few minutes."
+        ),
+    ),
     "method_paused": (
         429,
         _(
             "There have been too many wrong codes or answers this way for this account, so it "
-            "is paused for now. Choose another way to verify."
+            "is blocked for up to 24 hours. Choose another way to verify."
         ),
     ),
     "send_limit": (

@@ -145,6 +145,8 @@ def operation(request: HttpRequest, *, handle: str, data: dict[str, str]) -> Jso
         "method_unavailable",
         "contact_mismatch",
         "throttled",
+        "method_paused",
+        "paused",
         "send_held",
     ),
 )
@@ -173,6 +175,7 @@ def verification(request: HttpRequest, *, handle: str, data: dict[str, str]) -> 
         "code_expired",
         "call_not_answered",
         "throttled",
+        "paused",
     ),
 )
 def answer(request: HttpRequest, *, handle: str, data: dict[str, Any]) -> JsonResponse:

@@ -5,6 +5,7 @@ sentence that tells them what to do next, never a code. The wording is the same
 for every user ID (attack A1): nothing here depends on who typed what.
 """
 
+import math
 import re
 
 from django.utils.functional import Promise
@@ -63,9 +64,13 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "code_expired": _("That code has expired. Choose how to get a new one."),
     "method_unavailable": _("That way to verify isn't available. Choose another one."),
     "operation_unavailable": _("That choice isn't available. Choose another one."),
+    "paused": _(
+        "There have been several wrong codes or answers in a row for this account, so this "
+        "way to verify is paused for a few minutes."
+    ),
     "method_paused": _(
         "There have been too many wrong codes or answers this way for this account, so it is "
-        "paused for now. Choose another way to verify."
+        "blocked for up to 24 hours. Choose another way to verify."
     ),
     "wrong_step": _("That step is already behind you. This is where you are now."),
     "flow_conflict": _("This page was submitted twice. This is where you are now."),
@@ -79,7 +84,7 @@ PAGE_MESSAGES: dict[str, Promise] = {
     ),
     "throttled": _(
         "There have been too many wrong codes or answers for this account, so this reset has "
-        "ended and that way to verify is paused for up to 24 hours. Start again and choose "
+        "ended and that way to verify is blocked for up to 24 hours. Start again and choose "
         "another way."
     ),
     "send_limit": _(
@@ -110,16 +115,36 @@ DIRECTORY_REJECTED = _(
 
 
 def tries_left(count: int) -> str:
-    """The warning after a wrong code or answer: how many more before reset pauses."""
+    """The warning after a wrong code or answer: how many more before the day's block."""
     if count <= 0:
-        return gettext("That was the last try: self-service reset is now paused for this account.")
+        return gettext(
+            "That was the last try: this way to verify is now blocked for this account for "
+            "up to 24 hours."
+        )
     return ngettext(
-        "You can get it wrong %(count)d more time before self-service reset is paused for "
-        "this account.",
-        "You can get it wrong %(count)d more times before self-service reset is paused for "
-        "this account.",
+        "You can get it wrong %(count)d more time before this way to verify is blocked for "
+        "this account for up to 24 hours.",
+        "You can get it wrong %(count)d more times before this way to verify is blocked for "
+        "this account for up to 24 hours.",
         count,
     ) % {"count": count}
+
+
+def wait(seconds: int) -> str:
+    """How long a short pause after wrong answers in a row still lasts: seconds under a
+    minute, else whole minutes (rounded up, so the person never tries too early)."""
+    if seconds < 60:
+        return ngettext(
+            "To protect the account, wait %(count)d second before the next try.",
+            "To protect the account, wait %(count)d seconds before the next try.",
+            seconds,
+        ) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "To protect the account, wait %(count)d minute before the next try.",
+        "To protect the account, wait %(count)d minutes before the next try.",
+        minutes,
+    ) % {"count": minutes}
 
 
 def rejection_message(code: str) -> Promise:
@@ -139,7 +164,7 @@ def message_for(code: str) -> Promise:
 BLOCKED_MESSAGES: dict[str, Promise] = {
     "throttled": _(
         "There have been too many wrong codes or answers for this account, so this reset has "
-        "ended, and that way to verify is paused for up to 24 hours. This protects the "
+        "ended, and that way to verify is blocked for up to 24 hours. This protects the "
         "account. Start again and choose another way, or contact your administrator."
     ),
     "too_many_contact_checks": _(

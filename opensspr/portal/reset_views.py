@@ -264,7 +264,13 @@ def _step(
         return redirect("reset:flow")
     except FlowError as exc:
         return _refused(
-            request, handle, exc.code, form=form, field=field, tries_left=exc.tries_left
+            request,
+            handle,
+            exc.code,
+            form=form,
+            field=field,
+            tries_left=exc.tries_left,
+            retry_after=exc.retry_after,
         )
     _keep(request, view.handle)
     return redirect("reset:flow")
@@ -278,6 +284,7 @@ def _refused(
     form: Any,
     field: str | None,
     tries_left: int | None = None,
+    retry_after: int | None = None,
 ) -> HttpResponse:
     if code in texts.ENDED:
         return _ended(request, code)
@@ -287,6 +294,8 @@ def _refused(
         messages.warning(request, str(texts.PAGE_MESSAGES["flow_conflict"]))
         return redirect("reset:flow")
     message: Promise | str = texts.message_for(code)
+    if retry_after is not None:  # a short pause after wrong answers in a row
+        message = f"{message} {texts.wait(retry_after)}"
     if tries_left is not None:  # warned before the last tries, the same for every ID
         message = f"{message} {texts.tries_left(tries_left)}"
     if form is not None and field and code in texts.FIELD_MESSAGES:

@@ -204,8 +204,7 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
     if kind not in {o.kind for o in list_identity_options(user)}:
         raise ProofError("method_unavailable")
     if kind == MethodKind.APP_CODE:
-        if proofs.blocked_today(user, clock.now(), kind):
-            raise ProofError("blocked_today")
+        proofs.refuse_if_paused(user, clock.now(), kind)
         with transaction.atomic():
             proof = proofs.record_without_send(
                 user=user,

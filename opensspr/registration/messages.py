@@ -13,6 +13,10 @@ from opensspr.policy.eligibility import Reason
 #: Codes shown beside the code or password field.
 FIELD_MESSAGES: dict[str, Promise] = {
     "invalid_code": _("That code isn't right. Check it and try again."),
+    "invalid_code_paused": _(
+        "That code isn't right. There have been several wrong codes in a row, so for your "
+        "security wait a minute or two before the next try."
+    ),
     "wrong_password": _("That password isn't right. Try again."),
 }
 
@@ -25,6 +29,10 @@ PAGE_MESSAGES: dict[str, Promise] = {
         "We haven't had your answer yet. Answer the call and press #, then select Continue."
     ),
     "throttled": _("There have been too many wrong codes. Wait an hour, then try again."),
+    "paused": _(
+        "There have been several wrong codes in a row. For your security, wait a minute or "
+        "two, then try again."
+    ),
     "blocked_today": _(
         "There have been too many wrong codes for your account. For your security, changing "
         "your security info and resetting your password yourself are blocked for 24 hours. "

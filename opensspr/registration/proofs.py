@@ -34,6 +34,7 @@ Invariants:
   windows in every other session (``end_other_sessions``).
 """
 
+import math
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -65,9 +66,14 @@ FAILURES_PER_HOUR = rules.REGISTRATION_WRONG_CODE.max_uses()
 class ProofError(Exception):
     """A proof can't be started or didn't pass; ``code`` picks the message shown."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, retry_after: int | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.retry_after = retry_after  # seconds of a short pause after wrong codes in a row
+
+
+def _wait(until: datetime | None, now: datetime) -> int | None:
+    return max(math.ceil((until - now).total_seconds()), 1) if until else None
 
 
 def audit(
@@ -104,12 +110,16 @@ def _daily_subject(user: User, kind: str) -> str:
     return subjects.failure_subject(typed, familiar=True, method=kind)
 
 
-def blocked_today(user: User, now: datetime, kind: str) -> bool:
-    """Identity proofs (and self-service reset) are blocked after a day's wrong answers."""
-    return (
-        service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user, kind), now=now)
-        is not None
-    )
+def refuse_if_paused(user: User, now: datetime, kind: str) -> None:
+    """Identity proofs with ``kind`` wait when the day's counter (shared with the reset) says
+    so: ``paused`` for a few minutes after wrong answers in a row (with the seconds left),
+    ``blocked_today`` after a day's worth."""
+    until = service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user, kind), now=now)
+    if until is None:
+        return
+    if rules.VERIFY_PAUSES.is_short(until, now):
+        raise ProofError("paused", retry_after=_wait(until, now))
+    raise ProofError("blocked_today")
 
 
 def _end_open(user: User, session: str, purpose: ProofPurpose, now: datetime) -> None:
@@ -141,8 +151,8 @@ def issue(
             lock_state(user)
             if _throttled(user, now):
                 raise ProofError("throttled")
-            if purpose == ProofPurpose.IDENTITY and blocked_today(user, now, kind):
-                raise ProofError("blocked_today")
+            if purpose == ProofPurpose.IDENTITY:
+                refuse_if_paused(user, now, kind)
             send = rules.REGISTRATION_SEND_BY_KIND.get(kind)
             if send and not service.hit(send, str(user.pk), now=now).allowed:
                 raise ProofError("too_many_sends")
@@ -292,8 +302,8 @@ def check(
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
         if _throttled(proof.user, now):
             raise ProofError("throttled")
-        if proof.purpose == ProofPurpose.IDENTITY and blocked_today(proof.user, now, proof.kind):
-            raise ProofError("blocked_today")
+        if proof.purpose == ProofPurpose.IDENTITY:
+            refuse_if_paused(proof.user, now, proof.kind)
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
@@ -307,7 +317,9 @@ def check(
         return
     proof.refresh_from_db(fields=["tries", "failures"])
     dead = proof.tries >= MAX_TRIES_PER_CODE
-    blocked = any(r.rule is rules.SSPR_VERIFY_FAILURE and r.penalised for r in reservations)
+    daily = [r for r in reservations if r.rule is rules.SSPR_VERIFY_FAILURE and r.penalised]
+    blocked = any(r.rule.final(r.verdict.used) for r in daily)  # the day's block, not a pause
+    paused = bool(daily) and not blocked
     with transaction.atomic():
         audit(
             proof.user,
@@ -330,6 +342,8 @@ def check(
             notify.notify_identity_blocked(user=proof.user, meta=meta)
     if blocked:
         raise ProofError("blocked_today")
+    if paused and not dead:
+        raise ProofError("invalid_code_paused", retry_after=_wait(daily[0].blocked_until, now))
     raise ProofError("code_dead" if dead else "invalid_code")
 
 
@@ -346,6 +360,9 @@ def _reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
         subject = _daily_subject(proof.user, proof.kind)
         daily = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
         if not daily.allowed:
+            until = daily.blocked_until
+            if until is not None and rules.VERIFY_PAUSES.is_short(until, now):
+                raise ProofError("paused", retry_after=_wait(until, now))
             raise ProofError("blocked_today")
         taken.append(daily)
     hourly = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)

@@ -15,7 +15,7 @@ from django.db.models.deletion import Collector
 
 from opensspr.throttles.base import Block, Reservation, Verdict
 from opensspr.throttles.models import Subject, Use
-from opensspr.throttles.rules import Rule, Scope
+from opensspr.throttles.rules import Pauses, Rule, Scope
 
 
 def _upsert_sql(rows: int) -> str:
@@ -56,10 +56,15 @@ def _active_block(row: Subject, now: datetime) -> datetime | None:
     return row.blocked_until if row.blocked_until and row.blocked_until > now else None
 
 
+def _oldest_use(rule: Rule, row: Subject) -> datetime | None:
+    oldest = Use.objects.filter(subject=row, rule=rule.name).order_by("at").first()
+    return oldest.at if oldest else None
+
+
 def _window_frees_at(rule: Rule, row: Subject) -> datetime | None:
     """When a full window without a penalty lets the next use through."""
-    oldest = Use.objects.filter(subject=row, rule=rule.name).order_by("at").first()
-    return oldest.at + rule.window if oldest else None
+    oldest = _oldest_use(rule, row)
+    return oldest + rule.window if oldest else None
 
 
 def _count(rule: Rule, row: Subject, now: datetime) -> int:
@@ -86,8 +91,32 @@ def _penalise(rule: Rule, row: Subject, now: datetime) -> datetime:
     return row.blocked_until
 
 
-def _counts(takes: Sequence[tuple[Rule, Subject]], now: datetime) -> list[int]:
-    """Uses inside each take's window, read in one query; those that left it are deleted.
+def _penalty_on_reserve(
+    rule: Rule, row: Subject, now: datetime, used: int, oldest: datetime | None
+) -> datetime | None:
+    """The penalty the ``used``-th reserved failure in the window sets, if any (set on ``row``).
+
+    ``oldest``: the earliest failure still in the window (``now`` when this is the first).
+    """
+    if isinstance(rule.penalty, Pauses):
+        if rule.final(used):
+            until = (oldest or now) + rule.window
+        elif pause := rule.penalty.pause_at(used):
+            until = now + pause
+        else:
+            return None
+        row.blocked_until, row.blocked_by = until, rule.name
+        return until
+    if rule.penalty is not None and rule.final(used):
+        return _penalise(rule, row, now)
+    return None
+
+
+def _counts(
+    takes: Sequence[tuple[Rule, Subject]], now: datetime
+) -> list[tuple[int, datetime | None]]:
+    """Uses inside each take's window and the oldest of them, read in one query; those that
+    left it are deleted.
 
     The uses are counted here, not by the database: a subject keeps at most about its
     limit of them (a refused use isn't stored, one out of its window is deleted at the
@@ -101,12 +130,14 @@ def _counts(takes: Sequence[tuple[Rule, Subject]], now: datetime) -> list[int]:
     uses: dict[tuple[int, str], list[datetime]] = {}
     for subject_id, name, at in rows:
         uses.setdefault((subject_id, name), []).append(at)
-    inside, stale = [], Q()
+    inside: list[tuple[int, datetime | None]] = []
+    stale = Q()
     for rule, row in takes:
         times = uses.get((row.pk, rule.name), [])
         since = now - rule.window
-        inside.append(sum(1 for at in times if at > since))
-        if inside[-1] < len(times):
+        kept = [at for at in times if at > since]
+        inside.append((len(kept), min(kept, default=None)))
+        if len(kept) < len(times):
             stale |= Q(subject_id=row.pk, rule=rule.name, at__lte=since)
     if stale:
         Use.objects.filter(stale).delete()
@@ -131,16 +162,17 @@ class DatabaseStore:
             taken: list[tuple[Rule, Subject, Use, int, bool, datetime | None]] = []
             refused: Reservation | None = None
             over: tuple[Rule, Subject] | None = None
-            for (rule, row), stored in zip(pairs, counts, strict=True):
-                count = stored + sum(1 for t in taken if t[0].name == rule.name and t[1] is row)
+            for (rule, row), (stored, oldest) in zip(pairs, counts, strict=True):
+                earlier = [t for t in taken if t[0].name == rule.name and t[1] is row]
+                count = stored + len(earlier)
                 if until := _active_block(row, now):
                     refused = Reservation(rule, row.key, Verdict(False, until))
                     break
                 if count >= rule.max_uses() and not (reserve and rule.penalty):
                     over = (rule, row)
                     break
-                penalised = reserve and rule.penalty is not None and count + 1 >= rule.max_uses()
-                until = _penalise(rule, row, now) if penalised else None
+                until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
+                penalised = until is not None
                 if penalised:
                     row.save()
                 use = Use(subject=row, rule=rule.name, at=now)
@@ -192,8 +224,9 @@ class DatabaseStore:
             use = Use.objects.create(subject=row, rule=rule.name, at=now)
             if fingerprint:
                 row.recent = [*row.recent, fingerprint][-rule.distinct :]
-            penalised = reserve and rule.penalty is not None and count + 1 >= rule.max_uses()
-            until = _penalise(rule, row, now) if penalised else None
+            oldest = _oldest_use(rule, row) if isinstance(rule.penalty, Pauses) else None
+            until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
+            penalised = until is not None
             if penalised or fingerprint or rule.quiet_reset:
                 row.save()
             verdict = Verdict(True, until, newly_blocked=penalised, used=count + 1)

@@ -17,7 +17,7 @@ from django.conf import settings
 from redis.commands.core import Script
 
 from opensspr.throttles.base import Block, Reservation, ThrottleUnavailableError, Verdict
-from opensspr.throttles.rules import Rule, Scope, rules_of
+from opensspr.throttles.rules import Pauses, Rule, Scope, rules_of
 
 # KEYS: subject hash, the rule's uses. ARGV: now, window, limit, reserve (1/0),
 # quiet reset (1/0), first and cap penalty (0: none), member, rule name, ttl;
@@ -136,6 +136,8 @@ class RedisStore:
     ) -> Reservation:
         if fingerprint:
             raise ValueError(f"{rule.name}: remembered repeats are kept in the database only")
+        if isinstance(rule.penalty, Pauses):
+            raise ValueError(f"{rule.name}: growing pauses are kept in the database only")
         first, cap = rule.penalty_seconds()
         member = secrets.token_hex(8)
         args: list[str | int] = [

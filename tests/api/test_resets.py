@@ -21,6 +21,7 @@ from tests.api.conftest import (
 from tests.captcha.conftest import pack, payload_fields
 from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import DEFAULT_PASSWORD
+from tests.resets.throttling import wait_out
 
 pytestmark = pytest.mark.django_db
 EMAIL = "jan@mail.example"
@@ -142,13 +143,24 @@ def test_wrong_codes_keep_the_handle_then_block_the_flow(api, jan, reset_flow):
     )
     code = delivered_code(EMAIL)
     wrong = "00000000" if code != "00000000" else "11111111"
-    for left in (4, 3, 2, 1):
+    for left, pause in ((4, None), (3, None), (2, 30), (1, 120)):
         refused = api.post(
             "/resets/current/verification/answer", {"answer": wrong}, handle=sent.handle
         )
         assert refused.status == 422 and refused.body["code"] == "invalid_code"
-        assert refused.body["tries_left"] == left  # warned before the pause (issue 12 item 11)
+        assert refused.body["tries_left"] == left  # warned before the block (issue 12 item 11)
+        assert refused.body.get("retry_after") == pause  # short and growing pauses
         assert "flow" not in refused.body
+        if pause:
+            early = api.post(
+                "/resets/current/verification/answer", {"answer": code}, handle=sent.handle
+            )
+            # Nothing is compared during the pause, not even the right code; the flow
+            # and its handle stay.
+            assert early.status == 429 and early.body["code"] == "paused"
+            assert early.body["retry_after"] == pause
+            assert early.headers["Retry-After"] == str(pause)
+            wait_out(pause)
     blocked = api.post("/resets/current/verification/answer", {"answer": wrong}, handle=sent.handle)
     assert blocked.status == 403 and blocked.body["code"] == "throttled"
     assert blocked.body["flow"]["state"] == "blocked"

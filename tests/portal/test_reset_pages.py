@@ -298,15 +298,24 @@ def test_the_number_as_dialled_at_home_matches_too(portal, jan):
     assert delivered(recipient=MOBILE).count() == 1
 
 
-def test_a_wrong_code_is_refused_then_the_fifth_blocks(portal, jan):
+def test_a_wrong_code_is_refused_then_the_fifth_blocks(portal, jan, clock):
     portal.to_verify(jan.user_id)
     portal.post("method", method="email", contact_email="jan@mail.example")
-    for _ in range(4):
+    waits = [None, None, "wait 30 seconds before the next try", "wait 2 minutes before"]
+    for wait in waits:
         response = portal.post("answer", code="00000000")
         assert response.status_code == 200
         assert "That code isn't right." in _text(response)
         assert 'value="00000000"' not in _text(response)
         assert 'aria-invalid="true"' in _text(response)
+        assert "more time" in _text(response) and "blocked for this account" in _text(response)
+        if wait:
+            assert wait in _text(response)
+            # Too early: nothing is compared, the page says how long to wait, the flow stays.
+            early = portal.post("answer", code=code_for("jan@mail.example"))
+            assert "paused for a few minutes" in _text(early)
+            assert "wait" in _text(early) and "before the next try" in _text(early)
+            clock.advance(minutes=2, seconds=1)
     response = portal.post("answer", code="00000000")
     assert response.status_code == 302
     page = portal.page()

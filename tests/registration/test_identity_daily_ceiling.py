@@ -41,9 +41,16 @@ def _minutes_later() -> None:
 
 
 def _refused(call) -> str:
+    """The refusal's code; a short pause after wrong codes in a row is waited out."""
     with pytest.raises(ProofError) as refused:
         call()
+    if refused.value.retry_after:
+        product_clock.advance(timedelta(seconds=refused.value.retry_after))
     return refused.value.code
+
+
+#: Four wrong codes in a row: the third and the fourth pause proofs a little (A21).
+FOUR_WRONG = ["invalid_code", "invalid_code", "invalid_code_paused", "invalid_code_paused"]
 
 
 def _wrong_email_codes(person, meta, count):
@@ -73,7 +80,7 @@ def person(user_factory, meta):
 
 
 def test_five_wrong_identity_codes_in_a_day_block_proofs_and_the_reset(person, meta, clock):
-    assert _wrong_email_codes(person, meta, 4) == ["invalid_code"] * 4
+    assert _wrong_email_codes(person, meta, 4) == FOUR_WRONG
     clock.advance(hours=2)  # the hourly limit (10) is far away; the day's is not
     # The 5th wrong answer of the day is compared, then blocks; the 6th isn't compared.
     assert _wrong_email_codes(person, meta, 2) == ["blocked_today", "blocked_today"]
@@ -142,7 +149,7 @@ def test_authenticator_guesses_stop_at_five_a_day(person, meta, clock):
                 )
             )
         )
-    assert answers == ["invalid_code"] * 4 + ["blocked_today"]
+    assert answers == [*FOUR_WRONG, "blocked_today"]
     again = _refused(
         lambda: identity.start_identity_proof(
             user=person, session=SESSION, kind=K.APP_CODE, meta=meta
@@ -157,3 +164,30 @@ def test_authenticator_guesses_stop_at_five_a_day(person, meta, clock):
         )
     )
     assert refused == "blocked_today"
+
+
+def test_wrong_codes_in_a_row_pause_proofs_briefly_without_telling_anyone(person, meta, clock):
+    _minutes_later()
+    identity.start_identity_proof(user=person, session=SESSION, kind=K.EMAIL, meta=meta)
+
+    def wrong():
+        with pytest.raises(ProofError) as refused:
+            identity.finish_identity_proof(user=person, session=SESSION, answer=WRONG, meta=meta)
+        return refused.value.code, refused.value.retry_after
+
+    assert [wrong(), wrong(), wrong()] == [
+        ("invalid_code", None),
+        ("invalid_code", None),
+        ("invalid_code_paused", 30),
+    ]
+    # During the pause nothing is compared, not even the right code.
+    compared = AuditEvent.objects.filter(activity="registration.proof_failed").count()
+    assert wrong() == ("paused", 30)
+    code = code_for("p@mail.example")
+    with pytest.raises(ProofError, match="paused"):
+        identity.finish_identity_proof(user=person, session=SESSION, answer=code, meta=meta)
+    assert AuditEvent.objects.filter(activity="registration.proof_failed").count() == compared
+    # A pause is no block: nobody is told, and once it ends the same code works.
+    assert not delivered().filter(purpose="registration.identity_blocked").exists()
+    clock.advance(seconds=31)
+    identity.finish_identity_proof(user=person, session=SESSION, answer=code, meta=meta)

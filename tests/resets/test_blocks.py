@@ -1,7 +1,7 @@
 """Self-service reset blocks as administrators see and lift them (resets.blocks, the user page)."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -9,6 +9,7 @@ from django.test import Client
 
 from opensspr.accounts.identifiers import identifier_key
 from opensspr.audit.models import AuditEvent
+from opensspr.core import clock as clock_module
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.resets.blocks import (
     ResetBlock,
@@ -54,14 +55,15 @@ def _code(recipient):
 
 
 def block_by_wrong_codes(typed, meta):
-    """Five wrong codes at /reset, as a person (or an attacker) would type them."""
+    """Five wrong codes at /reset, as a person (or an attacker) would type them, waiting out
+    the short pauses after the third and the fourth; returns when the first was typed."""
     view = start_flow(identifier=typed, meta=meta)
     view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=ADDRESS, meta=meta)
+    first_at = clock_module.now()
     for _ in range(4):
-        with pytest.raises(FlowError, match="invalid_code"):
-            submit_verification(handle=view.handle, answer="00000000", meta=meta)
-    with pytest.raises(FlowBlockedError):
-        submit_verification(handle=view.handle, answer="00000000", meta=meta)
+        assert throttles.answer_wrong(view.handle, meta).code == "invalid_code"
+    assert isinstance(throttles.answer_wrong(view.handle, meta), FlowBlockedError)
+    return first_at
 
 
 def _block_unknown(typed, clock):
@@ -87,9 +89,10 @@ def _lift(user):
 
 def test_five_wrong_codes_block_the_user_whatever_case_and_spaces_they_typed(jan, meta, clock):
     assert get_reset_block(jan) is None
-    block_by_wrong_codes(TYPED, meta)
+    first_at = block_by_wrong_codes(TYPED, meta)
     block = get_reset_block(jan)
-    assert block == ResetBlock(clock.now + timedelta(hours=24), "verify_failure")
+    # Until the first of the five wrong codes is a day old.
+    assert block == ResetBlock(first_at + timedelta(hours=24), "verify_failure")
     until, by = block  # a plain pair for callers that unpack it
     assert until == block.blocked_until
     assert by == "verify_failure" and block.reason_label == "too many failed verifications"
@@ -97,8 +100,8 @@ def test_five_wrong_codes_block_the_user_whatever_case_and_spaces_they_typed(jan
 
 
 def test_a_block_that_ran_out_is_no_block(jan, meta, clock):
-    block_by_wrong_codes(jan.user_id, meta)
-    clock.advance(hours=24, seconds=1)
+    first_at = block_by_wrong_codes(jan.user_id, meta)
+    clock.set(first_at + timedelta(hours=24, seconds=1))
     assert get_reset_block(jan) is None
     assert list_reset_blocks([jan]) == {}
 
@@ -156,10 +159,11 @@ def test_lifting_is_audited_with_the_throttle_and_never_what_was_typed(
     jan, user_factory, meta, clock
 ):
     helpdesk = user_factory(roles=("helpdesk_admin",))
-    block_by_wrong_codes(TYPED, meta)
+    first_at = block_by_wrong_codes(TYPED, meta)
     lift_reset_block(actor=helpdesk, user=jan, meta=meta)
     event = AuditEvent.objects.get(activity="reset.block_lifted")
     assert (event.actor, event.target, event.outcome) == (helpdesk, jan, "success")
+    assert first_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     assert event.details == {
         "throttle": "verify_failure",
         "blocked_until": "2026-11-24T09:00:00+00:00",
@@ -196,12 +200,13 @@ def test_only_a_global_administrator_lifts_an_administrators_block(user_factory,
 
 
 def test_lifting_leaves_a_block_on_an_unknown_id_alone(jan, user_factory, meta, clock):
+    started = clock.now
     ghost = _block_unknown("ghost@contoso.example", clock)
     primary = _block_unknown(jan.email, clock)
     block_by_wrong_codes(jan.user_id, meta)
     lift_reset_block(actor=user_factory(roles=("helpdesk_admin",)), user=jan, meta=meta)
-    assert throttles.blocked_until(ghost, clock.now) == clock.now + timedelta(hours=24)
-    assert throttles.blocked_until(primary, clock.now) == clock.now + timedelta(hours=24)
+    assert throttles.blocked_until(ghost, clock.now) == started + timedelta(hours=24)
+    assert throttles.blocked_until(primary, clock.now) == started + timedelta(hours=24)
     ghost = start_flow(identifier="ghost@contoso.example", meta=meta)
     with pytest.raises(FlowError, match="method_paused"):
         begin_verification(handle=ghost.handle, kind=K.EMAIL, contact="x@mail.example", meta=meta)

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from opensspr.throttles import rules
-from opensspr.throttles.rules import RULES, Backoff, Block, Scope, rules_of
+from opensspr.throttles.rules import RULES, Backoff, Block, Pauses, Scope, rules_of
 
 DOC = Path(__file__).parents[2] / "docs" / "contributors" / "throttles.md"
 H = timedelta(hours=1)
+M = timedelta(minutes=1)
 
 
 @pytest.mark.parametrize(
@@ -39,10 +40,12 @@ def test_today_s_numbers_are_unchanged(rule, limit, window):
     assert (rule.max_uses(), rule.window) == (limit, window)
 
 
-def test_guesses_block_for_a_day_and_sends_only_say_not_now():
-    """A21: what only the person's own phone or inbox can spend never blocks for a day."""
+def test_guesses_pause_short_and_growing_and_sends_only_say_not_now():
+    """A21: what only the person's own phone or inbox can spend never blocks for a day; wrong
+    codes pause 30 seconds, then 2 minutes, and only the fifth in a day blocks until it frees."""
     blocking = {r.name for r in rules_of(Scope.SSPR) if r.penalty == Block(timedelta(hours=24))}
-    assert blocking == {"sspr.verify_failure", "sspr.questions"}
+    assert blocking == {"sspr.questions"}
+    assert rules.SSPR_VERIFY_FAILURE.penalty == Pauses(((3, M / 2), (4, 2 * M)))
     assert {r.name for r in rules_of(Scope.SSPR) if r.penalty is None} == {
         "sspr.sms",
         "sspr.call",
@@ -87,6 +90,16 @@ def test_rules_with_memory_or_back_off_have_their_scope_to_themselves():
     for rule in RULES:
         if rule.quiet_reset or rule.distinct or isinstance(rule.penalty, Backoff):
             assert rules_of(rule.scope) == (rule,) and rule.durable
+
+
+def test_growing_pauses_are_kept_in_the_database_and_end_at_the_limit():
+    for rule in RULES:
+        if isinstance(rule.penalty, Pauses):
+            assert rule.durable, rule.name  # the pause reads the window's uses (database only)
+            counts = [used for used, _pause in rule.penalty.after]
+            pauses = [pause for _used, pause in rule.penalty.after]
+            assert counts == sorted(counts) and counts[-1] < rule.max_uses(), rule.name
+            assert pauses == sorted(pauses) and pauses[-1] < rule.window, rule.name
 
 
 def test_the_contributor_table_lists_every_rule_with_its_number():

@@ -38,6 +38,7 @@ from opensspr.resets.flow.events import (
     failure_subject,
     flow_meta,
     limit_name,
+    short_pause,
     stop_if_blocked,
 )
 from opensspr.resets.flow.gates import COUNTED_PER_ANSWER, gate_context
@@ -104,7 +105,10 @@ def _check_answer(
         count_or_block(flow, COUNTED_PER_ANSWER[kind], meta, now)
     subject = failure_subject(flow, meta, now, kind.value)
     reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
-    if not reservation.allowed:
+    if not reservation.allowed:  # a parallel request's wrong answer paused or blocked it
+        until = reservation.blocked_until
+        if until and (wait := short_pause(until, now)) is not None:
+            raise FlowError("paused", retry_after=wait)
         newly = reservation.verdict.newly_blocked
         block(flow, meta, now, why=FAILURE if newly else "blocked_elsewhere")
     method = get_method(kind)
@@ -134,7 +138,8 @@ def _failed(
     *,
     dead: bool,
 ) -> NoReturn:
-    """Audit the wrong answer; the limit-th reserved failure has blocked: end the flow; raise."""
+    """Audit the wrong answer and raise: with the tries left before the day's block and, after
+    wrong answers in a row, the short pause to wait; the limit-th failure ends the flow."""
     with transaction.atomic():
         audit(
             flow,
@@ -144,15 +149,19 @@ def _failed(
             reason="code_dead" if dead else "wrong_answer",
             details={"method": kind.value},
         )
-    if reservation.blocks_on_failure:
-        block(flow, meta, now, why=FAILURE)
     used = reservation.verdict.used
+    wait = None
+    if reservation.penalised and reservation.blocked_until and not reservation.rule.final(used):
+        wait = short_pause(reservation.blocked_until, now)
+    if reservation.blocks_on_failure and wait is None:
+        block(flow, meta, now, why=FAILURE)
     left = max(reservation.rule.max_uses() - used, 0) if used is not None else None
     if dead:
-        raise FlowError("code_dead", tries_left=left)
+        raise FlowError("code_dead", tries_left=left, retry_after=wait)
     raise FlowError(
         "invalid_answers" if kind == MethodKind.SECURITY_QUESTIONS else "invalid_code",
         tries_left=left,
+        retry_after=wait,
     )
 
 

@@ -12,13 +12,18 @@ class FlowError(Exception):
     """A step that can't be taken; ``code`` picks the message the person sees.
 
     ``tries_left``: after a wrong code or answer, how many more the person may get
-    wrong before self-service reset pauses for this user ID (the same for every ID).
+    wrong before that way to verify is blocked for this user ID (the same for every ID).
+    ``retry_after``: seconds to wait before the next try (a short pause after wrong
+    answers in a row); the flow goes on meanwhile.
     """
 
-    def __init__(self, code: str, *, tries_left: int | None = None) -> None:
+    def __init__(
+        self, code: str, *, tries_left: int | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.tries_left = tries_left
+        self.retry_after = retry_after
 
 
 class FlowBlockedError(FlowError):

@@ -6,6 +6,7 @@ start to end (docs/operators/audit.md). A step writes its event in the
 transaction that makes its change.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.challenges import record_challenge_event
 from opensspr.policy.kinds import MethodKind
 from opensspr.registration.proven import mark_proven_by_reset
-from opensspr.resets.flow.errors import FlowBlockedError
+from opensspr.resets.flow.errors import FlowBlockedError, FlowError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
@@ -101,16 +102,33 @@ def clear_counts(flow: ResetFlow, user: User) -> None:
     )
 
 
-def method_paused(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> bool:
-    """Too many wrong answers with ``method`` for this user ID, from this kind of network."""
+def paused_until(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> datetime | None:
+    """Until when wrong answers with ``method`` pause it for this user ID, from this kind of
+    network (any flow's: the count is the user ID's)."""
     subject = failure_subject(flow, meta, now, method)
-    return service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now) is not None
+    return service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now)
+
+
+def short_pause(until: datetime, now: datetime) -> int | None:
+    """Seconds to wait when ``until`` is a short pause after wrong answers in a row, else None.
+
+    A short pause keeps the flow: the person waits 30 seconds or 2 minutes and goes on (if
+    the flow runs out meanwhile, they start again as after any expiry). A day's block
+    ends the flow.
+    """
+    if not rules.VERIFY_PAUSES.is_short(until, now):
+        return None
+    return max(math.ceil((until - now).total_seconds()), 1)
 
 
 def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> None:
-    """A pause set by any flow of this user ID for ``method`` ends this one's gate."""
-    if method_paused(flow, meta, now, method):
-        block(flow, meta, now, why="blocked_elsewhere")
+    """Wait out a short pause of ``method`` (``paused``); a block ends this flow's gate."""
+    until = paused_until(flow, meta, now, method)
+    if until is None:
+        return
+    if (wait := short_pause(until, now)) is not None:
+        raise FlowError("paused", retry_after=wait)
+    block(flow, meta, now, why="blocked_elsewhere")
 
 
 def limit_name(rule: Rule) -> str:

@@ -23,7 +23,7 @@ from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, block, flow_meta, method_paused
+from opensspr.resets.flow.events import audit, block, flow_meta, paused_until, short_pause
 from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
@@ -145,8 +145,11 @@ def begin_verification(
     now = clock.now()
     flow = load_flow(handle, now, Step.BEGIN_GATE)
     meta = flow_meta(flow, meta)
-    if method_paused(flow, meta, now, kind.value):
-        # Too many wrong answers this way: the others stay open (attack A21).
+    if until := paused_until(flow, meta, now, kind.value):
+        # Wrong answers this way: a short pause is waited out; after a day's worth the
+        # others stay open (attack A21).
+        if (wait := short_pause(until, now)) is not None:
+            raise FlowError("paused", retry_after=wait)
         raise FlowError("method_paused")
     policy = get_sspr_policy()
     options = available_options(flow, policy)
