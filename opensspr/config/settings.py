@@ -285,6 +285,8 @@ SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SESSION_COOKIE_NAME = "__Host-opensspr-session" if _https else "opensspr-session"
 CSRF_COOKIE_NAME = "__Host-opensspr-csrf" if _https else "opensspr-csrf"
+# The familiar-device cookie a sign-in leaves (signin.devices); HttpOnly, Lax, 90 days.
+OPENSSPR_DEVICE_COOKIE_NAME = "__Host-opensspr-device" if _https else "opensspr-device"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

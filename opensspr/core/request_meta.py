@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 _MAX_USER_AGENT = 512
+_MAX_DEVICE = 1024
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class RequestMeta:
     ip_address: str | None
     user_agent: str
     correlation_id: str
+    device: str = ""  # the familiar-device cookie as sent, unverified (signin.devices reads it)
 
     @classmethod
     def system(cls, correlation_id: str | None = None) -> "RequestMeta":
@@ -49,4 +51,7 @@ def client_ip(request: HttpRequest) -> str | None:
 def request_meta(request: HttpRequest) -> RequestMeta:
     correlation_id = getattr(request, "correlation_id", None) or new_correlation_id()
     agent = request.META.get("HTTP_USER_AGENT", "")[:_MAX_USER_AGENT]
-    return RequestMeta(client_ip(request), agent, correlation_id)
+    # The signed "familiar device" cookie a successful sign-in leaves (``signin.devices``).
+    device = request.COOKIES.get(settings.OPENSSPR_DEVICE_COOKIE_NAME, "")
+    device = device if len(device) <= _MAX_DEVICE else ""
+    return RequestMeta(client_ip(request), agent, correlation_id, device)

@@ -32,7 +32,7 @@ from opensspr.directory.base import DirectoryError
 from opensspr.directory.errors import DirectoryAccountError, DirectoryCode
 from opensspr.directory.local import verify_dummy
 from opensspr.policy.selectors import is_password_expired
-from opensspr.signin import lockout, sources
+from opensspr.signin import devices, lockout, sources
 from opensspr.throttles import rules as throttle_rules
 from opensspr.throttles import service as throttles
 from opensspr.throttles.base import Reservation
@@ -88,8 +88,11 @@ def _audit(activity: Activity, *, outcome: Outcome, reason: str, attempt: _Attem
 
 
 def lock_key_for(key: str, meta: RequestMeta, now: datetime) -> str:
-    """The lockout counter that applies to ``key`` from the client's network."""
-    return lockout.lockout_key(key, familiar=sources.is_familiar(key, meta.ip_address, now))
+    """The lockout counter that applies to ``key`` from the client's network or device."""
+    familiar = devices.is_familiar(key, meta.device) or sources.is_familiar(
+        key, meta.ip_address, now
+    )
+    return lockout.lockout_key(key, familiar=familiar)
 
 
 def register_wrong_password(

@@ -27,6 +27,7 @@ from opensspr.directory.onprem import password_policy_of
 from opensspr.policy.passwords import describe_policy
 from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.registration.interrupt import destination_after_sign_in
+from opensspr.signin import devices
 from opensspr.signin.change import change_password
 from opensspr.signin.forms import ChangePasswordForm, SignInForm
 from opensspr.signin.messages import SIGN_IN_ERRORS, apply_change_errors
@@ -72,7 +73,10 @@ def signin_view(request: HttpRequest) -> HttpResponse:
         )
         if result.outcome == SignInOutcome.SUCCESS and result.user:
             login(request, result.user, backend=BACKEND)
-            return HttpResponseRedirect(destination_after_sign_in(request, result.user, next_url))
+            response = HttpResponseRedirect(
+                destination_after_sign_in(request, result.user, next_url)
+            )
+            return remember_device(request, response, result.user)
         if result.outcome == SignInOutcome.CHANGE_REQUIRED and result.user:
             _start_pending_change(request, result.user, result.change_reason, next_url)
             return redirect("signin:change_required")
@@ -81,6 +85,21 @@ def signin_view(request: HttpRequest) -> HttpResponse:
         form.fields["user_id"].widget.attrs.pop("autofocus", None)
         form.fields["password"].widget.attrs["autofocus"] = True
     return render(request, "signin/signin.html", {"form": form, "error": error, "next": next_url})
+
+
+def remember_device(request: HttpRequest, response: HttpResponse, user: User) -> HttpResponse:
+    """Mark this browser familiar for ``user`` (``signin.devices``): renewed at each sign-in."""
+    name = settings.OPENSSPR_DEVICE_COOKIE_NAME
+    value = devices.remember(request.COOKIES.get(name, ""), user.user_id_key)
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(devices.MAX_AGE.total_seconds()),
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _start_pending_change(
@@ -134,7 +153,10 @@ def change_required_view(request: HttpRequest) -> HttpResponse:
             complete_sign_in_after_change(user=user, meta=request_meta(request))
             login(request, user, backend=BACKEND)
             messages.success(request, _("Your password has been changed."))
-            return HttpResponseRedirect(destination_after_sign_in(request, user, pending["next"]))
+            response = HttpResponseRedirect(
+                destination_after_sign_in(request, user, pending["next"])
+            )
+            return remember_device(request, response, user)
         error = apply_change_errors(form, result)
     return render(
         request,

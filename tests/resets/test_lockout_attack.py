@@ -9,13 +9,14 @@ five a day, and at most ten guesses a day are ever evaluated for one user ID.
 
 import contextlib
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pyotp
 import pytest
 
 from opensspr.audit.models import AuditEvent
-from opensspr.core.crypto import seal
+from opensspr.core.crypto import seal, unseal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.policy.kinds import MethodKind as K
@@ -29,6 +30,7 @@ from opensspr.resets.flow import (
 )
 from opensspr.resets.helpdesk import request_admin_help
 from opensspr.resets.models import FlowState
+from opensspr.signin import devices
 from opensspr.signin.services import SignInOutcome, sign_in
 from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 from tests.resets import throttling as throttles
@@ -136,3 +138,42 @@ def test_guesses_stay_bounded_at_ten_a_day_whatever_the_flows_and_addresses(vict
         target=victim, activity="reset.gate_failed", reason="wrong_answer"
     ).count()
     assert evaluated == 10
+
+
+def _guess_app_codes_waiting_out_pauses(user_id: str, count: int) -> None:
+    """The patient attacker: wrong authenticator codes from new addresses, every pause
+    waited out, until ``count`` were compared or the way is blocked."""
+    for n in range(count * 3):
+        meta = _attacker(100 + n)
+        try:
+            view = start_flow(identifier=user_id, meta=meta)
+            view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
+            submit_verification(handle=view.handle, answer="000000", meta=meta)
+        except FlowError as exc:
+            throttles.wait_out(exc.retry_after)
+            if exc.code == "method_paused":
+                return
+
+
+def test_on_the_road_the_person_passes_on_their_own_device(victim, clock):
+    """Away from every familiar network, the browser they signed in on still lets them
+    through, while the app stays blocked for everyone else there (issue 12: §5.4's idea)."""
+    laptop = devices.remember("", victim.user_id_key)  # what their last sign-in left there
+    started = clock.now
+    _guess_app_codes_waiting_out_pauses(victim.user_id, 5)
+    road = RequestMeta("198.51.100.50", "laptop", "hotel")  # never seen before
+    view = start_flow(identifier=victim.user_id, meta=road)
+    with pytest.raises(FlowError, match="method_paused"):
+        begin_verification(handle=view.handle, kind=K.APP_CODE, meta=road)
+    own = replace(road, device=laptop)
+    view = start_flow(identifier=victim.user_id, meta=own)
+    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=own)
+    secret = unseal(AuthenticatorApp.objects.get(user=victim).secret_sealed)
+    view = submit_verification(
+        handle=view.handle, answer=pyotp.TOTP(secret).at(clock.now), meta=own
+    )
+    assert view.state == FlowState.NEW_PASSWORD
+    # The documented bound for everyone else: blocked until the first guess is a day old.
+    clock.set(started + timedelta(hours=24, minutes=5))
+    view = start_flow(identifier=victim.user_id, meta=road)
+    assert begin_verification(handle=view.handle, kind=K.APP_CODE, meta=road).challenge

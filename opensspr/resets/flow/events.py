@@ -26,7 +26,7 @@ from opensspr.resets.flow.errors import FlowBlockedError, FlowError
 from opensspr.resets.flow.transitions import Step, advance
 from opensspr.resets.flow.view import view
 from opensspr.resets.models import ResetFlow
-from opensspr.signin import lockout, sources
+from opensspr.signin import devices, lockout, sources
 from opensspr.throttles import rules, service, subjects
 from opensspr.throttles.rules import Rule, Scope
 
@@ -74,19 +74,24 @@ def block(
 
 
 def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> str:
-    """Where this request's wrong answers count: the typed ID, from a familiar network or not.
+    """Where this request's wrong answers count: the typed ID, from a familiar network or
+    device or not.
 
-    A person's familiar networks (where they signed in lately) count apart, so wrong
-    answers sent from elsewhere can't block them at home (attack A21). A user ID no one
-    signed in with has no familiar network: unknown IDs always count "elsewhere".
+    A person's familiar networks and devices (where they signed in lately) count apart, so
+    wrong answers sent from elsewhere can't block them at home or on their own laptop
+    (attack A21). A user ID no one signed in with has neither: unknown IDs always count
+    "elsewhere".
     """
     user = flow.user
     cached = getattr(flow, "_familiar_from", None)  # asked twice a step: read once
-    if cached is not None and cached[0] == meta.ip_address:
+    if cached is not None and cached[0] == (meta.ip_address, meta.device):
         familiar = cached[1]
     else:
-        familiar = user is not None and sources.is_familiar(user.user_id_key, meta.ip_address, now)
-        flow._familiar_from = (meta.ip_address, familiar)  # type: ignore[attr-defined]
+        familiar = user is not None and (
+            devices.is_familiar(user.user_id_key, meta.device)
+            or sources.is_familiar(user.user_id_key, meta.ip_address, now)
+        )
+        flow._familiar_from = ((meta.ip_address, meta.device), familiar)  # type: ignore[attr-defined]
     return subjects.failure_subject(flow.subject, familiar=familiar, method=method)
 
 
