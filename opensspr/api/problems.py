@@ -89,7 +89,7 @@ PROBLEMS: dict[str, tuple[int, Promise]] = {
         429,
         _(
             "There have been several wrong codes or answers in a row for this account, so "
-            "this way to verify is paused for a few minutes."
+            "this way to verify is paused for a short while."
         ),
     ),
     "method_paused": (

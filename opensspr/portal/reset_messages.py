@@ -66,7 +66,7 @@ PAGE_MESSAGES: dict[str, Promise] = {
     "operation_unavailable": _("That choice isn't available. Choose another one."),
     "paused": _(
         "There have been several wrong codes or answers in a row for this account, so this "
-        "way to verify is paused for a few minutes."
+        "way to verify is paused for a short while."
     ),
     "method_paused": _(
         "There have been too many wrong codes or answers this way for this account, so it is "

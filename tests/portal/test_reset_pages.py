@@ -313,7 +313,7 @@ def test_a_wrong_code_is_refused_then_the_fifth_blocks(portal, jan, clock):
             assert wait in _text(response)
             # Too early: nothing is compared, the page says how long to wait, the flow stays.
             early = portal.post("answer", code=code_for("jan@mail.example"))
-            assert "paused for a few minutes" in _text(early)
+            assert "paused for a short while" in _text(early)
             assert "wait" in _text(early) and "before the next try" in _text(early)
             clock.advance(minutes=2, seconds=1)
     response = portal.post("answer", code="00000000")
