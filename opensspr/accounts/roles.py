@@ -46,12 +46,14 @@ ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
         "audit": _VIEW,
         "resets.recoveryrequest": _WORK,
         "registration.accesspasspolicy": _WORK,
+        "registration.registrationcampaign": _WORK,
     },
     AdminRole.AUTHENTICATION: {
         "accounts.user": {"view", "change", MANAGE_SECURITY_INFO},
         "audit": _VIEW,
         "resets.recoveryrequest": _WORK,
         "registration.accesspasspolicy": _WORK,
+        "registration.registrationcampaign": _WORK,
     },
     AdminRole.SECURITY: {
         "policy": _ALL,
@@ -59,6 +61,7 @@ ROLE_PERMISSIONS: dict[AdminRole, dict[str, set[str]]] = {
         "accounts": _VIEW,
         "audit": _VIEW,
         "registration.accesspasspolicy": _VIEW,
+        "registration.registrationcampaign": _WORK,
     },
     AdminRole.USER: {"accounts": _ALL, "audit": _VIEW, "resets.recoveryrequest": _WORK},
     AdminRole.PASSWORD: {"accounts.user": {"view", "change"}, "resets.recoveryrequest": _WORK},

@@ -65,6 +65,7 @@ class Activity(models.TextChoices):
 
     REGISTRATION_INTERRUPTED = "registration.interrupted", _("Sent to security info")
     REGISTRATION_SKIPPED = "registration.skipped", _("Security info skipped")
+    REGISTRATION_REMINDED = "registration.reminded", _("Reminded to register security info")
     REGISTRATION_COMPLETED = "registration.completed", _("Security info registered")
     REGISTRATION_RECONFIRMED = "registration.reconfirmed", _("Security info reconfirmed")
     REGISTRATION_PROOF_STARTED = "registration.proof_started", _("Security info proof started")
@@ -178,6 +179,7 @@ _MEMBERS: dict[Category, tuple[Activity, ...]] = {
     Category.REGISTRATION: (
         Activity.REGISTRATION_INTERRUPTED,
         Activity.REGISTRATION_SKIPPED,
+        Activity.REGISTRATION_REMINDED,
         Activity.REGISTRATION_COMPLETED,
         Activity.REGISTRATION_RECONFIRMED,
         Activity.REGISTRATION_PROOF_STARTED,

@@ -31,6 +31,9 @@ class RegistrationState(models.Model):
     auth_email_proven_at = models.DateTimeField(null=True, blank=True)
     mobile_phone_proven_at = models.DateTimeField(null=True, blank=True)
     office_phone_proven_at = models.DateTimeField(null=True, blank=True)
+    # The registration campaign (registration/campaign.py): reminders sent, the last one when.
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("registration state")
@@ -38,6 +41,50 @@ class RegistrationState(models.Model):
 
     def __str__(self) -> str:
         return f"registration of {self.user}"
+
+
+class RegistrationCampaign(models.Model):
+    """Email reminders to people in scope who can't reset yet (one row, pk 1; off by default).
+
+    The worker walks the directory in steps (``cursor``) and reminds whoever still lacks the
+    methods the policy asks for, at most ``max_reminders`` times, ``interval_days`` apart.
+    """
+
+    enabled = models.BooleanField(
+        _("remind people who can't reset yet"),
+        default=False,
+        help_text=_(
+            "By email to their work address, with a link to register their security info. "
+            "Only people in scope for self-service reset who haven't registered enough "
+            "methods are reminded; it stops as soon as they have."
+        ),
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        _("days between reminders"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("1 to 30."),
+    )
+    max_reminders = models.PositiveSmallIntegerField(
+        _("reminders per person"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_(
+            "How many reminders a person may let go by before they are no longer sent; "
+            "1 to 10. The sign-in prompt still asks them, if it is on."
+        ),
+    )
+    # The worker's walk: the last user primary key reminded or passed over, and when this
+    # pass began (a new pass starts an hour after the last one began, at the soonest).
+    cursor = models.BigIntegerField(default=0)
+    pass_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration campaign")
+        verbose_name_plural = _("registration campaign")
+
+    def __str__(self) -> str:
+        return str(_("Registration campaign"))
 
 
 class ProofPurpose(models.TextChoices):

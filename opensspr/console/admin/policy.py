@@ -13,8 +13,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
@@ -28,6 +29,7 @@ from opensspr.policy.models import (
 )
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.registration.admin_services import delete_custom_question
+from opensspr.registration.models import RegistrationCampaign
 from opensspr.reports.impact import (
     IMPACT_FIELDS,
     PolicyImpact,
@@ -199,6 +201,51 @@ class CustomQuestionForm(forms.ModelForm):
                 % {"max": CUSTOM_QUESTIONS_MAX}
             )
         return data
+
+
+@admin.register(RegistrationCampaign, site=console_site)
+class RegistrationCampaignAdmin(AuditedModelAdmin):
+    """Email reminders to people who can't reset yet (``registration.campaign``)."""
+
+    audit_values = True
+    fields = ("enabled", "interval_days", "max_reminders")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """One setting, not a list: straight to its page (to be created, the first time)."""
+        opts = self.model._meta
+        if RegistrationCampaign.objects.filter(pk=1).exists():
+            target = reverse(f"console:{opts.app_label}_{opts.model_name}_change", args=[1])
+        else:
+            target = reverse(f"console:{opts.app_label}_{opts.model_name}_add")
+        return HttpResponseRedirect(target)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # One setting: titled as itself, never "Add ...", and nothing to add another of.
+        extra_context = {
+            **(extra_context or {}),
+            "title": _("Registration campaign"),
+            "show_save_and_add_another": False,
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.pk = 1  # the one row
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # The one row is set up, not added: whoever may change it may create it.
+        return not RegistrationCampaign.objects.exists() and self.has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CustomQuestion, site=console_site)
