@@ -18,6 +18,7 @@ from opensspr.channels.conf import outbox_page_enabled
 from opensspr.channels.models import Message
 from opensspr.channels.providers.hooks import voice_callback_path
 from opensspr.channels.providers.outbox import OutboxChannel
+from opensspr.channels.purposes import purpose_label
 from opensspr.channels.selectors import is_outbox_in_use, list_outbox
 from opensspr.core import clock
 
@@ -29,6 +30,7 @@ class OutboxEntry:
     message: Message
     body: str
     answer_path: str  # where "answer the call and press #" posts; '' when not answerable
+    purpose: str = ""  # what it is, in words
 
 
 def _entry(message: Message) -> OutboxEntry:
@@ -38,7 +40,9 @@ def _entry(message: Message) -> OutboxEntry:
         token = message.plaintext_voice_token()
         if live and token:
             answer_path = voice_callback_path(OutboxChannel.key, token)
-    return OutboxEntry(message, message.plaintext_body(), answer_path)
+    return OutboxEntry(
+        message, message.plaintext_body(), answer_path, purpose_label(message.purpose)
+    )
 
 
 @never_cache
