@@ -51,6 +51,10 @@ class GuestKind(models.TextChoices):
     PERSONAL_ACCOUNT = "personal_account", _("Personal external account")
 
 
+#: Guests whose primary address is a mailbox of their own: it resets their password (§11).
+GUESTS_RESET_WITH_PRIMARY = frozenset({GuestKind.B2B_PARTNER, GuestKind.SELF_SERVICE_SIGNUP})
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(user_id_key=identifier_key(username or ""))
@@ -127,6 +131,17 @@ class User(AbstractBaseUser):
         super().save(*args, **kwargs)
 
     # --- Django auth integration (is_active gates sessions and the console) ---
+    @property
+    def reset_email(self) -> str:
+        """Where an email reset code may go: the authentication email; for a B2B or self-service
+        sign-up guest without one, their primary address, which is their own mailbox (the one
+        invited, or signed up with), not one of ours (reference §11). '' when there is none."""
+        if self.auth_email:
+            return self.auth_email
+        if self.user_type == UserType.GUEST and self.guest_kind in GUESTS_RESET_WITH_PRIMARY:
+            return self.email
+        return ""
+
     @property
     def is_active(self) -> bool:  # type: ignore[override]  # Django reads it as an attribute
         return self.account_enabled

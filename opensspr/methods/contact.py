@@ -34,7 +34,7 @@ from opensspr.policy.kinds import MethodKind
 
 
 def _matching_email(user: User | None, typed: str) -> str:
-    stored = user.auth_email if user else ""
+    stored = user.reset_email if user else ""
     if not stored or typed.strip().casefold() != stored.casefold():
         raise MethodError("contact_mismatch")
     return stored

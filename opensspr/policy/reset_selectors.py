@@ -79,8 +79,8 @@ def registered_methods(
 ) -> tuple[RegisteredMethod, ...]:
     """Every method ``user`` has data for, proven or set by an administrator (§8.3)."""
     found: list[RegisteredMethod] = []
-    if user.auth_email:
-        found.append(RegisteredMethod(MethodKind.EMAIL, f"email:{user.auth_email.casefold()}"))
+    if email := user.reset_email:
+        found.append(RegisteredMethod(MethodKind.EMAIL, f"email:{email.casefold()}"))
     if user.mobile_phone:
         channel = f"phone:{user.mobile_phone}"
         found += [

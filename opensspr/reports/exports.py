@@ -27,6 +27,7 @@ COLUMNS = (
     *(kind.value for kind in DataKind),
     "last_confirmed",
     "reset_blocked_until",  # added later: new columns go last, so scripts keep working
+    "user_type",  # member, or guest with how it was invited (guest:b2b_partner, ...)
 )
 
 
@@ -56,7 +57,13 @@ def _cells(row: RegistrationRow) -> list[str]:
         *(_method_cell(row.info.status(kind)) for kind in DataKind),
         _utc(row.info.confirmed_at),
         _utc(row.reset_block.blocked_until if row.reset_block else None),
+        _user_type(row),
     ]
+
+
+def _user_type(row: RegistrationRow) -> str:
+    user = row.user
+    return f"{user.user_type}:{user.guest_kind}" if user.guest_kind else user.user_type
 
 
 def registration_csv(rows: Iterable[RegistrationRow]) -> str:

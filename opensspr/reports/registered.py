@@ -94,6 +94,8 @@ def build_registration_summary(
         for kind, field in _CONTACT
         if getattr(user, field)
     ]
+    if not user.auth_email and user.reset_email:  # a guest's own primary address (§11)
+        methods.insert(0, MethodStatus(DataKind.EMAIL, proven=False))
     if confirmed_apps:
         methods.append(MethodStatus(DataKind.AUTHENTICATOR_APP, proven=True))
     # The same threshold the eligibility facts use (policy.reset_selectors).

@@ -210,6 +210,7 @@ def test_the_csv_export_has_stable_columns_and_the_filtered_rows(client, people,
         "security_questions": "",
         "last_confirmed": "2026-11-23T09:00:00Z",
         "reset_blocked_until": "",
+        "user_type": "member",
     }
     assert rows["imported@contoso.example"]["email"] == "unproven"
     assert rows["questions@contoso.example"]["security_questions"] == "proven"
