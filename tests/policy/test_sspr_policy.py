@@ -188,3 +188,14 @@ def test_the_app_notification_slot_is_shown_but_cannot_be_ticked(client, user_fa
     html = client.get("/console/policy/ssprpolicy/1/change/").content.decode()
     assert "Authenticator app notification" in html
     assert 'name="allow_app_notification"' not in html
+
+
+def test_the_administrator_policy_is_shown_explained_and_read_only(client, user_factory):
+    admin = user_factory(roles=("global_admin",))
+    client.post("/signin", {"user_id": admin.user_id, "password": DEFAULT_PASSWORD})
+    html = client.get("/console/policy/ssprpolicy/1/change/").content.decode()
+    assert "Administrator policy" in html
+    assert "Two different methods at every reset" in html
+    assert "Never security questions" in html
+    assert "Helpdesk administrator" in html  # the roles it covers, by name
+    assert 'name="administrator_policy"' not in html  # nothing to edit

@@ -16,8 +16,10 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.accounts.roles import AdminRole
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core.request_meta import request_meta
@@ -64,7 +66,7 @@ class PasswordSettingsAdmin(AuditedModelAdmin):
 class SsprPolicyAdmin(AuditedModelAdmin):
     audit_values = True
     # Not built yet: shown, so the slot is visible, but not something to tick and be refused.
-    readonly_fields = ("allow_app_notification",)
+    readonly_fields = ("allow_app_notification", "administrator_policy")
     fieldsets = (
         (None, {"fields": ("scope", "group")}),
         (
@@ -99,7 +101,49 @@ class SsprPolicyAdmin(AuditedModelAdmin):
             _("Administrators and on-premises"),
             {"fields": ("admins_may_reset", "writeback_enabled")},
         ),
+        (
+            _("Administrator policy"),
+            {
+                "fields": ("administrator_policy",),
+                "description": _(
+                    "Fixed, as in Microsoft Entra ID: it can't be changed here, only turned "
+                    "off above."
+                ),
+            },
+        ),
     )
+
+    @admin.display(description=_("how administrators reset"))
+    def administrator_policy(self, obj: SsprPolicy | None) -> str:
+        """The two-gate policy every administrator follows (reference §3), in words."""
+        roles = ", ".join(str(role.label) for role in AdminRole)
+        lines = [
+            _("Who: everyone holding an administrator role here (%(roles)s).") % {"roles": roles},
+            _(
+                "Two different methods at every reset, whatever the number above: two "
+                "verification steps, one after the other."
+            ),
+            _(
+                "Which: the alternate email, a text or a call to the mobile phone, a call to "
+                "the office phone, a code from an authenticator app, as far as the methods "
+                "above allow them."
+            ),
+            _(
+                "Never security questions: answers are too easy to find out for an account "
+                "that can change other people's."
+            ),
+            _(
+                "Whatever the scope above: an administrator outside the selected group may "
+                "still reset, unless administrators are turned off above."
+            ),
+            _(
+                "At the reset page an administrator sees the same steps as anyone, so nobody "
+                "can tell from outside which user IDs belong to administrators."
+            ),
+        ]
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines))
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not SsprPolicy.objects.exists() and super().has_add_permission(request)
