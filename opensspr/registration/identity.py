@@ -36,7 +36,7 @@ from opensspr.methods.challenges import CODE_TTL
 from opensspr.methods.models import AuthenticatorApp
 from opensspr.methods.totp import accept_code
 from opensspr.policy.kinds import MethodKind
-from opensspr.registration import proofs
+from opensspr.registration import guesses, proofs
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.registration.proofs import ProofError, audit
 from opensspr.signin import lockout
@@ -204,7 +204,7 @@ def start_identity_proof(*, user: User, session: str, kind: MethodKind, meta: Re
     if kind not in {o.kind for o in list_identity_options(user)}:
         raise ProofError("method_unavailable")
     if kind == MethodKind.APP_CODE:
-        proofs.refuse_if_paused(user, clock.now(), kind)
+        guesses.refuse_if_paused(user, clock.now(), kind)
         with transaction.atomic():
             proof = proofs.record_without_send(
                 user=user,

@@ -34,15 +34,13 @@ Invariants:
   windows in every other session (``end_other_sessions``).
 """
 
-import math
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
-from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
@@ -54,26 +52,13 @@ from opensspr.methods.challenges import (
     code_matches,
 )
 from opensspr.policy.kinds import MethodKind
-from opensspr.registration import notify
+from opensspr.registration import guesses, notify
+from opensspr.registration.errors import ProofError
 from opensspr.registration.models import Proof, ProofPurpose, RegistrationState
-from opensspr.throttles import rules, service, subjects
-from opensspr.throttles.base import Reservation
+from opensspr.throttles import rules, service
 
 #: Wrong codes a person may type in an hour, over all their proofs.
 FAILURES_PER_HOUR = rules.REGISTRATION_WRONG_CODE.max_uses()
-
-
-class ProofError(Exception):
-    """A proof can't be started or didn't pass; ``code`` picks the message shown."""
-
-    def __init__(self, code: str, *, retry_after: int | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.retry_after = retry_after  # seconds of a short pause after wrong codes in a row
-
-
-def _wait(until: datetime | None, now: datetime) -> int | None:
-    return max(math.ceil((until - now).total_seconds()), 1) if until else None
 
 
 def audit(
@@ -95,31 +80,6 @@ def lock_state(user: User) -> RegistrationState:
     """The person's bookkeeping row, locked until the transaction ends (one change at a time)."""
     state, _created = RegistrationState.objects.select_for_update().get_or_create(user=user)
     return state
-
-
-def _throttled(user: User, now: datetime) -> bool:
-    """The person has typed as many wrong codes as the hour allows."""
-    return service.blocked_until(rules.REGISTRATION_WRONG_CODE, str(user.pk), now=now) is not None
-
-
-def _daily_subject(user: User, kind: str) -> str:
-    """The person's key in the reset's 24-hour counter: their own user ID, as if typed, for
-    this way of verifying, on a familiar network (they signed in to get here, which makes
-    the network familiar)."""
-    typed = subjects.typed_user_id(identifier_key(user.user_id))
-    return subjects.failure_subject(typed, familiar=True, method=kind)
-
-
-def refuse_if_paused(user: User, now: datetime, kind: str) -> None:
-    """Identity proofs with ``kind`` wait when the day's counter (shared with the reset) says
-    so: ``paused`` for a few minutes after wrong answers in a row (with the seconds left),
-    ``blocked_today`` after a day's worth."""
-    until = service.blocked_until(rules.SSPR_VERIFY_FAILURE, _daily_subject(user, kind), now=now)
-    if until is None:
-        return
-    if rules.VERIFY_PAUSES.is_short(until, now):
-        raise ProofError("paused", retry_after=_wait(until, now))
-    raise ProofError("blocked_today")
 
 
 def _end_open(user: User, session: str, purpose: ProofPurpose, now: datetime) -> None:
@@ -149,10 +109,10 @@ def issue(
     try:
         with transaction.atomic():
             lock_state(user)
-            if _throttled(user, now):
+            if guesses.hour_used_up(user, now):
                 raise ProofError("throttled")
             if purpose == ProofPurpose.IDENTITY:
-                refuse_if_paused(user, now, kind)
+                guesses.refuse_if_paused(user, now, kind)
             send = rules.REGISTRATION_SEND_BY_KIND.get(kind)
             if send and not service.hit(send, str(user.pk), now=now).allowed:
                 raise ProofError("too_many_sends")
@@ -300,20 +260,20 @@ def check(
     if proof.expires_at <= now:
         raise ProofError("code_expired")
     if proof.kind in (MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE):
-        if _throttled(proof.user, now):
+        if guesses.hour_used_up(proof.user, now):
             raise ProofError("throttled")
         if proof.purpose == ProofPurpose.IDENTITY:
-            refuse_if_paused(proof.user, now, proof.kind)
+            guesses.refuse_if_paused(proof.user, now, proof.kind)
         if proof.answered_at is None:
             raise ProofError("call_not_answered")
         return
-    reservations = _reserve_failure(proof, now)
+    reservations = guesses.reserve_failure(proof, now)
     if matches is not None:
         right = matches()
     else:
         right = code_matches(f"registration:{proof.ref}", proof.code_digest, answer[:64])
     if right:
-        _give_back_failure(proof, reservations)
+        guesses.give_back_failure(proof, reservations)
         return
     proof.refresh_from_db(fields=["tries", "failures"])
     dead = proof.tries >= MAX_TRIES_PER_CODE
@@ -343,48 +303,10 @@ def check(
     if blocked:
         raise ProofError("blocked_today")
     if paused and not dead:
-        raise ProofError("invalid_code_paused", retry_after=_wait(daily[0].blocked_until, now))
+        raise ProofError(
+            "invalid_code_paused", retry_after=guesses.seconds_until(daily[0].blocked_until, now)
+        )
     raise ProofError("code_dead" if dead else "invalid_code")
-
-
-def _reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
-    """Reserve the day's failure (identity proofs), the hourly wrong code, then a try.
-
-    Refused (``ProofError``) when the day's verification failures are used up
-    (``blocked_today``), the hour's wrong codes are (``throttled``) or the proof
-    has no try left (``code_dead``); what was reserved before is given back:
-    nothing was compared.
-    """
-    taken: list[Reservation] = []
-    if proof.purpose == ProofPurpose.IDENTITY:
-        subject = _daily_subject(proof.user, proof.kind)
-        daily = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
-        if not daily.allowed:
-            until = daily.blocked_until
-            if until is not None and rules.VERIFY_PAUSES.is_short(until, now):
-                raise ProofError("paused", retry_after=_wait(until, now))
-            raise ProofError("blocked_today")
-        taken.append(daily)
-    hourly = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)
-    if not hourly.allowed:
-        _give_back(taken)
-        raise ProofError("throttled")
-    taken.append(hourly)
-    if not challenges.reserve_try(proof, failures=F("failures") + 1):
-        _give_back(taken)
-        raise ProofError("code_dead")
-    return taken
-
-
-def _give_back(reservations: list[Reservation]) -> None:
-    for reservation in reservations:
-        service.give_back(reservation)
-
-
-def _give_back_failure(proof: Proof, reservations: list[Reservation]) -> None:
-    """The answer was right: the failures reserved with its try never happened."""
-    Proof.objects.filter(pk=proof.pk, failures__gt=0).update(failures=F("failures") - 1)
-    _give_back(reservations)
 
 
 def mark_proven(proof: Proof, *, consume: bool) -> bool:
