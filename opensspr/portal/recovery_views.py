@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from opensspr.core.request_meta import request_meta
-from opensspr.portal.reset_views import SEQ_KEY, SESSION_KEY, TYPED_KEY
+from opensspr.portal.reset_pages import SEQ_KEY, SESSION_KEY, TYPED_KEY
 from opensspr.resets.flow import FlowError
 from opensspr.resets.helpdesk import get_helpdesk_link
 from opensspr.resets.recovery import request_recovery

@@ -18,23 +18,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from opensspr.core import clock
 from opensspr.core.forms import focus_first_error
 from opensspr.core.request_meta import request_meta
-from opensspr.directory.messages import policy_lines
-from opensspr.directory.onprem import password_policy_of
 from opensspr.methods.questions import Question
 from opensspr.policy.kinds import MethodKind
-from opensspr.policy.passwords import describe_policy
-from opensspr.policy.selectors import get_password_profile, password_context_for
 from opensspr.portal import reset_messages as texts
+from opensspr.portal import reset_pages as pages
 from opensspr.portal.reset_forms import (
     CONTACT_FIELDS,
     PHONE_KINDS,
@@ -46,8 +42,8 @@ from opensspr.portal.reset_forms import (
     StartForm,
     contact_field_name,
 )
+from opensspr.portal.reset_pages import DONE_KEY, SEQ_KEY, TYPED_KEY
 from opensspr.resets.flow import (
-    MAX_PASSWORD_TRIES,
     FlowBlockedError,
     FlowError,
     FlowView,
@@ -56,7 +52,6 @@ from opensspr.resets.flow import (
     change_method,
     choose_operation,
     get_flow,
-    load_flow,
     set_new_password,
     start_flow,
     submit_verification,
@@ -64,137 +59,7 @@ from opensspr.resets.flow import (
 from opensspr.resets.helpdesk import HelpdeskKind, get_helpdesk_link, request_admin_help
 from opensspr.resets.models import FlowState, Operation
 
-SESSION_KEY = "opensspr_reset"
-TYPED_KEY = "opensspr_reset_typed"  # the user ID as typed, shown on every step (a typo shows)
-# Which flow of this browser a page belongs to: each start counts up; every flow form posts
-# the number it was drawn with, so a page left open in another window can't act on a newer
-# flow (issue 12 item 12). DONE_KEY remembers the number of the flow that finished last.
-SEQ_KEY = "opensspr_reset_seq"
-DONE_KEY = "opensspr_reset_done"
-VOICE_KINDS = frozenset({MethodKind.MOBILE_VOICE, MethodKind.OFFICE_VOICE})
-_KIND_ORDER = list(MethodKind)
 ANSWER_FIELDS = tuple(f"answer_{n}" for n in range(1, 11))
-
-
-# --- session and rendering -------------------------------------------------------------
-
-
-def _keep(request: HttpRequest, handle: str) -> None:
-    """Remember the flow's new handle and rotate the session key (attack A9)."""
-    request.session[SESSION_KEY] = handle
-    request.session.cycle_key()
-
-
-def _handle(request: HttpRequest) -> str | None:
-    handle = request.session.get(SESSION_KEY)
-    return handle if isinstance(handle, str) and handle else None
-
-
-def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    context.setdefault("helpdesk", get_helpdesk_link())
-    context.setdefault("has_flow", _handle(request) is not None)
-    if context["has_flow"]:
-        context.setdefault("typed_id", request.session.get(TYPED_KEY, ""))
-        context.setdefault("flow_seq", request.session.get(SEQ_KEY, 0))
-    return render(request, f"reset/{template}.html", context)
-
-
-def _ended(request: HttpRequest, code: str) -> HttpResponse:
-    request.session.pop(SESSION_KEY, None)
-    message = texts.ENDED_MESSAGES.get(code, texts.ENDED_MESSAGES["flow_not_found"])
-    context = {"message": message, "has_flow": False, "already_done": code == "already_done"}
-    return _page(request, "ended", context)
-
-
-def _options(view: FlowView) -> list[Any]:
-    """The engine's options in one fixed order, so the order says nothing about the ID."""
-    return sorted(view.options, key=lambda o: _KIND_ORDER.index(o.kind))
-
-
-def _state_page(
-    request: HttpRequest,
-    view: FlowView,
-    *,
-    form: Any = None,
-    alert: object = None,
-    moved: object = None,
-) -> HttpResponse:
-    """The page for the flow's current state.
-
-    ``form`` is the submitted form, shown again with its errors when it belongs
-    to this page. When the flow has moved on meanwhile (a code expired, another
-    window took a step), the page of the new state is shown with ``moved`` (or a
-    "this is where you are" note) above it.
-    """
-    page = _page_of(view)
-    expected = _FORM_OF.get(page)
-    if form is not None and type(form) is not expected:
-        form, alert = None, alert or moved or texts.PAGE_MESSAGES["wrong_step"]
-    context: dict[str, Any] = {"view": view, "alert": alert}
-    if expected is MethodForm:
-        context["form"] = form if form is not None else MethodForm(options=_options(view))
-    elif expected is QuestionsForm:
-        questions = view.challenge.questions if view.challenge else ()
-        context["form"] = form if form is not None else QuestionsForm(questions=questions)
-    elif expected is not None:
-        context["form"] = form if form is not None else expected()
-    if page == "new_password":
-        context.update(_password_facts(view))
-    elif page == "done":
-        request.session.pop(SESSION_KEY, None)  # nothing more to do with this flow
-        request.session[DONE_KEY] = request.session.get(SEQ_KEY, 0)
-        context["has_flow"] = False
-    elif page == "blocked":
-        context["message"] = texts.blocked_message(view.blocked_reason)
-        context["public_code"] = texts.public_code(view.blocked_reason)
-    return _page(request, page, context)
-
-
-def _page_of(view: FlowView) -> str:
-    if view.state == FlowState.VERIFY:
-        if view.challenge is None:
-            return "verify"
-        if view.challenge.kind == MethodKind.SECURITY_QUESTIONS:
-            return "questions"
-        return "call" if view.challenge.kind in VOICE_KINDS else "code"
-    if view.state == FlowState.WRITING:
-        # An earlier "Finish" lost the directory's answer: the same page, and the next
-        # submission first finds out whether that write arrived (flow.writeback).
-        return "new_password"
-    return str(view.state)
-
-
-_FORM_OF: dict[str, type] = {
-    "choose_operation": OperationForm,
-    "verify": MethodForm,
-    "code": CodeForm,
-    "questions": QuestionsForm,
-    "new_password": NewPasswordForm,
-}
-
-
-def _password_facts(view: FlowView) -> dict[str, Any]:
-    """Requirements for this person's password, and the tries left (reads only)."""
-    flow = load_flow(view.handle, clock.now())
-    requirements = (
-        describe_policy(get_password_profile(), password_context_for(flow.user))
-        if flow.user
-        else []
-    )
-    return {
-        "requirements": requirements,
-        "directory_requirements": policy_lines(password_policy_of(flow.user)),
-        "tries_left": max(MAX_PASSWORD_TRIES - flow.password_attempts, 0),
-    }
-
-
-def _current(request: HttpRequest, handle: str, **kwargs: Any) -> HttpResponse:
-    """Show where the flow is now (after a refused step), or that it has ended."""
-    try:
-        view = get_flow(handle=handle)
-    except FlowError as exc:
-        return _ended(request, exc.code)
-    return _state_page(request, view, **kwargs)
 
 
 # --- the start page --------------------------------------------------------------------
@@ -210,7 +75,7 @@ def start_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             meta = request_meta(request)
             view = start_flow(identifier=form.cleaned_data["user_id"], meta=meta)
-            _keep(request, view.handle)
+            pages.keep(request, view.handle)
             request.session[TYPED_KEY] = form.cleaned_data["user_id"][:256]
             request.session[SEQ_KEY] = int(request.session.get(SEQ_KEY, 0)) + 1
             if request.POST.get("action") == "contact_admin":
@@ -219,7 +84,9 @@ def start_view(request: HttpRequest) -> HttpResponse:
         focus_first_error(form)
     else:
         form = StartForm(initial={"user_id": request.GET.get("username", "")[:256]})
-    return _page(request, "start", {"form": form, "has_flow": False, "contact_in_form": True})
+    return pages.render_page(
+        request, "start", {"form": form, "has_flow": False, "contact_in_form": True}
+    )
 
 
 # --- the flow page ---------------------------------------------------------------------
@@ -231,17 +98,17 @@ def start_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def flow_view(request: HttpRequest) -> HttpResponse:
-    handle = _handle(request)
+    handle = pages.current_handle(request)
     posted = request.POST.get("flow_seq", "") if request.method == "POST" else ""
     if handle is None:
         if posted and posted == str(request.session.get(DONE_KEY, "")):
-            return _ended(request, "already_done")  # finished in another window
+            return pages.ended(request, "already_done")  # finished in another window
         return redirect("reset:start")  # a fresh session can only start (attack A16)
     if request.method == "GET":
-        return _current(request, handle)
+        return pages.current(request, handle)
     if posted and posted != str(request.session.get(SEQ_KEY, 0)):
         # A page of an earlier flow, left open in another window: nothing is submitted.
-        return _current(request, handle, alert=texts.PAGE_MESSAGES["replaced_flow"])
+        return pages.current(request, handle, alert=texts.PAGE_MESSAGES["replaced_flow"])
     action = _ACTIONS.get(request.POST.get("action", ""))
     if action is None:
         return redirect("reset:flow")
@@ -260,7 +127,7 @@ def _step(
     try:
         view = call()
     except FlowBlockedError as exc:
-        _keep(request, exc.view.handle)
+        pages.keep(request, exc.view.handle)
         return redirect("reset:flow")
     except FlowError as exc:
         return _refused(
@@ -272,7 +139,7 @@ def _step(
             tries_left=exc.tries_left,
             retry_after=exc.retry_after,
         )
-    _keep(request, view.handle)
+    pages.keep(request, view.handle)
     return redirect("reset:flow")
 
 
@@ -287,7 +154,7 @@ def _refused(
     retry_after: int | None = None,
 ) -> HttpResponse:
     if code in texts.ENDED:
-        return _ended(request, code)
+        return pages.ended(request, code)
     if code == "flow_conflict":
         # The other submission moved the flow on and holds its new handle; the
         # browser's newest session shows where it is now.
@@ -304,8 +171,8 @@ def _refused(
         if code == "contact_mismatch" and _is_phone_field(field) and not typed.startswith("+"):
             form.add_error(field, texts.PHONE_FORMAT_HINT)
         focus_first_error(form)
-        return _current(request, handle, form=form, moved=message)
-    return _current(request, handle, alert=message)
+        return pages.current(request, handle, form=form, moved=message)
+    return pages.current(request, handle, alert=message)
 
 
 def _is_phone_field(field: str) -> bool:
@@ -315,7 +182,7 @@ def _is_phone_field(field: str) -> bool:
 def _choose_operation(request: HttpRequest, handle: str) -> HttpResponse:
     form = OperationForm(request.POST)
     if not form.is_valid():
-        return _current(request, handle, form=form)
+        return pages.current(request, handle, form=form)
     operation = Operation(form.cleaned_data["operation"])
     return _step(
         request,
@@ -328,13 +195,13 @@ def _begin(request: HttpRequest, handle: str) -> HttpResponse:
     try:
         view = get_flow(handle=handle)
     except FlowError as exc:
-        return _ended(request, exc.code)
+        return pages.ended(request, exc.code)
     if view.state != FlowState.VERIFY or view.challenge is not None:
-        return _state_page(request, view, alert=texts.PAGE_MESSAGES["wrong_step"])
-    form = MethodForm(request.POST, options=_options(view))
+        return pages.state_page(request, view, alert=texts.PAGE_MESSAGES["wrong_step"])
+    form = MethodForm(request.POST, options=pages.ordered_options(view))
     if not form.is_valid():
         focus_first_error(form)
-        return _state_page(request, view, form=form)
+        return pages.state_page(request, view, form=form)
     option = form.chosen_option()
     assert option is not None  # a valid form has a chosen, offered method
     return _step(
@@ -352,14 +219,14 @@ def _answer(request: HttpRequest, handle: str) -> HttpResponse:
     try:
         view = get_flow(handle=handle)
     except FlowError as exc:
-        return _ended(request, exc.code)
+        return pages.ended(request, exc.code)
     challenge = view.challenge
     if challenge is not None and challenge.kind == MethodKind.SECURITY_QUESTIONS:
         return _answer_questions(request, handle, challenge.questions)
     form = CodeForm(request.POST)
     if not form.is_valid():
         focus_first_error(form)
-        return _current(request, handle, form=form)
+        return pages.current(request, handle, form=form)
     return _step(
         request,
         handle,
@@ -377,7 +244,7 @@ def _answer_questions(
     form = QuestionsForm(request.POST, questions=questions)
     if not form.is_valid():
         focus_first_error(form)
-        return _current(request, handle, form=form)
+        return pages.current(request, handle, form=form)
     # A wrong set is told at the top: naming the wrong answer would help a guesser.
     return _step(
         request,
@@ -404,7 +271,7 @@ def _password(request: HttpRequest, handle: str) -> HttpResponse:
     form = NewPasswordForm(request.POST)
     if not form.is_valid():
         focus_first_error(form)
-        return _current(request, handle, form=form)
+        return pages.current(request, handle, form=form)
     try:
         view = set_new_password(
             handle=handle,
@@ -412,7 +279,7 @@ def _password(request: HttpRequest, handle: str) -> HttpResponse:
             meta=request_meta(request),
         )
     except PasswordRejectedError as exc:
-        _keep(request, exc.view.handle)
+        pages.keep(request, exc.view.handle)
         if exc.view.state != FlowState.NEW_PASSWORD:
             return redirect("reset:flow")
         for message in [str(f.message) for f in exc.failures] or [
@@ -420,10 +287,10 @@ def _password(request: HttpRequest, handle: str) -> HttpResponse:
         ]:
             form.add_error("new_password", message)
         focus_first_error(form)
-        return _state_page(request, exc.view, form=form)
+        return pages.state_page(request, exc.view, form=form)
     except FlowError as exc:
         return _refused(request, handle, exc.code, form=None, field=None)
-    _keep(request, view.handle)
+    pages.keep(request, view.handle)
     return redirect("reset:flow")
 
 
@@ -432,7 +299,7 @@ def _ask_for_help(request: HttpRequest, handle: str) -> HttpResponse:
         try:
             request_admin_help(handle=handle, meta=request_meta(request))
         except FlowError as exc:
-            return _ended(request, exc.code)
+            return pages.ended(request, exc.code)
         messages.success(request, _("We've asked your administrators to help you."))
     return redirect("reset:flow")
 
