@@ -24,6 +24,17 @@ class Organisation(models.Model):
     """The one organisation this deployment serves (single-tenant, see ADR 0002)."""
 
     name = models.CharField(_("name"), max_length=120)
+    email_closing = models.TextField(
+        _("closing words of every email"),
+        max_length=600,
+        blank=True,
+        help_text=_(
+            "Added under every email people get from self-service password reset: codes, "
+            "notifications, reminders. For example how to reach your helpdesk, or that you "
+            "never ask for a code by phone. Plain text, up to 600 characters, sent as typed "
+            "in every language."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -22,11 +22,13 @@ import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import translation
 
+from opensspr.accounts.selectors import get_organisation
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -84,6 +86,12 @@ def _check(message: OutgoingMessage) -> None:
         raise InvalidMessageError("naive_expiry")
 
 
+def with_closing(body: str, closing: str) -> str:
+    """An email's body with the organisation's closing words under a signature line."""
+    closing = closing.strip()
+    return f"{body}\n\n-- \n{closing}" if closing else body
+
+
 def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     """Queue ``message``; call inside the transaction that decides it must be sent.
 
@@ -93,6 +101,10 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     in worker mode ``opensspr worker`` sends it.
     """
     _check(message)
+    if message.kind == MessageKind.EMAIL:  # the organisation's closing words, on every email
+        message = replace(
+            message, body=with_closing(message.body, get_organisation().email_closing)
+        )
     key = message.idempotency_key or f"auto:{secrets.token_hex(16)}"
     if len(key) > _MAX_KEY:
         raise InvalidMessageError("idempotency_key_too_long")

@@ -14,28 +14,35 @@ from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.models import SsprPolicy
 
 
+def person_notification(user_id: str, organisation: str, *, unlocked: bool) -> tuple[str, str]:
+    """The subject and body telling a person their reset or unlock happened (also the
+    console's preview of the emails' closing words)."""
+    subject = (
+        _("Your %(organisation)s account was unlocked")
+        if unlocked
+        else _("Your %(organisation)s password was reset")
+    ) % {"organisation": organisation}
+    body = (
+        (
+            _("The account %(user_id)s was unlocked just now through self-service.")
+            if unlocked
+            else _("The password of %(user_id)s was reset just now through self-service.")
+        )
+        % {"user_id": user_id}
+        + "\n\n"
+        + _(
+            "If this was you, there is nothing more to do. If it wasn't, contact your "
+            "helpdesk at once."
+        )
+    )
+    return subject, body
+
+
 def notify_done(user: User, meta: RequestMeta, policy: SsprPolicy, *, unlocked: bool) -> None:
     """Tell the person, and for an administrator the other administrators (reference §9)."""
     organisation = get_organisation().name
     if policy.notify_users:
-        subject = (
-            _("Your %(organisation)s account was unlocked")
-            if unlocked
-            else _("Your %(organisation)s password was reset")
-        ) % {"organisation": organisation}
-        body = (
-            (
-                _("The account %(user_id)s was unlocked just now through self-service.")
-                if unlocked
-                else _("The password of %(user_id)s was reset just now through self-service.")
-            )
-            % {"user_id": user.user_id}
-            + "\n\n"
-            + _(
-                "If this was you, there is nothing more to do. If it wasn't, contact your "
-                "helpdesk at once."
-            )
-        )
+        subject, body = person_notification(user.user_id, organisation, unlocked=unlocked)
         for address in sorted({a for a in (user.email, user.auth_email) if a} or {user.user_id}):
             enqueue_message(
                 OutgoingMessage(
