@@ -179,12 +179,21 @@ def _due_work_soon() -> None:
         _run_due_work(close_connection=False)
 
 
+def _run_each_due_work() -> None:
+    """Each app's periodic work, each on its own: one that fails (a directory down while
+    the campaign decides people, say) is logged and tried again next turn, and neither
+    the others nor the deliveries after them wait for it."""
+    for work in _due_work:
+        try:
+            work()
+        except Exception as exc:
+            name = getattr(work, "__qualname__", type(work).__name__)
+            logger.error("periodic work %s failed: %s", name, type(exc).__name__)
+
+
 def _run_due_work(*, close_connection: bool) -> None:
     try:
-        for work in _due_work:
-            work()
-    except Exception as exc:  # the worker's loop picks the rows up later
-        logger.error("queued work failed: %s", type(exc).__name__)
+        _run_each_due_work()
     finally:
         if close_connection:
             connection.close()
@@ -238,8 +247,7 @@ def deliver_due(*, limit: int = 100, should_stop: Callable[[], bool] | None = No
     messages, so a stopping worker finishes the message in hand and no more.
     """
     run_housekeeping(clock.now(), meta=worker_meta(""))
-    for work in _due_work:
-        work()
+    _run_each_due_work()
     attempted = 0
     while attempted < limit and not (should_stop and should_stop()):
         message_id = claim_next(clock.now())

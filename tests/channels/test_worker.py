@@ -241,3 +241,28 @@ def test_expiry_is_checked_again_right_before_sending(meta, worker_mode, clock):
     clock.advance(seconds=5)  # the claim was slow
     deliver_claimed(claimed, meta=None)
     assert Message.objects.get(pk=message.pk).status == MessageStatus.EXPIRED
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("worker_mode")
+def test_a_failing_periodic_work_holds_up_neither_the_others_nor_the_deliveries(
+    meta, monkeypatch, caplog
+):
+    from opensspr.channels import services
+
+    ran = []
+
+    def broken() -> None:
+        raise ConnectionError("directory down")
+
+    def counting() -> None:
+        ran.append(1)
+
+    monkeypatch.setattr(services, "_due_work", [broken, counting])
+    enqueue_message(outgoing(body="Your password was changed."), meta=meta)
+    with caplog.at_level("ERROR", logger="opensspr.channels.services"):
+        assert deliver_due() == 1
+    assert ran == [1]
+    assert Message.objects.get().status == MessageStatus.SENT
+    assert "periodic work" in caplog.text and "broken" in caplog.text
+    assert "directory down" not in caplog.text  # class names only, never a message
