@@ -17,6 +17,9 @@ from opensspr.throttles.base import Block, Reservation, Verdict
 from opensspr.throttles.models import Subject, Use
 from opensspr.throttles.rules import Pauses, Rule, Scope
 
+#: Up to this many subjects, blocks are looked up by key; beyond, matched in memory.
+_LOOKUP_BY_KEY = 500
+
 
 def _upsert_sql(rows: int) -> str:
     """An insert that, on an existing row, touches it instead: either way each row comes back
@@ -329,12 +332,19 @@ class DatabaseStore:
                 Use.objects.filter(subject_id__in=ids).delete()
 
     def list_blocks(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
-        """One query while the backend takes that many parameters (always on PostgreSQL)."""
-        size = connection.features.max_query_params or len(digests) or 1
-        found: dict[str, Block] = {}
-        for start in range(0, len(digests), size):
-            rows = Subject.objects.filter(
-                scope=scope, key__in=digests[start : start + size], blocked_until__gt=now
-            ).values_list("key", "blocked_until", "blocked_by")
-            found.update({key: Block(until, by) for key, until, by in rows if until})
-        return found
+        """The active blocks among ``digests``, in one query.
+
+        A few subjects (one person's page) are looked up by key. Many (the registration
+        report: 17 a person) are matched in memory against the scope's active blocks,
+        which are few: a list of hundreds of thousands of keys would cost more to send
+        than the whole table of blocks, and SQLite limits a query's parameters.
+        """
+        active = Subject.objects.filter(scope=scope, blocked_until__gt=now)
+        if len(digests) <= _LOOKUP_BY_KEY:
+            active = active.filter(key__in=digests)
+        wanted = set(digests)
+        return {
+            key: Block(until, by)
+            for key, until, by in active.values_list("key", "blocked_until", "blocked_by")
+            if until and key in wanted
+        }

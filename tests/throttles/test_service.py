@@ -184,3 +184,18 @@ def test_losing_the_cache_resets_no_durable_count(clock, settings):
     cache.clear()
     assert service.blocked_until(rules.SSPR_QUESTIONS, JAN) is not None
     assert not service.hit(rules.PHONE_GLOBAL, "all").allowed
+
+
+def test_blocks_of_a_whole_directory_are_matched_against_the_few_active_ones(
+    clock, django_assert_num_queries
+):
+    """The registration report asks about 17 subjects a person: tens of thousands of keys,
+    more than SQLite takes in one query. They are matched in memory against the active
+    blocks, in one query, whatever their number."""
+    people = [f"user{n}@contoso.example" for n in range(2000)]
+    for _ in range(6):
+        service.hit(rules.SSPR_QUESTIONS, people[1234])
+    with django_assert_num_queries(1):
+        blocks = service.list_blocks(Scope.SSPR, people)
+    assert list(blocks) == [people[1234]]
+    assert blocks[people[1234]].by == "sspr.questions"
