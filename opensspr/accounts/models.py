@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from opensspr.accounts.branding import check_brand_colour
 from opensspr.accounts.identifiers import identifier_key, validate_user_id
 from opensspr.accounts.roles import AdminRole, role_allows, role_touches_app
 
@@ -35,6 +36,19 @@ class Organisation(models.Model):
             "in every language."
         ),
     )
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        blank=True,
+        validators=[check_brand_colour],
+        help_text=_(
+            "The portal's links and buttons, as #rrggbb; empty for the default blue. It "
+            "carries white text, so it must be dark enough to read (contrast 4.5:1)."
+        ),
+    )
+    # A PNG the portal shows in its top bar (accounts/branding.py checks it); never SVG,
+    # which can carry a script.
+    logo_png = models.BinaryField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -18,17 +18,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from opensspr.accounts.authority import HelpdeskAction, may_act
 from opensspr.accounts.identifiers import identifier_key
-from opensspr.accounts.models import Group, Organisation, RoleAssignment, User
+from opensspr.accounts.models import Group, RoleAssignment, User
 from opensspr.accounts.phones import normalise_phone
-from opensspr.accounts.selectors import can_manage_user, get_organisation, group_would_cycle
-from opensspr.channels.services import with_closing
+from opensspr.accounts.selectors import can_manage_user, group_would_cycle
 from opensspr.console.admin.helpdesk import HelpdeskAdminMixin, temporary_password_lines
 from opensspr.console.admin.security_info import SecurityInfoAdminMixin
 from opensspr.console.admin_base import AuditedModelAdmin, _actor
@@ -39,7 +37,6 @@ from opensspr.directory.base import DirectoryError, DirectoryUnavailableError
 from opensspr.registration import admin_services
 from opensspr.registration.admin_services import CONTACT_FIELDS
 from opensspr.resets.admin_reset import issue_temporary_password, unlock_account
-from opensspr.resets.flow.notify import person_notification
 from opensspr.signin import lockout
 
 
@@ -342,37 +339,3 @@ class GroupAdmin(AuditedModelAdmin):
 
     class Media:
         js = ("opensspr/select2-labels.js",)
-
-
-@admin.register(Organisation, site=console_site)
-class OrganisationAdmin(AuditedModelAdmin):
-    audit_values = True
-    list_display = ("name",)
-    fields = ("name", "email_closing", "email_preview")
-    readonly_fields = ("email_preview",)
-
-    class Media:
-        js = ("opensspr/email-preview.js",)
-
-    @admin.display(description=_("preview"))
-    def email_preview(self, obj: Organisation | None) -> str:
-        """One email as a person gets it, closing words included; it follows the text above
-        as it is typed (``email-preview.js``), before anything is saved."""
-        name = obj.name if obj and obj.name else get_organisation().name
-        subject, body = person_notification("jan.jansen@example.org", name, unlocked=False)
-        closing = obj.email_closing if obj else ""
-        return format_html(
-            '<div class="email-preview" aria-live="polite"><p><strong>{}</strong> {}</p>'
-            '<pre id="email-preview-body">{}<span id="email-preview-closing">{}</span></pre>'
-            "</div>",
-            _("Subject:"),
-            subject,
-            body,
-            with_closing("", closing),
-        )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not Organisation.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
