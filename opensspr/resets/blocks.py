@@ -54,6 +54,7 @@ BLOCK_REASONS: dict[str, Promise] = {
     rules.SSPR_QUESTIONS.name: _("too many security question attempts"),
     rules.SSPR_EMAIL.name: _("too many emails"),
 }
+SHORT_PAUSE = _("a short pause after wrong codes in a row")
 _PREFIX = f"{Scope.SSPR}."
 
 
@@ -67,6 +68,10 @@ class ResetBlock(NamedTuple):
 
     @property
     def reason_label(self) -> str:
+        if self.rule == rules.SSPR_VERIFY_FAILURE.name and rules.VERIFY_PAUSES.is_short(
+            self.blocked_until, clock.now()
+        ):
+            return str(SHORT_PAUSE)  # the 3rd or 4th wrong answer: seconds, not a day
         return str(BLOCK_REASONS.get(self.rule, self.blocked_by))
 
 

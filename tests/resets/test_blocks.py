@@ -251,3 +251,16 @@ def test_a_viewer_sees_the_block_but_no_button_and_cannot_lift(client, jan, user
     assert client.post(_lift(jan)).status_code == 403
     assert get_reset_block(jan) is not None
     assert not AuditEvent.objects.filter(activity="reset.block_lifted").exists()
+
+
+def test_a_short_pause_says_so_and_a_days_block_says_why(jan, meta, clock):
+    view = start_flow(identifier=jan.user_id, meta=meta)
+    view = begin_verification(handle=view.handle, kind=K.EMAIL, contact=ADDRESS, meta=meta)
+    for _ in range(3):
+        with pytest.raises(FlowError):
+            submit_verification(handle=view.handle, answer="00000000", meta=meta)
+    paused = get_reset_block(jan)
+    assert paused.blocked_until == clock.now + timedelta(seconds=30)
+    assert paused.reason_label == "a short pause after wrong codes in a row"
+    clock.advance(seconds=31)
+    assert get_reset_block(jan) is None
