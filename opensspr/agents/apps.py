@@ -19,7 +19,7 @@ class AgentsAppConfig(AppConfig):
             AgentDirectory,
             AgentReader,
         )
-        from opensspr.agents.jobs import prune_finished  # noqa: PLC0415 (app registry)
+        from opensspr.agents.housekeeping import prune_finished  # noqa: PLC0415 (app registry)
         from opensspr.channels import register_due_work  # noqa: PLC0415 (app registry)
         from opensspr.directory.onprem import register_transport  # noqa: PLC0415 (as above)
         from opensspr.directory.sync import register_reader  # noqa: PLC0415 (as above)

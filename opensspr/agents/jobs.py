@@ -45,7 +45,6 @@ from opensspr.directory.sealing import SealError, public_key_from, seal
 
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.02  # how often a waiting request looks for an answer another process took
-KEEP_FINISHED = timedelta(days=1)
 
 # Answers taken by this process wake its waiting requests at once (no poll delay).
 _wakers: dict[uuid.UUID, threading.Event] = {}
@@ -389,17 +388,3 @@ def call(
 ) -> Any:
     """Submit and wait: what the agent connector does for each directory operation."""
     return wait(submit(kind, payload, secrets))
-
-
-def prune_finished() -> None:
-    """The worker's periodic call: forget answered jobs and wipe stale envelopes."""
-    now = clock.now()
-    AgentJob.objects.filter(created_at__lt=now - KEEP_FINISHED).delete()
-    # Jobs whose requester went away (its process restarted) end here, envelopes wiped.
-    AgentJob.objects.filter(state=JobState.QUEUED, expires_at__lt=now).update(
-        state=JobState.EXPIRED, finished_at=now, sealed={}
-    )
-    lapsed = now - timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
-    AgentJob.objects.filter(state=JobState.LEASED, lease_until__lt=lapsed).update(
-        state=JobState.LOST, finished_at=now, sealed={}
-    )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from opensspr.agents import jobs, services
+from opensspr.agents import housekeeping, jobs, services
 from opensspr.agents.models import Agent, AgentJob, JobState
 from opensspr.directory.errors import DirectoryRejectedError, DirectoryUnavailableError
 from opensspr.directory.jobs import JobKind, seal_context
@@ -122,7 +122,7 @@ def test_finished_jobs_are_pruned_after_a_day(agent_pair, clock):
     jobs.lease(one)
     jobs.finish(job.pk, one, {"value": None})
     clock.advance(days=1, seconds=1)
-    jobs.prune_finished()
+    housekeeping.prune_finished()
     assert not AgentJob.objects.filter(pk=job.pk).exists()
 
 
