@@ -5,7 +5,6 @@ Every failure is reserved before the answer is compared and given back when it w
 (``throttles.service``), so no burst of parallel answers is compared past either limit.
 """
 
-import math
 from datetime import datetime
 
 from django.db.models import F
@@ -17,10 +16,6 @@ from opensspr.registration.errors import ProofError
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.throttles import rules, service, subjects
 from opensspr.throttles.base import Reservation
-
-
-def seconds_until(until: datetime | None, now: datetime) -> int | None:
-    return max(math.ceil((until - now).total_seconds()), 1) if until else None
 
 
 def hour_used_up(user: User, now: datetime) -> bool:
@@ -43,8 +38,8 @@ def refuse_if_paused(user: User, now: datetime, kind: str) -> None:
     until = service.blocked_until(rules.SSPR_VERIFY_FAILURE, daily_subject(user, kind), now=now)
     if until is None:
         return
-    if rules.VERIFY_PAUSES.is_short(until, now):
-        raise ProofError("paused", retry_after=seconds_until(until, now))
+    if (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
+        raise ProofError("paused", retry_after=wait)
     raise ProofError("blocked_today")
 
 
@@ -62,8 +57,8 @@ def reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
         daily = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
         if not daily.allowed:
             until = daily.blocked_until
-            if until is not None and rules.VERIFY_PAUSES.is_short(until, now):
-                raise ProofError("paused", retry_after=seconds_until(until, now))
+            if until is not None and (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
+                raise ProofError("paused", retry_after=wait)
             raise ProofError("blocked_today")
         taken.append(daily)
     hourly = service.reserve(rules.REGISTRATION_WRONG_CODE, str(proof.user_id), now=now)

@@ -302,10 +302,9 @@ def check(
             notify.notify_identity_blocked(user=proof.user, meta=meta)
     if blocked:
         raise ProofError("blocked_today")
-    if paused and not dead:
-        raise ProofError(
-            "invalid_code_paused", retry_after=guesses.seconds_until(daily[0].blocked_until, now)
-        )
+    until = daily[0].blocked_until if paused else None
+    if until is not None and not dead:
+        raise ProofError("invalid_code_paused", retry_after=rules.VERIFY_PAUSES.wait(until, now))
     raise ProofError("code_dead" if dead else "invalid_code")
 
 

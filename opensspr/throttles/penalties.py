@@ -5,6 +5,7 @@ going over a rule's limit costs: nothing but "not now" (``None``), a fixed ``Blo
 doubling ``Backoff`` (smart lockout), or short and growing ``Pauses`` (wrong codes).
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,6 +61,12 @@ class Pauses:
 
     def pause_at(self, used: int) -> timedelta | None:
         return dict(self.after).get(used)
+
+    def wait(self, until: datetime, now: datetime) -> int | None:
+        """Whole seconds left of a short pause ending at ``until``; None for a longer block."""
+        if not self.is_short(until, now):
+            return None
+        return max(math.ceil((until - now).total_seconds()), 1)
 
     def is_short(self, until: datetime, now: datetime) -> bool:
         """A wait no longer than the longest pause: worth waiting out, not a day's block."""

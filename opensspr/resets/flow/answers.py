@@ -38,7 +38,6 @@ from opensspr.resets.flow.events import (
     failure_subject,
     flow_meta,
     limit_name,
-    short_pause,
     stop_if_blocked,
 )
 from opensspr.resets.flow.gates import COUNTED_PER_ANSWER, gate_context
@@ -107,7 +106,7 @@ def _check_answer(
     reservation = service.reserve(rules.SSPR_VERIFY_FAILURE, subject, now=now)
     if not reservation.allowed:  # a parallel request's wrong answer paused or blocked it
         until = reservation.blocked_until
-        if until and (wait := short_pause(until, now)) is not None:
+        if until and (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
             raise FlowError("paused", retry_after=wait)
         newly = reservation.verdict.newly_blocked
         block(flow, meta, now, why=FAILURE if newly else "blocked_elsewhere")
@@ -152,7 +151,7 @@ def _failed(
     used = reservation.verdict.used
     wait = None
     if reservation.penalised and reservation.blocked_until and not reservation.rule.final(used):
-        wait = short_pause(reservation.blocked_until, now)
+        wait = rules.VERIFY_PAUSES.wait(reservation.blocked_until, now)
     if reservation.blocks_on_failure and wait is None:
         block(flow, meta, now, why=FAILURE)
     left = max(reservation.rule.max_uses() - used, 0) if used is not None else None

@@ -6,7 +6,6 @@ start to end (docs/operators/audit.md). A step writes its event in the
 transaction that makes its change.
 """
 
-import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -114,24 +113,12 @@ def paused_until(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str)
     return service.blocked_until(rules.SSPR_VERIFY_FAILURE, subject, now=now)
 
 
-def short_pause(until: datetime, now: datetime) -> int | None:
-    """Seconds to wait when ``until`` is a short pause after wrong answers in a row, else None.
-
-    A short pause keeps the flow: the person waits 30 seconds or 2 minutes and goes on (if
-    the flow runs out meanwhile, they start again as after any expiry). A day's block
-    ends the flow.
-    """
-    if not rules.VERIFY_PAUSES.is_short(until, now):
-        return None
-    return max(math.ceil((until - now).total_seconds()), 1)
-
-
 def stop_if_blocked(flow: ResetFlow, meta: RequestMeta, now: datetime, method: str) -> None:
     """Wait out a short pause of ``method`` (``paused``); a block ends this flow's gate."""
     until = paused_until(flow, meta, now, method)
     if until is None:
         return
-    if (wait := short_pause(until, now)) is not None:
+    if (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
         raise FlowError("paused", retry_after=wait)
     block(flow, meta, now, why="blocked_elsewhere")
 

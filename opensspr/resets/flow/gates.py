@@ -23,7 +23,7 @@ from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, block, flow_meta, paused_until, short_pause
+from opensspr.resets.flow.events import audit, block, flow_meta, paused_until
 from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
@@ -148,7 +148,7 @@ def begin_verification(
     if until := paused_until(flow, meta, now, kind.value):
         # Wrong answers this way: a short pause is waited out; after a day's worth the
         # others stay open (attack A21).
-        if (wait := short_pause(until, now)) is not None:
+        if (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
             raise FlowError("paused", retry_after=wait)
         raise FlowError("method_paused")
     policy = get_sspr_policy()
