@@ -11,9 +11,10 @@ summary figure takes, with its query count. The target is 1 s each at
         .venv/bin/python bench/bench_insights.py --people 1000000 --events 5000000
 
 It runs with the tests' settings and gets a fresh ``test_<name>`` database,
-dropped at the end. The daily registration snapshot needs an eligibility
-decision per person (minutes at a million), so the bench times one worker step
-of it and writes the other 89 days' snapshot rows directly. Figures, never
+dropped at the end. Each person's registration decision is made once, as the
+worker would (minutes at a million; the rate is printed), then the registration
+report's pages, its freshness check and its CSV are timed too. The daily
+registration snapshot's other 89 days are written directly. Figures, never
 assertions: see docs/contributors/testing.md.
 """
 
@@ -46,6 +47,12 @@ from opensspr.reports.health import get_health
 from opensspr.reports.models import DailyRegistration
 from opensspr.reports.rollup import rollup_day, rollup_recent, today
 from opensspr.reports.snapshot import take_snapshot_step
+from opensspr.reports.status import (
+    bring_up_to_date,
+    count_statuses,
+    decide_statuses,
+    mark_stale,
+)
 
 DAYS = 90
 
@@ -120,8 +127,21 @@ def line(what: str, seconds: float, queries: int) -> None:
     print(f"{what:<44}{seconds:>9.3f}{queries:>9}", flush=True)
 
 
+def decide_everyone() -> None:
+    """The registration decisions' backfill, as the worker's pass would make them."""
+    pks = list(User.objects.order_by("pk").values_list("pk", flat=True))
+    started = time.perf_counter()
+    for low in range(0, len(pks), 20_000):
+        decide_statuses(pks[low : low + 20_000])
+    elapsed = time.perf_counter() - started
+    print(f"deciding everyone: {elapsed:.1f} s ({len(pks) / elapsed:,.0f} people a second)")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def backfill(people: int) -> None:
     """Roll up every day, time one snapshot step, and write the other days' snapshots."""
+    decide_everyone()
     last = today()
     started = time.perf_counter()
     for n in range(DAYS, -1, -1):
@@ -188,6 +208,48 @@ def run() -> None:
     for what, action in figures:
         seconds, queries, _result = measure(action)
         line(what, seconds, queries)
+    registration_report(client)
+
+
+REPORT = "/console/reports/registrations/"
+
+
+def registration_report(client: Client) -> None:
+    """Each kind of registration report page, the CSV's first chunk, and the whole CSV."""
+    pages = [
+        ("", "unfiltered, page 1"),
+        ("?page=50", "unfiltered, page 50"),
+        ("?capable=no", "not capable"),
+        ("?capable=yes&page=20", "capable, page 20"),
+        ("?method=mobile_phone&unproven=yes", "mobile phone, unproven"),
+        ("?confirmation=never&enabled=no", "never confirmed, not enabled"),
+        ("?q=person4242", "search"),
+    ]
+    for query, what in pages:
+        seconds, queries, response = measure(lambda query=query: client.get(REPORT + query))
+        assert response.status_code == 200, (query, response.status_code)
+        line(f"report: {what}", seconds, queries)
+    seconds, queries, _stale = measure(bring_up_to_date)
+    line("report's freshness check (nothing changed)", seconds, queries)
+    seconds, queries, _figures = measure(count_statuses)
+    line("registration count from the stored rows", seconds, queries)
+
+    def first_chunk() -> bytes:
+        stream = iter(client.get(REPORT + "?export=csv&capable=no").streaming_content)
+        return next(stream) + next(stream)
+
+    seconds, queries, _head = measure(first_chunk)
+    line("report CSV: header and first 2,000 rows", seconds, queries)
+    started = time.perf_counter()
+    size = sum(len(part) for part in client.get(REPORT + "?export=csv").streaming_content)
+    elapsed = time.perf_counter() - started
+    print(f"report CSV, everyone: {elapsed:.1f} s, {size / 1e6:.0f} MB", flush=True)
+    mark_stale(User.objects.order_by("-pk").values_list("pk", flat=True)[:100])
+    seconds, queries, _response = measure(lambda: client.get(REPORT + "?capable=no"))
+    line("report: not capable, 100 people changed", seconds, queries)
+    SsprPolicy.objects.filter(pk=1).get().save()  # a policy change: everyone out of date
+    seconds, queries, _response = measure(lambda: client.get(REPORT + "?capable=no"))
+    line("report: not capable, right after a policy change", seconds, queries)
 
 
 def main() -> None:

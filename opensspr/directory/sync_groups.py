@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.db import models, transaction
 
 from opensspr.accounts.models import Group, RoleAssignment, User, UserSource
+from opensspr.accounts.signals import people_changed
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -69,16 +70,33 @@ def _upsert(
 
 def _set_members(
     through: type[models.Model], owner: str, other: str, group_pk: int, wanted: set[int]
-) -> bool:
+) -> set[int]:
+    """Make ``wanted`` the group's members of one kind; returns those that came or went."""
     have = set(through._default_manager.filter(**{owner: group_pk}).values_list(other, flat=True))
     if have == wanted:
-        return False
+        return set()
     through._default_manager.filter(**{owner: group_pk, f"{other}__in": have - wanted}).delete()
     added = wanted - have
     if added:  # not bulk_create: it compiles each row (a 100,000-member group)
         columns = [column_of(through, n) for n in (owner, other)]
         write_rows(through._meta.db_table, columns, [[group_pk, o] for o in added])
-    return True
+    return have ^ wanted
+
+
+def _set_group(group_pk: int, users: set[int], children: set[int]) -> bool:
+    """Set a group's member users and groups; whether anything changed.
+
+    Batched writes send no model signals: ``people_changed`` names who moved, or
+    everyone when the nesting changed (a person's groups then change through it).
+    """
+    with transaction.atomic():
+        moved = _set_members(Members, "group_id", "user_id", group_pk, users)
+        nested = _set_members(Nesting, "from_group_id", "to_group_id", group_pk, children)
+        if moved:
+            people_changed.send(sender=Group, user_ids=moved)
+        if nested:
+            people_changed.send(sender=Group, user_ids=None)
+    return bool(moved or nested)
 
 
 def sync_groups(
@@ -109,18 +127,13 @@ def sync_groups(
         member_keys = {dn.lower() for dn in mapped.member_dns}
         users = {users_by_dn[k] for k in member_keys if k in users_by_dn}
         children = {groups_by_dn[k] for k in member_keys if k in groups_by_dn} - {group_pk}
-        with transaction.atomic():
-            changed = _set_members(Members, "group_id", "user_id", group_pk, users)
-            changed |= _set_members(Nesting, "from_group_id", "to_group_id", group_pk, children)
+        changed = _set_group(group_pk, users, children)
         if changed and group_pk not in counted:
             counts.updated += 1
     if full:
         seen = {pk for pk, _mapped in read}
         for group_pk in set(groups_by_dn.values()) - seen:
-            with transaction.atomic():
-                emptied = _set_members(Members, "group_id", "user_id", group_pk, set())
-                emptied |= _set_members(Nesting, "from_group_id", "to_group_id", group_pk, set())
-            counts.emptied += int(emptied)
+            counts.emptied += int(_set_group(group_pk, set(), set()))
     return counts
 
 
@@ -160,6 +173,7 @@ def sync_roles(*, meta: RequestMeta, counts: GroupCounts) -> None:
         with transaction.atomic():
             RoleAssignment.objects.filter(user=user, role__in=removed).delete()
             RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=r) for r in granted])
+            people_changed.send(sender=RoleAssignment, user_ids=[user.pk])
             record_event(
                 activity=Activity.DIRECTORY_SYNC_ROLES_CHANGED,
                 outcome=Outcome.SUCCESS,

@@ -23,6 +23,7 @@ from opensspr.accounts.identifiers import identifier_key, validate_user_id
 from opensspr.accounts.models import User, UserSource
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.services import UserData, create_user
+from opensspr.accounts.signals import people_changed
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -193,8 +194,12 @@ class UserSync:
         with transaction.atomic():
             if self._creates:
                 insert_users(self._creates, created_at=self.now)
+                keys = [row["user_id_key"] for row in self._creates]
+                created = User.objects.filter(user_id_key__in=keys).values_list("pk", flat=True)
+                people_changed.send(sender=User, user_ids=list(created))
             if self._updates:
                 update_users(self._updates)
+                people_changed.send(sender=User, user_ids=[row["pk"] for row in self._updates])
             self._audit_transitions(self._transitions, reason="directory_state")
         self.counts.created += len(self._creates)
         self.counts.updated += len(self._updates)
@@ -228,6 +233,7 @@ class UserSync:
             chunk = gone[start : start + BATCH]
             with transaction.atomic():
                 User.objects.filter(pk__in=chunk).update(account_enabled=False)
+                people_changed.send(sender=User, user_ids=chunk)
                 users = list(User.objects.filter(pk__in=chunk))
                 self._audit_transitions(((u, False) for u in users), reason="not_in_directory")
 

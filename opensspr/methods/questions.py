@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.accounts.models import User
+from opensspr.accounts.signals import people_changed
 from opensspr.core import clock
 from opensspr.methods.base import Answer, GateContext, MethodError, Started
 from opensspr.methods.models import SecurityAnswer
@@ -231,6 +232,7 @@ def replace_answers(user: User, answers: Mapping[str, str]) -> None:
             SecurityAnswer(user=user, question_key=key, answer_hash=hash_answer(answer))
             for key, answer in answers.items()
         )
+        people_changed.send(sender=SecurityAnswer, user_ids=[user.pk])
 
 
 # --- the reset gate ----------------------------------------------------------------------

@@ -29,6 +29,7 @@ from opensspr.accounts.models import User
 from opensspr.accounts.phones import normalise_phone
 from opensspr.accounts.roles import roles_may_manage_security_info
 from opensspr.accounts.selectors import can_manage_user
+from opensspr.accounts.signals import people_changed
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
@@ -93,6 +94,7 @@ def _drop_proofs(user: User, fields: list[str]) -> list[str]:
         RegistrationState.objects.filter(pk=state.pk).update(
             **{_PROOF[name]: None for name in proven}
         )
+        people_changed.send(sender=RegistrationState, user_ids=[user.pk])
     return proven
 
 
@@ -178,6 +180,7 @@ def clear_security_info(
         RegistrationState.objects.filter(user=user).update(
             confirmed_at=None, **{_PROOF[name]: None for name in CONTACT_FIELDS}
         )
+        people_changed.send(sender=RegistrationState, user_ids=[user.pk])
         contacts = [n for n in CONTACT_FIELDS if include_contact and getattr(user, n)]
         removed = [(Item(n), getattr(user, n)) for n in contacts]
         removed += [(Item.AUTHENTICATOR_APP, "")] if apps else []

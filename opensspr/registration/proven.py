@@ -8,6 +8,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
 from opensspr.accounts.models import User
+from opensspr.accounts.signals import people_changed
 from opensspr.core import clock
 from opensspr.core.crypto import secrets_equal
 from opensspr.methods.base import channel_digest
@@ -59,4 +60,6 @@ def mark_proven_by_reset(*, user: User, gates: list[dict[str, str]]) -> list[str
         RegistrationState.objects.create(
             user=user, confirmed_at=now, **{f"{f}_proven_at": now for f in newly}
         )
+    else:
+        people_changed.send(sender=RegistrationState, user_ids=[user.pk])
     return newly

@@ -66,11 +66,27 @@ def _user_type(row: RegistrationRow) -> str:
     return f"{user.user_type}:{user.guest_kind}" if user.guest_kind else user.user_type
 
 
-def registration_csv(rows: Iterable[RegistrationRow]) -> str:
-    """The whole report as CSV text (header first, one line per person)."""
+def csv_header() -> str:
+    return _lines([COLUMNS])[0]
+
+
+def csv_lines(rows: Iterable[RegistrationRow]) -> list[str]:
+    """One CSV line per row (``\\r\\n`` ended), cells defused: the stream's pieces."""
+    return _lines([spreadsheet_safe(cell) for cell in _cells(row)] for row in rows)
+
+
+def _lines(rows: Iterable[Iterable[str]]) -> list[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    lines = []
     for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in _cells(row)])
-    return out.getvalue()
+        writer.writerow(row)
+        lines.append(out.getvalue())
+        out.seek(0)
+        out.truncate()
+    return lines
+
+
+def registration_csv(rows: Iterable[RegistrationRow]) -> str:
+    """The whole report as CSV text (header first, one line per person)."""
+    return csv_header() + "".join(csv_lines(rows))

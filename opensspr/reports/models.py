@@ -9,6 +9,7 @@ pages sum small tables. Days are calendar days in the deployment's time zone
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -99,12 +100,77 @@ SNAPSHOT_COUNTERS = (
 )
 
 
+class DataState(models.IntegerChoices):
+    """One piece of data in a ``RegistrationStatus``: absent, registered, or proven too."""
+
+    NONE = 0
+    UNPROVEN = 1
+    PROVEN = 2
+
+
+class RegistrationStatus(models.Model):
+    """One person's registration as their last decision found it: what the report filters on.
+
+    The registration report filters, counts and pages a million people; deciding
+    each of them on every page would take minutes (``reports.status``). So each
+    decision is kept here, and the report asks SQL. A row is *current* when it was
+    decided under the current ``generation`` (bumped when the policy or the group
+    tree changes) and nothing about the person changed since (``stale_since`` is
+    null). Secret-free: kinds, counts and dates, as ``reports.registered``.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="registration_status",
+    )
+    enabled = models.BooleanField()
+    registered = models.BooleanField()
+    capable = models.BooleanField()
+    reason = models.CharField(max_length=40, blank=True)  # a policy.eligibility.Reason
+    email = models.PositiveSmallIntegerField(choices=DataState.choices, default=DataState.NONE)
+    mobile_phone = models.PositiveSmallIntegerField(
+        choices=DataState.choices, default=DataState.NONE
+    )
+    office_phone = models.PositiveSmallIntegerField(
+        choices=DataState.choices, default=DataState.NONE
+    )
+    authenticator_app = models.PositiveSmallIntegerField(
+        choices=DataState.choices, default=DataState.NONE
+    )
+    security_questions = models.PositiveSmallIntegerField(
+        choices=DataState.choices, default=DataState.NONE
+    )
+    unproven = models.BooleanField(default=False)
+    confirmed_apps = models.PositiveIntegerField(default=0)
+    answers = models.PositiveIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True)
+    generation = models.PositiveIntegerField()
+    decided_at = models.DateTimeField()
+    #: When something about the person changed after ``decided_at``; null when current.
+    stale_since = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["generation"], name="status_generation"),
+            models.Index(
+                fields=["stale_since"],
+                condition=models.Q(stale_since__isnull=False),
+                name="status_stale",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: capable={self.capable}"
+
+
 class RollupState(models.Model):
     """Where the rollup stands (pk=1): when usage last ran, and the snapshot in progress.
 
     The registration snapshot evaluates every person, so the worker takes it a
-    chunk per turn (``cursor`` is the last user pk counted, ``partial`` the
-    counts so far) and never holds up deliveries for long.
+    chunk per turn (``cursor`` is the last user pk decided again) and never holds
+    up deliveries for long.
     """
 
     usage_at = models.DateTimeField(null=True)  # last run (today at least)
@@ -112,8 +178,9 @@ class RollupState(models.Model):
     snapshot_day = models.DateField(null=True)
     snapshot_started_at = models.DateTimeField(null=True)  # None: no count under way
     snapshot_cursor = models.BigIntegerField(default=0)
-    snapshot_partial = models.JSONField(default=dict)
     snapshot_seconds = models.FloatField(default=0)  # how long the last whole count took
+    #: Bumped when every ``RegistrationStatus`` must be decided again (the policy changed).
+    status_generation = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"rollup at {self.usage_at}"

@@ -32,7 +32,7 @@ from opensspr.audit.activities import Activity, Category, activities_in
 from opensspr.audit.models import AuditEvent
 from opensspr.core import clock
 from opensspr.reports.models import DailyDuration, DailyUsage, RollupState
-from opensspr.reports.snapshot import take_snapshot_step
+from opensspr.reports.snapshot import run_status_turn
 
 logger = logging.getLogger("opensspr.reports.rollup")
 
@@ -206,7 +206,7 @@ def rollup_recent(*, days: int = 2) -> list[date]:
 
 
 def run_due_rollup() -> None:
-    """The worker's periodic call: usage when it is due, then one snapshot step."""
+    """The worker's periodic call: usage when it is due, then the registration decisions."""
     state = RollupState.objects.filter(pk=1).first()
     now = clock.now()
     if state is None or state.usage_at is None or now - state.usage_at >= USAGE_EVERY:
@@ -217,4 +217,4 @@ def run_due_rollup() -> None:
             or state.both_days_at.astimezone(report_zone()).date() != today()
         )
         rollup_recent(days=2 if both else 1)
-    take_snapshot_step(today())
+    run_status_turn(today())

@@ -5,6 +5,10 @@ data registered and whether each piece was proven by the person, enabled /
 registered / capable, the reason when not capable, the last confirmation, and
 whether a throttle blocks the person from self-service reset right now (§5.1).
 Filters narrow the rows; the console page and the CSV export read the same rows.
+
+The rows come from each person's stored decision (``reports.status``), so
+filters, totals and pages are SQL whatever the size of the directory; a
+candidate policy (the impact preview's question) is decided person by person.
 """
 
 from collections.abc import Iterable, Iterator
@@ -12,19 +16,23 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from opensspr.accounts.models import User
 from opensspr.core import clock
+from opensspr.policy.eligibility import Reason
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.reports.capability import Capability, iter_capabilities
+from opensspr.reports.models import DataState, RegistrationStatus
 from opensspr.reports.registered import (
     DataKind,
+    MethodStatus,
     RegistrationSummary,
     summary_of_annotated,
     users_with_registration_counts,
 )
+from opensspr.reports.status import bring_up_to_date, current_generation, decide_statuses
 from opensspr.resets.blocks import ResetBlock, list_reset_blocks
 
 
@@ -87,20 +95,22 @@ def list_registration_rows(
     *,
     with_blocks: bool = True,
 ) -> list[RegistrationRow]:
-    """The report's rows, ordered by user ID, under the current (or a given) policy.
+    """Every row of the report, ordered by user ID: from the stored decisions, or under ``policy``.
 
-    The search narrows in the database; the other filters need each person's
-    eligibility decision, so every remaining user is evaluated once, in bulk: a
-    fixed number of queries per chunk of people, not per person. Reset blocks of
-    the rows kept are read in one more query, unless ``with_blocks`` is False:
-    a page of the report reads them for its own rows only (``with_reset_blocks``),
-    since each person has 17 throttle subjects to digest and look up.
+    Without ``policy``, the rows are the stored decisions (``reports.status``),
+    brought up to date first when only a few are out of date, and filtered in
+    SQL. With one (a candidate the impact preview weighs), every remaining user
+    is decided under it, in bulk. Reset blocks are read unless ``with_blocks``
+    is False.
     """
     filters = filters or ReportFilters()
-    policy = policy or get_sspr_policy()
-    rows = _rows_of(search_users(filters), policy)
-    kept = [row for row in rows if _matches(row, filters, policy)]
-    return with_reset_blocks(kept) if with_blocks else kept
+    if policy is None:
+        bring_up_to_date()
+        rows: Iterable[RegistrationRow] = iter_stored_rows(filters)
+    else:
+        decided = _rows_of(search_users(filters), policy)
+        rows = [row for row in decided if _matches(row, filters, policy)]
+    return with_reset_blocks(rows) if with_blocks else list(rows)
 
 
 def _rows_of(users: QuerySet[User], policy: SsprPolicy) -> Iterator[RegistrationRow]:
@@ -108,21 +118,6 @@ def _rows_of(users: QuerySet[User], policy: SsprPolicy) -> Iterator[Registration
         yield RegistrationRow(
             user=user, info=summary_of_annotated(user, policy), capability=capability
         )
-
-
-def needs_decisions(filters: ReportFilters) -> bool:
-    """Whether a filter other than the search is set: those read each person's decision."""
-    return any(
-        value is not None
-        for value in (
-            filters.enabled,
-            filters.registered,
-            filters.capable,
-            filters.has_method,
-            filters.unproven,
-            filters.confirmation,
-        )
-    )
 
 
 def search_users(filters: ReportFilters) -> QuerySet[User]:
@@ -133,17 +128,117 @@ def search_users(filters: ReportFilters) -> QuerySet[User]:
     return users
 
 
-def rows_of_users(users: Iterable[User], policy: SsprPolicy | None = None) -> list[RegistrationRow]:
-    """The report's rows of just ``users`` (a page), blocks included, in the report's order.
+def filter_users(filters: ReportFilters, policy: SsprPolicy | None = None) -> QuerySet[User]:
+    """The people the filters keep, by their stored decisions, in the report's order: SQL only.
 
-    A page of an unfiltered or searched report pages the users in SQL and decides
-    only its own people: time independent of the size of the directory.
+    People without a stored decision are left out by any filter but the search
+    (``bring_up_to_date`` gives everyone one but right after a large import).
     """
     policy = policy or get_sspr_policy()
-    pks = [user.pk for user in users]
-    return with_reset_blocks(
-        _rows_of(User.objects.filter(pk__in=pks).order_by("user_id_key"), policy)
+    users = search_users(filters)
+    on = "registration_status__"
+    flags = {
+        "enabled": filters.enabled,
+        "registered": filters.registered,
+        "capable": filters.capable,
+        "unproven": filters.unproven,
+    }
+    users = users.filter(**{on + name: value for name, value in flags.items() if value is not None})
+    if filters.has_method is not None:
+        users = users.filter(**{f"{on}{filters.has_method.value}__gt": DataState.NONE})
+    if filters.confirmation == Confirmation.NEVER:
+        users = users.filter(**{on + "confirmed_at__isnull": True})
+    elif filters.confirmation == Confirmation.DUE:
+        if not policy.reconfirm_days:  # 0: never asked to reconfirm
+            return users.none()
+        due = clock.now() - timedelta(days=policy.reconfirm_days)
+        users = users.filter(**{on + "confirmed_at__lte": due})
+    return users
+
+
+def count_users(users: QuerySet[User]) -> "ReportTotals":
+    """The totals of the people ``users`` holds, from their stored decisions: one query."""
+    on = "registration_status__"
+    figures = users.order_by().aggregate(
+        users=Count("pk"),
+        enabled=Count("pk", filter=Q(**{on + "enabled": True})),
+        registered=Count("pk", filter=Q(**{on + "registered": True})),
+        capable=Count("pk", filter=Q(**{on + "capable": True})),
     )
+    return ReportTotals(**figures)
+
+
+def stored_rows(users: Iterable[User], policy: SsprPolicy | None = None) -> list[RegistrationRow]:
+    """The rows of ``users`` (a page) from their stored decisions, blocks not read.
+
+    Any of them whose decision is out of date or missing is decided first, so a
+    page always shows what is true now even while the worker catches up.
+    """
+    policy = policy or get_sspr_policy()
+    users = list(users)
+    generation = current_generation()
+    late = [user.pk for user in users if not _current(user, generation)]
+    if late:
+        decide_statuses(late, policy)
+        fresh = {
+            user.pk: user
+            for user in User.objects.select_related("registration_status").filter(pk__in=late)
+        }
+        users = [fresh.get(user.pk, user) for user in users]
+    return [_row_of_status(user, policy) for user in users]
+
+
+def _current(user: User, generation: int) -> bool:
+    try:
+        status = user.registration_status
+    except RegistrationStatus.DoesNotExist:
+        return False
+    return status.generation >= generation and status.stale_since is None
+
+
+def _row_of_status(user: User, policy: SsprPolicy) -> RegistrationRow:
+    status = user.registration_status
+    methods = tuple(
+        MethodStatus(kind, getattr(status, kind.value) == DataState.PROVEN)
+        for kind in DataKind
+        if getattr(status, kind.value) != DataState.NONE
+    )
+    info = RegistrationSummary(
+        methods=methods,
+        confirmed_apps=status.confirmed_apps,
+        answers=status.answers,
+        answers_required=policy.questions_to_register,
+        confirmed_at=status.confirmed_at,
+    )
+    capability = Capability(
+        enabled=status.enabled,
+        registered=status.registered,
+        capable=status.capable,
+        reason=Reason(status.reason) if status.reason else None,
+    )
+    return RegistrationRow(user=user, info=info, capability=capability)
+
+
+def iter_stored_rows(filters: ReportFilters, *, chunk: int = 2000) -> Iterator[RegistrationRow]:
+    """Every row the filters keep, from the stored decisions, a chunk of people at a time.
+
+    Keyset paging on the user ID key (never OFFSET), so the CSV of a million
+    people streams in constant memory and each chunk costs the same.
+    """
+    policy = get_sspr_policy()
+    users = filter_users(filters, policy).select_related("registration_status")
+    after = None
+    while True:
+        page = list((users.filter(user_id_key__gt=after) if after else users)[:chunk])
+        if not page:
+            return
+        yield from stored_rows(page, policy)
+        after = page[-1].user_id_key
+
+
+def rows_of_users(users: Iterable[User], policy: SsprPolicy | None = None) -> list[RegistrationRow]:
+    """The report's rows of just ``users`` (a page), blocks included, in the report's order."""
+    return with_reset_blocks(stored_rows(users, policy))
 
 
 def with_reset_blocks(rows: Iterable[RegistrationRow]) -> list[RegistrationRow]:
@@ -159,12 +254,3 @@ class ReportTotals:
     enabled: int
     registered: int
     capable: int
-
-
-def count_report_totals(rows: list[RegistrationRow]) -> ReportTotals:
-    return ReportTotals(
-        users=len(rows),
-        enabled=sum(r.capability.enabled for r in rows),
-        registered=sum(r.capability.registered for r in rows),
-        capable=sum(r.capability.capable for r in rows),
-    )

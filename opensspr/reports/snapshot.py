@@ -2,15 +2,18 @@
 
 Counting who is *capable* means an eligibility decision per person, the same
 one the registration report and the reset portal use (``reports.capability``):
-time linear in the directory. So the worker counts ``STEP`` people per turn,
-with its cursor and partial counts kept in ``RollupState``, and writes the
-day's ``DailyRegistration`` row when the pass ends. It counts again once the
-row is older than ``MIN_EVERY`` and ``PACE`` times the last pass's duration,
-whichever is longer: a small directory's figures follow registrations within
-minutes (the demo), a million people are counted every few hours, and the
-worker never spends more than about 1/``PACE`` of its time on it. The last
-pass of a day stays as that day's row: the trend. ``take_snapshot`` (the
-command) counts everyone at once.
+time linear in the directory. Each person's decision is kept
+(``reports.status``) and kept current as things change; a count is then one
+aggregate over those rows. But a change no signal reported would leave a row
+wrong forever, so a pass decides everyone again, ``STEP`` people per worker
+turn, with its cursor kept in ``RollupState``, and writes the day's
+``DailyRegistration`` row from the rows when the pass ends. It passes again
+once the row is older than ``MIN_EVERY`` and ``PACE`` times the last pass's
+duration, whichever is longer: a small directory's figures follow
+registrations within minutes (the demo), a million people are counted every
+few hours, and the worker never spends more than about 1/``PACE`` of its time
+on it. The last pass of a day stays as that day's row: the trend.
+``take_snapshot`` (the command) counts everyone at once.
 """
 
 from datetime import date, datetime, timedelta
@@ -19,32 +22,13 @@ from django.db import transaction
 
 from opensspr.accounts.models import User
 from opensspr.core import clock
-from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.reports.capability import iter_capabilities
-from opensspr.reports.models import SNAPSHOT_COUNTERS, DailyRegistration, RollupState
-from opensspr.reports.registered import summary_of_annotated, users_with_registration_counts
+from opensspr.reports.models import DailyRegistration, RollupState
+from opensspr.reports.status import count_statuses, decide_statuses, refresh_stale
 
-#: People evaluated per worker turn (a fifth of a second).
+#: People decided per worker turn (a fifth of a second).
 STEP = 1000
 MIN_EVERY = timedelta(minutes=5)
 PACE = 50
-
-
-def count_people(pks: list[int]) -> dict[str, int]:
-    """The snapshot's counters over the users ``pks``."""
-    policy = get_sspr_policy()
-    counts = dict.fromkeys(SNAPSHOT_COUNTERS, 0)
-    users = users_with_registration_counts(User.objects.filter(pk__in=pks).order_by("pk"))
-    for user, (capability,) in iter_capabilities(users, (policy,)):
-        info = summary_of_annotated(user, policy)
-        counts["users"] += 1
-        counts["enabled"] += capability.enabled
-        counts["registered"] += capability.registered
-        counts["capable"] += capability.capable
-        counts["never_registered"] += not info.methods
-        for kind in info.kinds:
-            counts[kind.value] += 1
-    return counts
 
 
 def _due(state: RollupState | None, day: date, now: datetime) -> bool:
@@ -69,35 +53,39 @@ def take_snapshot_step(day: date, *, step: int = STEP) -> bool:
         if state.snapshot_started_at is None or state.snapshot_day != day:
             if not _due(state if state.snapshot_day == day else None, day, now):
                 return True  # another worker just finished it
-            state.snapshot_day, state.snapshot_started_at = day, now
-            state.snapshot_cursor, state.snapshot_partial = 0, {}
+            state.snapshot_day, state.snapshot_started_at, state.snapshot_cursor = day, now, 0
         pks = list(
             User.objects.filter(pk__gt=state.snapshot_cursor)
             .order_by("pk")
             .values_list("pk", flat=True)[:step]
         )
-        partial = {k: int(state.snapshot_partial.get(k, 0)) for k in SNAPSHOT_COUNTERS}
         if pks:
-            for key, n in count_people(pks).items():
-                partial[key] += n
-            state.snapshot_cursor, state.snapshot_partial = pks[-1], partial
-            state.save()
+            decide_statuses(pks)
+            state.snapshot_cursor = pks[-1]
+            state.save(update_fields=[*_PASS, "snapshot_cursor"])
             return False
-        DailyRegistration.objects.update_or_create(day=day, defaults={"taken_at": now, **partial})
+        figures = count_statuses()
+        DailyRegistration.objects.update_or_create(day=day, defaults={"taken_at": now, **figures})
         state.snapshot_seconds = (now - state.snapshot_started_at).total_seconds()
-        state.snapshot_started_at, state.snapshot_cursor, state.snapshot_partial = None, 0, {}
-        state.save()
+        state.snapshot_started_at, state.snapshot_cursor = None, 0
+        state.save(update_fields=[*_PASS, "snapshot_cursor", "snapshot_seconds"])
         return True
+
+
+_PASS = ("snapshot_day", "snapshot_started_at")
+
+
+def run_status_turn(day: date) -> None:
+    """The worker's turn: the people whose data changed, then a step of the pass."""
+    refresh_stale()
+    take_snapshot_step(day)
 
 
 def take_snapshot(day: date, *, step: int = 5000) -> DailyRegistration:
     """Count everyone for ``day`` now, starting over whatever the worker was doing."""
     RollupState.objects.get_or_create(pk=1)
     RollupState.objects.filter(pk=1).update(
-        snapshot_day=day,
-        snapshot_started_at=clock.now(),
-        snapshot_cursor=0,
-        snapshot_partial={},
+        snapshot_day=day, snapshot_started_at=clock.now(), snapshot_cursor=0
     )
     while not take_snapshot_step(day, step=step):
         pass

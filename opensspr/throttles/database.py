@@ -331,6 +331,9 @@ class DatabaseStore:
             if ids:
                 Use.objects.filter(subject_id__in=ids).delete()
 
+    def has_blocks(self, scope: Scope, now: datetime) -> bool:
+        return Subject.objects.filter(scope=scope, blocked_until__gt=now).exists()
+
     def list_blocks(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
         """The active blocks among ``digests``, in one query.
 

@@ -160,6 +160,17 @@ def forget(subjects: Mapping[Scope, Sequence[str]], *, now: datetime | None = No
     _DATABASE.forget(in_database)
 
 
+def has_blocks(scope: Scope, *, now: datetime | None = None) -> bool:
+    """Whether any subject of a durable scope is blocked or paused now: one indexed read.
+
+    Listing blocks digests every key asked about; when there is no block at all
+    (the usual case), a report of a million people needn't digest anything.
+    """
+    if not scope_is_durable(scope):
+        raise ValueError(f"{scope}: blocks are listed for durable scopes only")
+    return _DATABASE.has_blocks(scope, now or clock.now())
+
+
 def list_blocks(scope: Scope, keys: list[str], *, now: datetime | None = None) -> dict[str, Block]:
     """Active penalties of many subjects of a durable scope, read at once (the console)."""
     if not scope_is_durable(scope):

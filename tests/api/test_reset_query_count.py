@@ -22,9 +22,11 @@ EMAIL = "jan@mail.example"
 #: typed ID, and whether an open challenge is left to close), and redeeming a captcha and
 #: queuing a code without savepoints. 65 since a finished reset marks the email it went
 #: through proven (issue 11: one UPDATE, and an INSERT when the person has no state row yet).
-MAX_QUERIES = 65
+#: 66 since that proof also marks the person's stored registration decision out of date
+#: (``reports.status``: one upsert), so the report's "unproven" filter is exact at once.
+MAX_QUERIES = 66
 #: Per step, so a step can't grow while another shrinks (92 before: 11, 7, 38, 17, 19).
-MAX_PER_STEP = {"start": 8, "choose": 6, "send_code": 19, "verify": 15, "new_password": 17}
+MAX_PER_STEP = {"start": 8, "choose": 6, "send_code": 19, "verify": 15, "new_password": 18}
 
 
 def test_a_one_gate_email_reset_runs_a_bounded_number_of_queries(api, jan):

@@ -12,7 +12,10 @@ from opensspr.audit.models import AuditEvent
 from opensspr.core.crypto import seal
 from opensspr.directory.models import DirectorySettings, RoleMapping, SyncState
 from opensspr.directory.sync import run_sync
-from tests.conftest import require_component
+from opensspr.reports.models import RegistrationStatus
+from opensspr.reports.selectors import ReportFilters, filter_users
+from opensspr.reports.status import bring_up_to_date, mark_stale, refresh_stale
+from tests.conftest import open_reset_policy, require_component
 from tests.directory import slapd
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +257,35 @@ def test_without_syncprov_the_mark_falls_back_to_modify_timestamp(slapd_server, 
     finally:
         admin.delete(f"uid=tsanna,{slapd.PEOPLE}")
         admin.unbind()
+
+
+def test_the_report_follows_each_sync_at_once(directory, sync, clock):
+    """Sync writes in batches, past model signals: it names who changed (``people_changed``)."""
+    staff_dn = f"cn=Staff,{GROUPS}"
+    anna = person(directory, "anna", mobile="+31 6 12345678")
+    person(directory, "bert", mobile="+31 6 87654321")
+    group(directory, "Staff", anna)
+    sync()
+    open_reset_policy(
+        methods_required=1,
+        writeback_enabled=True,
+        scope="selected",
+        group=Group.objects.get(name="Staff"),
+    )
+
+    def capable() -> set[str]:
+        bring_up_to_date(limit=0)  # the report decides nobody itself: the marks must do it
+        refresh_stale()  # what the worker does with the marks
+        return {u.user_id for u in filter_users(ReportFilters(capable=True))}
+
+    RegistrationStatus.objects.all().delete()
+    mark_stale(User.objects.values_list("pk", flat=True))
+    assert capable() == {"anna@example.org"}
+    directory.modify(staff_dn, {"member": [(MODIFY_ADD, [f"uid=bert,{slapd.PEOPLE}"])]})
+    directory.modify(anna, {"mobile": [(MODIFY_REPLACE, [])]})
+    sync()
+    assert capable() == {"bert@example.org"}
+    person(directory, "carl", mobile="+31 6 11111111")
+    directory.modify(staff_dn, {"member": [(MODIFY_ADD, [f"uid=carl,{slapd.PEOPLE}"])]})
+    sync()
+    assert capable() == {"bert@example.org", "carl@example.org"}

@@ -84,7 +84,7 @@ def test_the_page_shows_when_the_block_ends_and_why(client, people, user_factory
 def test_the_csv_adds_the_column_last_and_keeps_the_others(client, people, user_factory):
     client.force_login(user_factory("viewer@contoso.example", roles=("helpdesk_admin",)))
     response = client.get(REPORT, {"export": "csv"})
-    table = list(csv.reader(io.StringIO(response.content.decode())))
+    table = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert tuple(table[0]) == COLUMNS == (*EARLIER_COLUMNS, "reset_blocked_until", "user_type")
     rows = {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in table[1:]}
     assert rows["blocked@contoso.example"]["reset_blocked_until"] == "2026-11-24T09:00:00Z"

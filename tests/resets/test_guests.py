@@ -125,7 +125,7 @@ def test_the_report_and_the_console_show_who_is_a_guest(user_factory):
     table = list(
         csv.DictReader(
             io.StringIO(
-                admin.get("/console/reports/registrations/", {"export": "csv"}).content.decode()
+                admin.get("/console/reports/registrations/", {"export": "csv"}).getvalue().decode()
             )
         )
     )
