@@ -5,7 +5,9 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.text import capfirst
 
 from opensspr.accounts.models import User
 from opensspr.console.services import delete_from_console, save_from_console
@@ -84,3 +86,51 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+class SingletonAdmin(AuditedModelAdmin):
+    """A settings model with one row: its page, never a list of one.
+
+    The side bar's link opens the row (or, the first time, the form that
+    creates it); there is nothing to add once it exists and nothing to delete.
+    ``title`` names the page, instead of Django's "Change <model>".
+    """
+
+    title: Any = None
+
+    def _row_pk(self) -> int | None:
+        return self.model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        opts = self.model._meta
+        pk = self._row_pk()
+        if pk is not None and self.has_view_or_change_permission(request):
+            return redirect(f"console:{opts.app_label}_{opts.model_name}_change", pk)
+        if pk is None and self.has_add_permission(request):
+            return redirect(f"console:{opts.app_label}_{opts.model_name}_add")
+        return super().changelist_view(request, extra_context)  # refused as usual
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        title = self.title or capfirst(self.model._meta.verbose_name)
+        extra_context = {**(extra_context or {}), "title": title}
+        extra_context["show_save_and_add_another"] = False
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        if not change:
+            obj.pk = self._row_pk() or 1  # the one row, whoever saves first
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._row_pk() is None and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -104,9 +104,10 @@ def test_every_table_downloads_as_formula_safe_csv(client, population, user_fact
 def test_the_cost_of_a_ticket_is_edited_and_audited(client, population):
     ReportSettings.objects.get_or_create(pk=1)
     _signed_in(client, population)
-    response = client.post(
-        "/console/reports/reportsettings/", {"cost_per_ticket": "40.00", "currency": "USD"}
-    )
+    # The side bar's link opens the one row's page, not a list of one.
+    page = client.get("/console/reports/reportsettings/")
+    assert page.status_code == 302 and page["Location"].endswith("/reportsettings/1/change/")
+    response = client.post(page["Location"], {"cost_per_ticket": "40.00", "currency": "USD"})
     assert response.status_code == 302
     assert ReportSettings.objects.get(pk=1).cost_per_ticket == 40
     assert AuditEvent.objects.filter(activity=Activity.CONSOLE_OBJECT_CHANGED).exists()

@@ -12,12 +12,12 @@ from django.http import HttpRequest
 
 from opensspr.channels.forms import ChannelSettingsForm
 from opensspr.channels.models import ChannelSettings, Message
-from opensspr.console.admin_base import AuditedModelAdmin
+from opensspr.console.admin_base import SingletonAdmin
 from opensspr.console.site import console_site
 
 
 @admin.register(ChannelSettings, site=console_site)
-class ChannelSettingsAdmin(AuditedModelAdmin):
+class ChannelSettingsAdmin(SingletonAdmin):
     audit_values = False  # the form carries credentials
     form = ChannelSettingsForm
     fieldsets = (
@@ -35,12 +35,6 @@ class ChannelSettingsAdmin(AuditedModelAdmin):
         ),
         ("Webhook", {"fields": ("webhook_url", "webhook_secret")}),
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ChannelSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Message, site=console_site)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from opensspr.console.admin_base import AuditedModelAdmin
+from opensspr.console.admin_base import SingletonAdmin
 from opensspr.console.site import ConsolePage, console_site
 from opensspr.reports import charts
 from opensspr.reports.insights import (
@@ -161,23 +161,11 @@ def _settings_url(request: HttpRequest) -> str | None:
 
 
 @admin.register(ReportSettings, site=console_site)
-class ReportSettingsAdmin(AuditedModelAdmin):
+class ReportSettingsAdmin(SingletonAdmin):
     """One row: the changelist opens it, there is nothing to add or delete."""
 
     audit_values = True
     fields = ("cost_per_ticket", "currency")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ReportSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        row = ReportSettings.objects.first()
-        if row is None:
-            return super().changelist_view(request, extra_context)
-        return self.change_view(request, str(row.pk), extra_context=extra_context)
 
 
 console_site.register_page(

@@ -5,11 +5,8 @@ its description, never its bytes. The email preview shows a "your password was r
 email as sent, and follows the closing words as they are typed (``email-preview.js``).
 """
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +14,7 @@ from opensspr.accounts.branding import MAX_LOGO_BYTES, check_logo
 from opensspr.accounts.models import Organisation
 from opensspr.accounts.selectors import get_organisation
 from opensspr.channels.services import with_closing
-from opensspr.console.admin_base import AuditedModelAdmin
+from opensspr.console.admin_base import SingletonAdmin
 from opensspr.console.site import console_site
 from opensspr.resets.flow.notify import person_notification
 
@@ -62,7 +59,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(Organisation, site=console_site)
-class OrganisationAdmin(AuditedModelAdmin):
+class OrganisationAdmin(SingletonAdmin):
     audit_values = True
     form = OrganisationForm
     list_display = ("name",)
@@ -95,9 +92,3 @@ class OrganisationAdmin(AuditedModelAdmin):
             body,
             with_closing("", closing),
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not Organisation.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

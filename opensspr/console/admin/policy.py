@@ -13,14 +13,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from opensspr.accounts.roles import AdminRole
-from opensspr.console.admin_base import AuditedModelAdmin, _actor
+from opensspr.console.admin_base import AuditedModelAdmin, SingletonAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core.request_meta import request_meta
 from opensspr.policy.models import (
@@ -45,7 +44,7 @@ CONFIRM_FIELD = "_confirm_impact"
 
 
 @admin.register(PasswordSettings, site=console_site)
-class PasswordSettingsAdmin(AuditedModelAdmin):
+class PasswordSettingsAdmin(SingletonAdmin):
     audit_values = True
     fields = (
         "profile",
@@ -55,15 +54,9 @@ class PasswordSettingsAdmin(AuditedModelAdmin):
         "custom_banned_terms",
     )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not PasswordSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(SsprPolicy, site=console_site)
-class SsprPolicyAdmin(AuditedModelAdmin):
+class SsprPolicyAdmin(SingletonAdmin):
     audit_values = True
     # Not built yet: shown, so the slot is visible, but not something to tick and be refused.
     readonly_fields = ("allow_app_notification", "administrator_policy")
@@ -144,12 +137,6 @@ class SsprPolicyAdmin(AuditedModelAdmin):
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((line,) for line in lines))
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not SsprPolicy.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def changeform_view(
         self,
@@ -248,48 +235,16 @@ class CustomQuestionForm(forms.ModelForm):
 
 
 @admin.register(RegistrationCampaign, site=console_site)
-class RegistrationCampaignAdmin(AuditedModelAdmin):
+class RegistrationCampaignAdmin(SingletonAdmin):
     """Email reminders to people who can't reset yet (``registration.campaign``)."""
 
     audit_values = True
+    title = _("Registration campaign")
     fields = ("enabled", "interval_days", "max_reminders")
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        """One setting, not a list: straight to its page (to be created, the first time)."""
-        opts = self.model._meta
-        if RegistrationCampaign.objects.filter(pk=1).exists():
-            target = reverse(f"console:{opts.app_label}_{opts.model_name}_change", args=[1])
-        else:
-            target = reverse(f"console:{opts.app_label}_{opts.model_name}_add")
-        return HttpResponseRedirect(target)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        # One setting: titled as itself, never "Add ...", and nothing to add another of.
-        extra_context = {
-            **(extra_context or {}),
-            "title": _("Registration campaign"),
-            "show_save_and_add_another": False,
-        }
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.pk = 1  # the one row
-        super().save_model(request, obj, form, change)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # The one row is set up, not added: whoever may change it may create it.
-        return not RegistrationCampaign.objects.exists() and self.has_change_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return self._row_pk() is None and self.has_change_permission(request)
 
 
 @admin.register(CustomQuestion, site=console_site)
