@@ -54,7 +54,7 @@ from opensspr.reports.impact import get_policy_impact
 from opensspr.reports.selectors import (
     RegistrationRow,
     ReportFilters,
-    count_users,
+    count_report,
     filter_users,
     list_registration_rows,
     rows_of_users,
@@ -181,7 +181,7 @@ def _page_of(filters: ReportFilters) -> list[RegistrationRow]:
     """What the console's page reads: freshness, totals, and its first 100 rows."""
     bring_up_to_date()
     users = filter_users(filters)
-    count_users(users)
+    count_report(filters)
     return rows_of_users(users.select_related("registration_status")[:100])
 
 

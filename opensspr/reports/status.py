@@ -160,28 +160,19 @@ def _out_of_date(generation: int) -> QuerySet[RegistrationStatus]:
     )
 
 
-def stale_pks(limit: int, *, missing: bool = False) -> list[int]:
-    """Up to ``limit`` people whose row is out of date; with ``missing``, or without one.
+def stale_pks(limit: int) -> list[int]:
+    """Up to ``limit`` people whose row is out of date.
 
-    People come with a row (``mark_stale`` on creation), so looking for those
-    without one (a join over everyone) is only for the report, when the counts
-    show some, and for rows lost some other way: the registration count's pass
-    decides everyone, missing rows included.
+    Everyone has a row: the migration gave existing people one, and a person
+    gets one when created (``mark_stale``, from ``reports.receivers`` or sync's
+    ``people_changed``). Should one go missing anyway (rows written past the
+    ORM), the registration count's pass decides everyone and makes it again.
     """
-    found = list(_out_of_date(current_generation()).values_list("user_id", flat=True)[:limit])
-    if missing and len(found) < limit and _count_missing():
-        rows = User.objects.filter(registration_status__isnull=True)
-        found += rows.values_list("pk", flat=True)[: limit - len(found)]
-    return found
-
-
-def _count_missing() -> int:
-    """People without a row: two counts, cheaper than the join that would name them."""
-    return User.objects.count() - RegistrationStatus.objects.count()
+    return list(_out_of_date(current_generation()).values_list("user_id", flat=True)[:limit])
 
 
 def count_stale() -> int:
-    return _out_of_date(current_generation()).count() + max(0, _count_missing())
+    return _out_of_date(current_generation()).count()
 
 
 def refresh_stale(limit: int = CHUNK) -> int:
@@ -198,7 +189,7 @@ def bring_up_to_date(limit: int | None = None) -> int:
     how many of its rows are older than the change (``count_stale``).
     """
     limit = REFRESH_LIMIT if limit is None else limit
-    pks = stale_pks(limit + 1, missing=True)
+    pks = stale_pks(limit + 1)
     if len(pks) > limit:
         return count_stale()
     if pks:

@@ -26,7 +26,7 @@ from opensspr.reports.selectors import (
     RegistrationRow,
     ReportFilters,
     ReportTotals,
-    count_users,
+    count_report,
     filter_users,
     iter_stored_rows,
     rows_of_users,
@@ -56,7 +56,7 @@ def _page(request: HttpRequest, filters: ReportFilters) -> tuple[Page[Any], Repo
     """
     stale = bring_up_to_date()
     users = filter_users(filters)
-    totals = count_users(users)
+    totals = count_report(filters)
     paginator = _CountedPaginator(
         users.select_related("registration_status"), PAGE_SIZE, totals.users
     )
