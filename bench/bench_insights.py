@@ -224,7 +224,8 @@ def registration_report(client: Client) -> None:
         ("?capable=yes&page=20", "capable, page 20"),
         ("?method=mobile_phone&unproven=yes", "mobile phone, unproven"),
         ("?confirmation=never&enabled=no", "never confirmed, not enabled"),
-        ("?q=person4242", "search"),
+        ("?q=person4242", "search (111 people)"),
+        ("?q=person1&page=3", "search (111,111 people), page 3"),
     ]
     for query, what in pages:
         seconds, queries, response = measure(lambda query=query: client.get(REPORT + query))

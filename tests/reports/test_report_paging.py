@@ -60,3 +60,18 @@ def test_a_filter_and_a_search_together(client, viewer):
     page = client.get(REPORT, {"capable": "no", "q": "p3"}).content.decode()
     assert _user_ids(page) == ["p3@contoso.example"]
     assert "1 person shown" in page
+
+
+@pytest.mark.parametrize("cap", [5000, 1])
+def test_a_search_pages_the_same_within_and_past_the_cap(client, viewer, monkeypatch, cap):
+    """Within the cap a search is one scan then reads by key; past it, SQL pages and counts."""
+    from opensspr.reports import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_CAP", cap)
+    client.force_login(viewer)
+    first = client.get(REPORT, {"q": "p", "capable": "no"}).content.decode()
+    second = client.get(REPORT, {"q": "p", "capable": "no", "page": "2"}).content.decode()
+    assert _user_ids(first) == ["p1@contoso.example", "p3@contoso.example"]
+    assert "4 people shown: 4 enabled by the policy, 0 registered" in first
+    assert _user_ids(second) == ["p4@contoso.example", "viewer@contoso.example"]
+    assert "Page 2 of 2" in second

@@ -10,6 +10,7 @@ from itertools import batched
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -30,6 +31,8 @@ from opensspr.reports.selectors import (
     filter_users,
     iter_stored_rows,
     rows_of_users,
+    search_once,
+    users_in_order,
     with_reset_blocks,
 )
 from opensspr.reports.services import record_registration_export
@@ -56,13 +59,27 @@ def _page(request: HttpRequest, filters: ReportFilters) -> tuple[Page[Any], Repo
     """
     stale = bring_up_to_date()
     users = filter_users(filters)
-    totals = count_report(filters)
-    paginator = _CountedPaginator(
-        users.select_related("registration_status"), PAGE_SIZE, totals.users
-    )
-    people = paginator.get_page(request.GET.get("page"))
+    found = search_once(filters)
+    totals = (found and found.totals) or count_report(filters)
+    people: Any = users.select_related("registration_status")
+    if found is not None:
+        people = _FoundFirst(found.pks, people)
+    paginator = _CountedPaginator(people, PAGE_SIZE, totals.users)
+    page = paginator.get_page(request.GET.get("page"))
     # The same page (number, paginator), holding the report's rows of its people.
-    return Page(rows_of_users(people.object_list), people.number, paginator), totals, stale
+    return Page(rows_of_users(page.object_list), page.number, paginator), totals, stale
+
+
+class _FoundFirst:
+    """A search's people for the paginator: the pages it found by key, later ones by SQL."""
+
+    def __init__(self, pks: list[int], users: QuerySet[User]) -> None:
+        self.pks, self.users = pks, users
+
+    def __getitem__(self, part: slice) -> list[User]:
+        if part.stop is not None and part.stop <= len(self.pks):
+            return users_in_order(self.pks[part])
+        return list(self.users[part])
 
 
 def _csv_lines(rows: Iterator[RegistrationRow], chunk: int = 2000) -> Iterator[str]:
