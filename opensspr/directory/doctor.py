@@ -11,6 +11,7 @@ what it found, belongs in the log.
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
@@ -18,6 +19,7 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.ldap.doctor import Finding, Severity, diagnose, worst
+from opensspr.directory.ldap.findings import fill
 from opensspr.directory.models import DirectoryKind, DirectorySettings
 
 
@@ -35,6 +37,34 @@ class ServerReport:
     @property
     def severity(self) -> Severity:
         return worst(self.findings)
+
+    @property
+    def shown(self) -> list["ShownFinding"]:
+        """The findings in the reader's language (read while the page renders)."""
+        return [
+            ShownFinding(
+                f.code, f.severity, f.subject, _say(f.cause_template, f), _say(f.fix_template, f)
+            )
+            for f in self.findings
+        ]
+
+
+@dataclass(frozen=True)
+class ShownFinding:
+    code: str
+    severity: Severity
+    subject: str
+    cause: str
+    fix: str
+
+
+def _say(template: str, finding: Finding) -> str:
+    """A connector's English template in the active language, filled with its values.
+
+    The templates are marked in the connectors (``gettext_noop``) and so in the
+    catalogue; one without a translation reads in English.
+    """
+    return fill(gettext(template), finding.params) if template else ""
 
 
 def run_directory_doctor(*, sample_user_id: str | None = None) -> list[ServerReport]:

@@ -292,3 +292,44 @@ def test_a_malformed_security_descriptor_grants_nothing_and_never_crashes() -> N
     for cut in range(len(descriptor)):
         may_reset(descriptor[:cut], {"S-1-5-11"})  # no exception for any truncation
     assert not may_reset(descriptor[:-1], {"S-1-5-11"})
+
+
+@pytest.mark.django_db
+def test_the_findings_read_in_the_administrators_language(
+    client, user_factory, slapd_server, ldap_user
+) -> None:
+    """The connectors write English templates; the console translates and fills them."""
+    uid = ldap_user().split(",")[0].split("=")[1]
+    configure(slapd_server, ppolicy_default_dn=f"cn=missing,{slapd.POLICIES}")
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    page = client.post(
+        "/console/directory/directorysettings/doctor/",
+        {"sample_user": uid},
+        headers={"accept-language": "nl"},
+    ).content.decode()
+    assert "Verbonden met StartTLS; het certificaat wordt vertrouwd" in page
+    assert "Dit item bestaat niet, is geen pwdPolicy" in page  # the missing default policy
+    assert f"Precies één item gevonden: uid={uid}," in page  # filled with the entry's DN
+    assert "Connected with" not in page and "Found exactly one entry" not in page
+
+
+def test_every_doctor_template_is_marked_for_the_translators() -> None:
+    """A cause or fix written without ``gettext_noop`` would stay English in every language."""
+    import ast
+    from pathlib import Path
+
+    from opensspr.directory.ldap import doctor as module
+
+    folder = Path(module.__file__).parent
+    unmarked = []
+    for path in sorted(folder.glob("doctor*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") in FINDING_MAKERS):
+                continue
+            for text in node.args[2:4]:
+                if isinstance(text, ast.Constant | ast.JoinedStr):
+                    unmarked.append(f"{path.name}:{node.lineno}")
+    assert not unmarked, unmarked
+
+
+FINDING_MAKERS = {"ok", "warning", "error"}

@@ -59,7 +59,7 @@ def test_a_protected_account_in_scope(samba_dc, ad_user) -> None:
         admin.unbind()
     finding = by_code(findings, "protected_accounts_in_scope")
     assert finding.severity is Severity.WARNING and dn in finding.cause
-    assert "1 protected account(s)" in finding.cause
+    assert finding.cause.startswith("Protected accounts (adminCount=1) in scope: 1, such as CN=")
     assert by_code(findings, "write_rights").severity is Severity.OK  # checked on another user
 
 

@@ -29,6 +29,7 @@ from opensspr.directory.ldap.findings import (
     Finding,
     Severity,
     error,
+    gettext_noop,
     ok,
     search,
     warning,
@@ -73,11 +74,13 @@ def diagnose(
         findings.append(transport_finding(config, exc))
         return ordered(findings)
     try:
-        findings.append(ok("connected", subject, f"Connected with {_tls_words(config)}."))
+        findings.append(_connected(config, subject))
         if not bound:
             findings.append(bind_failed(config, connection.result))
             return ordered(findings)
-        findings.append(ok("service_bind_ok", config.bind_dn, "The service account signed in."))
+        findings.append(
+            ok("service_bind_ok", config.bind_dn, gettext_noop("The service account signed in."))
+        )
         findings += _checks(
             config,
             connection,
@@ -115,9 +118,14 @@ def _checks(
             error(
                 "check_interrupted",
                 f"{config.host}:{config.port}",
-                f"The directory stopped answering during the checks ({exc.code}); the "
-                "findings above are those made before.",
-                "Check the directory's logs and the network, then run the doctor again.",
+                gettext_noop(
+                    "The directory stopped answering during the checks (%(reason)s); the "
+                    "findings above are those made before."
+                ),
+                gettext_noop(
+                    "Check the directory's logs and the network, then run the doctor again."
+                ),
+                reason=exc.code,
             )
         )
     return findings
@@ -132,10 +140,17 @@ def worst(findings: Iterable[Finding]) -> Severity:
     return next((s for s in SEVERITY_ORDER if s in severities), Severity.OK)
 
 
-def _tls_words(config: LdapConfig) -> str:
+def _connected(config: LdapConfig, subject: str) -> Finding:
     name = config.server_name or config.host
-    mode = "LDAPS" if config.tls is TlsMode.LDAPS else "StartTLS"
-    return f"{mode}; the certificate is trusted and valid for {name}"
+    if config.tls is TlsMode.LDAPS:
+        cause = gettext_noop(
+            "Connected with LDAPS; the certificate is trusted and valid for %(name)s."
+        )
+    else:
+        cause = gettext_noop(
+            "Connected with StartTLS; the certificate is trusted and valid for %(name)s."
+        )
+    return ok("connected", subject, cause, name=name)
 
 
 # --- Reaching the server -------------------------------------------------------------------
@@ -156,28 +171,37 @@ def connect_finding(config: LdapConfig) -> Finding:
         return error(
             "host_unknown",
             subject,
-            f"The name {config.host} does not resolve.",
-            "Correct the server URL, or add the name to DNS.",
+            gettext_noop("The name %(host)s does not resolve."),
+            gettext_noop("Correct the server URL, or add the name to DNS."),
+            host=config.host,
         )
     except ConnectionRefusedError:
         return error(
             "connect_refused",
             subject,
-            "The server refused the connection: nothing listens on that port.",
-            "Check the URL's port (636 for LDAPS, 389 for StartTLS) and that the directory runs.",
+            gettext_noop("The server refused the connection: nothing listens on that port."),
+            gettext_noop(
+                "Check the URL's port (636 for LDAPS, 389 for StartTLS) and that the directory "
+                "runs."
+            ),
         )
     except OSError:
         return error(
             "connect_timeout",
             subject,
-            f"No answer within {config.connect_timeout:g} seconds.",
-            "Check the host, and that a firewall lets this server reach that port.",
+            gettext_noop("No answer within %(seconds)s seconds."),
+            gettext_noop("Check the host, and that a firewall lets this server reach that port."),
+            seconds=f"{config.connect_timeout:g}",
         )
     return error(
         "connect_failed",
         subject,
-        "The TCP connection opens, but the directory closed or did not answer the LDAP session.",
-        "Check that the port serves LDAP (not another service) and the directory's logs.",
+        gettext_noop(
+            "The TCP connection opens, but the directory closed or did not answer the LDAP session."
+        ),
+        gettext_noop(
+            "Check that the port serves LDAP (not another service) and the directory's logs."
+        ),
     )
 
 
@@ -216,35 +240,48 @@ def tls_finding(config: LdapConfig, verdict: int | str | None) -> Finding:
         return error(
             "tls_name_mismatch",
             subject,
-            f"The certificate is trusted but not issued for {name}.",
-            "Connect with a name the certificate carries, or set 'name on the certificate'.",
+            gettext_noop("The certificate is trusted but not issued for %(name)s."),
+            gettext_noop(
+                "Connect with a name the certificate carries, or set 'name on the certificate'."
+            ),
+            name=name,
         )
     if verdict in _EXPIRED:
         return error(
             "tls_expired",
             subject,
-            "The server's certificate is expired or not yet valid.",
-            "Renew the directory's certificate (and check this server's clock).",
+            gettext_noop("The server's certificate is expired or not yet valid."),
+            gettext_noop("Renew the directory's certificate (and check this server's clock)."),
         )
     if isinstance(verdict, int):
         return error(
             "tls_untrusted",
             subject,
-            "The server's certificate is not signed by a trusted certificate authority.",
-            "Paste the CA that issued the directory's certificate into 'CA certificate (PEM)'.",
+            gettext_noop(
+                "The server's certificate is not signed by a trusted certificate authority."
+            ),
+            gettext_noop(
+                "Paste the CA that issued the directory's certificate into 'CA certificate (PEM)'."
+            ),
         )
     if verdict == "starttls":
         return error(
             "starttls_refused",
             subject,
-            "The server refused StartTLS: it has no certificate configured.",
-            "Give the directory a certificate, or use LDAPS if only that port has one.",
+            gettext_noop("The server refused StartTLS: it has no certificate configured."),
+            gettext_noop(
+                "Give the directory a certificate, or use LDAPS if only that port has one."
+            ),
         )
     return error(
         "tls_failure",
         subject,
-        "The TLS handshake failed (protocol or cipher: TLS 1.2 or later is required).",
-        "Check the URL's scheme against the TLS mode, and the directory's TLS settings.",
+        gettext_noop(
+            "The TLS handshake failed (protocol or cipher: TLS 1.2 or later is required)."
+        ),
+        gettext_noop(
+            "Check the URL's scheme against the TLS mode, and the directory's TLS settings."
+        ),
     )
 
 
@@ -253,22 +290,30 @@ def tls_finding(config: LdapConfig, verdict: int | str | None) -> Finding:
 #: more, on purpose, so it stays the general finding.
 _BIND_REASONS: dict[DirectoryCode, tuple[str, str]] = {
     DirectoryCode.ACCOUNT_LOCKED: (
-        "The service account is locked out (too many wrong passwords, perhaps from an old "
-        "password still configured somewhere).",
-        "Unlock it in the directory, then find what else signs in with an old password.",
+        gettext_noop(
+            "The service account is locked out (too many wrong passwords, perhaps from an old "
+            "password still configured somewhere)."
+        ),
+        gettext_noop(
+            "Unlock it in the directory, then find what else signs in with an old password."
+        ),
     ),
     DirectoryCode.ACCOUNT_DISABLED: (
-        "The service account is disabled or has expired.",
-        "Enable it (or extend its expiry) in the directory.",
+        gettext_noop("The service account is disabled or has expired."),
+        gettext_noop("Enable it (or extend its expiry) in the directory."),
     ),
     DirectoryCode.PASSWORD_EXPIRED: (
-        "The service account's password has expired.",
-        "Set a new password on it (and 'password never expires' for a service account), "
-        "then enter it here.",
+        gettext_noop("The service account's password has expired."),
+        gettext_noop(
+            "Set a new password on it (and 'password never expires' for a service account), "
+            "then enter it here."
+        ),
     ),
     DirectoryCode.MUST_CHANGE_PASSWORD: (
-        "The service account must change its password before it can sign in.",
-        "Set its password again without 'must change at next logon', then enter it here.",
+        gettext_noop("The service account must change its password before it can sign in."),
+        gettext_noop(
+            "Set its password again without 'must change at next logon', then enter it here."
+        ),
     ),
 }
 
@@ -281,8 +326,8 @@ def bind_failed(config: LdapConfig, result: Mapping[str, Any] | None = None) -> 
     return error(
         DirectoryCode.SERVICE_BIND_FAILED.value,
         config.bind_dn,
-        "The directory refused the service account's DN and password.",
-        "Check the service account DN and enter its current password again.",
+        gettext_noop("The directory refused the service account's DN and password."),
+        gettext_noop("Check the service account DN and enter its current password again."),
     )
 
 
@@ -295,18 +340,38 @@ def check_names(dn: str) -> Finding | None:
         parts = parse_dn(dn)
     except Exception:
         return error(
-            "scope_dn_invalid", dn, "This is not a valid DN.", "Correct it in the scope list."
+            "scope_dn_invalid",
+            dn,
+            gettext_noop("This is not a valid DN."),
+            gettext_noop("Correct it in the scope list."),
         )
     for _attribute, value, _separator in parts:
         text = unescape(value)
         bad = sorted({c for c in text if c in RESERVED})
-        if bad or text.startswith((" ", "#")) or text.endswith(" "):
-            shown = " ".join(repr(c) for c in bad) or "a leading or trailing space, or leading #"
+        fix = gettext_noop(
+            "Rename the OU without these characters, or keep its users out of scope."
+        )
+        if bad:
             return warning(
                 "ou_reserved_characters",
                 dn,
-                f"The name {text!r} holds {shown}: some tools mis-handle such DNs.",
-                "Rename the OU without these characters, or keep its users out of scope.",
+                gettext_noop(
+                    "The name %(name)s holds %(characters)s: some tools mis-handle such DNs."
+                ),
+                fix,
+                name=repr(text),
+                characters=" ".join(repr(c) for c in bad),
+            )
+        if text.startswith((" ", "#")) or text.endswith(" "):
+            return warning(
+                "ou_reserved_characters",
+                dn,
+                gettext_noop(
+                    "The name %(name)s starts or ends with a space, or starts with #: some tools "
+                    "mis-handle such DNs."
+                ),
+                fix,
+                name=repr(text),
             )
     return None
 
@@ -343,14 +408,30 @@ def check_sample(
         return error(
             "sample_user_not_found",
             user_id,
-            f"No entry in scope has {attribute}={user_id} and matches the user filter.",
-            "Check the user ID attribute, the user filter and the OUs in scope.",
+            gettext_noop(
+                "No entry in scope has %(attribute)s=%(user_id)s and matches the user filter."
+            ),
+            gettext_noop("Check the user ID attribute, the user filter and the OUs in scope."),
+            attribute=attribute,
+            user_id=user_id,
         )
     if len(found) > 1:
         return error(
             "sample_user_multiple",
             user_id,
-            f"{len(found)} entries in scope have {attribute}={user_id}; writeback refuses both.",
-            "Make the user ID attribute unique, or narrow the OUs in scope.",
+            gettext_noop(
+                "More than one entry in scope has %(attribute)s=%(user_id)s, such as %(first)s "
+                "and %(second)s: writeback refuses them all."
+            ),
+            gettext_noop("Make the user ID attribute unique, or narrow the OUs in scope."),
+            attribute=attribute,
+            user_id=user_id,
+            first=found[0],
+            second=found[1],
         )
-    return ok("sample_user_found", user_id, f"Found exactly one entry: {found[0]}.")
+    return ok(
+        "sample_user_found",
+        user_id,
+        gettext_noop("Found exactly one entry: %(dn)s."),
+        dn=found[0],
+    )

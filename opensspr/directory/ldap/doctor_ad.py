@@ -20,7 +20,7 @@ from opensspr.directory.ldap.active_directory import POLICY_HINTS_OID
 from opensspr.directory.ldap.common import Attributes, first_int, first_text
 from opensspr.directory.ldap.config import LdapConfig
 from opensspr.directory.ldap.doctor_openldap import scope_missing
-from opensspr.directory.ldap.findings import Finding, error, ok, search, warning
+from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, search, warning
 
 OLD_POLICY_HINTS_OID = "1.2.840.113556.1.4.2066"
 SD_FLAGS_DACL = ("1.2.840.113556.1.4.801", True, b"\x30\x03\x02\x01\x04")
@@ -47,8 +47,8 @@ def check(
             warning(
                 "service_password_too_long",
                 config.bind_dn,
-                "The service account's password is longer than 256 characters.",
-                "Give it a shorter password (at most 256 characters).",
+                gettext_noop("The service account's password is longer than 256 characters."),
+                gettext_noop("Give it a shorter password (at most 256 characters)."),
             )
         )
     sids = token_sids(connection, config.bind_dn)
@@ -61,28 +61,40 @@ def check_hints(root: Attributes, *, policy_hints: bool) -> Finding:
     controls = {value.decode() for value in root.get("supportedcontrol", [])}
     supported = bool(controls & {POLICY_HINTS_OID, OLD_POLICY_HINTS_OID})
     if supported and policy_hints:
-        return ok("policy_hints", "rootDSE", "The domain controller supports policy hints.")
+        return ok(
+            "policy_hints", "rootDSE", gettext_noop("The domain controller supports policy hints.")
+        )
     if policy_hints:
         return error(
             "policy_hints_unsupported",
             "rootDSE",
-            "The domain controller does not support the policy-hints control, so it refuses "
-            "every reset (Samba before 4.21, Windows before Server 2016).",
-            "Upgrade the domain controllers, or turn off 'apply history and minimum age to "
-            "resets' (resets then skip history and minimum age).",
+            gettext_noop(
+                "The domain controller does not support the policy-hints control, so it refuses "
+                "every reset (Samba before 4.21, Windows before Server 2016)."
+            ),
+            gettext_noop(
+                "Upgrade the domain controllers, or turn off 'apply history and minimum age to "
+                "resets' (resets then skip history and minimum age)."
+            ),
         )
     if supported:
         return warning(
             "policy_hints_off",
             "rootDSE",
-            "Resets don't send policy hints, so they skip password history and minimum age.",
-            "Turn on 'apply history and minimum age to resets': this DC supports it.",
+            gettext_noop(
+                "Resets don't send policy hints, so they skip password history and minimum age."
+            ),
+            gettext_noop("Turn on 'apply history and minimum age to resets': this DC supports it."),
         )
     return warning(
         "policy_hints_off",
         "rootDSE",
-        "The DC lacks policy hints and they are off: resets skip history and minimum age.",
-        "Upgrade the domain controllers to Windows Server 2016 or Samba 4.21, then turn it on.",
+        gettext_noop(
+            "The DC lacks policy hints and they are off: resets skip history and minimum age."
+        ),
+        gettext_noop(
+            "Upgrade the domain controllers to Windows Server 2016 or Samba 4.21, then turn it on."
+        ),
     )
 
 
@@ -95,9 +107,14 @@ def check_min_age(connection: Connection, domain: str) -> list[Finding]:
             warning(
                 "min_password_age",
                 domain,
-                f"The domain's minimum password age is {hours:g} hours: a second reset within "
-                "that time is refused.",
-                "Set the domain's (or the fine-grained policy's) minimum password age to 0.",
+                gettext_noop(
+                    "The domain's minimum password age is %(hours)s hours: a second reset within "
+                    "that time is refused."
+                ),
+                gettext_noop(
+                    "Set the domain's (or the fine-grained policy's) minimum password age to 0."
+                ),
+                hours=f"{hours:g}",
             )
         ]
     return []
@@ -117,9 +134,13 @@ def check_scope(
             warning(
                 "inheritance_disabled",
                 dn,
-                "Permission inheritance is disabled on this OU: rights delegated above it don't "
-                "reach its users.",
-                "Enable inheritance, or delegate the writeback rights on this OU itself.",
+                gettext_noop(
+                    "Permission inheritance is disabled on this OU: rights delegated above it "
+                    "don't reach its users."
+                ),
+                gettext_noop(
+                    "Enable inheritance, or delegate the writeback rights on this OU itself."
+                ),
             )
         )
     findings += check_protected(config, connection, dn)
@@ -131,8 +152,11 @@ def check_scope(
             warning(
                 "scope_empty",
                 dn,
-                "No unprotected user here matches the user filter, so rights couldn't be checked.",
-                "Check the user filter, or add a user and run the doctor again.",
+                gettext_noop(
+                    "No unprotected user here matches the user filter, so rights couldn't be "
+                    "checked."
+                ),
+                gettext_noop("Check the user filter, or add a user and run the doctor again."),
             )
         )
         return findings
@@ -149,10 +173,16 @@ def check_protected(config: LdapConfig, connection: Connection, dn: str) -> list
         warning(
             "protected_accounts_in_scope",
             dn,
-            f"{len(found)} protected account(s) (adminCount=1) are in scope, e.g. {found[0][0]}: "
-            "writeback refuses to reset or unlock them.",
-            "Expected for administrators; they change their password on-premises. Move other "
-            "accounts out of protected groups and clear adminCount.",
+            gettext_noop(
+                "Protected accounts (adminCount=1) in scope: %(count)s, such as %(example)s. "
+                "Writeback refuses to reset or unlock them."
+            ),
+            gettext_noop(
+                "Expected for administrators; they change their password on-premises. Move "
+                "other accounts out of protected groups and clear adminCount."
+            ),
+            count=len(found),
+            example=found[0][0],
         )
     ]
 
@@ -168,11 +198,20 @@ def check_rights(scope: str, user: tuple[str, Attributes], sids: set[str]) -> Fi
         return error(
             "write_rights_missing",
             scope,
-            f"The service account lacks {', '.join(missing)} (checked on {dn}).",
-            "Delegate Reset password, Write lockoutTime and Write pwdLastSet on this OU to it, "
-            "for descendant user objects (docs/operators/active-directory.md).",
+            gettext_noop("The service account lacks %(missing)s (checked on %(dn)s)."),
+            gettext_noop(
+                "Delegate Reset password, Write lockoutTime and Write pwdLastSet on this OU to "
+                "it, for descendant user objects (docs/operators/active-directory.md)."
+            ),
+            missing=", ".join(missing),
+            dn=dn,
         )
-    return ok("write_rights", scope, f"The service account may reset and unlock (checked on {dn}).")
+    return ok(
+        "write_rights",
+        scope,
+        gettext_noop("The service account may reset and unlock (checked on %(dn)s)."),
+        dn=dn,
+    )
 
 
 def token_sids(connection: Connection, dn: str) -> set[str]:

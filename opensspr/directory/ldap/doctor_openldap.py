@@ -14,7 +14,7 @@ from ldap3 import MODIFY_DELETE, Connection
 
 from opensspr.directory.ldap.common import first_int, first_text
 from opensspr.directory.ldap.config import LdapConfig
-from opensspr.directory.ldap.findings import Finding, error, ok, search, warning
+from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, search, warning
 from opensspr.directory.ldap.ppolicy import PPOLICY_OID
 
 SUCCESS, NO_SUCH_ATTRIBUTE, NO_SUCH_OBJECT, INSUFFICIENT_ACCESS = 0, 16, 32, 50
@@ -42,10 +42,14 @@ def check_overlay(connection: Connection) -> Finding:
         return error(
             "ppolicy_overlay_missing",
             "rootDSE",
-            "The server does not offer the password policy control: ppolicy is not loaded.",
-            "Load the ppolicy module and add the overlay to the database (olcOverlay=ppolicy).",
+            gettext_noop(
+                "The server does not offer the password policy control: ppolicy is not loaded."
+            ),
+            gettext_noop(
+                "Load the ppolicy module and add the overlay to the database (olcOverlay=ppolicy)."
+            ),
         )
-    return ok("ppolicy_overlay", "rootDSE", "The ppolicy overlay answers.")
+    return ok("ppolicy_overlay", "rootDSE", gettext_noop("The ppolicy overlay answers."))
 
 
 def check_service_account(config: LdapConfig, connection: Connection) -> list[Finding]:
@@ -56,11 +60,15 @@ def check_service_account(config: LdapConfig, connection: Connection) -> list[Fi
             warning(
                 "service_is_rootdn",
                 config.bind_dn,
-                "The service account has no entry it can read, so it is most likely the "
-                "database's rootdn: resets by it skip ppolicy (length, history, minimum age) "
-                "and ACLs.",
-                "Create a service account entry and grant it the writeback rights "
-                "(docs/operators/openldap.md).",
+                gettext_noop(
+                    "The service account has no entry it can read, so it is most likely the "
+                    "database's rootdn: resets by it skip ppolicy (length, history, minimum age) "
+                    "and ACLs."
+                ),
+                gettext_noop(
+                    "Create a service account entry and grant it the writeback rights "
+                    "(docs/operators/openldap.md)."
+                ),
             )
         ]
     return []
@@ -73,8 +81,10 @@ def check_policy(config: LdapConfig, connection: Connection) -> list[Finding]:
             warning(
                 "ppolicy_default_not_set",
                 "default password policy DN",
-                "No default policy DN is configured, so the reset page can't show its rules.",
-                "Enter the DN that olcPPolicyDefault names.",
+                gettext_noop(
+                    "No default policy DN is configured, so the reset page can't show its rules."
+                ),
+                gettext_noop("Enter the DN that olcPPolicyDefault names."),
             )
         ]
     attributes = ["objectClass", "pwdMinAge", "pwdMustChange"]
@@ -85,22 +95,29 @@ def check_policy(config: LdapConfig, connection: Connection) -> list[Finding]:
             error(
                 "ppolicy_default_missing",
                 dn,
-                "This entry does not exist, is not a pwdPolicy, or the service account can't "
-                "read it.",
-                "Point the default policy DN at the entry olcPPolicyDefault names, and let the "
-                "service account read it.",
+                gettext_noop(
+                    "This entry does not exist, is not a pwdPolicy, or the service account can't "
+                    "read it."
+                ),
+                gettext_noop(
+                    "Point the default policy DN at the entry olcPPolicyDefault names, and let "
+                    "the service account read it."
+                ),
             )
         ]
     policy = entries[0][1]
-    findings = [ok("ppolicy_default", dn, "The default password policy is readable.")]
+    findings = [ok("ppolicy_default", dn, gettext_noop("The default password policy is readable."))]
     if (first_int(policy, "pwdMinAge") or 0) > 0:
         findings.append(
             warning(
                 "ppolicy_min_age",
                 dn,
-                f"pwdMinAge is {first_int(policy, 'pwdMinAge')} seconds: a second reset within "
-                "that time is refused as too young.",
-                "Set pwdMinAge to 0 in this policy entry.",
+                gettext_noop(
+                    "pwdMinAge is %(seconds)s seconds: a second reset within that time is "
+                    "refused as too young."
+                ),
+                gettext_noop("Set pwdMinAge to 0 in this policy entry."),
+                seconds=first_int(policy, "pwdMinAge"),
             )
         )
     if (first_text(policy, "pwdMustChange") or "FALSE").upper() != "TRUE":
@@ -108,10 +125,14 @@ def check_policy(config: LdapConfig, connection: Connection) -> list[Finding]:
             warning(
                 "ppolicy_no_must_change",
                 dn,
-                "pwdMustChange is FALSE: temporary passwords set in the directory won't force "
-                "a change.",
-                "Set pwdMustChange to TRUE if administrators hand out temporary passwords "
-                "in the directory (OpenSSPR's own temporary passwords set pwdReset anyway).",
+                gettext_noop(
+                    "pwdMustChange is FALSE: temporary passwords set in the directory won't "
+                    "force a change."
+                ),
+                gettext_noop(
+                    "Set pwdMustChange to TRUE if administrators hand out temporary passwords "
+                    "in the directory (OpenSSPR's own temporary passwords set pwdReset anyway)."
+                ),
             )
         )
     return findings
@@ -127,8 +148,10 @@ def check_scope(config: LdapConfig, connection: Connection, dn: str) -> list[Fin
             warning(
                 "scope_empty",
                 dn,
-                "No entry here matches the user filter, so write rights couldn't be checked.",
-                "Check the user filter, or add a user and run the doctor again.",
+                gettext_noop(
+                    "No entry here matches the user filter, so write rights couldn't be checked."
+                ),
+                gettext_noop("Check the user filter, or add a user and run the doctor again."),
             )
         ]
     return [check_rights(connection, dn, users[0][0])]
@@ -138,8 +161,13 @@ def scope_missing(dn: str, code: int) -> Finding:
     return error(
         "scope_missing",
         dn,
-        f"This DN does not exist or the service account can't read it (LDAP result {code}).",
-        "Correct the DN in the scope, or grant the service account read access to it.",
+        gettext_noop(
+            "This DN does not exist or the service account can't read it (LDAP result %(result)s)."
+        ),
+        gettext_noop(
+            "Correct the DN in the scope, or grant the service account read access to it."
+        ),
+        result=code,
     )
 
 
@@ -156,15 +184,26 @@ def check_rights(connection: Connection, scope: str, dn: str) -> Finding:
         return error(
             "write_rights_missing",
             scope,
-            f"The service account may not write {', '.join(missing)} (checked on {dn}).",
-            "Grant it write access to userPassword, pwdAccountLockedTime and pwdReset on "
-            "this subtree (an olcAccess rule; docs/operators/openldap.md).",
+            gettext_noop("The service account may not write %(missing)s (checked on %(dn)s)."),
+            gettext_noop(
+                "Grant it write access to userPassword, pwdAccountLockedTime and pwdReset on "
+                "this subtree (an olcAccess rule; docs/operators/openldap.md)."
+            ),
+            missing=", ".join(missing),
+            dn=dn,
         )
     if unknown:
         return warning(
             "write_rights_unknown",
             scope,
-            f"The rights check got an unexpected answer for {', '.join(unknown)} on {dn}.",
-            "Check the directory's logs; a reset may still work.",
+            gettext_noop("The rights check got an unexpected answer for %(unknown)s on %(dn)s."),
+            gettext_noop("Check the directory's logs; a reset may still work."),
+            unknown=", ".join(unknown),
+            dn=dn,
         )
-    return ok("write_rights", scope, f"The service account may write passwords (checked on {dn}).")
+    return ok(
+        "write_rights",
+        scope,
+        gettext_noop("The service account may write passwords (checked on %(dn)s)."),
+        dn=dn,
+    )

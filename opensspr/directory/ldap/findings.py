@@ -3,9 +3,15 @@
 A finding's ``code`` is stable (scripts, the console and the docs' table key on
 it); ``cause`` and ``fix`` are plain English for the operator who set the
 directory up. No Django here, so the on-premises agent can run the same checks.
+
+Each cause and fix is a template marked with ``gettext_noop`` (the name Django's
+``makemessages`` collects) and filled from ``params``: the command prints the
+English, and the console translates the template and fills it again
+(``directory.doctor.ServerReport.shown``), in the administrator's language.
 """
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ldap3 import BASE, SUBTREE, Connection
@@ -23,6 +29,11 @@ class Severity(StrEnum):
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.OK)
 
 
+def gettext_noop(message: str) -> str:
+    """Mark a template for the translators and return it as it is (Django-free)."""
+    return message
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check's result: ``subject`` names what was checked (a server, a DN, an account)."""
@@ -30,23 +41,48 @@ class Finding:
     code: str
     severity: Severity
     subject: str
-    cause: str
-    fix: str = ""
+    cause_template: str
+    fix_template: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cause(self) -> str:
+        return fill(self.cause_template, self.params)
+
+    @property
+    def fix(self) -> str:
+        return fill(self.fix_template, self.params)
 
     def as_dict(self) -> dict[str, str]:
-        return {key: str(value) for key, value in asdict(self).items()}
+        """The finding in English, as the command's ``--json`` prints it for scripts."""
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "subject": self.subject,
+            "cause": self.cause,
+            "fix": self.fix,
+        }
 
 
-def ok(code: str, subject: str, cause: str) -> Finding:
-    return Finding(code, Severity.OK, subject, cause)
+def fill(template: str, params: Mapping[str, str]) -> str:
+    """``template`` with its ``%(name)s`` places filled; unchanged when it has none."""
+    return template % params if params else template
 
 
-def warning(code: str, subject: str, cause: str, fix: str) -> Finding:
-    return Finding(code, Severity.WARNING, subject, cause, fix)
+def ok(code: str, subject: str, cause: str, **params: object) -> Finding:
+    return Finding(code, Severity.OK, subject, cause, "", _text(params))
 
 
-def error(code: str, subject: str, cause: str, fix: str) -> Finding:
-    return Finding(code, Severity.ERROR, subject, cause, fix)
+def warning(code: str, subject: str, cause: str, fix: str, **params: object) -> Finding:
+    return Finding(code, Severity.WARNING, subject, cause, fix, _text(params))
+
+
+def error(code: str, subject: str, cause: str, fix: str, **params: object) -> Finding:
+    return Finding(code, Severity.ERROR, subject, cause, fix, _text(params))
+
+
+def _text(params: Mapping[str, object]) -> dict[str, str]:
+    return {name: str(value) for name, value in params.items()}
 
 
 def search(
