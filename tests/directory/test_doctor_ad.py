@@ -132,3 +132,69 @@ def test_a_disabled_service_account_is_named_as_such(samba_dc, ad_user) -> None:
     findings = run(samba_dc, [samba.PEOPLE], bind_dn=dn, bind_password=samba.INITIAL_PW)
     refused = by_code(findings, "service_bind_failed")
     assert "disabled" in refused.cause and "Enable it" in refused.fix
+
+
+def test_a_deny_placed_before_the_delegation_wins(samba_dc, ad_user) -> None:
+    """Rights delegated on People are denied again on an OU below it: reset can't work there."""
+    denied = f"OU=Denied{next(_ous)},{samba.PEOPLE}"
+    admin = samba_dc.admin()
+    try:
+        assert admin.add(denied, ["top", "organizationalUnit"]), admin.result
+    finally:
+        admin.unbind()
+    sid = samba._tool(samba_dc.folder, "user", "show", "resetter", "--attributes=objectSid")
+    sid = sid.split("objectSid:")[1].split()[0]
+    reset_password = "00299570-246d-11d0-a768-00aa006e0529"
+    samba._tool(
+        samba_dc.folder, "dsacl", "set", f"--objectdn={denied}",
+        f"--sddl=(OD;CI;CR;{reset_password};;{sid})",
+    )  # fmt: skip
+    ad_user(parent=denied)
+    findings = run(samba_dc, [denied])
+    missing = by_code(findings, "write_rights_missing")
+    assert missing.subject == denied and missing.cause.startswith(
+        "The service account lacks Reset password (checked on CN=aduser"
+    )
+    assert "lockoutTime" not in missing.cause  # only the denied right is missing
+
+
+def test_unexpire_password_on_the_domain_is_reported(samba_dc, ad_user) -> None:
+    """AD grants it to Authenticated Users by default; the doctor reads the domain's DACL."""
+    ad_user()
+    finding = by_code(run(samba_dc, [samba.PEOPLE]), "unexpire_password")
+    assert finding.severity is Severity.OK and finding.subject == samba.DOMAIN_DN
+
+
+_ous = iter(range(1, 1000))
+
+
+def test_unexpire_password_denied_on_the_domain_is_a_warning(samba_dc, ad_user) -> None:
+    from opensspr.directory.ldap.doctor_ad import SD_FLAGS_DACL
+
+    ad_user()
+    admin = samba_dc.admin()
+    try:
+        admin.search(
+            samba.DOMAIN_DN, "(objectClass=*)", "BASE", attributes=["nTSecurityDescriptor"],
+            controls=[SD_FLAGS_DACL],
+        )  # fmt: skip
+        saved = admin.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
+        sid = samba._tool(samba_dc.folder, "user", "show", "resetter", "--attributes=objectSid")
+        sid = sid.split("objectSid:")[1].split()[0]
+        unexpire = "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501"
+        samba._tool(
+            samba_dc.folder, "dsacl", "set", f"--objectdn={samba.DOMAIN_DN}",
+            f"--sddl=(OD;;CR;{unexpire};;{sid})",
+        )  # fmt: skip
+        findings = run(samba_dc, [samba.PEOPLE])
+    finally:
+        replaced = admin.modify(
+            samba.DOMAIN_DN,
+            {"nTSecurityDescriptor": [(MODIFY_REPLACE, [saved])]},
+            controls=[SD_FLAGS_DACL],
+        )
+        admin.unbind()
+    assert replaced
+    finding = by_code(findings, "unexpire_password_missing")
+    assert finding.severity is Severity.WARNING and finding.subject == samba.DOMAIN_DN
+    assert by_code(run(samba_dc, [samba.PEOPLE]), "unexpire_password").severity is Severity.OK

@@ -4,10 +4,14 @@ The rights of sspr-behaviour §7.6 are read, not tried: ``allowedAttributesEffec
 on a user in scope lists the attributes the service account may write
 (``lockoutTime``, ``pwdLastSet``), and the Reset Password control-access right,
 which no attribute list shows, is found in the user's DACL (read with the
-SD-flags control, DACL only, which any reader of the entry gets) by matching
-its allow entries against the service account's ``tokenGroups``. Deny entries
-are not weighed: a deny is rare in delegations and the doctor would rather
-miss one than claim a right is missing that is there.
+SD-flags control, DACL only, which any reader of the entry gets) by walking its
+entries in order against the service account's ``tokenGroups``: the first entry
+that covers the right decides, so a deny placed before the delegation (an
+explicit deny, or one inherited from a nearer OU) is found as the DC finds it.
+
+Unexpire Password on the domain (§7.6) is read the same way, from the domain
+object: without it a Windows DC leaves a reset password expired (MS-SAMR
+3.1.1.8.7). Samba doesn't check it, so only a warning says it is missing.
 """
 
 import struct
@@ -25,9 +29,11 @@ from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, s
 OLD_POLICY_HINTS_OID = "1.2.840.113556.1.4.2066"
 SD_FLAGS_DACL = ("1.2.840.113556.1.4.801", True, b"\x30\x03\x02\x01\x04")
 RESET_PASSWORD = uuid.UUID("00299570-246d-11d0-a768-00aa006e0529").bytes_le
+UNEXPIRE_PASSWORD = uuid.UUID("ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501").bytes_le
 SE_DACL_PROTECTED = 0x1000
 CONTROL_ACCESS, GENERIC_ALL = 0x100, 0x10000000
-ALLOWED, ALLOWED_OBJECT, INHERIT_ONLY, OBJECT_TYPE_PRESENT = 0, 5, 0x08, 0x1
+ALLOWED, DENIED, ALLOWED_OBJECT, DENIED_OBJECT = 0, 1, 5, 6
+INHERIT_ONLY, OBJECT_TYPE_PRESENT = 0x08, 0x1
 WELL_KNOWN = {"S-1-1-0", "S-1-5-11"}  # Everyone, Authenticated Users
 MAX_SERVICE_PASSWORD = 256  # sspr-behaviour §7.6: longer ones fail the unlock
 PROTECTED_COUNT_LIMIT = 1000
@@ -40,8 +46,10 @@ def check(
     attributes = root[0][1] if root else {}
     findings = [check_hints(attributes, policy_hints=policy_hints)]
     domain = first_text(attributes, "defaultNamingContext")
+    sids = token_sids(connection, config.bind_dn)
     if domain:
         findings += check_min_age(connection, domain)
+        findings.append(check_unexpire(connection, domain, sids))
     if len(config.bind_password) > MAX_SERVICE_PASSWORD:
         findings.append(
             warning(
@@ -51,7 +59,6 @@ def check(
                 gettext_noop("Give it a shorter password (at most 256 characters)."),
             )
         )
-    sids = token_sids(connection, config.bind_dn)
     for dn in scopes:
         findings += check_scope(config, connection, dn, sids)
     return findings
@@ -118,6 +125,32 @@ def check_min_age(connection: Connection, domain: str) -> list[Finding]:
             )
         ]
     return []
+
+
+def check_unexpire(connection: Connection, domain: str, sids: set[str]) -> Finding:
+    _code, entries = search(
+        connection, domain, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_DACL]
+    )
+    descriptor = (entries[0][1].get("ntsecuritydescriptor") or [b""])[0] if entries else b""
+    if has_right(descriptor, sids, UNEXPIRE_PASSWORD):
+        return ok(
+            "unexpire_password",
+            domain,
+            gettext_noop("The service account holds Unexpire Password on the domain."),
+        )
+    return warning(
+        "unexpire_password_missing",
+        domain,
+        gettext_noop(
+            "The service account lacks Unexpire Password on the domain: a Windows domain "
+            "controller then leaves a reset password expired, and people must change it again "
+            "at their next sign-in."
+        ),
+        gettext_noop(
+            "Grant it Unexpire Password on the domain object. Authenticated Users hold it by "
+            "default, so look for a deny entry or a changed default."
+        ),
+    )
 
 
 def check_scope(
@@ -192,7 +225,7 @@ def check_rights(scope: str, user: tuple[str, Attributes], sids: set[str]) -> Fi
     writable = {v.decode().lower() for v in attributes.get("allowedattributeseffective", [])}
     missing = [name for name in ("lockoutTime", "pwdLastSet") if name.lower() not in writable]
     descriptor = (attributes.get("ntsecuritydescriptor") or [b""])[0]
-    if not may_reset(descriptor, sids):
+    if not has_right(descriptor, sids, RESET_PASSWORD):
         missing.insert(0, "Reset password")
     if missing:
         return error(
@@ -237,20 +270,23 @@ def _control(attributes: Attributes) -> int:
     return int.from_bytes(descriptor[2:4], "little") if len(descriptor) >= 20 else 0
 
 
-def may_reset(descriptor: bytes, sids: set[str]) -> bool:
-    """Whether an allow entry grants one of ``sids`` the Reset Password right."""
+def has_right(descriptor: bytes, sids: set[str], right: bytes) -> bool:
+    """Whether the DACL grants one of ``sids`` the control-access ``right``.
+
+    Entries are weighed in their order, as the DC does (MS-DTYP 2.5.3.2): the
+    first one for one of ``sids`` that covers the right decides, so a deny before
+    the grant wins. Full control and "all extended rights" cover every right.
+    """
     for kind, flags, mask, object_type, sid in aces(descriptor):
         if flags & INHERIT_ONLY or sid not in sids:
             continue
-        if mask & GENERIC_ALL:
-            return True
-        if mask & CONTROL_ACCESS and (kind == ALLOWED or object_type in (None, RESET_PASSWORD)):
-            return True
+        if mask & GENERIC_ALL or (mask & CONTROL_ACCESS and object_type in (None, right)):
+            return kind in (ALLOWED, ALLOWED_OBJECT)
     return False
 
 
 def aces(descriptor: bytes) -> Iterator[tuple[int, int, int, bytes | None, str]]:
-    """The allow entries of a self-relative security descriptor's DACL (MS-DTYP 2.4).
+    """The allow and deny entries of a self-relative security descriptor's DACL (MS-DTYP 2.4).
 
     The bytes come from the server: anything truncated or malformed ends the
     walk (no right found), never a crash.
@@ -269,17 +305,17 @@ def aces(descriptor: bytes) -> Iterator[tuple[int, int, int, bytes | None, str]]
         kind, flags = descriptor[position], descriptor[position + 1]
         body = descriptor[position + 4 : position + size]
         position += size
-        entry = _allow_entry(kind, body)
+        entry = _entry(kind, body)
         if entry is not None:
             mask, object_type, sid = entry
             yield kind, flags, mask, object_type, sid
 
 
-def _allow_entry(kind: int, body: bytes) -> tuple[int, bytes | None, str] | None:
+def _entry(kind: int, body: bytes) -> tuple[int, bytes | None, str] | None:
     mask = int.from_bytes(body[:4], "little")
-    if kind == ALLOWED:
+    if kind in (ALLOWED, DENIED):
         return _with_sid(mask, None, body[4:])
-    if kind != ALLOWED_OBJECT or len(body) < 8:
+    if kind not in (ALLOWED_OBJECT, DENIED_OBJECT) or len(body) < 8:
         return None
     present = int.from_bytes(body[4:8], "little")
     rest = body[8:]
