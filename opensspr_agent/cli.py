@@ -30,7 +30,7 @@ def _enrol(args: argparse.Namespace) -> int:
         print("no enrolment token: give --token-file (or - for standard input)", file=sys.stderr)
         return 2
     key = new_private_key()
-    client = Client(config.server.url, ca_file=config.server.ca_file)
+    client = Client(config.server.url, ca_file=config.server.ca_file, proxy=config.server.proxy)
     try:
         _, answer = client.post(
             "/agent/v1/enrol",
@@ -42,7 +42,10 @@ def _enrol(args: argparse.Namespace) -> int:
             },
         )
     except ServerError as exc:
-        print(f"enrolment refused: {exc.title or exc}", file=sys.stderr)
+        if exc.status:
+            print(f"enrolment refused: {exc.title or exc}", file=sys.stderr)
+        else:
+            print(f"can't reach the server: {exc.title or exc}", file=sys.stderr)
         return 1
     save_state(
         config.state_file,

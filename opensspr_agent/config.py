@@ -32,6 +32,7 @@ class ConfigError(ValueError):
 class ServerSettings:
     url: str
     ca_file: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may hold the proxy's password
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,14 @@ def load(path: Path) -> Config:
     if not configs:
         raise ConfigError("[directory] urls lists at least one server")
     ca = server.get("ca_file")
+    proxy = server.get("proxy")
+    if proxy is not None and not str(proxy).startswith("http://"):
+        raise ConfigError(f"[server] proxy must be http://[user:password@]host:port: {proxy!r}")
     return Config(
         server=ServerSettings(
             url=check_server_url(str(server["url"])),
             ca_file=str(base / ca) if ca else None,
+            proxy=str(proxy) if proxy else None,
         ),
         directory=DirectorySettings(
             kind=kind, configs=configs, policy_hints=bool(directory.get("policy_hints", True))

@@ -59,7 +59,11 @@ class AgentProcess:
         self.base_dn = config.directory.configs[0].user_base
 
     def client(self) -> Client:
-        client = Client(self.config.server.url, ca_file=self.config.server.ca_file)
+        client = Client(
+            self.config.server.url,
+            ca_file=self.config.server.ca_file,
+            proxy=self.config.server.proxy,
+        )
         client.authorization = self.state.authorization()
         return client
 

@@ -112,7 +112,12 @@ def _pool_database_connections(threads: int) -> None:
     }
 
 
-def serve(*, bind: str, workers: int, threads: int) -> None:
+def serve(*, bind: str, workers: int, threads: int, tls: tuple[str, str] | None = None) -> None:
+    """Run gunicorn in this process; ``tls`` (certificate, key) serves HTTPS itself.
+
+    Most deployments terminate TLS at a reverse proxy; HTTPS here is for a
+    single host that has none (and the agent's end-to-end tests).
+    """
     concurrency.set_limit(threads)
     _pool_database_connections(threads)
     metrics_dir = None
@@ -136,6 +141,7 @@ def serve(*, bind: str, workers: int, threads: int) -> None:
                 "forwarded_allow_ips": "*"
                 if os.environ.get("OPENSSPR_TRUSTED_PROXY_HOPS")
                 else "127.0.0.1",
+                **({"certfile": tls[0], "keyfile": tls[1]} if tls else {}),
             }
         ).run()
     finally:

@@ -1,7 +1,7 @@
 import os
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opensspr.core.serving import serve
 
@@ -18,8 +18,21 @@ class Command(BaseCommand):
             "--threads", type=int, default=int(os.environ.get("OPENSSPR_THREADS", "4"))
         )
         parser.add_argument("--migrate", action="store_true", help="apply migrations first")
+        parser.add_argument(
+            "--certfile",
+            default=os.environ.get("OPENSSPR_TLS_CERT_FILE", ""),
+            help="serve HTTPS with this certificate (PEM, chain included); with --keyfile",
+        )
+        parser.add_argument(
+            "--keyfile",
+            default=os.environ.get("OPENSSPR_TLS_KEY_FILE", ""),
+            help="the certificate's private key (PEM)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
+        certfile, keyfile = str(options["certfile"]), str(options["keyfile"])
+        if bool(certfile) != bool(keyfile):
+            raise CommandError("HTTPS needs both --certfile and --keyfile.")
         call_command("check", fail_level="ERROR")
         if options["migrate"]:
             call_command("migrate", interactive=False)
@@ -27,4 +40,5 @@ class Command(BaseCommand):
             bind=str(options["bind"]),
             workers=int(str(options["workers"])),
             threads=int(str(options["threads"])),
+            tls=(certfile, keyfile) if certfile else None,
         )
