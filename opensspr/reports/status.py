@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import batched
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from opensspr.accounts.models import User
@@ -89,28 +90,33 @@ def mark_stale(user_ids: Iterable[int]) -> None:
     """Something about these people changed: decide them again before trusting their rows.
 
     A person without a row (just created) gets one that says only that: out of
-    date, so the next refresh decides them like anyone else.
+    date, so the next refresh decides them like anyone else. One ``INSERT ...
+    SELECT ... ON CONFLICT`` a chunk (SQLite and PostgreSQL alike): sync marks a
+    hundred thousand people, and an ORM upsert compiles every row.
     """
     now = _moment()
-    for chunk in batched(sorted(set(user_ids)), CHUNK):
-        RegistrationStatus.objects.bulk_create(
-            [_placeholder(pk, now) for pk in chunk],
-            update_conflicts=True,
-            unique_fields=["user"],
-            update_fields=["stale_since"],
-        )
+    table = RegistrationStatus._meta.db_table
+    users = User._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for chunk in batched(sorted(set(user_ids)), CHUNK):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {quote(table)} ({_PLACEHOLDER_COLUMNS}) "  # noqa: S608 - model names
+                f"SELECT {quote('id')}, %s, %s, %s, '', 0, 0, 0, 0, 0, %s, 0, 0, 0, %s, %s "
+                f"FROM {quote(users)} WHERE {quote('id')} IN ({marks}) "
+                f"ON CONFLICT ({quote('user_id')}) DO UPDATE SET "
+                f"{quote('stale_since')} = excluded.{quote('stale_since')}",
+                [False, False, False, False, now, now, *chunk],
+            )
 
 
-def _placeholder(pk: int, now: datetime) -> RegistrationStatus:
-    return RegistrationStatus(
-        user_id=pk,
-        enabled=False,
-        registered=False,
-        capable=False,
-        generation=0,
-        decided_at=now,
-        stale_since=now,
-    )
+#: The columns of a row that only says "decide me": every decided field at its empty value.
+_PLACEHOLDER_COLUMNS = (
+    "user_id, enabled, registered, capable, reason, email, mobile_phone, office_phone, "
+    "authenticator_app, security_questions, unproven, confirmed_apps, answers, generation, "
+    "decided_at, stale_since"
+)
 
 
 def _status(user: User, capability: Capability, info: RegistrationSummary) -> RegistrationStatus:
