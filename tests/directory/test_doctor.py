@@ -12,7 +12,7 @@ from opensspr.core.crypto import seal
 from opensspr.demo.certs import issue
 from opensspr.directory.ldap.config import TlsMode
 from opensspr.directory.ldap.doctor import Finding, Kind, Severity, check_names, diagnose
-from opensspr.directory.ldap.doctor_ad import may_reset, sid_text
+from opensspr.directory.ldap.doctor_ad import RESET_PASSWORD, has_right, sid_text
 from opensspr.directory.models import DirectorySettings
 from tests.console.test_console import _signed_in
 from tests.directory import slapd
@@ -288,10 +288,32 @@ def test_a_malformed_security_descriptor_grants_nothing_and_never_crashes() -> N
     )
     header = bytes([1, 0]) + (0x8004).to_bytes(2, "little") + bytes(12) + (20).to_bytes(4, "little")
     descriptor = header + acl + ace
-    assert may_reset(descriptor, {"S-1-5-11"})
+    assert has_right(descriptor, {"S-1-5-11"}, RESET_PASSWORD)
     for cut in range(len(descriptor)):
-        may_reset(descriptor[:cut], {"S-1-5-11"})  # no exception for any truncation
-    assert not may_reset(descriptor[:-1], {"S-1-5-11"})
+        has_right(descriptor[:cut], {"S-1-5-11"}, RESET_PASSWORD)  # no exception for any cut
+    assert not has_right(descriptor[:-1], {"S-1-5-11"}, RESET_PASSWORD)
+
+
+def _descriptor(*entries: tuple[int, int]) -> bytes:
+    """A DACL of (ACE type, access mask) entries for Authenticated Users, in that order."""
+    sid = bytes([1, 1, 0, 0, 0, 0, 0, 5, 11, 0, 0, 0])
+    aces = b"".join(
+        bytes([kind, 0]) + (8 + len(sid)).to_bytes(2, "little") + mask.to_bytes(4, "little") + sid
+        for kind, mask in entries
+    )
+    count = len(entries).to_bytes(2, "little")
+    acl = bytes([2, 0]) + (8 + len(aces)).to_bytes(2, "little") + count + bytes(2)
+    header = bytes([1, 0]) + (0x8004).to_bytes(2, "little") + bytes(12) + (20).to_bytes(4, "little")
+    return header + acl + aces
+
+
+def test_the_first_entry_that_covers_the_right_decides() -> None:
+    allow, deny, everything = 0, 1, 0x100  # access allowed / denied; all extended rights
+    who = {"S-1-5-11"}
+    assert not has_right(_descriptor((deny, everything), (allow, everything)), who, RESET_PASSWORD)
+    assert has_right(_descriptor((allow, everything), (deny, everything)), who, RESET_PASSWORD)
+    assert not has_right(_descriptor((deny, 0x10000000)), who, RESET_PASSWORD)  # deny full control
+    assert has_right(_descriptor((deny, 0x20), (allow, everything)), who, RESET_PASSWORD)  # other
 
 
 @pytest.mark.django_db
