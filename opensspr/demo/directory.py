@@ -29,6 +29,7 @@ from ldap3 import MODIFY_REPLACE, Connection, Server
 from opensspr.accounts.models import User, UserSource, UserType
 from opensspr.accounts.roles import AdminRole
 from opensspr.accounts.services import create_user
+from opensspr.accounts.signals import people_changed
 from opensspr.core.crypto import seal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.demo import slapd
@@ -280,6 +281,7 @@ def _seed_contacts() -> None:
             User.objects.filter(user_id=account.data.user_id, auth_email="").update(
                 auth_email=account.data.auth_email
             )
+    people_changed.send(sender=User, user_ids=User.objects.values_list("pk", flat=True))
 
 
 def _seed_guests(meta: RequestMeta) -> None:
@@ -296,6 +298,7 @@ def set_up_directory(directory: DemoDirectory) -> DemoDirectory:
     seed_organisation(meta)
     # Synced people may reset only with writeback on (the policy's default is off).
     SsprPolicy.objects.filter(pk=1).update(writeback_enabled=True)
+    people_changed.send(sender=SsprPolicy, user_ids=None)  # a policy change: everyone
     configure(directory)
     report = run_sync(meta=meta, full=True)
     if report.errors:

@@ -326,5 +326,6 @@ def create_synced_user(*, data: UserData, dn: str, meta: RequestMeta) -> User:
     """
     user = create_user(data=replace(data, source=UserSource.CLOUD, on_premises_dn=""), meta=meta)
     User.objects.filter(pk=user.pk).update(source=UserSource.SYNCED, on_premises_dn=dn)
+    people_changed.send(sender=User, user_ids=[user.pk])  # synced: writeback now decides
     user.refresh_from_db()
     return user
