@@ -19,7 +19,7 @@ Three clocks bound the wait, so a person is never left hanging:
 * at most ``MAX_ATTEMPTS`` leases per job, never twice to the same agent.
 """
 
-import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -31,6 +31,15 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from opensspr.agents.models import Agent, AgentJob, AgentJobPart, JobState
+from opensspr.agents.news import (
+    POLL_SECONDS,
+    READ_EVERY_SECONDS,
+    answered,
+    forget,
+    mark_answered,
+    news_for,
+    wake,
+)
 from opensspr.core import clock
 from opensspr.directory.errors import DirectoryCode, DirectoryUnavailableError
 from opensspr.directory.jobs import (
@@ -44,12 +53,6 @@ from opensspr.directory.jobs import (
 from opensspr.directory.sealing import SealError, public_key_from, seal
 
 MAX_ATTEMPTS = 3
-POLL_SECONDS = 0.02  # how often a waiting request looks for an answer another process took
-
-# Answers taken by this process wake its waiting requests at once (no poll delay).
-_wakers: dict[uuid.UUID, threading.Event] = {}
-_wakers_lock = threading.Lock()
-
 
 _GENERATION = "agents.queue.generation"
 
@@ -145,23 +148,29 @@ def submit(
 
 
 def wait(job: AgentJob) -> Any:
-    """The job's value; its error raised as the connector would have raised it."""
-    waker = threading.Event()
-    with _wakers_lock:
-        _wakers[job.id] = waker
+    """The job's value; its error raised as the connector would have raised it.
+
+    The row is read when there is news: this process took the answer (its waker),
+    or another one did (a marker in the shared cache, ``_answered``); and at least
+    every ``READ_EVERY_SECONDS`` to see the job expire or its lease lapse. Before,
+    each waiting request read the database every 20 ms, 50 queries a second.
+    """
+    waker = news_for(job.id)
     try:
+        news, next_read = True, 0.0
         while True:
-            row = AgentJob.objects.filter(pk=job.pk).first()
-            if row is None:
-                raise _unavailable("the job vanished", maybe_written=True)
-            outcome = _settled(row)
-            if outcome is not None:
-                return outcome()
-            waker.wait(POLL_SECONDS)
+            if news or time.monotonic() >= next_read or answered(job.pk):
+                row = AgentJob.objects.filter(pk=job.pk).first()
+                if row is None:
+                    raise _unavailable("the job vanished", maybe_written=True)
+                outcome = _settled(row)
+                if outcome is not None:
+                    return outcome()
+                next_read = time.monotonic() + READ_EVERY_SECONDS
+            news = waker.wait(POLL_SECONDS)
             waker.clear()
     finally:
-        with _wakers_lock:
-            _wakers.pop(job.id, None)
+        forget(job.id)
 
 
 def _settled(row: AgentJob) -> Any:
@@ -310,7 +319,8 @@ def finish(job_id: uuid.UUID, agent: Agent, result: Mapping[str, Any]) -> bool:
             counter = "jobs_failed" if failed else "jobs_done"
             Agent.objects.filter(pk=agent.pk).update(**{counter: F(counter) + 1})
     if won:
-        _wake(job_id)
+        mark_answered(job_id)  # for a request waiting in another process
+        wake(job_id)
     return bool(won)
 
 
@@ -337,22 +347,13 @@ def add_part(job_id: uuid.UUID, agent: Agent, seq: int, entries: list[Any]) -> b
                 job_id=job_id, seq=seq, defaults={"entries": entries}
             )
     if mine:
-        _wake(job_id)
+        wake(job_id)
     return bool(mine)
-
-
-def _wake(job_id: uuid.UUID) -> None:
-    with _wakers_lock:
-        waker = _wakers.get(job_id)
-    if waker is not None:
-        waker.set()
 
 
 def stream(job: AgentJob) -> Iterator[list[Any]]:
     """The parts of a streamed answer, in order, each taken (deleted) as it is yielded."""
-    waker = threading.Event()
-    with _wakers_lock:
-        _wakers[job.id] = waker
+    waker = news_for(job.id)
     seq = 0
     try:
         while True:
@@ -377,8 +378,7 @@ def stream(job: AgentJob) -> Iterator[list[Any]]:
             waker.wait(POLL_SECONDS)
             waker.clear()
     finally:
-        with _wakers_lock:
-            _wakers.pop(job.id, None)
+        forget(job.id)
 
 
 def call(

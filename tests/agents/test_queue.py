@@ -2,7 +2,7 @@
 
 import pytest
 
-from opensspr.agents import housekeeping, jobs, services
+from opensspr.agents import housekeeping, jobs, news, services
 from opensspr.agents.models import Agent, AgentJob, JobState
 from opensspr.directory.errors import DirectoryRejectedError, DirectoryUnavailableError
 from opensspr.directory.jobs import JobKind, seal_context
@@ -174,3 +174,38 @@ def test_an_expiry_that_loses_the_race_to_a_lease_decides_nothing(agent_pair, cl
     AgentJob.objects.filter(pk=job.pk).update(state=JobState.LEASED, leased_to=one)  # ...leased
     assert jobs._settled(stale) is None  # not "nothing was written": read the row again
     assert AgentJob.objects.get(pk=job.pk).state == JobState.LEASED
+
+
+def test_a_waiting_request_reads_its_row_on_news_not_every_20_ms(agent_pair, monkeypatch):
+    """The answer comes from another process: a marker in the shared cache says so."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    jobs.lease(one)
+    looks = []
+
+    def answered(job_id):  # another process answers after about 0.6 s of 20 ms looks
+        looks.append(job_id)
+        if len(looks) < 30:
+            return False
+        AgentJob.objects.filter(pk=job.pk).update(
+            state=JobState.DONE, result={"value": "m"}, sealed={}
+        )
+        return True
+
+    monkeypatch.setattr(jobs, "answered", answered)
+    with CaptureQueriesContext(connection) as queries:
+        assert jobs.wait(job) == "m"
+    reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert 2 <= len(reads) <= 3  # the first read, one timed read at 0.5 s, the read on news
+
+
+def test_an_answer_leaves_the_marker_other_processes_look_for(agent_pair):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x"})
+    jobs.lease(one)
+    assert news.answered(job.pk) is False
+    assert jobs.finish(job.pk, one, {"value": "m"}) is True
+    assert news.answered(job.pk) is True
