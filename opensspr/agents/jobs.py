@@ -33,11 +33,11 @@ from django.db.models import F, Q
 from opensspr.agents.models import Agent, AgentJob, AgentJobPart, JobState
 from opensspr.agents.news import (
     POLL_SECONDS,
-    READ_EVERY_SECONDS,
     answered,
     forget,
     mark_answered,
     news_for,
+    read_every,
     wake,
 )
 from opensspr.core import clock
@@ -151,9 +151,9 @@ def wait(job: AgentJob) -> Any:
     """The job's value; its error raised as the connector would have raised it.
 
     The row is read when there is news: this process took the answer (its waker),
-    or another one did (a marker in the shared cache, ``_answered``); and at least
-    every ``READ_EVERY_SECONDS`` to see the job expire or its lease lapse. Before,
-    each waiting request read the database every 20 ms, 50 queries a second.
+    or another one did (a marker in the shared cache, ``news.answered``); and at
+    least every ``news.read_every()`` to see the job expire or its lease lapse.
+    Before, each waiting request read the database every 20 ms, 50 queries a second.
     """
     waker = news_for(job.id)
     try:
@@ -166,7 +166,7 @@ def wait(job: AgentJob) -> Any:
                 outcome = _settled(row)
                 if outcome is not None:
                     return outcome()
-                next_read = time.monotonic() + READ_EVERY_SECONDS
+                next_read = time.monotonic() + read_every()
             news = waker.wait(POLL_SECONDS)
             waker.clear()
     finally:

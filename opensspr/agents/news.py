@@ -7,13 +7,18 @@ is one process, so the event already told it), which the request looks at every
 ``POLL_SECONDS``. Either way the request then reads its job's row; without news
 it reads it every ``READ_EVERY_SECONDS`` only, to see the job expire or its lease
 lapse. Before the marker every waiting request read the row every 20 ms.
+
+With a process-local cache (the embedded default's memory) a marker left by
+another process never shows here: a command or the worker waiting for an answer
+the web process took. There the row is still read every ``POLL_SECONDS``.
 """
 
 import threading
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 
 POLL_SECONDS = 0.02  # how often a waiting request looks for news
 READ_EVERY_SECONDS = 0.5  # how often it reads its job's row when there is none
@@ -41,6 +46,12 @@ def wake(job_id: uuid.UUID) -> None:
         waker = _wakers.get(job_id)
     if waker is not None:
         waker.set()
+
+
+def read_every() -> float:
+    """How often to read a waiting job's row without news (see the module's docstring)."""
+    shared = not isinstance(caches["default"], LocMemCache)
+    return READ_EVERY_SECONDS if shared else POLL_SECONDS
 
 
 def answered(job_id: uuid.UUID) -> bool:

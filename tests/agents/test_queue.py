@@ -196,6 +196,7 @@ def test_a_waiting_request_reads_its_row_on_news_not_every_20_ms(agent_pair, mon
         return True
 
     monkeypatch.setattr(jobs, "answered", answered)
+    monkeypatch.setattr(jobs, "read_every", lambda: news.READ_EVERY_SECONDS)  # Redis, shared
     with CaptureQueriesContext(connection) as queries:
         assert jobs.wait(job) == "m"
     reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
@@ -209,3 +210,11 @@ def test_an_answer_leaves_the_marker_other_processes_look_for(agent_pair):
     assert news.answered(job.pk) is False
     assert jobs.finish(job.pk, one, {"value": "m"}) is True
     assert news.answered(job.pk) is True
+
+
+def test_with_a_process_local_cache_the_row_is_read_as_often_as_before(settings):
+    """Another process's marker can't show in this process's memory: no slower answers."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert news.read_every() == news.POLL_SECONDS
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert news.read_every() == news.READ_EVERY_SECONDS
