@@ -8,13 +8,14 @@ Filters narrow the rows; the console page and the CSV export read the same rows.
 
 The rows come from each person's stored decision (``reports.status``), so
 filters, totals and pages are SQL whatever the size of the directory; a
-candidate policy (the impact preview's question) is decided person by person.
+candidate policy is the impact preview's question (``reports.impact``).
 """
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
@@ -23,14 +24,12 @@ from opensspr.core import clock
 from opensspr.policy.eligibility import Reason
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
-from opensspr.reports.capability import Capability, iter_capabilities
+from opensspr.reports.capability import Capability
 from opensspr.reports.models import DataState, RegistrationStatus
 from opensspr.reports.registered import (
     DataKind,
     MethodStatus,
     RegistrationSummary,
-    summary_of_annotated,
-    users_with_registration_counts,
 )
 from opensspr.reports.status import bring_up_to_date, current_generation, decide_statuses
 from opensspr.resets.blocks import ResetBlock, list_reset_blocks
@@ -67,57 +66,18 @@ class RegistrationRow:
         return any(not m.proven for m in self.info.methods)
 
 
-def _matches(row: RegistrationRow, f: ReportFilters, policy: SsprPolicy) -> bool:
-    checks = [
-        f.enabled is None or row.capability.enabled == f.enabled,
-        f.registered is None or row.capability.registered == f.registered,
-        f.capable is None or row.capability.capable == f.capable,
-        f.has_method is None or f.has_method in row.info.kinds,
-        f.unproven is None or row.has_unproven == f.unproven,
-        f.confirmation is None or _confirmation_matches(row, f.confirmation, policy),
-    ]
-    return all(checks)
-
-
-def _confirmation_matches(row: RegistrationRow, wanted: Confirmation, policy: SsprPolicy) -> bool:
-    confirmed = row.info.confirmed_at
-    if wanted == Confirmation.NEVER:
-        return confirmed is None
-    if not policy.reconfirm_days:  # 0: never asked to reconfirm
-        return False
-    due = clock.now() - timedelta(days=policy.reconfirm_days)
-    return confirmed is not None and confirmed <= due
-
-
 def list_registration_rows(
-    filters: ReportFilters | None = None,
-    policy: SsprPolicy | None = None,
-    *,
-    with_blocks: bool = True,
+    filters: ReportFilters | None = None, *, with_blocks: bool = True
 ) -> list[RegistrationRow]:
-    """Every row of the report, ordered by user ID: from the stored decisions, or under ``policy``.
+    """Every row of the report the filters keep, ordered by user ID.
 
-    Without ``policy``, the rows are the stored decisions (``reports.status``),
-    brought up to date first when only a few are out of date, and filtered in
-    SQL. With one (a candidate the impact preview weighs), every remaining user
-    is decided under it, in bulk. Reset blocks are read unless ``with_blocks``
-    is False.
+    The rows are the stored decisions (``reports.status``), brought up to date
+    first when only a few are out of date, and filtered in SQL. Reset blocks are
+    read unless ``with_blocks`` is False.
     """
-    filters = filters or ReportFilters()
-    if policy is None:
-        bring_up_to_date()
-        rows: Iterable[RegistrationRow] = iter_stored_rows(filters)
-    else:
-        decided = _rows_of(search_users(filters), policy)
-        rows = [row for row in decided if _matches(row, filters, policy)]
+    bring_up_to_date()
+    rows = iter_stored_rows(filters or ReportFilters())
     return with_reset_blocks(rows) if with_blocks else list(rows)
-
-
-def _rows_of(users: QuerySet[User], policy: SsprPolicy) -> Iterator[RegistrationRow]:
-    for user, (capability,) in iter_capabilities(users_with_registration_counts(users), (policy,)):
-        yield RegistrationRow(
-            user=user, info=summary_of_annotated(user, policy), capability=capability
-        )
 
 
 def search_users(filters: ReportFilters) -> QuerySet[User]:
@@ -212,30 +172,20 @@ def count_report(filters: ReportFilters, policy: SsprPolicy | None = None) -> "R
     """
     policy = policy or get_sspr_policy()
     if filters.search.strip():
-        users = filter_users(filters, policy)
-        on = "registration_status__"
-        return ReportTotals(
-            **users.order_by().aggregate(
-                users=Count("pk"),
-                enabled=Count("pk", filter=Q(**{on + "enabled": True})),
-                registered=Count("pk", filter=Q(**{on + "registered": True})),
-                capable=Count("pk", filter=Q(**{on + "capable": True})),
-            )
-        )
+        return _totals(filter_users(filters, policy).order_by(), on="registration_status__")
     kept = _kept(filters, policy, on="")
     if kept is None:
         return ReportTotals(users=0, enabled=0, registered=0, capable=0)
-    return _totals(RegistrationStatus.objects.filter(kept))
+    return _totals(RegistrationStatus.objects.filter(kept), on="")
 
 
-def _totals(rows: QuerySet[RegistrationStatus]) -> "ReportTotals":
-    figures = rows.aggregate(
-        users=Count("pk"),
-        enabled=Count("pk", filter=Q(enabled=True)),
-        registered=Count("pk", filter=Q(registered=True)),
-        capable=Count("pk", filter=Q(capable=True)),
-    )
-    return ReportTotals(**figures)
+def _totals(rows: QuerySet[Any], *, on: str) -> "ReportTotals":
+    """Count ``rows`` and their flags, which sit on ``RegistrationStatus`` fields after ``on``."""
+    flags = {
+        name: Count("pk", filter=Q(**{on + name: True}))
+        for name in ("enabled", "registered", "capable")
+    }
+    return ReportTotals(**rows.aggregate(users=Count("pk"), **flags))
 
 
 def stored_rows(users: Iterable[User], policy: SsprPolicy | None = None) -> list[RegistrationRow]:

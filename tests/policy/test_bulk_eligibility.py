@@ -15,7 +15,7 @@ from opensspr.policy.eligibility import Reason, Writeback
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import eligibility_for
 from opensspr.reports.impact import get_policy_impact
-from opensspr.reports.selectors import list_registration_rows
+from opensspr.reports.status import decide_statuses
 from tests.conftest import open_reset_policy
 from tests.reports.population import add_app, answer
 
@@ -190,7 +190,7 @@ def test_queries_dont_grow_with_the_number_of_people(crowd, groups, user_factory
     def read_all():
         list_eligibility(User.objects.all(), candidate)
         get_policy_impact(current=current, candidate=candidate)
-        list_registration_rows(policy=candidate)
+        decide_statuses(list(User.objects.values_list("pk", flat=True)), candidate)
 
     before = _queries(read_all)
     for tag in ("b", "c", "d"):
@@ -211,5 +211,5 @@ def test_the_report_and_the_preview_never_ask_the_directory(crowd, groups, monke
     monkeypatch.setattr("opensspr.policy.reset_selectors.connector_for", lambda user: directory)
     policies = _policies(groups)
     get_policy_impact(current=policies[5], candidate=policies[6])
-    list_registration_rows(policy=policies[5])
+    decide_statuses(list(User.objects.values_list("pk", flat=True)), policies[5])
     assert directory.checks == 0
