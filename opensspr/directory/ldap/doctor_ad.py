@@ -131,7 +131,7 @@ def check_unexpire(connection: Connection, domain: str, sids: set[str]) -> Findi
     _code, entries = search(
         connection, domain, attributes=["nTSecurityDescriptor"], controls=[SD_FLAGS_DACL]
     )
-    descriptor = (entries[0][1].get("ntsecuritydescriptor") or [b""])[0] if entries else b""
+    descriptor = _descriptor(entries[0][1]) if entries else b""
     if has_right(descriptor, sids, UNEXPIRE_PASSWORD):
         return ok(
             "unexpire_password",
@@ -224,8 +224,7 @@ def check_rights(scope: str, user: tuple[str, Attributes], sids: set[str]) -> Fi
     dn, attributes = user
     writable = {v.decode().lower() for v in attributes.get("allowedattributeseffective", [])}
     missing = [name for name in ("lockoutTime", "pwdLastSet") if name.lower() not in writable]
-    descriptor = (attributes.get("ntsecuritydescriptor") or [b""])[0]
-    if not has_right(descriptor, sids, RESET_PASSWORD):
+    if not has_right(_descriptor(attributes), sids, RESET_PASSWORD):
         missing.insert(0, "Reset password")
     if missing:
         return error(
@@ -265,8 +264,13 @@ def sid_text(value: bytes) -> str:
     return "-".join(["S", str(value[0]), str(authority), *map(str, subs)])
 
 
+def _descriptor(attributes: Attributes) -> bytes:
+    """An entry's security descriptor as read with ``SD_FLAGS_DACL``; empty when absent."""
+    return (attributes.get("ntsecuritydescriptor") or [b""])[0]
+
+
 def _control(attributes: Attributes) -> int:
-    descriptor = (attributes.get("ntsecuritydescriptor") or [b""])[0]
+    descriptor = _descriptor(attributes)
     return int.from_bytes(descriptor[2:4], "little") if len(descriptor) >= 20 else 0
 
 
