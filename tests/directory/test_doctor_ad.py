@@ -142,8 +142,7 @@ def test_a_deny_placed_before_the_delegation_wins(samba_dc, ad_user) -> None:
         assert admin.add(denied, ["top", "organizationalUnit"]), admin.result
     finally:
         admin.unbind()
-    sid = samba._tool(samba_dc.folder, "user", "show", "resetter", "--attributes=objectSid")
-    sid = sid.split("objectSid:")[1].split()[0]
+    sid = _resetter_sid(samba_dc)
     reset_password = "00299570-246d-11d0-a768-00aa006e0529"
     samba._tool(
         samba_dc.folder, "dsacl", "set", f"--objectdn={denied}",
@@ -168,6 +167,11 @@ def test_unexpire_password_on_the_domain_is_reported(samba_dc, ad_user) -> None:
 _ous = iter(range(1, 1000))
 
 
+def _resetter_sid(dc: samba.SambaDc) -> str:
+    shown = samba._tool(dc.folder, "user", "show", "resetter", "--attributes=objectSid")
+    return shown.split("objectSid:")[1].split()[0]
+
+
 def test_unexpire_password_denied_on_the_domain_is_a_warning(samba_dc, ad_user) -> None:
     from opensspr.directory.ldap.doctor_ad import SD_FLAGS_DACL
 
@@ -179,8 +183,7 @@ def test_unexpire_password_denied_on_the_domain_is_a_warning(samba_dc, ad_user) 
             controls=[SD_FLAGS_DACL],
         )  # fmt: skip
         saved = admin.response[0]["raw_attributes"]["nTSecurityDescriptor"][0]
-        sid = samba._tool(samba_dc.folder, "user", "show", "resetter", "--attributes=objectSid")
-        sid = sid.split("objectSid:")[1].split()[0]
+        sid = _resetter_sid(samba_dc)
         unexpire = "ccc2dc7d-a6ad-4a7a-8846-c04e3cc53501"
         samba._tool(
             samba_dc.folder, "dsacl", "set", f"--objectdn={samba.DOMAIN_DN}",
