@@ -143,6 +143,15 @@ def open_reset_policy(**overrides: Any) -> None:
     SsprPolicy.objects.update_or_create(pk=1, defaults=defaults | overrides)
 
 
+def update_policy(**fields: Any) -> None:
+    """Change the SSPR policy row in place (``update()``, no signal), and void its cached copy."""
+    from opensspr.core.memo import forget
+    from opensspr.policy.models import SSPR_POLICY_KEY, SsprPolicy
+
+    SsprPolicy.objects.filter(pk=1).update(**fields)
+    forget(SSPR_POLICY_KEY)
+
+
 def delivered(**filters: Any) -> Any:
     """The outbox after delivering what is due.
 

@@ -12,8 +12,8 @@ from opensspr.core.memo import remembered
 
 
 def get_organisation() -> Organisation:
-    """The organisation row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
-    return remembered(ORGANISATION_KEY, _load_organisation)
+    """The organisation row (pk 1): once per request, shared across requests (``core/memo.py``)."""
+    return remembered(ORGANISATION_KEY, _load_organisation, shared=True)
 
 
 def _load_organisation() -> Organisation:

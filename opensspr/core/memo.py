@@ -1,25 +1,47 @@
-"""Per-request memory for the organisation's single-row settings.
+"""Memory for the organisation's single-row settings: per request, and shared across requests.
 
 One reset step asked for the SSPR policy up to five times (eligibility, the
-page, the budget, the operation check...), each a query. Within one request
-those rows don't change unless the request itself saves them, so
-``RequestContextMiddleware`` opens a memo for the request and the selectors of
-the single-row settings (SSPR policy, password settings, organisation) read
-through it. Saving or deleting one of those rows forgets it (``forget``,
-connected to the models' signals), so a console save is seen by the rest of the
-same request. Outside a request (commands, the delivery worker, tests calling
-services) there is no memo and every read goes to the database: nothing can
-go stale across requests or processes.
+page, the budget, the operation check...), each a query; a whole reset, five
+steps, read it five times more. ``RequestContextMiddleware`` opens a memo per
+request, and the selectors of the single-row settings (SSPR policy, password
+settings, organisation) read through it: once per request. Read with
+``shared=True``, a row the memo doesn't hold yet comes from Django's cache
+(Redis on the scale-out set-up, so every process sees one copy; the process's
+memory on the embedded one), and only on a miss from the database.
+
+Why a save can't be missed: each shared row is filed under a **stamp**, a
+random token kept beside it in the cache. A read fetches both in one round
+trip and uses the row only when its stamp is the current one. Saving or
+deleting the row (the models' signals call ``forget``) draws a new stamp at
+once and again when the transaction commits. A request that read the old row
+before the commit files it under the stamp it saw before reading, which the
+commit has replaced: nobody uses it. A write that sends no signal (``update()``,
+SQL by hand, another process on the embedded set-up) is seen when the row's
+``SHARED_FOR`` runs out; code that does one calls ``forget`` itself.
+
+Outside a request (commands, the delivery worker, tests calling services)
+there is no memo and every read goes to the database.
 """
 
 import contextvars
+import logging
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
 _memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "request_memo", default=None
 )
+
+#: Seconds a shared row may be served without a look at the database: the bound on
+#: how late a write that sends no signal is seen.
+SHARED_FOR = 60
 
 
 @contextmanager
@@ -31,17 +53,66 @@ def request_memo() -> Iterator[None]:
         _memo.reset(token)
 
 
-def remembered[T](key: str, load: Callable[[], T]) -> T:
-    """``load()``, once per request for ``key``; every time outside a request."""
+def remembered[T](key: str, load: Callable[[], T], *, shared: bool = False) -> T:
+    """``load()``, once per request for ``key``; every time outside a request.
+
+    ``shared``: across requests too, through the cache (the module's docstring says
+    why a save is never missed). Only for rows whose every write sends a model signal.
+    """
     memo = _memo.get()
     if memo is None:
         return load()
     if key not in memo:
-        memo[key] = load()
+        memo[key] = _shared(key, load) if shared else load()
     return memo[key]
 
 
 def forget(key: str) -> None:
+    """``key``'s row changed: this request's memo drops it, and every process's shared copy
+    is void now and again at commit (a read in between filed what the database held
+    before the commit)."""
     memo = _memo.get()
     if memo is not None:
         memo.pop(key, None)
+    _new_stamp(key)
+    transaction.on_commit(lambda: _new_stamp(key))
+
+
+def _stamp_key(key: str) -> str:
+    return f"memo:{key}:stamp"
+
+
+def _row_key(key: str) -> str:
+    return f"memo:{key}:row"
+
+
+def _shared[T](key: str, load: Callable[[], T]) -> T:
+    try:
+        found = cache.get_many([_stamp_key(key), _row_key(key)])
+    except Exception:  # a cache is an optimisation: down, the database answers
+        logger.warning("cache unreachable; reading %s from the database", key)
+        return load()
+    stamp = found.get(_stamp_key(key))
+    filed = found.get(_row_key(key))
+    if stamp is not None and filed is not None and filed[0] == stamp:
+        return filed[1]  # filed by this function with a T
+    if stamp is None:
+        stamp = _new_stamp(key)
+    value = load()  # read after the stamp: a save committed meanwhile has replaced it
+    if stamp:
+        try:
+            cache.set(_row_key(key), (stamp, value), SHARED_FOR)
+        except Exception:  # as above
+            logger.warning("cache unreachable; %s not shared", key)
+    return value
+
+
+def _new_stamp(key: str) -> str:
+    """A fresh stamp for ``key`` ("" when the cache can't be reached: nothing is filed)."""
+    stamp = secrets.token_hex(8)
+    try:
+        cache.set(_stamp_key(key), stamp, None)
+    except Exception:  # as above
+        logger.warning("cache unreachable; %s's shared copy not voided", key)
+        return ""
+    return stamp

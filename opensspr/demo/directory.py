@@ -31,6 +31,7 @@ from opensspr.accounts.roles import AdminRole
 from opensspr.accounts.services import create_user
 from opensspr.accounts.signals import people_changed
 from opensspr.core.crypto import seal
+from opensspr.core.memo import forget
 from opensspr.core.request_meta import RequestMeta
 from opensspr.demo import slapd
 from opensspr.demo.seed import (
@@ -44,7 +45,7 @@ from opensspr.demo.seed import (
 )
 from opensspr.directory.models import DirectoryKind, DirectorySettings, RoleMapping, TlsChoice
 from opensspr.directory.sync import SyncReport, run_sync
-from opensspr.policy.models import SsprPolicy
+from opensspr.policy.models import SSPR_POLICY_KEY, SsprPolicy
 
 SUFFIX = "dc=lakeside,dc=example"
 PEOPLE = f"ou=people,{SUFFIX}"
@@ -298,6 +299,7 @@ def set_up_directory(directory: DemoDirectory) -> DemoDirectory:
     seed_organisation(meta)
     # Synced people may reset only with writeback on (the policy's default is off).
     SsprPolicy.objects.filter(pk=1).update(writeback_enabled=True)
+    forget(SSPR_POLICY_KEY)  # update() sends no signal
     people_changed.send(sender=SsprPolicy, user_ids=None)  # a policy change: everyone
     configure(directory)
     report = run_sync(meta=meta, full=True)

@@ -62,8 +62,8 @@ class StoredFacts:
 
 
 def get_sspr_policy() -> SsprPolicy:
-    """The policy row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
-    return remembered(SSPR_POLICY_KEY, _load_sspr_policy)
+    """The policy row (pk 1): once per request, shared across requests (``core/memo.py``)."""
+    return remembered(SSPR_POLICY_KEY, _load_sspr_policy, shared=True)
 
 
 def _load_sspr_policy() -> SsprPolicy:

@@ -10,8 +10,8 @@ from opensspr.policy.passwords import PasswordContext, PasswordProfile
 
 
 def get_password_settings() -> PasswordSettings:
-    """The settings row (pk 1), read once per request (``core/memo.py``; a save forgets it)."""
-    return remembered(PASSWORD_SETTINGS_KEY, _load_password_settings)
+    """The settings row (pk 1): once per request, shared across requests (``core/memo.py``)."""
+    return remembered(PASSWORD_SETTINGS_KEY, _load_password_settings, shared=True)
 
 
 def _load_password_settings() -> PasswordSettings:

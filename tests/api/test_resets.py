@@ -20,7 +20,7 @@ from tests.api.conftest import (
 )
 from tests.captcha.conftest import pack, payload_fields
 from tests.concurrency import needs_concurrent_writers, race
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 from tests.resets.throttling import wait_out
 
 pytestmark = pytest.mark.django_db
@@ -364,7 +364,7 @@ def test_labels_and_titles_follow_accept_language(api, jan, start):
 
 
 def test_without_unlock_the_flow_starts_at_the_first_gate(api, jan, start):
-    SsprPolicy.objects.filter(pk=1).update(unlock_without_reset=False)
+    update_policy(unlock_without_reset=False)
     started = start(jan.user_id)
     assert started.body["state"] == "verify" and started.body["operation"] == "reset"
     refused = api.post("/resets/current/operation", {"operation": "unlock"}, handle=started.handle)
@@ -410,7 +410,7 @@ def test_parallel_answers_with_one_handle_pass_exactly_once(document, user_facto
 def test_security_questions_are_answered_as_an_object_by_question_key(api, jan, reset_flow):
     answers = {f"predefined:{n}": f"Canary-Answer-{n}" for n in (2, 4, 12, 29, 30)}
     replace_answers(jan, answers)
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2, allow_security_questions=True)
+    update_policy(methods_required=2, allow_security_questions=True)
     gate_2 = _pass_email(api, reset_flow(jan.user_id))
     assert "security_questions" in [o["method"] for o in gate_2.body["options"]]
     asked = api.post(

@@ -11,7 +11,7 @@ from opensspr.agents.models import Agent
 from opensspr.audit.models import AuditEvent
 from opensspr.core import clock
 from opensspr.directory.models import DirectorySettings
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 
 pytestmark = pytest.mark.django_db
 PAGE = "/console/agents/agent/"
@@ -112,7 +112,7 @@ def test_sync_through_agents_needs_only_the_base_dn():
 def test_the_two_switches_are_saved_here_and_audited(admin_client):
     from opensspr.policy.models import SsprPolicy
 
-    SsprPolicy.objects.filter(pk=1).update(writeback_enabled=False, unlock_without_reset=True)
+    update_policy(writeback_enabled=False, unlock_without_reset=True)
     response = admin_client.post(PAGE, {"switches": "1", "writeback_enabled": "on"})
     assert response.status_code == 302
     policy = SsprPolicy.objects.get(pk=1)

@@ -11,6 +11,7 @@ from opensspr.policy.eligibility import Reason
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import eligibility_for
+from tests.conftest import update_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def test_the_printed_answers_pass_jans_questions_once_the_policy_allows_them():
     seed = seed_demo()
     jan = User.objects.get(user_id=seed.authenticator_user)
     assert K.SECURITY_QUESTIONS not in {m.kind for m in eligibility_for(jan).methods}
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2, allow_security_questions=True)
+    update_policy(methods_required=2, allow_security_questions=True)
     assert K.SECURITY_QUESTIONS in {m.kind for m in eligibility_for(jan).methods}
     by_text = {question_text(key): key for key in DEMO_ANSWERS}
     stored = dict(

@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 
 from opensspr.channels import list_outbox
 from opensspr.core.request_meta import RequestMeta
-from opensspr.policy.models import SsprPolicy
 from opensspr.signin.services import SignInOutcome, sign_in
-from tests.conftest import DEFAULT_PASSWORD, open_reset_policy
+from tests.conftest import DEFAULT_PASSWORD, open_reset_policy, update_policy
 from tests.e2e.axe import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -266,7 +265,7 @@ def test_the_same_email_reset_in_dutch(page, user_factory):
 
 
 def test_a_blocked_reset_explains_itself_and_offers_help(page, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(scope="none", admins_may_reset=False)
+    update_policy(scope="none", admins_may_reset=False)
     user_factory("nora@contoso.example", auth_email="n@mail.example")
     user_factory("hugo@contoso.example", email="hugo@contoso.example", roles=("helpdesk_admin",))
     _start(page, "nora@contoso.example")

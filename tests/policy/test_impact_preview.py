@@ -11,7 +11,7 @@ from opensspr.policy.eligibility import Reason
 from opensspr.policy.models import CustomQuestion, SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.reports.impact import get_policy_impact, get_question_removal_impact
-from tests.conftest import open_reset_policy
+from tests.conftest import open_reset_policy, update_policy
 from tests.reports.population import add_app, answer
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_requiring_two_methods_strands_everyone_with_one(population):
 
 
 def test_requiring_one_method_again_gives_it_back(population):
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     impact = get_policy_impact(current=get_sspr_policy(), candidate=_candidate(methods_required=1))
     assert impact.losing == ()
     assert sorted(u.user_id for u in impact.gaining) == [
@@ -95,7 +95,7 @@ def test_requiring_one_method_again_gives_it_back(population):
 
 def test_swapping_allowed_methods_strands_those_without_the_new_ones(population):
     # Reference §2.4: office phone and email out, mobile and app in.
-    SsprPolicy.objects.filter(pk=1).update(
+    update_policy(
         allow_email=True,
         allow_office_voice=True,
         allow_mobile_sms=False,

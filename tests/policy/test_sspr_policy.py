@@ -11,7 +11,7 @@ from opensspr.policy.eligibility import Reason, Scope
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.models import SsprPolicy, SsprScope
 from opensspr.policy.reset_selectors import eligibility_for, get_sspr_policy
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_sensible_policies_are_accepted(fields):
 
 
 def test_facts_come_from_the_directory_and_registrations(user_factory, meta):
-    SsprPolicy.objects.filter(pk=1).update(
+    update_policy(
         scope=SsprScope.ALL, allow_app_code=True, allow_security_questions=True, methods_required=2
     )
     person = user_factory(auth_email="p@mail.example", mobile_phone="+31 6 12345678")
@@ -110,7 +110,7 @@ def test_selected_scope_follows_nested_groups(user_factory, meta):
     pilot = create_group(name="Pilot", meta=meta)
     sales = create_group(name="Sales", meta=meta)
     pilot.member_groups.add(sales)
-    SsprPolicy.objects.filter(pk=1).update(scope=SsprScope.SELECTED, group=pilot)
+    update_policy(scope=SsprScope.SELECTED, group=pilot)
     inside = user_factory(auth_email="i@mail.example", groups=("Sales",))
     outside = user_factory(auth_email="o@mail.example")
     assert eligibility_for(inside).eligible
@@ -118,7 +118,7 @@ def test_selected_scope_follows_nested_groups(user_factory, meta):
 
 
 def test_unknown_users_and_synced_users_without_writeback(meta):
-    SsprPolicy.objects.filter(pk=1).update(scope=SsprScope.ALL)
+    update_policy(scope=SsprScope.ALL)
     assert eligibility_for(None).reason == Reason.UNKNOWN_USER
     synced = create_synced_user(
         data=UserData(
@@ -130,7 +130,7 @@ def test_unknown_users_and_synced_users_without_writeback(meta):
         meta=meta,
     )
     assert eligibility_for(synced).reason == Reason.WRITEBACK_OFF
-    SsprPolicy.objects.filter(pk=1).update(writeback_enabled=True)
+    update_policy(writeback_enabled=True)
     # No on-premises connector is configured yet: writeback is unreachable.
     assert eligibility_for(synced).reason == Reason.WRITEBACK_UNREACHABLE
 

@@ -7,7 +7,6 @@ from opensspr.audit.models import AuditEvent
 from opensspr.channels.models import Message
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
-from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import FlowError, start_flow
 from opensspr.resets.helpdesk import (
     MAX_RECIPIENTS,
@@ -19,6 +18,7 @@ from opensspr.resets.helpdesk import (
 )
 from opensspr.resets.models import HeldHelp, HelpRequest, ResetFlow
 from opensspr.throttles.rules import HELP_EMAILS_PER_RECIPIENT, SSPR_HELP_PER_ADDRESS
+from tests.conftest import update_policy
 from tests.portal.conftest import delivered
 from tests.resets import throttling as throttles
 
@@ -146,7 +146,7 @@ def test_help_requests_are_budgeted_per_address_and_never_block_the_person(
 
 
 def test_a_custom_helpdesk_means_no_email(user_factory, admin, meta):
-    SsprPolicy.objects.filter(pk=1).update(helpdesk_contact="https://help.contoso.example")
+    update_policy(helpdesk_contact="https://help.contoso.example")
     user_factory("jan@contoso.example", auth_email="j@mail.example")
     admin("hugo", "helpdesk_admin")
     _ask("jan@contoso.example", meta)

@@ -13,12 +13,11 @@ from opensspr.captcha.fields import NOT_CONFIRMED
 from opensspr.core.crypto import seal
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.models import AuthenticatorApp
-from opensspr.policy.models import SsprPolicy
 from opensspr.portal import reset_views
 from opensspr.resets.flow import FlowError, PasswordRejectedError, confirm_voice_call, get_flow
 from opensspr.resets.models import FlowState, ResetFlow
 from opensspr.signin.services import SignInOutcome, sign_in
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 from tests.portal.conftest import MOBILE, NEW, OFFICE, code_for, delivered, solved_captcha
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +209,7 @@ def test_unlock_ends_a_lockout_and_keeps_the_password(portal, jan):
 
 
 def test_without_unlock_the_operation_question_is_skipped(portal, jan):
-    SsprPolicy.objects.filter(pk=1).update(unlock_without_reset=False)
+    update_policy(unlock_without_reset=False)
     portal.start(jan.user_id)
     assert _h1(portal.page()) == "Verify it's you"
 
@@ -397,7 +396,7 @@ def test_a_directory_rejection_without_rule_failures_is_explained(portal, jan, m
 
 
 def test_the_whole_organisation_switched_off_shows_its_public_code(portal, jan):
-    SsprPolicy.objects.filter(pk=1).update(scope="none", admins_may_reset=False)
+    update_policy(scope="none", admins_may_reset=False)
     portal.start(jan.user_id)
     page = portal.page()
     assert _h1(page) == "You can't reset your password right now"
@@ -486,7 +485,7 @@ def test_an_unknown_action_changes_nothing(portal, jan):
     ],
 )
 def test_every_page_links_to_the_helpdesk_as_configured(portal, jan, contact, expected):
-    SsprPolicy.objects.filter(pk=1).update(helpdesk_contact=contact)
+    update_policy(helpdesk_contact=contact)
     assert expected in _text(portal.client.get("/reset"))
     portal.start(jan.user_id)
     page = portal.page()
@@ -547,7 +546,7 @@ def test_the_first_step_reads_the_same_for_an_administrator_and_anyone_else(
         portal.to_verify(person.user_id)
         steps.append(re.search(r'<p class="step">(.*?)</p>', _text(portal.page())).group(1))
     assert steps == ["Verification step 1", "Verification step 1"]
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     portal.to_verify(jan.user_id)
     assert "Verification step 1 of 2" in _text(portal.page())
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from opensspr.policy.models import SsprPolicy
+from tests.conftest import update_policy
 from tests.portal.conftest import solved_captcha
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ _VOLATILE_HEADERS = {"X-Request-ID", "Expires", "Content-Length"}
 
 @pytest.fixture(autouse=True)
 def _email_only_policy(user_factory, clock):
-    SsprPolicy.objects.filter(pk=1).update(
+    update_policy(
         allow_mobile_sms=False,
         allow_mobile_voice=False,
         allow_office_voice=False,

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from opensspr.methods.questions import question_text, replace_answers
-from opensspr.policy.models import SsprPolicy
+from tests.conftest import update_policy
 
 pytestmark = pytest.mark.django_db
 ANSWERS = {f"predefined:{n}": f"Canary-Answer-{n}" for n in (2, 4, 12, 29, 30)}
@@ -14,7 +14,7 @@ ANSWERS = {f"predefined:{n}": f"Canary-Answer-{n}" for n in (2, 4, 12, 29, 30)}
 @pytest.fixture
 def at_questions(portal, jan):
     replace_answers(jan, ANSWERS)
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2, allow_security_questions=True)
+    update_policy(methods_required=2, allow_security_questions=True)
     portal.to_verify(jan.user_id)
     gate_2 = portal.pass_email("jan@mail.example").content.decode()
     assert 'value="security_questions"' in gate_2

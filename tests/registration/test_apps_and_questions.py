@@ -6,12 +6,11 @@ import pytest
 from opensspr.core.crypto import unseal
 from opensspr.methods.models import AuthenticatorApp, SecurityAnswer
 from opensspr.methods.questions import answer_matches
-from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import eligibility_for
 from opensspr.registration import services
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
-from tests.conftest import delivered
+from tests.conftest import delivered, update_policy
 from tests.registration.conftest import SESSION, prove_by_email
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -90,7 +89,7 @@ def test_removing_an_app_needs_a_fresh_proof_and_tells_the_person(user_factory, 
 
 
 def _questions_policy(**overrides):
-    SsprPolicy.objects.filter(pk=1).update(
+    update_policy(
         allow_security_questions=True, questions_to_register=3, questions_to_reset=3, **overrides
     )
 

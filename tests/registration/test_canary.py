@@ -15,9 +15,8 @@ from django.contrib.sessions.models import Session
 
 from opensspr.audit.models import AuditEvent
 from opensspr.core.logging import JsonFormatter
-from opensspr.policy.models import SsprPolicy
 from opensspr.registration.models import Proof
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 from tests.registration.conftest import NEW_MOBILE, code_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -29,9 +28,7 @@ def _rows(model) -> str:
 
 def test_security_info_secrets_appear_in_no_log_or_audit_row(client, user_factory, caplog, clock):
     caplog.set_level(logging.DEBUG)
-    SsprPolicy.objects.filter(pk=1).update(
-        allow_security_questions=True, questions_to_register=3, questions_to_reset=3
-    )
+    update_policy(allow_security_questions=True, questions_to_register=3, questions_to_reset=3)
     person = user_factory(auth_email="canary@mail.example")
     client.force_login(person, backend="opensspr.signin.backends.DirectorySessionBackend")
     client.post("/security-info/verify", {"method": "email"})

@@ -9,9 +9,8 @@ import pytest
 
 from opensspr.accounts.models import User
 from opensspr.audit.models import AuditEvent
-from opensspr.policy.models import SsprPolicy
 from opensspr.registration.models import RegistrationState
-from tests.conftest import DEFAULT_PASSWORD
+from tests.conftest import DEFAULT_PASSWORD, update_policy
 from tests.registration.conftest import code_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -75,20 +74,20 @@ def test_done_is_refused_while_methods_are_missing(client, user_factory):
 
 
 def test_nobody_is_asked_when_registration_isnt_required(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(registration_required=False)
+    update_policy(registration_required=False)
     assert _lands_on(_sign_in(client, user_factory())) == NEXT
 
 
 def test_people_out_of_scope_are_not_asked(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(scope="none")
+    update_policy(scope="none")
     assert _lands_on(_sign_in(client, user_factory())) == NEXT
     person = user_factory(sspr_licensed=False)
-    SsprPolicy.objects.filter(pk=1).update(scope="all")
+    update_policy(scope="all")
     assert _lands_on(_sign_in(client, person)) == NEXT
 
 
 def test_an_administrator_with_one_method_is_asked_for_a_second(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(scope="none")  # the admin policy stands apart
+    update_policy(scope="none")  # the admin policy stands apart
     admin = user_factory(auth_email="a@mail.example", roles=("helpdesk_admin",))
     assert _lands_on(_sign_in(client, admin)) == "/security-info"
     page = client.get("/security-info").content.decode()
@@ -125,7 +124,7 @@ def _registered(user_factory, confirmed_at):
 
 
 def test_reconfirmation_comes_after_the_configured_days(client, user_factory, clock):
-    SsprPolicy.objects.filter(pk=1).update(reconfirm_days=30)
+    update_policy(reconfirm_days=30)
     person = _registered(user_factory, clock.now)
     clock.advance(days=29, hours=23)
     assert _lands_on(_sign_in(client, person)) == NEXT
@@ -136,7 +135,7 @@ def test_reconfirmation_comes_after_the_configured_days(client, user_factory, cl
 
 
 def test_reconfirmation_needs_a_fresh_proof_then_looks_good(client, user_factory, clock):
-    SsprPolicy.objects.filter(pk=1).update(reconfirm_days=30)
+    update_policy(reconfirm_days=30)
     person = _registered(user_factory, clock.now - timedelta(days=31))
     _sign_in(client, person)
     # The list isn't shown before the person proved it's them with a registered method.
@@ -160,7 +159,7 @@ def test_reconfirmation_needs_a_fresh_proof_then_looks_good(client, user_factory
 
 
 def test_reconfirmation_can_be_put_off(client, user_factory, clock):
-    SsprPolicy.objects.filter(pk=1).update(reconfirm_days=30)
+    update_policy(reconfirm_days=30)
     person = _registered(user_factory, clock.now - timedelta(days=31))
     _sign_in(client, person)
     assert _lands_on(client.post("/security-info/finish", {"action": "skip"})) == NEXT
@@ -169,7 +168,7 @@ def test_reconfirmation_can_be_put_off(client, user_factory, clock):
 
 
 def test_never_confirmed_data_is_due_once_the_account_is_that_old(client, user_factory, clock):
-    SsprPolicy.objects.filter(pk=1).update(reconfirm_days=30)
+    update_policy(reconfirm_days=30)
     person = user_factory(auth_email="set-by-admin@mail.example")
     User.objects.filter(pk=person.pk).update(created_at=clock.now)
     assert _lands_on(_sign_in(client, person)) == NEXT  # not everyone on the first day
@@ -182,7 +181,7 @@ def test_never_confirmed_data_is_due_once_the_account_is_that_old(client, user_f
     "policy", [{"reconfirm_days": 0}, {"registration_required": False, "reconfirm_days": 30}]
 )
 def test_no_reconfirmation_when_switched_off(client, user_factory, clock, policy):
-    SsprPolicy.objects.filter(pk=1).update(**policy)
+    update_policy(**policy)
     person = _registered(user_factory, clock.now - timedelta(days=700))
     assert _lands_on(_sign_in(client, person)) == NEXT
 

@@ -11,9 +11,9 @@ import pytest
 from opensspr.accounts.models import User
 from opensspr.channels.models import Message
 from opensspr.methods.models import SecurityAnswer
-from opensspr.policy.models import CustomQuestion, SsprPolicy
+from opensspr.policy.models import CustomQuestion
 from opensspr.registration.models import Proof, RegistrationState
-from tests.conftest import DEFAULT_PASSWORD, past_the_send_cooldown
+from tests.conftest import DEFAULT_PASSWORD, past_the_send_cooldown, update_policy
 from tests.registration.conftest import MOBILE, NEW_MOBILE, OFFICE, code_for, voice_token_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
@@ -50,7 +50,7 @@ def test_the_page_lists_methods_masked_and_whether_reset_works(client, signed_in
 
 
 def test_the_page_says_what_is_missing(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     person = user_factory(auth_email="mine@mail.example")
     client.force_login(person, backend=BACKEND)
     page = client.get("/security-info").content.decode()
@@ -213,9 +213,7 @@ def test_the_app_page_shows_a_qr_code_and_the_key(client, signed_in):
 
 
 def test_the_questions_page_offers_built_in_and_custom_questions(client, signed_in):
-    SsprPolicy.objects.filter(pk=1).update(
-        allow_security_questions=True, questions_to_register=3, questions_to_reset=3
-    )
+    update_policy(allow_security_questions=True, questions_to_register=3, questions_to_reset=3)
     custom = CustomQuestion.objects.create(text="Which lighthouse did you visit first?")
     _prove_by_email(client, signed_in)
     page = client.get("/security-info/security-questions").content.decode()
@@ -242,7 +240,7 @@ def test_the_questions_page_offers_built_in_and_custom_questions(client, signed_
 
 
 def test_questions_are_not_shown_to_administrators(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(allow_security_questions=True)
+    update_policy(allow_security_questions=True)
     admin = user_factory(auth_email="a@mail.example", roles=("helpdesk_admin",))
     client.force_login(admin, backend=BACKEND)
     assert "security-questions" not in client.get("/security-info").content.decode()
@@ -251,7 +249,7 @@ def test_questions_are_not_shown_to_administrators(client, user_factory):
 
 
 def test_a_method_the_policy_forbids_can_be_removed_but_not_changed(client, signed_in):
-    SsprPolicy.objects.filter(pk=1).update(allow_email=False)
+    update_policy(allow_email=False)
     page = client.get("/security-info").content.decode()
     assert 'id="email-remove"' in page and 'id="email-change"' not in page
     _prove_by_email(client, signed_in)
@@ -261,7 +259,7 @@ def test_a_method_the_policy_forbids_can_be_removed_but_not_changed(client, sign
 
 
 def test_nothing_registered_asks_for_the_password(client, user_factory):
-    SsprPolicy.objects.filter(pk=1).update(registration_required=False)
+    update_policy(registration_required=False)
     person = user_factory()
     client.force_login(person, backend=BACKEND)
     page = client.get("/security-info/verify").content.decode()
@@ -283,9 +281,7 @@ def test_a_reset_flow_in_the_browser_reaches_no_security_info_page(client, signe
 
 
 def test_every_problem_with_the_answers_is_shown_at_once_and_good_answers_stay(client, signed_in):
-    SsprPolicy.objects.filter(pk=1).update(
-        allow_security_questions=True, questions_to_register=3, questions_to_reset=3
-    )
+    update_policy(allow_security_questions=True, questions_to_register=3, questions_to_reset=3)
     _prove_by_email(client, signed_in)
     answers = {
         "question_1": "predefined:2",

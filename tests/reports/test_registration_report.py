@@ -10,12 +10,11 @@ from opensspr.audit.models import AuditEvent
 from opensspr.methods.models import SecurityAnswer
 from opensspr.methods.questions import replace_answers
 from opensspr.policy.eligibility import Reason
-from opensspr.policy.models import SsprPolicy
 from opensspr.registration.models import RegistrationState
 from opensspr.reports.exports import COLUMNS
 from opensspr.reports.registered import DataKind
 from opensspr.reports.selectors import Confirmation, ReportFilters, list_registration_rows
-from tests.conftest import open_reset_policy
+from tests.conftest import open_reset_policy, update_policy
 from tests.reports.population import add_app, answer, prove
 
 pytestmark = pytest.mark.django_db
@@ -127,12 +126,12 @@ def test_the_confirmation_filter_follows_the_reconfirmation_interval(people, clo
     assert set(_rows(confirmation=Confirmation.DUE)) == set()
     clock.advance(days=181)
     assert set(_rows(confirmation=Confirmation.DUE)) == {"proven"}
-    SsprPolicy.objects.filter(pk=1).update(reconfirm_days=0)  # 0: never asked again
+    update_policy(reconfirm_days=0)  # 0: never asked again
     assert set(_rows(confirmation=Confirmation.DUE)) == set()
 
 
 def test_the_report_reads_the_policys_question_threshold(people):
-    SsprPolicy.objects.filter(pk=1).update(questions_to_register=2)
+    update_policy(questions_to_register=2)
     assert DataKind.SECURITY_QUESTIONS in _rows()["few"].info.kinds
 
 

@@ -15,7 +15,6 @@ from opensspr.core.logging import JsonFormatter, SafeTextFormatter
 from opensspr.methods.models import SecurityAnswer
 from opensspr.methods.questions import replace_answers
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import (
     FlowError,
     PasswordRejectedError,
@@ -27,6 +26,7 @@ from opensspr.resets.flow import (
     submit_verification,
 )
 from opensspr.resets.models import Challenge, Operation, ResetFlow
+from tests.conftest import update_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def _row_text(model: type[models.Model], skip: set[str]) -> str:
 
 def test_reset_secrets_appear_in_no_log_audit_row_or_metadata(user_factory, meta, caplog):
     caplog.set_level(logging.DEBUG)
-    SsprPolicy.objects.filter(pk=1).update(
+    update_policy(
         scope="all",
         methods_required=2,
         allow_email=True,

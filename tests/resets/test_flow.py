@@ -26,7 +26,13 @@ from opensspr.resets.flow import (
 from opensspr.resets.models import FlowState, Operation
 from opensspr.signin.services import SignInOutcome, sign_in
 from tests.concurrency import needs_concurrent_writers, race
-from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy, past_the_send_cooldown
+from tests.conftest import (
+    DEFAULT_PASSWORD,
+    delivered,
+    open_reset_policy,
+    past_the_send_cooldown,
+    update_policy,
+)
 from tests.resets import throttling as throttles
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +122,7 @@ def test_codes_go_only_to_the_stored_address_and_need_the_full_contact(jan, meta
 
 
 def test_two_gates_need_two_distinct_pieces_of_data(jan, meta):
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     view = _pass_email(_reset_flow(jan.user_id, meta), meta)
     assert view.state == FlowState.VERIFY and view.gate == 2
     assert K.EMAIL not in {o.kind for o in view.options}
@@ -128,7 +134,7 @@ def test_two_gates_need_two_distinct_pieces_of_data(jan, meta):
 
 
 def test_a_text_and_a_call_to_the_same_number_are_one_gate(user_factory, meta):
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     same = user_factory(auth_email="s@mail.example", mobile_phone=MOBILE, office_phone=MOBILE)
     view = _reset_flow(same.user_id, meta)
     view = begin_verification(handle=view.handle, kind=K.MOBILE_SMS, contact=MOBILE, meta=meta)
@@ -267,7 +273,7 @@ def test_authenticator_codes_work_once(user_factory, meta, clock):
     secret = pyotp.random_base32()
     person = user_factory(auth_email="p@mail.example")
     AuthenticatorApp.objects.create(user=person, secret_sealed=seal(secret), confirmed_at=clock.now)
-    SsprPolicy.objects.filter(pk=1).update(methods_required=2)
+    update_policy(methods_required=2)
     view = _pass_email(_reset_flow(person.user_id, meta), meta, "p@mail.example")
     view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
     code = pyotp.TOTP(secret).at(clock.now.timestamp())
@@ -317,7 +323,7 @@ def test_unlock_ends_a_lockout_without_changing_the_password(jan, meta):
 
 
 def test_unlock_is_offered_only_when_the_policy_allows_it(jan, meta):
-    SsprPolicy.objects.filter(pk=1).update(unlock_without_reset=False)
+    update_policy(unlock_without_reset=False)
     view = start_flow(identifier=jan.user_id, meta=meta)
     assert view.state == FlowState.VERIFY and view.operation == Operation.RESET
     with pytest.raises(FlowError, match="wrong_step"):

@@ -8,9 +8,9 @@ from opensspr.channels.models import ChannelSettings
 from opensspr.core.crypto import seal
 from opensspr.methods.challenges import voice_token_digest
 from opensspr.policy.kinds import MethodKind as K
-from opensspr.policy.models import SsprPolicy
 from opensspr.resets.flow import begin_verification, get_flow, start_flow
 from opensspr.resets.models import Challenge
+from tests.conftest import update_policy
 
 pytestmark = pytest.mark.django_db
 MOBILE = "+31612345678"
@@ -19,9 +19,7 @@ AUTH_TOKEN = "twilio-auth-token-for-tests"
 
 @pytest.fixture
 def calling(user_factory, meta):
-    SsprPolicy.objects.filter(pk=1).update(
-        scope="all", allow_mobile_voice=True, unlock_without_reset=False
-    )
+    update_policy(scope="all", allow_mobile_voice=True, unlock_without_reset=False)
     person = user_factory(mobile_phone=MOBILE)
     view = start_flow(identifier=person.user_id, meta=meta)
     return begin_verification(handle=view.handle, kind=K.MOBILE_VOICE, contact=MOBILE, meta=meta)
@@ -52,9 +50,7 @@ def test_a_signed_twilio_callback_answers_the_call(client, settings, meta, user_
         twilio_auth_token_sealed=seal(AUTH_TOKEN),
         twilio_voice_from="+15005550006",
     )
-    SsprPolicy.objects.filter(pk=1).update(
-        scope="all", allow_mobile_voice=True, unlock_without_reset=False
-    )
+    update_policy(scope="all", allow_mobile_voice=True, unlock_without_reset=False)
     person = user_factory(mobile_phone=MOBILE)
     view = start_flow(identifier=person.user_id, meta=meta)
     view = begin_verification(handle=view.handle, kind=K.MOBILE_VOICE, contact=MOBILE, meta=meta)
