@@ -15,45 +15,74 @@ EMAIL = "jan@mail.example"
 #: the per-destination cooldown and cap (attack A5: two counts per send); typed-contact
 #: checks reserved per flow and per client address instead of against the person (A21,
 #: issue 12) added 10 and reading the eligibility facts in one query took 10 off again;
-#: issue 8 targets 30 (lower this as the queries go). 63 after locking a throttle subject with
-#: one upsert, taking several rules in one batch (3 statements: the contact checks; the
-#: destination's cooldown and cap with the person's send budget), forgetting the counts of
-#: a finished reset without reading them, reading the person's facts with the flow (or the
-#: typed ID, and whether an open challenge is left to close), and redeeming a captcha and
-#: queuing a code without savepoints. 65 since a finished reset marks the email it went
-#: through proven (issue 11: one UPDATE, and an INSERT when the person has no state row yet).
-#: 66 since that proof also marks the person's stored registration decision out of date
-#: (``reports.status``: one upsert), so the report's "unproven" filter is exact at once.
-MAX_QUERIES = 66
-#: Per step, so a step can't grow while another shrinks (92 before: 11, 7, 38, 17, 19).
-MAX_PER_STEP = {"start": 8, "choose": 6, "send_code": 19, "verify": 15, "new_password": 18}
+#: 63 after locking a throttle subject with one upsert, taking several rules in one batch,
+#: forgetting the counts of a finished reset without reading them, reading the person's
+#: facts with the flow, and redeeming a captcha and queuing a code without savepoints;
+#: 65 and 66 since a finished reset marks the email proven and the person's stored
+#: registration decision out of date (issue 11). Those counts included the test
+#: transaction's savepoints (12 of the 66), which production doesn't send.
+#:
+#: Since 2026-12-05 the count is of **statements that read or write data** (transaction
+#: control, which differs between the engines and the test's own transaction, is left
+#: out), after a warm-up reset, so the single-row settings come from the shared cache as
+#: on a running server (``core/memo.py``): 54 for the commit that counted 66, 46 with the
+#: settings shared across requests, 45 with the verify step's pause read left to the
+#: reservation. Issue 8 targets 30.
+MAX_QUERIES = 45
+#: Per step, so a step can't grow while another shrinks.
+MAX_PER_STEP = {"start": 5, "choose": 3, "send_code": 15, "verify": 11, "new_password": 11}
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT")
 
 
-def test_a_one_gate_email_reset_runs_a_bounded_number_of_queries(api, jan):
+def _data_statements(queries: CaptureQueriesContext) -> int:
+    return sum(
+        not query["sql"].lstrip().upper().startswith(_TRANSACTION_CONTROL)
+        for query in queries.captured_queries
+    )
+
+
+def _warm_up(api, user_factory) -> None:
+    """One whole reset by someone else first: a running server has its settings cached."""
+    user_factory("kim@contoso.example", auth_email="kim@mail.example")
+    flow = api.post("/resets", {"user_id": "kim@contoso.example", "captcha": solved_captcha()})
+    flow = api.post("/resets/current/operation", {"operation": "reset"}, handle=flow.handle)
+    flow = api.post(
+        "/resets/current/verification",
+        {"method": "email", "contact": "kim@mail.example"},
+        handle=flow.handle,
+    )
+    code = delivered_code("kim@mail.example")
+    flow = api.post("/resets/current/verification/answer", {"answer": code}, handle=flow.handle)
+    done = api.post("/resets/current/password", {"new_password": NEW_PASSWORD}, handle=flow.handle)
+    assert done.body["state"] == "done"
+
+
+def test_a_one_gate_email_reset_runs_a_bounded_number_of_queries(api, jan, user_factory):
+    _warm_up(api, user_factory)
     captcha = solved_captcha()
     counted: dict[str, int] = {}
     with CaptureQueriesContext(connection) as queries:
         flow = api.post("/resets", {"user_id": jan.user_id, "captcha": captcha})
-    counted["start"] = len(queries)
+    counted["start"] = _data_statements(queries)
     with CaptureQueriesContext(connection) as queries:
         flow = api.post("/resets/current/operation", {"operation": "reset"}, handle=flow.handle)
-    counted["choose"] = len(queries)
+    counted["choose"] = _data_statements(queries)
     with CaptureQueriesContext(connection) as queries:
         flow = api.post(
             "/resets/current/verification",
             {"method": "email", "contact": EMAIL},
             handle=flow.handle,
         )
-    counted["send_code"] = len(queries)
+    counted["send_code"] = _data_statements(queries)
     code = delivered_code(EMAIL)
     with CaptureQueriesContext(connection) as queries:
         flow = api.post("/resets/current/verification/answer", {"answer": code}, handle=flow.handle)
-    counted["verify"] = len(queries)
+    counted["verify"] = _data_statements(queries)
     with CaptureQueriesContext(connection) as queries:
         done = api.post(
             "/resets/current/password", {"new_password": NEW_PASSWORD}, handle=flow.handle
         )
-    counted["new_password"] = len(queries)
+    counted["new_password"] = _data_statements(queries)
     assert done.body["state"] == "done"
     print("queries per step:", counted, "total:", sum(counted.values()))
     assert sum(counted.values()) <= MAX_QUERIES, counted

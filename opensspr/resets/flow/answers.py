@@ -61,10 +61,14 @@ def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> Fl
     challenge = open_challenge(flow, now)
     if challenge is None:
         raise FlowError("code_expired")
-    stop_if_blocked(flow, meta, now, challenge.kind)
+    kind = MethodKind(challenge.kind)
+    if kind in CALLS or kind in COUNTED_PER_ANSWER:
+        # Nothing reserved below looks at the pause first (a call's answer isn't compared;
+        # a question's use is counted before the reservation): look now. Every other
+        # kind's reservation refuses a paused subject itself, in the statement that locks it.
+        stop_if_blocked(flow, meta, now, kind.value)
     policy = get_sspr_policy()
     recheck(flow, meta, now, policy, challenge=challenge)
-    kind = MethodKind(challenge.kind)
     if kind in CALLS:
         if challenge.answered_at is None or flow.decoy:
             raise FlowError("call_not_answered")
