@@ -4,8 +4,9 @@ Kept apart from ``services`` (what the person changes on the security-info
 pages); the reset flow calls it when a reset or an unlock completes.
 """
 
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from datetime import datetime
+
+from django.db import connection
 
 from opensspr.accounts.models import User
 from opensspr.accounts.signals import people_changed
@@ -51,15 +52,26 @@ def mark_proven_by_reset(*, user: User, gates: list[dict[str, str]]) -> list[str
             newly.append(field)
     if not newly:
         return []
-    now = clock.now()
-    # One UPDATE keeping an earlier proof's time (Coalesce); the row is created if missing.
-    stamps = {
-        f"{field}_proven_at": Coalesce(F(f"{field}_proven_at"), Value(now)) for field in newly
-    }
-    if not RegistrationState.objects.filter(user=user).update(confirmed_at=now, **stamps):
-        RegistrationState.objects.create(
-            user=user, confirmed_at=now, **{f"{f}_proven_at": now for f in newly}
-        )
-    else:
-        people_changed.send(sender=RegistrationState, user_ids=[user.pk])
+    _stamp(user.pk, newly, clock.now())
+    people_changed.send(sender=RegistrationState, user_ids=[user.pk])
     return newly
+
+
+def _stamp(user_pk: int, fields: list[str], now: datetime) -> None:
+    """One upsert: the row created if missing, else confirmed now, with an earlier proof's
+    time kept (``COALESCE``). Both engines support ``ON CONFLICT ... DO UPDATE``."""
+    q = connection.ops.quote_name
+    table = q(RegistrationState._meta.db_table)
+    proven = [q(f"{field}_proven_at") for field in fields]
+    kept = ", ".join(f"{c} = COALESCE({table}.{c}, EXCLUDED.{c})" for c in proven)
+    columns = ", ".join([q("user_id"), q("confirmed_at"), q("reminders_sent"), *proven])
+    values = ", ".join(["%s"] * (3 + len(proven)))
+    # Only quoted names of this model and placeholders go into the text: no value does.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({values}) "  # noqa: S608
+        f"ON CONFLICT ({q('user_id')}) DO UPDATE SET "
+        f"{q('confirmed_at')} = EXCLUDED.{q('confirmed_at')}, {kept}"
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_pk, stamp, 0, *[stamp] * len(proven)])

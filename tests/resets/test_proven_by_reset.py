@@ -65,6 +65,20 @@ def test_an_unlock_through_the_email_proves_it_too(jan, meta):
     assert _state(jan).auth_email_proven_at is not None
 
 
+def test_a_second_reset_keeps_the_first_proofs_time_and_confirms_again(jan, meta, clock):
+    """The person's row exists by then (one upsert either way): the proof's time stays the
+    first one, the confirmation moves on, the campaign's count is untouched."""
+    proven_at = clock.now
+    RegistrationState.objects.create(user=jan, auth_email_proven_at=proven_at, reminders_sent=2)
+    clock.advance(days=3)
+    view = _through_email(jan, meta)
+    set_new_password(handle=view.handle, new_password=NEW, meta=meta)
+    state = _state(jan)
+    assert state.auth_email_proven_at == proven_at
+    assert state.confirmed_at == clock.now
+    assert (state.mobile_phone_proven_at, state.reminders_sent) == (None, 2)
+
+
 def test_a_value_replaced_before_the_reset_ends_is_not_proven(jan, meta):
     view = _through_email(jan, meta)
     jan.auth_email = "other@mail.example"
