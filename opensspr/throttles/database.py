@@ -9,9 +9,8 @@ penalty that must stick even when the step then fails is taken outside.
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection, router, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
-from django.db.models.deletion import Collector
 
 from opensspr.throttles.base import Block, Reservation, Verdict
 from opensspr.throttles.models import Subject, Use
@@ -300,36 +299,23 @@ class DatabaseStore:
                 for row in rows
                 if row.blocked_until and row.blocked_until > now
             }
-            # Collecting the locked instances (not a queryset) skips the collector's own
-            # SELECT; it still deletes their Use rows first (CASCADE), then the subjects.
-            collector = Collector(using=router.db_for_write(Subject))
-            collector.collect(rows)
-            collector.delete()
+            # The locked rows by their ids; the database deletes their uses (DB_CASCADE).
+            Subject.objects.filter(pk__in=[row.pk for row in rows]).delete()
         return lifted
 
     def forget(self, subjects: Sequence[tuple[Scope, list[str]]]) -> None:
         """``clear`` without reading first, for callers that don't ask what was lifted.
 
-        The subjects go first, in one ``DELETE ... RETURNING`` that takes their row
-        locks (a take holding one is waited for); then their uses, by the ids it
-        returned, which also catches a use that take committed. The uses' foreign key
-        is checked at commit (Django makes it deferred), so the order is allowed.
+        One ``DELETE``: it takes the subjects' row locks (a take holding one is waited
+        for), and the database deletes their uses with them (``DB_CASCADE``), a use a
+        take committed meanwhile included.
         """
-        q = connection.ops.quote_name
-        wanted = [(scope, digests) for scope, digests in subjects if digests]
-        if not wanted:
-            return
-        where = " OR ".join(
-            f"({q('scope')} = %s AND {q('key')} IN ({', '.join(['%s'] * len(digests))}))"
-            for _scope, digests in wanted
-        )
-        params = [part for scope, digests in wanted for part in (scope, *digests)]
-        sql = f"DELETE FROM {q(Subject._meta.db_table)} WHERE {where} RETURNING {q('id')}"  # noqa: S608  # quoted names and placeholders only
-        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            ids = [row[0] for row in cursor.fetchall()]
-            if ids:
-                Use.objects.filter(subject_id__in=ids).delete()
+        wanted = Q()
+        for scope, digests in subjects:
+            if digests:
+                wanted |= Q(scope=scope, key__in=digests)
+        if wanted:
+            Subject.objects.filter(wanted).delete()
 
     def has_blocks(self, scope: Scope, now: datetime) -> bool:
         return Subject.objects.filter(scope=scope, blocked_until__gt=now).exists()

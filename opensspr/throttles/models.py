@@ -39,7 +39,8 @@ class Subject(models.Model):
 class Use(models.Model):
     """One counted use of a rule: a send, a check, a failure (reserved or kept)."""
 
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="uses")
+    # The database deletes a subject's uses with it: forgetting a subject is one statement.
+    subject = models.ForeignKey(Subject, on_delete=models.DB_CASCADE, related_name="uses")
     rule = models.CharField(max_length=48)
     at = models.DateTimeField()
 

@@ -147,7 +147,7 @@ def clear(scope: Scope, *keys: str, now: datetime | None = None) -> dict[str, Bl
 def forget(subjects: Mapping[Scope, Sequence[str]], *, now: datetime | None = None) -> None:
     """``clear`` for several scopes at once, without reading what was lifted.
 
-    The scopes kept in the database go in two statements together (a successful
+    The scopes kept in the database go in one statement together (a successful
     reset forgets the person's reset counts and sign-in lockout at once).
     """
     in_database: list[tuple[Scope, list[str]]] = []

@@ -8,6 +8,7 @@ import pytest
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import ThrottleUnavailableError
 from opensspr.throttles.database import DatabaseStore
+from opensspr.throttles.models import Subject, Use
 from opensspr.throttles.redis_store import RedisStore
 from opensspr.throttles.rules import Scope
 
@@ -100,6 +101,17 @@ def test_clear_forgets_every_count_and_penalty_of_the_scope_only(store, clock):
     assert service.blocked_until(rules.SSPR_QUESTIONS, JAN) is None
     assert all(service.hit(rules.SSPR_QUESTIONS, JAN).allowed for _ in range(5))
     assert not service.hit(rules.REGISTRATION_SMS, JAN).allowed
+
+
+def test_clearing_or_forgetting_a_subject_deletes_its_uses_with_it(clock):
+    """The database deletes the uses (``DB_CASCADE``): no count outlives its subject."""
+    for key in (JAN, "piet@contoso.example"):
+        for _ in range(3):
+            service.hit(rules.SSPR_EMAIL, key)
+    service.clear(Scope.SSPR, JAN)
+    assert Use.objects.count() == 3 and Subject.objects.count() == 1
+    service.forget({Scope.SSPR: ["piet@contoso.example"]})
+    assert (Use.objects.count(), Subject.objects.count()) == (0, 0)
 
 
 def test_subjects_are_counted_apart(store, clock):
