@@ -142,13 +142,18 @@ def keep_stored_facts(user: User, row: Mapping[str, Any]) -> None:
         user._roles_cache = set()  # no roles: nothing to read
 
 
-def get_user_with_facts(raw: str) -> User | None:
+def get_user_with_facts(raw: str, *, also: Mapping[str, Any] | None = None) -> User | None:
     """``accounts.selectors.get_user_by_identifier``, the person's stored facts read in the
-    same query (``keep_stored_facts``): starting a reset decides on them at once."""
+    same query (``keep_stored_facts``): starting a reset decides on them at once.
+
+    ``also``: more annotations for that query (the start asks whether the network is
+    familiar), read back as the user's attributes of those names.
+    """
     key = identifier_key(raw)
     if not key:
         return None
-    user = User.objects.filter(user_id_key=key).annotate(**stored_facts_annotations()).first()
+    annotations = stored_facts_annotations() | dict(also or {})
+    user = User.objects.filter(user_id_key=key).annotate(**annotations).first()
     if user is not None:
         keep_stored_facts(user, {name: getattr(user, name) for name in FACT_COLUMNS})
     return user

@@ -48,6 +48,11 @@ class ResetFlow(models.Model):
     gates_passed = models.JSONField(default=list)
     decoy_kinds = models.JSONField(default=list)
     password_attempts = models.PositiveSmallIntegerField(default=0)
+    # The client network the start asked about (a keyed digest, ``signin.sources``) and
+    # whether the person signed in from it lately: later steps from the same network
+    # count their wrong answers by it without asking again (attack A21).
+    network = models.CharField(max_length=64, blank=True, default="")
+    network_familiar = models.BooleanField(default=False)
     correlation_id = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

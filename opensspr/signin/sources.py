@@ -9,6 +9,8 @@ no way to tell them apart.
 import ipaddress
 from datetime import datetime, timedelta
 
+from django.db.models import Exists, QuerySet
+
 from opensspr.core.crypto import keyed_digest
 from opensspr.signin.models import FamiliarSource
 
@@ -28,14 +30,26 @@ def _key(identifier_key: str) -> str:
     return keyed_digest("signin-familiar", identifier_key)
 
 
+def network_of(ip_address: str | None) -> str:
+    """The keyed digest of the client's network ("" without an address): what a reset flow
+    keeps to know whether a later step comes from the network it asked about."""
+    return _network(ip_address) or ""
+
+
+def _seen(identifier_key: str, network: str, now: datetime) -> QuerySet[FamiliarSource]:
+    return FamiliarSource.objects.filter(
+        key=_key(identifier_key), network=network, last_success_at__gt=now - FAMILIAR_FOR
+    )
+
+
 def is_familiar(identifier_key: str, ip_address: str | None, now: datetime) -> bool:
     network = _network(ip_address)
-    return (
-        network is not None
-        and FamiliarSource.objects.filter(
-            key=_key(identifier_key), network=network, last_success_at__gt=now - FAMILIAR_FOR
-        ).exists()
-    )
+    return network is not None and _seen(identifier_key, network, now).exists()
+
+
+def familiar_expression(identifier_key: str, network: str, now: datetime) -> Exists:
+    """``is_familiar`` as an expression, to be asked in the query that loads the person."""
+    return Exists(_seen(identifier_key, network, now))
 
 
 def remember(identifier_key: str, ip_address: str | None, now: datetime) -> None:

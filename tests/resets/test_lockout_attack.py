@@ -15,6 +15,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 
+from opensspr.accounts.identifiers import identifier_key
 from opensspr.audit.models import AuditEvent
 from opensspr.core.crypto import seal, unseal
 from opensspr.core.request_meta import RequestMeta
@@ -32,6 +33,9 @@ from opensspr.resets.helpdesk import request_admin_help
 from opensspr.resets.models import FlowState
 from opensspr.signin import devices
 from opensspr.signin.services import SignInOutcome, sign_in
+from opensspr.throttles import rules, service
+from opensspr.throttles.models import Use
+from opensspr.throttles.subjects import failure_subject, typed_user_id
 from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 from tests.resets import throttling as throttles
 
@@ -177,3 +181,36 @@ def test_on_the_road_the_person_passes_on_their_own_device(victim, clock):
     clock.set(started + timedelta(hours=24, minutes=5))
     view = start_flow(identifier=victim.user_id, meta=road)
     assert begin_verification(handle=view.handle, kind=K.APP_CODE, meta=road).challenge
+
+
+def _failures(user_id: str, *, familiar: bool) -> int:
+    """Wrong app codes counted for ``user_id`` from a familiar network or from elsewhere."""
+    subject = failure_subject(
+        typed_user_id(identifier_key(user_id)), familiar=familiar, method="app_code"
+    )
+    rule = rules.SSPR_VERIFY_FAILURE
+    key = service.digest(rule.scope, subject)
+    return Use.objects.filter(subject__scope=rule.scope, subject__key=key, rule=rule.name).count()
+
+
+def test_answers_sent_from_another_network_than_the_start_count_as_from_elsewhere(victim, clock):
+    """The start asks whether its network is familiar and the flow keeps the answer; a step
+    from another network asks again, so a flow opened at home lends its trust to nobody."""
+    view = start_flow(identifier=victim.user_id, meta=HOME)
+    away = _attacker(1)
+    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=away)
+    throttles.answer_wrong(view.handle, away, answer="000000")
+    assert (
+        _failures(victim.user_id, familiar=False),
+        _failures(victim.user_id, familiar=True),
+    ) == (1, 0)
+
+
+def test_answers_sent_from_the_start_network_count_as_from_there(victim, clock):
+    view = start_flow(identifier=victim.user_id, meta=HOME)
+    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=HOME)
+    throttles.answer_wrong(view.handle, HOME, answer="000000")
+    assert (
+        _failures(victim.user_id, familiar=False),
+        _failures(victim.user_id, familiar=True),
+    ) == (0, 1)

@@ -88,10 +88,19 @@ def failure_subject(flow: ResetFlow, meta: RequestMeta, now: datetime, method: s
     else:
         familiar = user is not None and (
             devices.is_familiar(user.user_id_key, meta.device)
-            or sources.is_familiar(user.user_id_key, meta.ip_address, now)
+            or _network_familiar(flow, user, meta, now)
         )
         flow._familiar_from = ((meta.ip_address, meta.device), familiar)  # type: ignore[attr-defined]
     return subjects.failure_subject(flow.subject, familiar=familiar, method=method)
+
+
+def _network_familiar(flow: ResetFlow, user: User, meta: RequestMeta, now: datetime) -> bool:
+    """Asked at the start, with the person (``start_flow``); asked again only from another
+    network."""
+    network = sources.network_of(meta.ip_address)
+    if network and network == flow.network:
+        return flow.network_familiar
+    return sources.is_familiar(user.user_id_key, meta.ip_address, now)
 
 
 def clear_counts(flow: ResetFlow, user: User) -> None:

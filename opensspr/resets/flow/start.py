@@ -30,6 +30,7 @@ from opensspr.resets.flow.recheck import momentary_only
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import FlowState, Operation, ResetFlow
+from opensspr.signin import sources
 from opensspr.throttles.subjects import typed_user_id
 
 FLOW_TTL = timedelta(minutes=15)
@@ -44,7 +45,9 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     now = clock.now()
     key = identifier_key(identifier)
     subject = typed_user_id(key)
-    user = get_user_with_facts(identifier)
+    network = sources.network_of(meta.ip_address)
+    familiar = {"network_familiar": sources.familiar_expression(key, network, now)}
+    user = get_user_with_facts(identifier, also=familiar if network else None)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
     # A directory that is down for now doesn't make the person ineligible: their flow is
@@ -68,6 +71,8 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
             gates_required=decision.gates_required,
             decoy_kinds=decoy_kinds(key, allowed, decision.gates_required),
             correlation_id=meta.correlation_id,
+            network=network,
+            network_familiar=bool(getattr(user, "network_familiar", False)),
             created_at=now,
             expires_at=now + FLOW_TTL,
         )
