@@ -5,8 +5,10 @@ keys that name a secret are refused with an exception, because a caller that
 tries to audit one has a bug that tests must catch, not a value to scrub.
 """
 
+import contextvars
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from opensspr.accounts.models import User
@@ -66,6 +68,32 @@ def unknown_identifier_label(identifier_key: str) -> str:
     return "unknown:" + keyed_digest("audit-unknown-user", identifier_key)[:20]
 
 
+#: Events recorded inside ``written_together``, waiting for its one INSERT.
+_pending: contextvars.ContextVar[list[AuditEvent] | None] = contextvars.ContextVar(
+    "audit_pending", default=None
+)
+
+
+@contextmanager
+def written_together() -> Iterator[None]:
+    """The events recorded inside are inserted in one statement when the block ends.
+
+    Open it *inside* the transaction that makes the changes (``with
+    transaction.atomic(), written_together():``), so the events still commit or roll
+    back with them; when the block raises, nothing is written. Nothing inside may
+    catch a database error and go on (a rolled-back savepoint would leave its event
+    waiting here): record the event after such a savepoint, not in it.
+    """
+    pending: list[AuditEvent] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if pending:
+        AuditEvent.objects.bulk_create(pending)
+
+
 def record_event(
     *,
     activity: Activity,
@@ -83,7 +111,7 @@ def record_event(
     (mypy stops those, a dynamic caller might not) raises ``UnknownActivityError``
     before a row is written.
     """
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         occurred_at=clock.now(),
         activity=to_activity(activity).value,
         outcome=Outcome(outcome),
@@ -97,6 +125,12 @@ def record_event(
         user_agent=meta.user_agent,
         details=_check_details(details or {}),
     )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(event)  # written with the others when ``written_together`` ends
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 def record_audit_export(*, actor: User, rows: int, export_format: str, meta: RequestMeta) -> None:

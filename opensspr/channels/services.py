@@ -110,42 +110,45 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
         raise InvalidMessageError("idempotency_key_too_long")
     # No read ahead for the key: most keys are fresh (random parts), and a repeated
     # one fails the unique constraint inside the savepoint below, which returns the
-    # row already queued (and rolls back this attempt's audit row) just the same. A key
-    # that can't repeat (``fresh_key``, or made here) needs no savepoint: inside the
-    # caller's transaction the insert and its audit row simply join it.
+    # row already queued just the same. A key that can't repeat (``fresh_key``, or made
+    # here) needs no savepoint: inside the caller's transaction the insert simply joins it.
     fresh = message.fresh_key or not message.idempotency_key
     now = clock.now()
     kind = MessageKind(message.kind)
-    try:
-        with transaction.atomic(savepoint=not fresh):
-            row = Message.objects.create(
-                kind=kind,
-                purpose=message.purpose,
-                recipient=message.to,
-                recipient_masked=mask_recipient(kind, message.to),
-                subject=message.subject,
-                body_sealed=seal(message.body) if message.body else "",
-                voice_prompt=message.voice_prompt,
-                voice_callback_token_sealed=(
-                    seal(message.voice_callback_token) if message.voice_callback_token else ""
-                ),
-                language=_current_language(),
-                idempotency_key=key,
-                correlation_id=(message.correlation_id or meta.correlation_id)[:64],
-                next_attempt_at=now,
-                expires_at=message.expires_at,
-                created_at=now,
-            )
-            record_event(
-                activity=Activity.DELIVERY_QUEUED,
-                outcome=Outcome.SUCCESS,
-                meta=meta,
-                details=message_details(row),
-            )
-    except IntegrityError:  # the same key, queued before or concurrently: that row wins
-        if fresh:
-            raise  # no savepoint to roll back to (and a random key can't repeat)
-        return Message.objects.get(idempotency_key=key)
+    # The queue row and its event commit together (a transaction of their own when the
+    # caller has none); the event is written after the savepoint, so a repeated key that
+    # rolls the savepoint back leaves no event behind, batched or not.
+    with transaction.atomic(savepoint=False):
+        try:
+            with transaction.atomic(savepoint=not fresh):
+                row = Message.objects.create(
+                    kind=kind,
+                    purpose=message.purpose,
+                    recipient=message.to,
+                    recipient_masked=mask_recipient(kind, message.to),
+                    subject=message.subject,
+                    body_sealed=seal(message.body) if message.body else "",
+                    voice_prompt=message.voice_prompt,
+                    voice_callback_token_sealed=(
+                        seal(message.voice_callback_token) if message.voice_callback_token else ""
+                    ),
+                    language=_current_language(),
+                    idempotency_key=key,
+                    correlation_id=(message.correlation_id or meta.correlation_id)[:64],
+                    next_attempt_at=now,
+                    expires_at=message.expires_at,
+                    created_at=now,
+                )
+        except IntegrityError:  # the same key, queued before or concurrently: that row wins
+            if fresh:
+                raise  # no savepoint to roll back to (and a random key can't repeat)
+            return Message.objects.get(idempotency_key=key)
+        record_event(
+            activity=Activity.DELIVERY_QUEUED,
+            outcome=Outcome.SUCCESS,
+            meta=meta,
+            details=message_details(row),
+        )
     if conf.delivery_mode() == conf.INLINE:
         transaction.on_commit(partial(_deliver_after_commit, row.pk, meta), robust=True)
     return row

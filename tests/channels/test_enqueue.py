@@ -3,7 +3,9 @@
 import pytest
 from django.db import transaction
 
-from opensspr.audit.models import AuditEvent
+from opensspr.audit.activities import Activity
+from opensspr.audit.models import AuditEvent, Outcome
+from opensspr.audit.services import record_event, written_together
 from opensspr.channels import (
     InvalidMessageError,
     Message,
@@ -33,6 +35,31 @@ def test_enqueue_twice_with_one_key_is_a_no_op_returning_the_first_row(meta, wor
     assert AuditEvent.objects.filter(activity="delivery.queued").count() == 1
     assert deliver_due() == 1
     assert deliver_due() == 0
+
+
+@pytest.mark.django_db
+def test_a_repeated_key_among_events_written_together_leaves_one_event(meta, worker_mode):
+    """The savepoint a repeated key rolls back holds no event: the batch writes only the
+    first queuing's and the caller's own."""
+    with transaction.atomic(), written_together():
+        enqueue_message(outgoing(idempotency_key="reset:42:done"), meta=meta)
+        enqueue_message(outgoing(idempotency_key="reset:42:done"), meta=meta)
+        record_event(activity=Activity.RESET_COMPLETED, outcome=Outcome.SUCCESS, meta=meta)
+        assert not AuditEvent.objects.exists()  # nothing written before the block ends
+    written = list(AuditEvent.objects.order_by("pk").values_list("activity", flat=True))
+    assert written == ["delivery.queued", "reset.completed"]
+
+
+@pytest.mark.django_db
+def test_events_written_together_are_dropped_with_a_block_that_fails(meta, worker_mode):
+    def queue_then_fail() -> None:
+        with transaction.atomic(), written_together():
+            enqueue_message(outgoing(), meta=meta)
+            raise Boom
+
+    with pytest.raises(Boom):
+        queue_then_fail()
+    assert not AuditEvent.objects.exists() and not Message.objects.exists()
 
 
 @pytest.mark.django_db

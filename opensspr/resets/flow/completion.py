@@ -15,6 +15,7 @@ from django.db import transaction
 
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
+from opensspr.audit.services import written_together
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory import connector_for
@@ -114,7 +115,8 @@ def set_new_password(*, handle: str, new_password: str, meta: RequestMeta) -> Fl
     prepare = getattr(connector, "prepare_password", None)
     password: str | PreparedPassword = prepare(user, new_password) if prepare else new_password
     try:
-        with transaction.atomic():
+        # The reset's event and its notification's go in one INSERT (``written_together``).
+        with transaction.atomic(), written_together():
             # The protocol says str; a connector offering prepare_password takes what
             # it prepared (hence the arg-type ignore).
             connector.set_password(user, password, unlock=True)  # type: ignore[arg-type]

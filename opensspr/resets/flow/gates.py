@@ -15,6 +15,7 @@ from django.db import transaction
 from opensspr.accounts.selectors import get_organisation
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
+from opensspr.audit.services import written_together
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
@@ -167,7 +168,8 @@ def begin_verification(
         send_budget=_send_budget(flow, kind),
     )
     try:
-        with transaction.atomic():
+        # The message's event and the gate's go in one INSERT (``written_together``).
+        with transaction.atomic(), written_together():
             if option.needs_contact and flow.decoy:
                 raise MethodError("contact_mismatch")  # a decoy matches nothing typed
             started = method.begin(ctx, contact)
