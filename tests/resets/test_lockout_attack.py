@@ -193,24 +193,18 @@ def _failures(user_id: str, *, familiar: bool) -> int:
     return Use.objects.filter(subject__scope=rule.scope, subject__key=key, rule=rule.name).count()
 
 
-def test_answers_sent_from_another_network_than_the_start_count_as_from_elsewhere(victim, clock):
+@pytest.mark.parametrize(("answered_from", "counted"), [("away", (1, 0)), ("home", (0, 1))])
+def test_a_wrong_answer_counts_by_the_network_it_came_from_not_the_start(
+    victim, clock, answered_from, counted
+):
     """The start asks whether its network is familiar and the flow keeps the answer; a step
-    from another network asks again, so a flow opened at home lends its trust to nobody."""
+    from another network asks again, so a flow opened at home lends its trust to nobody.
+    ``counted``: the failures from elsewhere and from a familiar network."""
     view = start_flow(identifier=victim.user_id, meta=HOME)
-    away = _attacker(1)
-    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=away)
-    throttles.answer_wrong(view.handle, away, answer="000000")
+    meta = HOME if answered_from == "home" else _attacker(1)
+    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=meta)
+    throttles.answer_wrong(view.handle, meta, answer="000000")
     assert (
         _failures(victim.user_id, familiar=False),
         _failures(victim.user_id, familiar=True),
-    ) == (1, 0)
-
-
-def test_answers_sent_from_the_start_network_count_as_from_there(victim, clock):
-    view = start_flow(identifier=victim.user_id, meta=HOME)
-    view = begin_verification(handle=view.handle, kind=K.APP_CODE, meta=HOME)
-    throttles.answer_wrong(view.handle, HOME, answer="000000")
-    assert (
-        _failures(victim.user_id, familiar=False),
-        _failures(victim.user_id, familiar=True),
-    ) == (0, 1)
+    ) == counted

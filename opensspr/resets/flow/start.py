@@ -46,8 +46,10 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     key = identifier_key(identifier)
     subject = typed_user_id(key)
     network = sources.network_of(meta.ip_address)
-    familiar = {"network_familiar": sources.familiar_expression(key, network, now)}
-    user = get_user_with_facts(identifier, also=familiar if network else None)
+    familiar = (
+        {"network_familiar": sources.familiar_expression(key, network, now)} if network else None
+    )
+    user = get_user_with_facts(identifier, also=familiar)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
     # A directory that is down for now doesn't make the person ineligible: their flow is
