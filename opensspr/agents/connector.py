@@ -10,6 +10,12 @@ A password write carries a guard when the writeback recorded one
 (``writing``): the marker read before the intent committed. If the write's
 first agent vanishes, the next one checks the guard before writing, so the
 password is never written twice.
+
+The write and the marker reads that settle it go to one server of the directory
+(security bar F5): the marker read before the write asks the agent which server
+gave it, and inside ``on_server`` the write and the marker reads name that
+server, which the agent then uses alone. An agent too old to say which server
+answered gets no pin, and its own failover applies as before.
 """
 
 from collections.abc import Iterable, Iterator
@@ -33,6 +39,7 @@ from opensspr.directory.models import DirectorySettings
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 _guard: ContextVar[dict[str, Any] | None] = ContextVar("agent_write_guard", default=None)
+_server: ContextVar[str] = ContextVar("agent_pinned_server", default="")
 
 
 def _dn(user: User) -> str:
@@ -60,8 +67,23 @@ class AgentDirectory:
         finally:
             _guard.reset(token)
 
-    def _write_payload(self, dn: str, **flags: object) -> dict[str, Any]:
+    @contextmanager
+    def on_server(self, address: str) -> Iterator[None]:
+        """Inside, writes and marker reads go to the server at ``address`` alone."""
+        token = _server.set(address)
+        try:
+            yield
+        finally:
+            _server.reset(token)
+
+    def _pinned(self, dn: str, **flags: object) -> dict[str, Any]:
         payload: dict[str, Any] = {"dn": dn, **flags}
+        if server := _server.get():
+            payload["server"] = server
+        return payload
+
+    def _write_payload(self, dn: str, **flags: object) -> dict[str, Any]:
+        payload = self._pinned(dn, **flags)
         guard = _guard.get()
         if guard is not None:
             payload["guard"] = guard
@@ -88,8 +110,16 @@ class AgentDirectory:
         return policy_from_wire(jobs.call(JobKind.POLICY, {"dn": _dn(user)}))
 
     def password_marker(self, user: User) -> str | None:
-        value = jobs.call(JobKind.MARKER, {"dn": _dn(user)})
+        value = jobs.call(JobKind.MARKER, self._pinned(_dn(user)))
         return str(value) if value is not None else None
+
+    def password_marker_where(self, user: User) -> tuple[str | None, str]:
+        """The marker, and which of the directory's servers gave it ("" from an older agent)."""
+        value = jobs.call(JobKind.MARKER, self._pinned(_dn(user), where=True))
+        if isinstance(value, dict):
+            marker = value.get("marker")
+            return (str(marker) if marker is not None else None), str(value.get("server") or "")
+        return (str(value) if value is not None else None), ""
 
     def account_state(self, user: User) -> AccountState:
         return state_from_wire(jobs.call(JobKind.STATE, {"dn": _dn(user)}))

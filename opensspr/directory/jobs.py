@@ -12,10 +12,19 @@ and encodes the answer. A password write that is run a second time (its
 first agent vanished mid-job) first reads the entry's password marker: if the
 marker moved since the write was recorded, the first write landed and this
 one reports it done without writing again.
+
+Servers of one directory replicate with a lag (security bar F5), so a write and
+the reads that settle it meet the server that gave the marker: a marker job
+asked ``where`` answers which server gave it, and a job whose payload names a
+``server`` runs on that server alone, with no failover to a replica that may
+not have the write yet. An agent that doesn't list that server (agents in two
+sites, each with its own domain controllers) uses its own failover, as it did
+before servers were named: the job is still done, without the pin.
 """
 
 import base64
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -178,6 +187,9 @@ class Connector(Protocol):
     def change_password(self, dn: str, old: str, new: str) -> None: ...
     def unlock(self, dn: str) -> None: ...
     def password_marker(self, dn: str) -> str | None: ...
+    def password_marker_where(self, dn: str) -> tuple[str | None, str]: ...
+    def only(self, address: str) -> AbstractContextManager[None]: ...
+    def knows(self, address: str) -> bool: ...
     def account_state(self, dn: str) -> AccountState: ...
     def password_policy(self, dn: str) -> DirectoryPasswordPolicy | None: ...
     def check_health(self) -> Health: ...
@@ -208,23 +220,38 @@ def execute(
     """Run one job; the result to send back (``{"value": ...}`` or ``{"error": {...}}``).
 
     A sync read sends its entries through ``emit`` as it reads them, a part at a
-    time, and answers with how many parts it sent.
+    time, and answers with how many parts it sent. A job whose payload names a
+    ``server`` this agent lists runs on that server alone (the module's docstring says why).
     """
     kind = JobKind(job["kind"])
     payload: Mapping[str, Any] = job.get("payload") or {}
     dn = str(payload.get("dn", ""))
+    server = str(payload.get("server") or "")
+    pinned = server and connector.knows(server)
     try:
-        if kind is JobKind.SYNC_READ:
-            assert emit is not None, "a sync read needs somewhere to send its parts"
-            value = _sync_read(connector, payload, emit)
-        elif kind is JobKind.SYNC_MARK:
-            mark = connector.change_mark(str(payload["base"]))
-            value = mark.encode() if mark else None
-        else:
-            value = _run(connector, kind, dn, payload, secret)
+        with connector.only(server) if pinned else nullcontext():
+            value = _execute(connector, kind, dn, payload, secret=secret, emit=emit)
     except DirectoryError as exc:
         return {"error": error_to_wire(exc)}
     return {"value": value}
+
+
+def _execute(
+    connector: Connector,
+    kind: JobKind,
+    dn: str,
+    payload: Mapping[str, Any],
+    *,
+    secret: Opener,
+    emit: Emit | None,
+) -> Any:
+    if kind is JobKind.SYNC_READ:
+        assert emit is not None, "a sync read needs somewhere to send its parts"
+        return _sync_read(connector, payload, emit)
+    if kind is JobKind.SYNC_MARK:
+        mark = connector.change_mark(str(payload["base"]))
+        return mark.encode() if mark else None
+    return _run(connector, kind, dn, payload, secret)
 
 
 def _sync_read(connector: Connector, payload: Mapping[str, Any], emit: Emit) -> Any:
@@ -298,6 +325,17 @@ def _unlock(connector: Connector, dn: str, payload: Mapping[str, Any], secret: O
     connector.unlock(dn)
 
 
+def _marker(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
+    """The marker; asked ``where`` (a server that pins writes), with the server that gave it.
+
+    Only when asked: a server too old to pin reads the bare marker it always did.
+    """
+    if not payload.get("where"):
+        return connector.password_marker(dn)
+    marker, server = connector.password_marker_where(dn)
+    return {"marker": marker, "server": server}
+
+
 def _probe(connector: Connector, dn: str, payload: Mapping[str, Any], secret: Opener) -> Any:
     health = connector.check_health()
     return {"state": str(health.state), "detail": health.detail}
@@ -308,7 +346,7 @@ _OPERATIONS: Mapping[JobKind, Callable[[Connector, str, Mapping[str, Any], Opene
     JobKind.RESET: _reset,
     JobKind.CHANGE: _change,
     JobKind.UNLOCK: _unlock,
-    JobKind.MARKER: lambda c, dn, p, secret: c.password_marker(dn),
+    JobKind.MARKER: _marker,
     JobKind.STATE: lambda c, dn, p, secret: state_to_wire(c.account_state(dn)),
     JobKind.POLICY: lambda c, dn, p, secret: policy_to_wire(c.password_policy(dn)),
     JobKind.PROBE: _probe,

@@ -213,7 +213,7 @@ def _guarded(
 
 
 def _marker_and_server(connector: OnPremisesConnector, user: User) -> tuple[str | None, str]:
-    """The marker before the write, and which server gave it (direct mode only)."""
+    """The marker before the write, and which server gave it ("" when the connector can't say)."""
     where = getattr(connector, "password_marker_where", None)
     if where is None:
         return connector.password_marker(user), ""

@@ -9,6 +9,7 @@ read from stdin, one JSON line each, so each costs no process start.
 import json
 import re
 import sys
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -19,7 +20,9 @@ from opensspr.accounts.services import UserData, create_user
 from opensspr.agents import services, status
 from opensspr.agents.models import Agent, AgentJob
 from opensspr.channels import deliver_due, list_outbox
+from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
+from opensspr.directory import writeback
 from opensspr.directory.errors import DirectoryError
 from opensspr.directory.models import DirectorySettings, WritebackIntent
 from opensspr.directory.sync import run_sync
@@ -133,6 +136,25 @@ def temporary(args: dict[str, Any]) -> Any:
     return {"password": password, "intents": intents}
 
 
+def writes(args: dict[str, Any]) -> Any:
+    """The person's writeback intents: state and the server each is pinned to."""
+    user = User.objects.get(user_id=args["user_id"])
+    return {
+        "intents": [
+            [state, server]
+            for state, server in WritebackIntent.objects.filter(user=user).values_list(
+                "state", "server"
+            )
+        ]
+    }
+
+
+def reconcile(args: dict[str, Any]) -> Any:
+    """The worker's reconciler, ``later`` seconds from now (past the grace, say)."""
+    now = clock.now() + timedelta(seconds=float(args.get("later", 0)))
+    return {"settled": writeback.reconcile_pending(now=now)}
+
+
 def agents(args: dict[str, Any]) -> Any:
     overall = status.of_directory()
     return {
@@ -207,6 +229,8 @@ COMMANDS = {
         flow,
         change,
         temporary,
+        writes,
+        reconcile,
         agents,
         sync,
         scope,

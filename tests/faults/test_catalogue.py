@@ -31,6 +31,7 @@ COVERED: dict[str, list[str]] = {
     ],
     "F5 directory replication lag": [
         "tests.directory.test_writeback::test_a_lagging_replica_never_settles_a_write_it_has_not_seen",
+        "tests.agents.test_agent_replicas::test_a_lagging_replica_never_settles_a_write_made_through_the_agent",
     ],
     "F6 bad certificate, StartTLS refused, no plaintext fallback": [
         "tests.directory.test_transport::test_an_unknown_ca_is_refused",

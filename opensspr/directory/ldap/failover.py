@@ -62,6 +62,10 @@ class Failover:
         finally:
             self._pin.address = previous
 
+    def knows(self, address: str) -> bool:
+        """Whether ``address`` is one of these servers (as ``answered_by`` names them)."""
+        return any(self.address(server) == address for server in self.servers)
+
     def call[T](self, operation: Callable[[Ldap], T]) -> T:
         """``operation`` on the preferred server; on to the next only if nothing was sent."""
         return self.answered_by(operation)[0]
@@ -121,6 +125,10 @@ class Failover:
 
     def password_marker(self, dn: str) -> str | None:
         return self.call(lambda server: server.password_marker(dn))
+
+    def password_marker_where(self, dn: str) -> tuple[str | None, str]:
+        """The marker, and the address of the server that gave it (the write goes there)."""
+        return self.answered_by(lambda server: server.password_marker(dn))
 
     def account_state(self, dn: str) -> AccountState:
         return self.call(lambda server: server.account_state(dn))
