@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from opensspr.accounts.models import User, UserSource
-from opensspr.agents import jobs
+from opensspr.agents import jobs, parts
 from opensspr.core.health import Health, HealthState
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryLookupError
 from opensspr.directory.jobs import (
@@ -176,7 +176,7 @@ class AgentReader:
             "page_size": page_size,
             "time_limit": time_limit,
         }
-        for part in jobs.stream(jobs.submit(JobKind.SYNC_READ, payload)):
+        for part in parts.stream(jobs.submit(JobKind.SYNC_READ, payload)):
             for item in part:
                 yield entry_from_wire(item)
 

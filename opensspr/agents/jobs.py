@@ -21,7 +21,7 @@ Three clocks bound the wait, so a person is never left hanging:
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 
-from opensspr.agents.models import Agent, AgentJob, AgentJobPart, JobState
+from opensspr.agents.models import Agent, AgentJob, JobState
 from opensspr.agents.news import (
     POLL_SECONDS,
     answered,
@@ -322,63 +322,6 @@ def finish(job_id: uuid.UUID, agent: Agent, result: Mapping[str, Any]) -> bool:
         mark_answered(job_id)  # for a request waiting in another process
         wake(job_id)
     return bool(won)
-
-
-#: Parts an agent may send ahead of the requester taking them (back-pressure).
-MAX_UNREAD_PARTS = 8
-
-
-class TooManyPartsError(Exception):
-    """The requester hasn't taken the earlier parts yet: send this one again shortly."""
-
-
-def add_part(job_id: uuid.UUID, agent: Agent, seq: int, entries: list[Any]) -> bool:
-    """Keep one part of a streamed answer; the lease runs on while parts keep coming."""
-    if AgentJobPart.objects.filter(job_id=job_id).count() >= MAX_UNREAD_PARTS:
-        raise TooManyPartsError
-    now = clock.now()
-    lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
-    with transaction.atomic():
-        mine = AgentJob.objects.filter(
-            pk=job_id, state=JobState.LEASED, leased_to=agent, kind__in=list(STREAMED)
-        ).update(lease_until=now + lease_for)
-        if mine:
-            AgentJobPart.objects.get_or_create(
-                job_id=job_id, seq=seq, defaults={"entries": entries}
-            )
-    if mine:
-        wake(job_id)
-    return bool(mine)
-
-
-def stream(job: AgentJob) -> Iterator[list[Any]]:
-    """The parts of a streamed answer, in order, each taken (deleted) as it is yielded."""
-    waker = news_for(job.id)
-    seq = 0
-    try:
-        while True:
-            part = AgentJobPart.objects.filter(job_id=job.pk, seq=seq).first()
-            if part is not None:
-                entries = part.entries
-                part.delete()
-                seq += 1
-                yield entries
-                continue
-            row = AgentJob.objects.filter(pk=job.pk).first()
-            if row is None:
-                raise _unavailable("the job vanished", maybe_written=False)
-            outcome = _settled(row)
-            if outcome is not None:
-                parts = (outcome() or {}).get("parts", 0)  # raises the agent's error
-                if seq >= parts:
-                    return
-                if not AgentJobPart.objects.filter(job_id=job.pk, seq=seq).exists():
-                    raise _unavailable("a part of the answer never came", maybe_written=False)
-                continue  # the last parts came with the answer: take them
-            waker.wait(POLL_SECONDS)
-            waker.clear()
-    finally:
-        forget(job.id)
 
 
 def call(

@@ -8,6 +8,11 @@ is one process, so the event already told it), which the request looks at every
 it reads it every ``READ_EVERY_SECONDS`` only, to see the job expire or its lease
 lapse. Before the marker every waiting request read the row every 20 ms.
 
+A streamed answer (sync's reads) comes in parts, each a row the requester takes
+in order. The marker for parts is how many the agent has handed in so far
+(``parts_posted``): the reader looks at it every ``POLL_SECONDS`` and reads the
+part's row when the one it waits for is there.
+
 With a process-local cache (the embedded default's memory) a marker left by
 another process never shows here: a command or the worker waiting for an answer
 the web process took. There the row is still read every ``POLL_SECONDS``.
@@ -23,6 +28,7 @@ from django.core.cache.backends.locmem import LocMemCache
 POLL_SECONDS = 0.02  # how often a waiting request looks for news
 READ_EVERY_SECONDS = 0.5  # how often it reads its job's row when there is none
 _ANSWERED = "agents.job.answered."
+_PARTS = "agents.job.parts."
 
 _wakers: dict[uuid.UUID, threading.Event] = {}
 _wakers_lock = threading.Lock()
@@ -67,3 +73,19 @@ def mark_answered(job_id: uuid.UUID) -> None:
         cache.set(_ANSWERED + str(job_id), 1, timeout=settings.OPENSSPR_AGENT_JOB_SECONDS + 600)
     except Exception:  # Redis down: the waiting request's timed read still sees the answer
         return
+
+
+def mark_part(job_id: uuid.UUID, seq: int) -> None:
+    """Part ``seq`` of ``job_id``'s answer is in: ``seq + 1`` parts posted so far."""
+    try:
+        cache.set(_PARTS + str(job_id), seq + 1, timeout=settings.OPENSSPR_AGENT_JOB_SECONDS + 600)
+    except Exception:  # Redis down: the reader's timed read still finds the part
+        return
+
+
+def parts_posted(job_id: uuid.UUID) -> int | None:
+    """How many parts of ``job_id``'s answer were handed in; None when the cache can't say."""
+    try:
+        return int(cache.get(_PARTS + str(job_id), 0))
+    except Exception:  # Redis down: read the rows, as before the marker
+        return None

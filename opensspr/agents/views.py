@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 import opensspr
-from opensspr.agents import jobs, services
+from opensspr.agents import jobs, parts, services
 from opensspr.agents.models import Agent
 from opensspr.core.request_meta import request_meta
 from opensspr.directory.jobs import PROTOCOL
@@ -196,8 +196,8 @@ def job_part(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         return _problem(400, "bad_request", "Send {seq, entries}, seq a number from 0.")
     seq, entries = part
     try:
-        taken = jobs.add_part(job_id, agent, seq, entries)
-    except jobs.TooManyPartsError:
+        taken = parts.add_part(job_id, agent, seq, entries)
+    except parts.TooManyPartsError:
         return _problem(429, "slow_down", "Earlier parts are still being read; send it again.")
     except DatabaseError:
         return _problem(503, "unavailable", "The server's job queue is unavailable.")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from opensspr.agents import housekeeping, jobs, news, services
-from opensspr.agents.models import Agent, AgentJob, JobState
+from opensspr.agents import housekeeping, jobs, news, parts, services
+from opensspr.agents.models import Agent, AgentJob, AgentJobPart, JobState
 from opensspr.directory.errors import DirectoryRejectedError, DirectoryUnavailableError
 from opensspr.directory.jobs import JobKind, seal_context
 from opensspr.directory.sealing import new_private_key, open_sealed, public_key_text
@@ -201,6 +201,47 @@ def test_a_waiting_request_reads_its_row_on_news_not_every_20_ms(agent_pair, mon
         assert jobs.wait(job) == "m"
     reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert 2 <= len(reads) <= 3  # the first read, one timed read at 0.5 s, the read on news
+
+
+def test_a_streamed_answer_is_read_on_news_not_every_20_ms(agent_pair, monkeypatch):
+    """Sync's reader waits for parts another process takes in: the shared cache's count of
+    parts handed in says when to read the rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.SYNC_READ, {"base": "dc=x", "filter": "(uid=*)", "attributes": []})
+    jobs.lease(one)
+    looks = []
+
+    def posted(job_id):  # the agent hands its one part in after about 0.6 s of 20 ms looks
+        looks.append(job_id)
+        if len(looks) < 30:
+            return 0
+        if len(looks) == 30:
+            AgentJobPart.objects.create(job_id=job.pk, seq=0, entries=[{"dn": "uid=a"}])
+            AgentJob.objects.filter(pk=job.pk).update(
+                state=JobState.DONE, result={"value": {"parts": 1}}, sealed={}
+            )
+        return 1
+
+    monkeypatch.setattr(parts, "parts_posted", posted)
+    monkeypatch.setattr(parts, "read_every", lambda: news.READ_EVERY_SECONDS)  # Redis, shared
+    with CaptureQueriesContext(connection) as queries:
+        assert list(parts.stream(job)) == [[{"dn": "uid=a"}]]
+    reads = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    # First look (part, job), one timed read at 0.5 s, then the part on news, the next
+    # part and the job: 20 ms reads would have made about 60.
+    assert len(reads) <= 8, len(reads)
+
+
+def test_a_part_leaves_the_marker_other_processes_look_for(agent_pair):
+    (one, _), _ = agent_pair
+    job = jobs.submit(JobKind.SYNC_READ, {"base": "dc=x", "filter": "(uid=*)", "attributes": []})
+    jobs.lease(one)
+    assert news.parts_posted(job.pk) == 0
+    assert parts.add_part(job.pk, one, 0, [{"dn": "uid=a"}]) is True
+    assert news.parts_posted(job.pk) == 1
 
 
 def test_an_answer_leaves_the_marker_other_processes_look_for(agent_pair):
