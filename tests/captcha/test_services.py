@@ -9,6 +9,7 @@ import pytest
 from opensspr.captcha import protocol
 from opensspr.captcha.models import UsedChallenge
 from opensspr.captcha.services import issue_challenge, verify_captcha
+from opensspr.channels import deliver_due
 from tests.captcha.conftest import pack, payload_fields
 
 pytestmark = pytest.mark.django_db
@@ -192,13 +193,16 @@ def test_redemption_stores_a_keyed_digest_only(solved_payload):
     assert len(row.digest) == 64
 
 
-def test_redeemed_challenges_are_purged_once_long_expired(clock, solved_payload):
+def test_redeemed_challenges_are_purged_by_the_worker_once_long_expired(clock, solved_payload):
     assert verify_captcha(solved_payload()) is True
     clock.advance(minutes=14)  # expired, but within the purge grace: kept
     assert verify_captcha(solved_payload()) is True
+    deliver_due()  # the worker's turn
     assert UsedChallenge.objects.count() == 2
     clock.advance(minutes=2)  # the first is now 16 minutes old: 10 + 5 grace passed
     assert verify_captcha(solved_payload()) is True
+    assert UsedChallenge.objects.count() == 3  # a redemption purges nothing itself
+    deliver_due()
     assert UsedChallenge.objects.count() == 2
 
 
