@@ -145,7 +145,9 @@ def _raw_entry(strategy: Any, message: dict[str, Any]) -> dict[str, Any]:
     raw_dn = payload[0][3]
     raw: dict[str, list[bytes]] = {}
     for attribute in payload[1][3]:
-        name = to_unicode(attribute[3][0][3], from_server=True)
+        # Attribute names are ASCII (RFC 4512): decoded directly, without ldap3's look-ups
+        # of its encoding settings (three per call), which cost more than the decoding.
+        name = bytes(attribute[3][0][3]).decode("utf-8", "replace")
         raw[name] = [bytes(value[3]) for value in attribute[3][1][3]]
     entry: dict[str, Any] = {
         "type": "searchResEntry",
