@@ -239,6 +239,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def _create_database_if_missing(url: str) -> None:
+    """A fresh machine has no bench database yet: make it (the bench empties it anyway)."""
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')  # the operator's own bench URL
+
+
 def prepare(config: str, args: argparse.Namespace) -> tuple[dict[str, str], list[Person]]:
     """The server's environment, a fresh database with the demo organisation, bench people."""
     env = dict(os.environ, OPENSSPR_SECRET_KEY=SECRET)
@@ -255,6 +265,7 @@ def prepare(config: str, args: argparse.Namespace) -> tuple[dict[str, str], list
     else:
         env.setdefault("OPENSSPR_ALLOWED_HOSTS", "127.0.0.1")
         env.setdefault("OPENSSPR_BASE_URL", "http://127.0.0.1")
+        _create_database_if_missing(env["DATABASE_URL"])
     os.environ.clear()
     os.environ.update(env)
     import django
