@@ -93,10 +93,12 @@ class SingletonAdmin(AuditedModelAdmin):
 
     The side bar's link opens the row (or, the first time, the form that
     creates it); there is nothing to add once it exists and nothing to delete.
-    ``title`` names the page, instead of Django's "Change <model>".
+    ``title`` names the page, instead of Django's "Change <model>", once: no
+    subtitle repeating the row's name, and a trail that ends at the page.
     """
 
     title: Any = None
+    change_form_template = "console/singleton_change_form.html"
 
     def _row_pk(self) -> int | None:
         return self.model._default_manager.order_by("pk").values_list("pk", flat=True).first()
@@ -120,7 +122,7 @@ class SingletonAdmin(AuditedModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         title = self.title or capfirst(self.model._meta.verbose_name)
-        extra_context = {**(extra_context or {}), "title": title}
+        extra_context = {**(extra_context or {}), "title": title, "subtitle": None}
         extra_context["show_save_and_add_another"] = False
         return super().changeform_view(request, object_id, form_url, extra_context)
 

@@ -47,3 +47,18 @@ def test_without_its_row_the_link_opens_the_form_that_creates_it(admin_client):
     response = admin_client.post(listing["Location"], {"cost_per_ticket": "30", "currency": "EUR"})
     assert response.status_code == 302
     assert apps.get_model("reports", "reportsettings").objects.get().pk == 1
+
+
+@pytest.mark.parametrize(("app", "model", "title"), SINGLETONS)
+def test_the_page_is_named_once_and_its_trail_ends_there(admin_client, app, model, title):
+    """No subtitle repeating the row's name, no crumb to the list that leads back here."""
+    row, _created = apps.get_model(app, model).objects.get_or_create(pk=1)
+    response = admin_client.get(f"/console/{app}/{model}/{row.pk}/change/")
+    page = response.content.decode()
+    name = response.context["title"]
+    trail = page.split('class="breadcrumbs"')[1].split("</ol>")[0]
+    assert f'<li aria-current="page">{name}</li>' in trail
+    assert f"/console/{app}/{model}/" not in trail  # the list only leads back here
+    assert f"/console/{app}/" in trail  # the section does
+    assert "<h2>" not in page.split("<h1")[1].split("<form")[0]  # no subtitle
+    assert page.count(f"<title>{name} | ") == 1
