@@ -187,6 +187,15 @@ class AgentProcess:
         if kind in PASSWORD_WRITES and lease - self.write_margin <= 0:
             logger.error("job %s: lease %.0f s is under the directory timeout", job_id, lease)
             return _unavailable()
+        pinned = str((job.get("payload") or {}).get("server") or "")
+        if pinned and not self.directory.knows(pinned):
+            logger.warning(
+                "job %s (%s) is pinned to %s, which this agent's urls don't list: refused "
+                "(give every agent of one directory the same urls, written the same way)",
+                job_id,
+                kind,
+                pinned,
+            )
         refusal = scope.refusal(kind, job.get("payload") or {}, self.base_dn)
         if refusal:
             logger.error("job %s (%s) refused: %s", job_id, kind, refusal)

@@ -17,9 +17,10 @@ Servers of one directory replicate with a lag (security bar F5), so a write and
 the reads that settle it meet the server that gave the marker: a marker job
 asked ``where`` answers which server gave it, and a job whose payload names a
 ``server`` runs on that server alone, with no failover to a replica that may
-not have the write yet. An agent that doesn't list that server (agents in two
-sites, each with its own domain controllers) uses its own failover, as it did
-before servers were named: the job is still done, without the pin.
+not have the write yet. An agent that doesn't list that server refuses the job
+as unreachable rather than fall back to a server of its own (which could be
+that lagging replica): a read or a first write as "nothing written", a write
+handed on from a vanished agent as "maybe written", left to the reconciler.
 """
 
 import base64
@@ -221,19 +222,31 @@ def execute(
 
     A sync read sends its entries through ``emit`` as it reads them, a part at a
     time, and answers with how many parts it sent. A job whose payload names a
-    ``server`` this agent lists runs on that server alone (the module's docstring says why).
+    ``server`` runs on that server alone, and is refused by an agent that doesn't list it
+    (the module's docstring says why).
     """
     kind = JobKind(job["kind"])
     payload: Mapping[str, Any] = job.get("payload") or {}
     dn = str(payload.get("dn", ""))
     server = str(payload.get("server") or "")
-    pinned = server and connector.knows(server)
     try:
-        with connector.only(server) if pinned else nullcontext():
+        if server and not connector.knows(server):
+            raise _not_listed(kind, payload)
+        with connector.only(server) if server else nullcontext():
             value = _execute(connector, kind, dn, payload, secret=secret, emit=emit)
     except DirectoryError as exc:
         return {"error": error_to_wire(exc)}
     return {"value": value}
+
+
+def _not_listed(kind: JobKind, payload: Mapping[str, Any]) -> DirectoryUnavailableError:
+    """The job is pinned to a server this agent doesn't list (module docstring)."""
+    error = DirectoryUnavailableError(
+        "this agent doesn't list the server the job is pinned to", code=DirectoryCode.UNAVAILABLE
+    )
+    # A first write, or any read, reached no directory; a write run again may have landed.
+    error.maybe_written = kind in PASSWORD_WRITES and int(payload.get("attempt", 1)) > 1
+    return error
 
 
 def _execute(

@@ -172,12 +172,12 @@ def _history(server: slapd.Slapd, dn: str) -> int:
 def test_an_agent_that_dies_holding_a_write_never_makes_it_twice(
     site, agents, directory_server, direct, proxy
 ):
-    """North reaches slapd through a proxy that holds each answer back, so it is frozen
-    (SIGSTOP) while it holds the write: sent or not yet, we can't know, as in life. Once
+    """Both agents reach slapd through a proxy that holds each answer back, so north is
+    frozen (SIGSTOP) while it holds the write: sent or not yet, we can't know, as in life. Once
     north's lease ran out south takes the job over, reads the password marker, and writes
     only if north's write never landed. The administrator gets one clear answer."""
     agents.enrol("north", port=proxy.port)
-    agents.enrol("south")
+    agents.enrol("south", port=proxy.port)  # the same urls: a handed-on write stays pinned
     north = agents.start("north")
     _status(site, "running")
     user_id, dn = _person(site, directory_server)
