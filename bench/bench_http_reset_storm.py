@@ -241,10 +241,13 @@ def percentile(values: list[float], p: float) -> float:
 
 def _create_database_if_missing(url: str) -> None:
     """A fresh machine has no bench database yet: make it (the bench empties it anyway)."""
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
 
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             admin.execute(f'CREATE DATABASE "{name}"')  # the operator's own bench URL
 

@@ -25,8 +25,9 @@ from opensspr.core.crypto import keyed_digest
 logger = logging.getLogger(__name__)
 
 # Rows outlive their challenge by this much before they are purged, so an app
-# server whose clock runs behind still finds the row of a challenge it would
-# (by its own clock) accept as unexpired.
+# server whose clock runs behind the purging process's (the worker's, often on
+# another host) still finds the row of a challenge it would, by its own clock,
+# accept as unexpired. Keep the hosts' clocks within this of each other (NTP).
 PURGE_GRACE = timedelta(minutes=5)
 
 

@@ -126,6 +126,7 @@ def _raw_entries(connection: Connection) -> Iterator[None]:
     """Inside, ``connection`` decodes search entries to raw values only (module docstring)."""
     strategy = connection.strategy
     stock = strategy.decode_response_fast
+    own = "decode_response_fast" in vars(strategy)  # already set on the object, not its class
 
     def decode(message: dict[str, Any]) -> dict[str, Any]:
         if message["protocolOp"] != SEARCH_RESULT_ENTRY:
@@ -136,7 +137,10 @@ def _raw_entries(connection: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        strategy.decode_response_fast = stock
+        if own:
+            strategy.decode_response_fast = stock
+        else:
+            del strategy.decode_response_fast  # the class's own again
 
 
 def _raw_entry(strategy: Any, message: dict[str, Any]) -> dict[str, Any]:
