@@ -70,6 +70,10 @@ class AgentProcess:
     def run(self) -> int:
         """Until stopped (SIGTERM) or revoked; the exit status."""
         logger.info("agent %s %s started", self.state.agent_id, self.version)
+        # One heartbeat before any long poll: the server learns which directory servers
+        # this agent lists (a pinned job goes only to agents that list its server) before
+        # it counts the agent as connected and could hand it, or pass it, such a job.
+        self._first_heartbeat()
         threads = [threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)]
         threads += [
             threading.Thread(target=self._work, name=f"worker-{n}", daemon=True)
@@ -104,10 +108,22 @@ class AgentProcess:
             "platform": platform.platform(terse=True),
             "probe": {"state": str(health.state), "detail": health.detail},
             "server_errors": errors,
+            # Which servers it lists, so a job pinned to one comes only to agents that do.
+            "servers": [Failover.address(server) for server in self.directory.servers],
         }
         _, answer = client.post("/agent/v1/heartbeat", report)
         self.heartbeat_seconds = float(answer.get("heartbeat_seconds", self.heartbeat_seconds))
         logger.info("heartbeat sent: directory %s %s", health.state, health.detail)
+
+    def _first_heartbeat(self) -> None:
+        client = self.client()
+        try:
+            self.heartbeat_once(client)
+        except ServerError as exc:  # the heartbeat thread tries again; the polls will too
+            if not self._refused(exc):
+                logger.warning("heartbeat failed: %s", exc)
+        finally:
+            client.close()
 
     def _heartbeats(self) -> None:
         client = self.client()

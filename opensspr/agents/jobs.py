@@ -96,6 +96,13 @@ def connected_agents() -> list[Agent]:
     )
 
 
+def can_run(agent: Agent, payload: Mapping[str, Any]) -> bool:
+    """Whether ``agent`` may take a job with ``payload``: one pinned to a directory server
+    (security bar F5) only if the agent lists that server (its heartbeat says which)."""
+    server = payload.get("server")
+    return not server or server in (agent.servers or [])
+
+
 def _unavailable(reason: str, *, maybe_written: bool) -> DirectoryUnavailableError:
     error = DirectoryUnavailableError(reason, code=DirectoryCode.UNAVAILABLE)
     error.maybe_written = maybe_written
@@ -115,8 +122,11 @@ def submit(
     to every enrolled agent all the same, so one that reconnects in time, or
     takes over from one that vanished, can run it.
     """
-    if not connected_agents():
+    connected = connected_agents()
+    if not connected:
         raise _unavailable("no agent is connected", maybe_written=False)
+    if not any(can_run(agent, payload) for agent in connected):
+        raise _unavailable("no connected agent lists the job's server", maybe_written=False)
     if agents is None:
         agents = list(Agent.objects.filter(enrolled_at__isnull=False, revoked_at__isnull=True))
     job_id = uuid.uuid4()
@@ -235,7 +245,9 @@ def _move_on(row: AgentJob, now: Any) -> bool | None:
     person would only wait longer). None when the job changed meanwhile.
     """
     passed_over = [*row.payload.get("passed_over", []), str(row.leased_to_id)]
-    others = [a for a in connected_agents() if str(a.pk) not in passed_over]
+    others = [
+        a for a in connected_agents() if str(a.pk) not in passed_over and can_run(a, row.payload)
+    ]
     can_retry = (
         row.attempts < MAX_ATTEMPTS
         and row.kind not in STREAMED
@@ -267,9 +279,11 @@ def lease(agent: Agent) -> AgentJob | None:
     """The oldest job ``agent`` can run, now leased to it; None when there is none.
 
     A long poll authenticated once and then leases for up to 25 s: the agent is
-    looked up again, so one revoked meanwhile takes nothing more.
+    looked up again, so one revoked meanwhile takes nothing more, and its servers are
+    the ones its latest heartbeat listed (``can_run``).
     """
-    if not Agent.objects.filter(pk=agent.pk, revoked_at__isnull=True).exists():
+    current = Agent.objects.filter(pk=agent.pk, revoked_at__isnull=True).first()
+    if current is None:
         return None
     now = clock.now()
     mine = Q(secret=False) | Q(sealed__has_key=str(agent.id))
@@ -280,7 +294,7 @@ def lease(agent: Agent) -> AgentJob | None:
     )
     lease_for = timedelta(seconds=settings.OPENSSPR_AGENT_LEASE_SECONDS)
     for pk, payload in candidates:
-        if str(agent.pk) in payload.get("passed_over", ()):
+        if str(agent.pk) in payload.get("passed_over", ()) or not can_run(current, payload):
             continue
         with transaction.atomic():
             won = AgentJob.objects.filter(pk=pk, state=JobState.QUEUED).update(

@@ -40,6 +40,9 @@ class Agent(models.Model):
     probe_state = models.CharField(max_length=16, blank=True)
     probe_code = models.CharField(max_length=64, blank=True)
     server_error_at = models.DateTimeField(null=True)  # it last reported errors from us
+    # The directory servers its configuration lists (``host:port``), from its heartbeat: a job
+    # pinned to one of them (security bar F5) goes only to agents that list it.
+    servers = models.JSONField(default=list, blank=True)
     jobs_done = models.PositiveIntegerField(_("jobs done"), default=0)
     jobs_failed = models.PositiveIntegerField(_("jobs failed"), default=0)
 

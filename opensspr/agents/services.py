@@ -194,7 +194,15 @@ def heartbeat(agent: Agent, report: dict[str, Any], meta: RequestMeta) -> None:
         last_poll_at=now,
         probe_state=state if state in HealthState.__members__.values() else HealthState.DOWN,
         probe_code=str(probe.get("detail", ""))[:64] if probe else "",
+        servers=_servers(report.get("servers")),
     )
+
+
+def _servers(value: object) -> list[str]:
+    """The agent's server addresses as reported: a few short strings, nothing else kept."""
+    if not isinstance(value, list):
+        return []
+    return [str(item)[:255] for item in value[:32] if isinstance(item, str)]
 
 
 def _small_int(value: object) -> int:

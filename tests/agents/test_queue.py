@@ -66,6 +66,41 @@ def test_a_job_goes_to_one_agent_and_its_answer_ends_it(agent_pair):
     assert Agent.objects.get(pk=one.pk).jobs_done == 1
 
 
+def _lists(agent, servers, meta):
+    """``agent``'s heartbeat, listing ``servers`` as its configuration names them."""
+    services.heartbeat(agent, {"version": "0.1.0", "servers": servers}, meta)
+
+
+def test_a_job_pinned_to_a_server_goes_only_to_an_agent_that_lists_it(agent_pair, meta):
+    """Security bar F5: the write and the reads that settle it meet one server."""
+    (one, _), (two, _) = agent_pair
+    _lists(one, ["dc2.example.org:636"], meta)
+    _lists(two, ["dc2.example.org:636", "dc1.example.org:636"], meta)
+    job = jobs.submit(JobKind.MARKER, {"dn": "uid=x", "server": "dc1.example.org:636"})
+    assert jobs.lease(one) is None  # it doesn't list dc1: it would read another server
+    assert jobs.lease(two).pk == job.pk
+
+
+def test_a_pinned_job_no_connected_agent_can_run_fails_at_once(agent_pair, meta):
+    (one, _), (two, _) = agent_pair
+    _lists(one, ["dc2.example.org:636"], meta)
+    _lists(two, [], meta)  # an agent too old to say: never given a pinned job
+    with pytest.raises(DirectoryUnavailableError) as raised:
+        jobs.submit(JobKind.RESET, {"dn": "uid=x", "server": "dc1.example.org:636"})
+    assert raised.value.maybe_written is False  # the person may simply try again
+    assert not AgentJob.objects.exists()
+    assert jobs.submit(JobKind.MARKER, {"dn": "uid=x"})  # an unpinned job still goes
+
+
+def test_a_heartbeat_keeps_only_a_short_list_of_server_names(agent_pair, meta):
+    (one, _), _ = agent_pair
+    _lists(one, ["dc1:389", 7, "x" * 300, *[f"dc{n}:389" for n in range(40)]], meta)
+    servers = Agent.objects.get(pk=one.pk).servers
+    assert servers[0] == "dc1:389" and len(servers[1]) == 255 and len(servers) == 31
+    _lists(one, "dc1:389", meta)  # not a list: nothing kept
+    assert Agent.objects.get(pk=one.pk).servers == []
+
+
 def test_the_directorys_refusal_comes_back_as_the_same_typed_error(agent_pair):
     (one, _), _ = agent_pair
     job = jobs.submit(JobKind.RESET, {"dn": "uid=x"}, {"password": SECRET})
