@@ -8,7 +8,6 @@ write as lost. Real processes throughout: ``opensspr serve``, the agent, two sla
 """
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,6 @@ pytestmark = pytest.mark.skipif(
 )
 #: The reconciler's grace (``writeback.GRACE``, two minutes) and a second.
 PAST_GRACE = 121
-
-
-@pytest.fixture(scope="module")
-def lagging_replica(tmp_path_factory) -> Iterator[slapd.Slapd]:
-    server = slapd.start(tmp_path_factory.mktemp("replica"))
-    try:
-        yield server
-    finally:
-        slapd.stop(server)
 
 
 def _held_writes(flags: Path) -> str:

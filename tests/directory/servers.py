@@ -30,6 +30,18 @@ def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Sla
 
 
 @pytest.fixture(scope="session")
+def lagging_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[slapd.Slapd]:
+    """A second server of the same directory that never receives a write: lag without end
+    (security bar F5, in direct mode and through the agent). Entries are added by each test."""
+    require_component("slapd", slapd.SLAPD.exists() and slapd.SLAPADD.exists())
+    server = slapd.start(tmp_path_factory.mktemp("replica"))
+    try:
+        yield server
+    finally:
+        slapd.stop(server)
+
+
+@pytest.fixture(scope="session")
 def samba_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[samba.SambaDc]:
     missing = samba.missing_parts()
     require_component(f"a Samba AD DC ({', '.join(missing)})", not missing)

@@ -557,16 +557,6 @@ def test_a_reset_of_a_value_ppolicy_cant_check_is_refused_for_quality(jan, meta,
     assert direct.verify_password(jan.on_premises_dn, OLD) is True
 
 
-@pytest.fixture(scope="module")
-def lagging_replica(tmp_path_factory) -> Iterator[slapd.Slapd]:
-    """A second server of the same directory that never receives the write: lag without end."""
-    server = slapd.start(tmp_path_factory.mktemp("replica"))
-    try:
-        yield server
-    finally:
-        slapd.stop(server)
-
-
 def test_a_lagging_replica_never_settles_a_write_it_has_not_seen(
     jan, meta, clock, proxy, slapd_server, *, lagging_replica
 ):
