@@ -32,10 +32,10 @@ from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.errors import DirectoryError, DirectoryUnavailableError
 from opensspr.directory.ldap.connection import ServicePool
+from opensspr.directory.ldap.readahead import ReadAheadReader
 from opensspr.directory.ldap.reader import (
     DEFAULT_PAGE_SIZE,
     ChangeMark,
-    DirectReader,
     Entry,
     changed_filter,
 )
@@ -125,7 +125,7 @@ def open_reader(settings: DirectorySettings) -> Reader:
         try:
             with pool.connection():
                 active_directory = settings.kind == DirectoryKind.ACTIVE_DIRECTORY
-                return DirectReader(pool, active_directory=active_directory)
+                return ReadAheadReader(pool, active_directory=active_directory)
         except DirectoryUnavailableError as exc:
             failure = exc
     raise failure

@@ -163,6 +163,10 @@ class ServicePool:
         self._idle: list[tuple[float, Connection]] = []
         self._lock = threading.Lock()
 
+    @property
+    def config(self) -> LdapConfig:
+        return self._config
+
     def _take(self) -> Connection | None:
         while True:
             with self._lock:

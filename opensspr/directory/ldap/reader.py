@@ -65,6 +65,9 @@ class ChangeMark:
         return cls(kind=parts[0], server=parts[1], value=parts[2])
 
 
+Page = list[tuple[str, dict[str, list[bytes]]]]  # (DN, raw values by the server's names)
+
+
 def paged_search(
     connection: Connection,
     base: str,
@@ -75,18 +78,23 @@ def paged_search(
     time_limit: int = 30,
 ) -> Iterator[Entry]:
     """Every entry under ``base`` matching ``search_filter``, one page at a time."""
-    with _raw_entries(connection):
-        yield from _pages(
-            connection,
-            base,
-            search_filter,
-            list(attributes),
-            page_size=page_size,
-            time_limit=time_limit,
-        )
+    for page in raw_pages(
+        connection,
+        base,
+        search_filter,
+        list(attributes),
+        page_size=page_size,
+        time_limit=time_limit,
+    ):
+        yield from entries(page)
 
 
-def _pages(
+def entries(page: Page) -> Iterator[Entry]:
+    for dn, raw in page:
+        yield Entry(dn, {k.lower(): v for k, v in raw.items()})  # lists of ours
+
+
+def raw_pages(
     connection: Connection,
     base: str,
     search_filter: str,
@@ -94,28 +102,31 @@ def _pages(
     *,
     page_size: int,
     time_limit: int,
-) -> Iterator[Entry]:
-    cookie: bytes | None = None
-    while True:
-        connection.search(
-            base,
-            search_filter,
-            SUBTREE,
-            attributes=wanted,
-            paged_size=page_size,
-            paged_cookie=cookie,
-            time_limit=time_limit,
-        )
-        if connection.result["result"] != SUCCESS:
-            raise error_for(connection.result)
-        for item in connection.response or []:
-            if item.get("type") == "searchResEntry":
-                raw = item.get("raw_attributes", {})
-                yield Entry(item["dn"], {k.lower(): v for k, v in raw.items()})  # lists of ours
-        control = connection.result.get("controls", {}).get(PAGED_RESULTS_OID, {})
-        cookie = control.get("value", {}).get("cookie")
-        if not cookie:
-            return
+) -> Iterator[Page]:
+    """Each page of the search as it comes: what ``readahead``'s child sends on."""
+    with _raw_entries(connection):
+        cookie: bytes | None = None
+        while True:
+            connection.search(
+                base,
+                search_filter,
+                SUBTREE,
+                attributes=wanted,
+                paged_size=page_size,
+                paged_cookie=cookie,
+                time_limit=time_limit,
+            )
+            if connection.result["result"] != SUCCESS:
+                raise error_for(connection.result)
+            yield [
+                (item["dn"], item.get("raw_attributes", {}))
+                for item in connection.response or []
+                if item.get("type") == "searchResEntry"
+            ]
+            control = connection.result.get("controls", {}).get(PAGED_RESULTS_OID, {})
+            cookie = control.get("value", {}).get("cookie")
+            if not cookie:
+                return
 
 
 SEARCH_RESULT_ENTRY = 4  # the protocolOp of a searchResEntry in ldap3's fast decoder

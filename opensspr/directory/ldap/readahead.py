@@ -1,0 +1,231 @@
+"""Sync's paged read in a second process, so reading and storing run on two cores.
+
+A full sync is two jobs of about the same size: ldap3 decoding the BER of every
+entry (pure Python), and mapping, validating and writing the people. In one
+process they take turns, because of the GIL; a read-ahead thread made things
+slower. So the read runs in a child interpreter (``python -m`` this module)
+that pages through the directory over its own connection and hands each page
+back on its standard output (``marshal``: plain lists, dicts, text and bytes,
+which it writes and reads in C), while this process stores the page
+before. The pipe's buffer keeps the child at most about a page ahead, so memory
+stays that of a page or two, however big the directory.
+
+The request (with the service account's password) goes to the child on its
+standard input, never on its command line. The child answers with pages, then
+``done``, or with one ``error`` that carries our error's class and code (never
+ldap3's message, which can quote a request); the parent raises it as if the
+read had run here. A child that can't be started means reading in this process
+(some embedded interpreters have no usable ``sys.executable``); a child that
+dies mid-read is the directory read failing, and sync's own rules apply (the
+run stops and the change mark isn't moved).
+
+No Django here either: the child imports only ``opensspr.directory.ldap``.
+"""
+
+import logging
+import marshal
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from typing import IO, Any
+
+from opensspr.directory.errors import (
+    DirectoryAccountError,
+    DirectoryCode,
+    DirectoryConfigurationError,
+    DirectoryError,
+    DirectoryLookupError,
+    DirectoryRejectedError,
+    DirectoryUnavailableError,
+)
+from opensspr.directory.ldap.config import LdapConfig, TlsMode
+from opensspr.directory.ldap.connection import ServicePool
+from opensspr.directory.ldap.reader import (
+    DEFAULT_PAGE_SIZE,
+    DirectReader,
+    Entry,
+    Page,
+    entries,
+    raw_pages,
+)
+
+logger = logging.getLogger(__name__)
+
+#: What the child may name in an ``error`` answer, and nothing else.
+_ERRORS: dict[str, type[DirectoryError]] = {
+    cls.__name__: cls
+    for cls in (
+        DirectoryError,
+        DirectoryUnavailableError,
+        DirectoryAccountError,
+        DirectoryLookupError,
+        DirectoryConfigurationError,
+    )
+}
+
+Request = tuple[dict[str, Any], str, str, list[str], int, int]  # the config's fields, the search
+
+
+class ReadAheadReader(DirectReader):
+    """``DirectReader`` whose paged reads run in a child process (module docstring).
+
+    One child serves every read of a run, one after the other, so a run starts
+    one interpreter, not one per search base. A read that doesn't finish (an
+    error, or sync stopping early) ends the child, which may be mid-page; the
+    next read starts a fresh one.
+    """
+
+    def __init__(self, pool: ServicePool, *, active_directory: bool) -> None:
+        super().__init__(pool, active_directory=active_directory)
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str],
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        time_limit: int = 30,
+    ) -> Iterator[Entry]:
+        wanted = list(attributes)
+        child = self._child or self._start()
+        if child is None:
+            yield from super().search(
+                base, search_filter, wanted, page_size=page_size, time_limit=time_limit
+            )
+            return
+        config = {k: str(v) if k == "tls" else v for k, v in vars(self.pool.config).items()}
+        finished = False
+        try:
+            _send(child, (config, base, search_filter, wanted, page_size, time_limit))
+            for page in _pages(child):
+                yield from entries(page)
+            finished = True
+        finally:
+            if not finished:
+                self._stop(mid_read=True)
+
+    def _start(self) -> subprocess.Popen[bytes] | None:
+        try:
+            self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+        except OSError as exc:
+            logger.warning("sync reads in this process, without read-ahead: %s", type(exc).__name__)
+            return None
+        return self._child
+
+    def _stop(self, *, mid_read: bool = False) -> None:
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if mid_read:
+            child.kill()  # nobody will take the rest of its pages
+        assert child.stdin is not None
+        with suppress(OSError):
+            child.stdin.close()  # a waiting child's signal to leave
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+
+    def close(self) -> None:
+        self._stop()
+        super().close()
+
+
+def _send(child: subprocess.Popen[bytes], request: Request) -> None:
+    assert child.stdin is not None
+    try:
+        marshal.dump(request, child.stdin)
+        child.stdin.flush()
+    except OSError:
+        raise DirectoryUnavailableError("reader stopped") from None
+
+
+def _pages(child: subprocess.Popen[bytes]) -> Iterator[Page]:
+    """The child's pages for one request, in order, until ``done``; raises its error."""
+    assert child.stdout is not None
+    while True:
+        kind, payload = _answer(child.stdout)
+        if kind == "page":
+            yield payload
+        elif kind == "done":
+            return
+        else:
+            raise _error(payload)
+
+
+def _answer(stream: IO[bytes]) -> tuple[str, Any]:
+    try:
+        answer = marshal.load(stream)  # noqa: S302 (our child's plain values, over our own pipe)
+    except (EOFError, ValueError, TypeError, OSError):
+        return "error", ("DirectoryUnavailableError", DirectoryCode.UNAVAILABLE, "reader stopped")
+    return answer
+
+
+def _error(payload: tuple[str, str, str]) -> DirectoryError:
+    name, code, reason = payload
+    if name == "DirectoryRejectedError":
+        return DirectoryRejectedError(code, reason)
+    return _ERRORS.get(name, DirectoryError)(reason, code=code)
+
+
+def _serve(requests: IO[bytes], out: IO[bytes]) -> None:
+    """The child's whole life: answer each request on ``requests`` until it closes."""
+    pool: ServicePool | None = None
+    try:
+        while True:
+            try:
+                request = marshal.load(requests)  # noqa: S302 (from our parent, over its pipe)
+            except EOFError:
+                return
+            fields = request[0]
+            if pool is None:
+                pool = ServicePool(LdapConfig(**{**fields, "tls": TlsMode(fields["tls"])}))
+            marshal.dump(_read(pool, request, out), out)
+            out.flush()
+    finally:
+        if pool is not None:
+            pool.close_all()
+
+
+def _read(pool: ServicePool, request: Request, out: IO[bytes]) -> tuple[str, Any]:
+    """Write every page of one request to ``out``; what to answer after them."""
+    _fields, base, search_filter, attributes, page_size, time_limit = request
+    try:
+        with pool.connection() as connection:
+            for page in raw_pages(
+                connection,
+                base,
+                search_filter,
+                attributes,
+                page_size=page_size,
+                time_limit=time_limit,
+            ):
+                marshal.dump(("page", page), out)
+                out.flush()
+    except DirectoryError as exc:
+        return "error", (type(exc).__name__, str(exc.code), _reason(exc))
+    except OSError:
+        raise  # our pipe: the parent is gone
+    except Exception as exc:  # named by class only: messages can quote requests
+        return "error", ("DirectoryError", DirectoryCode.UNEXPECTED, type(exc).__name__)
+    return "done", None
+
+
+def _reason(exc: DirectoryError) -> str:
+    """Our errors' reasons are ours (class names and fixed words), safe to carry over."""
+    return exc.args[0] if exc.args else ""
+
+
+if __name__ == "__main__":
+    try:
+        _serve(sys.stdin.buffer, sys.stdout.buffer)
+    except BrokenPipeError:
+        sys.exit(1)  # the parent stopped reading: nothing more to do

@@ -1,0 +1,113 @@
+"""Sync's read in a second process (``ldap/readahead.py``), against the real slapd: the
+same entries as reading here, one child for a run's reads, errors raised here as if the
+read had run here, and no child left behind however a read ends."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opensspr.directory.errors import DirectoryError, DirectoryUnavailableError
+from opensspr.directory.ldap.connection import ServicePool
+from opensspr.directory.ldap.readahead import ReadAheadReader
+from opensspr.directory.ldap.reader import DirectReader
+from tests.directory import slapd
+from tests.directory.proxy import TcpProxy
+
+WANTED = ["uid", "cn", "sn", "objectClass", "entryUUID"]
+
+
+def _children() -> set[int]:
+    """This process's living children, from Linux's /proc (any thread may have started one)."""
+    return {
+        int(pid)
+        for task in Path("/proc/self/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    }
+
+
+@pytest.fixture
+def readers(slapd_server: slapd.Slapd) -> Iterator[tuple[ReadAheadReader, DirectReader]]:
+    ahead = ReadAheadReader(
+        ServicePool(slapd.openldap_config(slapd_server)), active_directory=False
+    )
+    here = DirectReader(ServicePool(slapd.openldap_config(slapd_server)), active_directory=False)
+    try:
+        yield ahead, here
+    finally:
+        ahead.close()
+        here.close()
+
+
+def test_the_child_reads_what_this_process_reads_and_serves_a_whole_run(readers, ldap_user):
+    ahead, here = readers
+    for _ in range(3):
+        ldap_user()
+    before = _children()
+    for _ in range(2):  # two reads of one run (people, then groups): one child
+        read = {
+            e.dn: e.attributes for e in ahead.search(slapd.PEOPLE, "(uid=*)", WANTED, page_size=2)
+        }
+        assert read == {e.dn: e.attributes for e in here.search(slapd.PEOPLE, "(uid=*)", WANTED)}
+        assert len(read) >= 3
+        assert all(
+            isinstance(v, bytes) for values in read[next(iter(read))].values() for v in values
+        )
+        assert len(_children() - before) == 1
+    ahead.close()
+    assert _children() - before == set()  # ended, not orphaned
+
+
+def test_the_directorys_error_is_raised_here_and_the_next_read_starts_afresh(readers, ldap_user):
+    ahead, here = readers
+    ldap_user()
+    missing = f"ou=nowhere,{slapd.SUFFIX}"
+    with pytest.raises(DirectoryError) as in_child:
+        list(ahead.search(missing, "(uid=*)", WANTED))
+    with pytest.raises(DirectoryError) as in_process:
+        list(here.search(missing, "(uid=*)", WANTED))
+    assert type(in_child.value) is type(in_process.value)
+    assert in_child.value.code == in_process.value.code
+    assert list(ahead.search(slapd.PEOPLE, "(uid=*)", WANTED))
+
+
+def test_a_read_stopped_early_ends_its_child(readers, ldap_user):
+    ahead, _here = readers
+    for _ in range(4):
+        ldap_user()
+    before = _children()
+    pages = ahead.search(slapd.PEOPLE, "(uid=*)", WANTED, page_size=1)
+    next(pages)
+    assert len(_children() - before) == 1
+    pages.close()  # sync gave up after the first entry
+    assert _children() - before == set()
+    assert len(list(ahead.search(slapd.PEOPLE, "(uid=*)", WANTED))) >= 4
+
+
+def test_the_directory_going_down_mid_read_is_unavailable_here(slapd_server, ldap_user):
+    for _ in range(6):
+        ldap_user()
+    proxy = TcpProxy("127.0.0.1", slapd_server.ldap_port)
+    config = slapd.openldap_config(slapd_server, port=proxy.port)
+    reader = ReadAheadReader(ServicePool(config), active_directory=False)
+    before = _children()
+    try:
+        pages = reader.search(slapd.PEOPLE, "(uid=*)", WANTED, page_size=1)
+        next(pages)
+        proxy.set_mode("refuse")
+        with pytest.raises(DirectoryUnavailableError):
+            list(pages)
+        assert _children() - before == set()
+    finally:
+        reader.close()
+        proxy.close()
+
+
+def test_without_a_usable_interpreter_the_read_runs_here(readers, ldap_user, monkeypatch):
+    ahead, here = readers
+    ldap_user()
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    before = _children()
+    read = [e.dn for e in ahead.search(slapd.PEOPLE, "(uid=*)", WANTED)]
+    assert read == [e.dn for e in here.search(slapd.PEOPLE, "(uid=*)", WANTED)]
+    assert _children() == before
