@@ -34,7 +34,7 @@ from opensspr.directory.jobs import (
     policy_from_wire,
     state_from_wire,
 )
-from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, Entry
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.models import DirectorySettings
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 

@@ -8,17 +8,21 @@ outage registers it from its ``AppConfig.ready`` (core imports none of them).
 An exception counts when it, or any exception it was raised from, is one.
 """
 
-from django.db import InterfaceError, OperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+import sys
 
-#: The database (including SQLite's "database is locked") and Redis, refused or timing out.
-_OUTAGE_ERRORS: list[type[BaseException]] = [
-    OperationalError,
-    InterfaceError,
-    RedisConnectionError,
-    RedisTimeoutError,
-]
+from django.db import InterfaceError, OperationalError
+
+#: The database, refused or timing out (SQLite's "database is locked" included).
+_OUTAGE_ERRORS: list[type[BaseException]] = [OperationalError, InterfaceError]
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    """Redis refused or timing out: known once the client is loaded, which is also the only
+    way one of its errors can exist. The embedded set-up never loads it (about 8 MB)."""
+    exceptions = sys.modules.get("redis.exceptions")
+    if exceptions is None:
+        return ()
+    return (exceptions.ConnectionError, exceptions.TimeoutError)
 
 
 def register_outage_errors(*errors: type[BaseException]) -> None:
@@ -31,7 +35,7 @@ def is_outage(exc: BaseException | None) -> bool:
     """Whether ``exc`` or an exception in its cause chain is a dependency outage."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, tuple(_OUTAGE_ERRORS)):
+        if isinstance(exc, (*_OUTAGE_ERRORS, *_redis_errors())):
             return True
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__

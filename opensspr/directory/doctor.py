@@ -18,8 +18,7 @@ from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
-from opensspr.directory.ldap.doctor import Finding, Severity, diagnose, worst
-from opensspr.directory.ldap.findings import fill
+from opensspr.directory.ldap.findings import Finding, Severity, fill, worst
 from opensspr.directory.models import DirectoryKind, DirectorySettings
 
 
@@ -74,6 +73,9 @@ def run_directory_doctor(*, sample_user_id: str | None = None) -> list[ServerRep
         raise DoctorNotConfiguredError(
             "No on-premises directory is configured (server URLs and a service account)"
         )
+    # The checks need ldap3, loaded here and not by every console page (about 13 MB).
+    from opensspr.directory.ldap.doctor import diagnose  # noqa: PLC0415
+
     scopes = settings.scope("user_ous") or [settings.base_dn]
     kind = settings.kind
     return [

@@ -42,7 +42,7 @@ from opensspr.directory.errors import (
     DirectoryUnavailableError,
     ProtectedAccountError,
 )
-from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, Entry
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 PROTOCOL = 1  # bumped when a job or result changes shape; older agents show as "too old"

@@ -8,7 +8,7 @@ reports a bad entry and goes on.
 
 from dataclasses import dataclass
 
-from opensspr.directory.ldap.common import Attributes
+from opensspr.directory.values import Attributes
 
 UF_ACCOUNTDISABLE = 0x2
 

@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from opensspr.accounts.models import User, UserSource
-from opensspr.core.health import Health, HealthState
+from opensspr.core.health import Health
 from opensspr.core.memo import remembered
 from opensspr.directory.base import OnPremisesConnector
 from opensspr.directory.errors import (
@@ -31,9 +32,11 @@ from opensspr.directory.errors import (
     DirectoryUnavailableError,
 )
 from opensspr.directory.ldap.config import LdapConfig
-from opensspr.directory.ldap.failover import Failover, Ldap, build, healthy
 from opensspr.directory.models import DirectorySettings, Transport
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
+
+if TYPE_CHECKING:
+    from opensspr.directory.ldap.failover import Ldap
 
 HEALTH_SECONDS = 5.0  # a health answer serves every request for this long
 
@@ -43,6 +46,10 @@ class OnPremisesDirectory:
 
     def __init__(self, kind: str, configs: list[LdapConfig], *, policy_hints: bool) -> None:
         self.kind = kind
+        # ldap3 is loaded here, by the first synced person's request, not by every process
+        # at start: a server without a directory never loads it (about 13 MB).
+        from opensspr.directory.ldap.failover import Failover, build  # noqa: PLC0415
+
         self.failover = Failover(build(kind, configs, policy_hints=policy_hints))
         self.servers = self.failover.servers
         self._health: tuple[float, Health] | None = None
@@ -81,10 +88,7 @@ class OnPremisesDirectory:
         cached = self._health
         if cached is not None and now - cached[0] < HEALTH_SECONDS:
             return cached[1]
-        try:
-            health = self._call(lambda server: healthy(server.check_health()))
-        except DirectoryError as exc:
-            health = Health(HealthState.DOWN, str(exc.code))
+        health = self.failover.check_health()  # a server that is down counts as unreachable
         self._health = (now, health)
         return health
 
@@ -107,7 +111,7 @@ class OnPremisesDirectory:
         dn = _dn(user)
         return self._call(lambda server: server.account_state(dn))
 
-    def _call[T](self, operation: Callable[[Ldap], T]) -> T:
+    def _call[T](self, operation: "Callable[[Ldap], T]") -> T:
         return self.failover.call(operation)
 
 

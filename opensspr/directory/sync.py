@@ -31,14 +31,7 @@ from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
 from opensspr.directory.errors import DirectoryError, DirectoryUnavailableError
-from opensspr.directory.ldap.connection import ServicePool
-from opensspr.directory.ldap.readahead import ReadAheadReader
-from opensspr.directory.ldap.reader import (
-    DEFAULT_PAGE_SIZE,
-    ChangeMark,
-    Entry,
-    changed_filter,
-)
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, ChangeMark, Entry, changed_filter
 from opensspr.directory.models import DirectoryKind, DirectorySettings, SyncState, Transport
 from opensspr.directory.sync_groups import GroupCounts, sync_groups, sync_roles
 from opensspr.directory.sync_users import EntryError, UserCounts, UserSync, sync_entries
@@ -119,6 +112,10 @@ def open_reader(settings: DirectorySettings) -> Reader:
         if factory is None:
             raise SyncNotConfiguredError(f"no {settings.transport} transport is installed")
         return factory(settings)
+    # Direct mode's reads need ldap3, loaded by a run and not by every process (~13 MB).
+    from opensspr.directory.ldap.connection import ServicePool  # noqa: PLC0415
+    from opensspr.directory.ldap.readahead import ReadAheadReader  # noqa: PLC0415
+
     failure: DirectoryError = DirectoryUnavailableError("no server URL configured")
     for config in settings.ldap_configs():
         pool = ServicePool(config)

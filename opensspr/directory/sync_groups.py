@@ -25,7 +25,7 @@ from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
-from opensspr.directory.ldap.reader import Entry
+from opensspr.directory.ldap.records import Entry
 from opensspr.directory.mapping import AttributeMap, MappedGroup, MappingError, map_group
 from opensspr.directory.models import RoleMapping, SyncedGroup
 from opensspr.directory.sync_users import EntryError, column_of, write_rows

@@ -29,7 +29,7 @@ from opensspr.audit.models import Outcome
 from opensspr.audit.services import record_event
 from opensspr.core import clock
 from opensspr.core.request_meta import RequestMeta
-from opensspr.directory.ldap.reader import Entry
+from opensspr.directory.ldap.records import Entry
 from opensspr.directory.mapping import AttributeMap, MappedUser, MappingError, map_user
 
 BATCH = 1000

@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+#: An entry's attributes as read: lower-cased names to raw values.
+Attributes = dict[str, list[bytes]]
+
 
 @dataclass(frozen=True)
 class DirectoryPasswordPolicy:

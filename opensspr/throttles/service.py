@@ -28,7 +28,6 @@ from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
 from opensspr.throttles.base import Block, Reservation, Store, Verdict
 from opensspr.throttles.database import DatabaseStore
-from opensspr.throttles.redis_store import RedisStore
 from opensspr.throttles.rules import Rule, Scope, scope_is_durable
 
 _DATABASE = DatabaseStore()
@@ -38,6 +37,9 @@ def store_for(scope: Scope) -> Store:
     """Where a scope's counts live: durable scopes and the embedded set-up use the database."""
     if scope_is_durable(scope) or not settings.REDIS_URL:
         return _DATABASE
+    # Loaded only with a REDIS_URL: the embedded set-up never pays for the client (~8 MB).
+    from opensspr.throttles.redis_store import RedisStore  # noqa: PLC0415
+
     return RedisStore(settings.REDIS_URL)
 
 

@@ -10,68 +10,39 @@ is never repeated (security bar F8, F9: one call per request, no redial loop):
   uncertain, not retried.
 
 Voice callbacks are verified with ``X-Twilio-Signature`` against the public URL
-built from ``OPENSSPR_BASE_URL`` (never the Host header).
+built from ``OPENSSPR_BASE_URL`` (never the Host header). The SDK itself is loaded
+on first use (``twilio_sdk``), not by every process that lists the channels.
 """
 
-from typing import TYPE_CHECKING, ClassVar, NoReturn, Self
+from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar, Self
 
-import requests
-import urllib3
 from django.http import HttpRequest
-from django.utils import translation
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.request_validator import HMAC_SHA1, RequestValidator
-from twilio.rest import Client
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from opensspr.channels.base import (
     Health,
     HealthState,
     MessageKind,
-    PermanentDeliveryError,
     Receipt,
     StrOrPromise,
-    TemporaryDeliveryError,
-    UncertainDeliveryError,
     VoiceCallback,
 )
-from opensspr.channels.conf import provider_timeout, twilio_api_url
 from opensspr.channels.providers.hooks import public_url, token_from_path, voice_callback_url
 
 if TYPE_CHECKING:
+    from twilio.rest import Client
+
     from opensspr.channels.models import ChannelSettings, Message
 
-_NOT_NOW = {429, 503}
-# <Say language=...> for the languages the portal speaks.
-_SAY_LANGUAGES = {"en": "en-GB", "nl": "nl-NL"}
 _CALL_RING_SECONDS = 30
 _CALL_TIME_LIMIT_SECONDS = 120
 
 
-def _never_connected(exc: requests.ConnectionError) -> bool:
-    """True when the TCP connection was never made (so Twilio saw nothing)."""
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+def _sdk() -> ModuleType:
+    from opensspr.channels.providers import twilio_sdk  # noqa: PLC0415 (on first use: docstring)
 
-
-def _raise_for(exc: Exception) -> NoReturn:
-    if isinstance(exc, TwilioRestException):
-        if exc.status in _NOT_NOW:
-            raise TemporaryDeliveryError(f"twilio_http_{exc.status}") from None
-        if 400 <= exc.status < 500:
-            raise PermanentDeliveryError(f"twilio_{exc.code or exc.status}") from None
-        raise UncertainDeliveryError(f"twilio_http_{exc.status}") from None
-    if isinstance(exc, requests.ConnectTimeout):
-        raise TemporaryDeliveryError("twilio_connect_timeout") from None
-    if isinstance(exc, requests.ConnectionError) and _never_connected(exc):
-        raise TemporaryDeliveryError("twilio_connect_error") from None
-    if isinstance(exc, requests.RequestException):
-        raise UncertainDeliveryError(f"twilio_{type(exc).__name__}") from None
-    raise PermanentDeliveryError(f"twilio_{type(exc).__name__}") from None
+    return twilio_sdk
 
 
 class _TwilioChannel:
@@ -103,21 +74,14 @@ class _TwilioChannel:
         why = str(_("Needed to send with Twilio."))
         return {field: why for field, present in needed.items() if not present}
 
-    def client(self) -> Client:
-        # No automatic retries: a retried POST could send twice (the adapter default is 0).
-        http = TwilioHttpClient(timeout=provider_timeout(), pool_connections=False)
-        client = Client(self.account_sid, self.auth_token, http_client=http)
-        client.api.base_url = twilio_api_url()  # the supported seam (Domain.base_url)
-        return client
+    def client(self) -> "Client":
+        return _sdk().client(self.account_sid, self.auth_token)
 
     def check_health(self) -> Health:
         if not (self.account_sid and self.auth_token):
             return Health(HealthState.DOWN, "not_configured")
-        try:
-            self.client().api.v2010.accounts(self.account_sid).fetch()
-        except (TwilioException, requests.RequestException) as exc:
-            return Health(HealthState.DOWN, f"twilio_{type(exc).__name__}")
-        return Health(HealthState.HEALTHY)
+        failed = _sdk().failure(lambda: self.client().api.v2010.accounts(self.account_sid).fetch())
+        return Health(HealthState.DOWN, failed) if failed else Health(HealthState.HEALTHY)
 
 
 class TwilioSmsChannel(_TwilioChannel):
@@ -127,28 +91,12 @@ class TwilioSmsChannel(_TwilioChannel):
     from_field = "twilio_sms_from"
 
     def send(self, message: "Message", plaintext_body: str) -> Receipt:
-        try:
-            sent = self.client().messages.create(
+        sent = _sdk().delivered(
+            lambda: self.client().messages.create(
                 to=message.recipient, from_=self.from_number, body=plaintext_body
             )
-        except (TwilioException, requests.RequestException) as exc:
-            _raise_for(exc)
+        )
         return Receipt(provider_ref=str(sent.sid or ""))
-
-
-def voice_twiml(prompt: str, callback_url: str, language: str) -> str:
-    """The call: say the prompt, wait for one key, report it to ``callback_url``."""
-    code = (language or "en").split("-")[0].lower()
-    say_language = _SAY_LANGUAGES.get(code, "en-US")
-    with translation.override(code):
-        confirm = gettext("Press the pound key to confirm.")
-        goodbye = gettext("No input received. Goodbye.")
-    response = VoiceResponse()
-    gather = Gather(num_digits=1, finish_on_key="", action=callback_url, method="POST")
-    gather.say(f"{prompt} {confirm}".strip(), language=say_language)
-    response.append(gather)
-    response.say(goodbye, language=say_language)
-    return str(response)
 
 
 class TwilioVoiceChannel(_TwilioChannel):
@@ -163,21 +111,21 @@ class TwilioVoiceChannel(_TwilioChannel):
         return voice_callback_url(self.hook_name, token)
 
     def send(self, message: "Message", plaintext_body: str) -> Receipt:
-        twiml = voice_twiml(
+        sdk = _sdk()
+        twiml = sdk.voice_twiml(
             message.voice_prompt,
             self.callback_url(message.plaintext_voice_token()),
             message.language,
         )
-        try:
-            call = self.client().calls.create(
+        call = sdk.delivered(
+            lambda: self.client().calls.create(
                 to=message.recipient,
                 from_=self.from_number,
                 twiml=twiml,
                 timeout=_CALL_RING_SECONDS,
                 time_limit=_CALL_TIME_LIMIT_SECONDS,
             )
-        except (TwilioException, requests.RequestException) as exc:
-            _raise_for(exc)
+        )
         return Receipt(provider_ref=str(call.sid or ""))
 
     def parse_callback(self, request: HttpRequest) -> VoiceCallback | None:
@@ -188,8 +136,7 @@ class TwilioVoiceChannel(_TwilioChannel):
         signature = request.headers.get("X-Twilio-Signature", "")
         if token is None or not signature:
             return None
-        validator = RequestValidator(self.auth_token)
-        if not validator.validate(public_url(request), request.POST, signature, HMAC_SHA1):
+        if not _sdk().signed(self.auth_token, public_url(request), request.POST, signature):
             return None
         return VoiceCallback(
             token=token,

@@ -3,10 +3,8 @@
 No Django imports anywhere in this package: the on-premises agent reuses it.
 Connectors work on DNs found by ``find_user`` (exactly one match, escaped
 filter) and raise the typed errors of ``opensspr.directory.errors``.
+
+Import from the modules, not from here: the package itself loads nothing, so a
+server without a directory (the settings' model imports ``config``) never
+loads ldap3 and pyasn1 (about 13 MB a process).
 """
-
-from opensspr.directory.ldap.active_directory import ActiveDirectory, ad_config
-from opensspr.directory.ldap.config import LdapConfig, TlsMode
-from opensspr.directory.ldap.openldap import OpenLdapDirectory
-
-__all__ = ["ActiveDirectory", "LdapConfig", "OpenLdapDirectory", "TlsMode", "ad_config"]

@@ -24,7 +24,7 @@ from opensspr.directory.errors import (
 )
 from opensspr.directory.ldap.config import LdapConfig
 from opensspr.directory.ldap.connection import ServicePool, close, open_bound
-from opensspr.directory.values import DirectoryAccount
+from opensspr.directory.values import Attributes, DirectoryAccount
 
 MAX_USER_ID_LENGTH = 1024
 
@@ -32,8 +32,6 @@ MAX_USER_ID_LENGTH = 1024
 _TRANSIENT = {3, 51, 52, 80}
 SUCCESS, NO_SUCH_ATTRIBUTE, CONSTRAINT_VIOLATION, NO_SUCH_OBJECT = 0, 16, 19, 32
 INVALID_CREDENTIALS, INSUFFICIENT_ACCESS, UNWILLING, UNAVAILABLE_CRITICAL = 49, 50, 53, 12
-
-Attributes = dict[str, list[bytes]]
 
 
 def user_filter(config: LdapConfig, user_id: str) -> str:
@@ -187,3 +185,34 @@ def _typed(code: DirectoryCode, reason: str) -> DirectoryError:
     if code in (DirectoryCode.USER_NOT_FOUND, DirectoryCode.MULTIPLE_MATCHES):
         return DirectoryLookupError(reason, code=code)
     return DirectoryError(reason, code=code)
+
+
+def search(
+    connection: Connection,
+    base: str,
+    query: str = "(objectClass=*)",
+    attributes: list[str] | None = None,
+    *,
+    subtree: bool = False,
+    limit: int = 1,
+    controls: list | None = None,
+) -> tuple[int, list[tuple[str, Attributes]]]:
+    """The LDAP result code and the entries (raw values, lower-case names) of one search.
+
+    Every search carries a size and a time limit, like the connectors' own.
+    """
+    connection.search(
+        base,
+        query,
+        SUBTREE if subtree else BASE,
+        attributes=attributes or ["1.1"],
+        size_limit=limit,
+        time_limit=10,
+        controls=controls,
+    )
+    entries = []
+    for item in connection.response or []:
+        if item.get("type") == "searchResEntry":
+            raw = {k.lower(): list(v) for k, v in item.get("raw_attributes", {}).items()}
+            entries.append((item["dn"], raw))
+    return int(connection.result.get("result") or 0), entries

@@ -22,17 +22,18 @@ from ldap3.utils.dn import parse_dn
 
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
 from opensspr.directory.ldap import ad_codes, doctor_ad, doctor_openldap
+from opensspr.directory.ldap.common import search
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.connection import close, open_bound, translated
 from opensspr.directory.ldap.findings import (
-    SEVERITY_ORDER,
     Finding,
     Severity,
     error,
     gettext_noop,
     ok,
-    search,
+    ordered,
     warning,
+    worst,
 )
 
 __all__ = ["Finding", "Kind", "Severity", "diagnose", "worst"]
@@ -129,15 +130,6 @@ def _checks(
             )
         )
     return findings
-
-
-def ordered(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda finding: SEVERITY_ORDER.index(finding.severity))
-
-
-def worst(findings: Iterable[Finding]) -> Severity:
-    severities = {finding.severity for finding in findings}
-    return next((s for s in SEVERITY_ORDER if s in severities), Severity.OK)
 
 
 def _connected(config: LdapConfig, subject: str) -> Finding:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from ldap3 import Connection
 
 from opensspr.directory.ldap.active_directory import POLICY_HINTS_OID
-from opensspr.directory.ldap.common import Attributes, first_int, first_text
+from opensspr.directory.ldap.common import Attributes, first_int, first_text, search
 from opensspr.directory.ldap.config import LdapConfig
 from opensspr.directory.ldap.doctor_openldap import scope_missing
-from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, search, warning
+from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, warning
 
 OLD_POLICY_HINTS_OID = "1.2.840.113556.1.4.2066"
 SD_FLAGS_DACL = ("1.2.840.113556.1.4.801", True, b"\x30\x03\x02\x01\x04")

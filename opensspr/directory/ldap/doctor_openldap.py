@@ -12,9 +12,9 @@ not, and the entry is unchanged either way (not even ``modifyTimestamp``).
 
 from ldap3 import MODIFY_DELETE, Connection
 
-from opensspr.directory.ldap.common import first_int, first_text
+from opensspr.directory.ldap.common import first_int, first_text, search
 from opensspr.directory.ldap.config import LdapConfig
-from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, search, warning
+from opensspr.directory.ldap.findings import Finding, error, gettext_noop, ok, warning
 from opensspr.directory.ldap.ppolicy import PPOLICY_OID
 
 SUCCESS, NO_SUCH_ATTRIBUTE, NO_SUCH_OBJECT, INSUFFICIENT_ACCESS = 0, 16, 32, 50

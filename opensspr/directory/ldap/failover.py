@@ -21,7 +21,8 @@ from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUn
 from opensspr.directory.ldap.active_directory import ActiveDirectory
 from opensspr.directory.ldap.config import LdapConfig
 from opensspr.directory.ldap.openldap import OpenLdapDirectory
-from opensspr.directory.ldap.reader import DEFAULT_PAGE_SIZE, ChangeMark, DirectReader, Entry
+from opensspr.directory.ldap.reader import DirectReader
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, ChangeMark, Entry
 from opensspr.directory.values import AccountState, DirectoryPasswordPolicy
 
 Ldap = OpenLdapDirectory | ActiveDirectory

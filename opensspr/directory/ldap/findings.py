@@ -10,13 +10,9 @@ English, and the console translates the template and fills it again
 (``directory.doctor.ServerReport.shown``), in the administrator's language.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from ldap3 import BASE, SUBTREE, Connection
-
-from opensspr.directory.ldap.common import Attributes
 
 
 class Severity(StrEnum):
@@ -85,32 +81,10 @@ def _text(params: Mapping[str, object]) -> dict[str, str]:
     return {name: str(value) for name, value in params.items()}
 
 
-def search(
-    connection: Connection,
-    base: str,
-    query: str = "(objectClass=*)",
-    attributes: list[str] | None = None,
-    *,
-    subtree: bool = False,
-    limit: int = 1,
-    controls: list | None = None,
-) -> tuple[int, list[tuple[str, Attributes]]]:
-    """The LDAP result code and the entries (raw values, lower-case names) of one search.
+def ordered(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda finding: SEVERITY_ORDER.index(finding.severity))
 
-    Every search carries a size and a time limit, like the connectors' own.
-    """
-    connection.search(
-        base,
-        query,
-        SUBTREE if subtree else BASE,
-        attributes=attributes or ["1.1"],
-        size_limit=limit,
-        time_limit=10,
-        controls=controls,
-    )
-    entries = []
-    for item in connection.response or []:
-        if item.get("type") == "searchResEntry":
-            raw = {k.lower(): list(v) for k, v in item.get("raw_attributes", {}).items()}
-            entries.append((item["dn"], raw))
-    return int(connection.result.get("result") or 0), entries
+
+def worst(findings: Iterable[Finding]) -> Severity:
+    severities = {finding.severity for finding in findings}
+    return next((s for s in SEVERITY_ORDER if s in severities), Severity.OK)

@@ -41,14 +41,8 @@ from opensspr.directory.errors import (
 )
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.connection import ServicePool
-from opensspr.directory.ldap.reader import (
-    DEFAULT_PAGE_SIZE,
-    DirectReader,
-    Entry,
-    Page,
-    entries,
-    raw_pages,
-)
+from opensspr.directory.ldap.reader import DirectReader, entries, raw_pages
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, Entry, Page
 
 logger = logging.getLogger(__name__)
 

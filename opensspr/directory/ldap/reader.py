@@ -27,7 +27,6 @@ is read again by the next one (a mark never skips a change):
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from ldap3 import BASE, SUBTREE, Connection
@@ -35,37 +34,9 @@ from ldap3.utils.conv import to_unicode
 
 from opensspr.directory.ldap.common import SUCCESS, Attributes, error_for, first_text
 from opensspr.directory.ldap.connection import ServicePool
+from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, ChangeMark, Entry, Page
 
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
-DEFAULT_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Entry:
-    dn: str
-    attributes: Attributes  # lower-cased names -> raw values
-
-
-@dataclass(frozen=True)
-class ChangeMark:
-    """Where the last run stopped: ``kind`` is ``csn``, ``timestamp`` or ``usn``."""
-
-    kind: str
-    value: str
-    server: str = ""
-
-    def encode(self) -> str:
-        return f"{self.kind}|{self.server}|{self.value}"
-
-    @classmethod
-    def decode(cls, text: str) -> "ChangeMark | None":
-        parts = text.split("|", 2)
-        if len(parts) != 3 or not parts[2]:
-            return None
-        return cls(kind=parts[0], server=parts[1], value=parts[2])
-
-
-Page = list[tuple[str, dict[str, list[bytes]]]]  # (DN, raw values by the server's names)
 
 
 def paged_search(
@@ -214,22 +185,6 @@ def ad_mark(pool: ServicePool) -> ChangeMark | None:
     if not usn or not usn.isdigit():
         return None
     return ChangeMark("usn", usn, server=first_text(root, "dsServiceName") or "")
-
-
-def changed_filter(mark: ChangeMark) -> str:
-    """The filter clause that selects entries changed since ``mark`` (values are ours)."""
-    if mark.kind == "usn":
-        return f"(uSNChanged>={int(mark.value) + 1})"
-    if mark.kind == "csn":
-        return f"(entryCSN>={_safe(mark.value)})"
-    return f"(modifyTimestamp>={_safe(mark.value)})"
-
-
-def _safe(value: str) -> str:
-    """CSNs and timestamps are digits, letters, '.', '#', '+' and 'Z': refuse anything else."""
-    if not all(c.isalnum() or c in ".#+-" for c in value):
-        raise ValueError("malformed change mark")
-    return value
 
 
 class DirectReader:
