@@ -147,7 +147,8 @@ class DirectorySettings(models.Model):
         help_text=_(
             "Active Directory only: send the policy-hints control, so a reset obeys password "
             "history and minimum age like the person's own change. Needs Windows Server 2016 "
-            "or later, or Samba 4.21 or later; a domain controller without it refuses resets."
+            "or later (Samba, 4.22 included, lacks it); a domain controller without it refuses "
+            "resets."
         ),
     )
     sync_interval_minutes = models.PositiveIntegerField(

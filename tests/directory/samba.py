@@ -54,7 +54,7 @@ class SambaDc:
 
     @cached_property
     def supports_policy_hints(self) -> bool:
-        """Whether this Samba knows LDAP_SERVER_POLICY_HINTS (4.21 and later do)."""
+        """Whether this DC lists LDAP_SERVER_POLICY_HINTS (Samba 4.17 and 4.22 don't)."""
         from opensspr.directory.ldap.active_directory import POLICY_HINTS_OID
 
         admin = self.admin()

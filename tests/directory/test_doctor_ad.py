@@ -41,7 +41,7 @@ def test_policy_hints_the_dc_lacks(samba_dc, ad_user) -> None:
     )
     if samba_dc.supports_policy_hints:
         assert finding.severity is Severity.OK
-    else:  # Samba before 4.21: every reset with the control would be refused
+    else:  # Samba (4.17 and 4.22 alike): every reset with the control would be refused
         assert finding.severity is Severity.ERROR
         assert "turn off" in finding.fix
         off = by_code(run(samba_dc, [samba.PEOPLE], policy_hints=False), "policy_hints_off")

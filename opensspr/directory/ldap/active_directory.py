@@ -84,7 +84,7 @@ def encode_password(password: str) -> bytes:
 class ActiveDirectory(LdapDirectoryBase):
     """Reset, change, unlock and state for Active Directory and Samba AD.
 
-    ``policy_hints=False`` is for DCs without the control (Samba before 4.21):
+    ``policy_hints=False`` is for DCs without the control (Samba, 4.22 included):
     a reset then applies length and complexity but not history or minimum age,
     like any administrator reset. With it on (the default) such a DC refuses
     every reset with ``policy_control_unsupported``, never silently skipping policy.

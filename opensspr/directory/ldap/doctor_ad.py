@@ -77,11 +77,12 @@ def check_hints(root: Attributes, *, policy_hints: bool) -> Finding:
             "rootDSE",
             gettext_noop(
                 "The domain controller does not support the policy-hints control, so it refuses "
-                "every reset (Samba before 4.21, Windows before Server 2016)."
+                "every reset (Samba, 4.22 included; Windows before Server 2016)."
             ),
             gettext_noop(
-                "Upgrade the domain controllers, or turn off 'apply history and minimum age to "
-                "resets' (resets then skip history and minimum age)."
+                "Upgrade Windows domain controllers to Server 2016 or later; on Samba, turn off "
+                "'apply history and minimum age to resets' (resets then skip history and "
+                "minimum age)."
             ),
         )
     if supported:
@@ -100,7 +101,7 @@ def check_hints(root: Attributes, *, policy_hints: bool) -> Finding:
             "The DC lacks policy hints and they are off: resets skip history and minimum age."
         ),
         gettext_noop(
-            "Upgrade the domain controllers to Windows Server 2016 or Samba 4.21, then turn it on."
+            "Where the DCs run Windows, upgrade them to Server 2016 or later, then turn it on."
         ),
     )
 
