@@ -155,33 +155,60 @@ class DatabaseStore:
 
         Rules with a quiet reset keep their own path (``take``), one by one.
         """
+        return self.take_many_peeking(takes, (), now, reserve=reserve)[0]
+
+    def take_many_peeking(
+        self,
+        takes: Sequence[tuple[Rule, str]],
+        peeks: Sequence[tuple[Rule, str]],
+        now: datetime,
+        *,
+        reserve: bool,
+    ) -> tuple[list[Reservation], list[datetime | None]]:
+        """``take_many``, and the active penalty of each (rule, digest) in ``peeks``, read by
+        the statement that locks the taken subjects (``blocked_until`` without a statement of
+        its own). A peeked subject's row is created if missing, like a taken one's."""
         if any(rule.quiet_reset for rule, _digest in takes):  # their own path, in ``take``
-            return self._one_by_one(takes, now, reserve=reserve)
+            done = self._one_by_one(takes, now, reserve=reserve)
+            return done, [self.blocked_until(rule, digest, now) for rule, digest in peeks]
         with transaction.atomic(savepoint=False):
-            rows = _locked_rows({(rule.scope, digest) for rule, digest in takes})
-            pairs = [(rule, rows[(rule.scope, digest)]) for rule, digest in takes]
-            counts = _counts(pairs, now)
-            taken: list[tuple[Rule, Subject, Use, int, bool, datetime | None]] = []
-            refused: Reservation | None = None
-            over: tuple[Rule, Subject] | None = None
-            for (rule, row), (stored, oldest) in zip(pairs, counts, strict=True):
-                earlier = [t for t in taken if t[0].name == rule.name and t[1] is row]
-                count = stored + len(earlier)
-                if until := _active_block(row, now):
-                    refused = Reservation(rule, row.key, Verdict(False, until))
-                    break
-                if count >= rule.max_uses() and not (reserve and rule.penalty):
-                    over = (rule, row)
-                    break
-                until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
-                penalised = until is not None
-                if penalised:
-                    row.save()
-                use = Use(subject=row, rule=rule.name, at=now)
-                taken.append((rule, row, use, count + 1, penalised, until))
-            Use.objects.bulk_create([t[2] for t in taken])  # those before a refusal count
-            if over is not None:
-                refused = self._refuse(*over, now)
+            subjects = {(rule.scope, digest) for rule, digest in [*takes, *peeks]}
+            rows = _locked_rows(subjects)
+            done = self._take_locked(takes, rows, now, reserve=reserve)
+        blocks = [_active_block(rows[(rule.scope, digest)], now) for rule, digest in peeks]
+        return done, blocks
+
+    def _take_locked(
+        self,
+        takes: Sequence[tuple[Rule, str]],
+        rows: dict[tuple[str, str], Subject],
+        now: datetime,
+        *,
+        reserve: bool,
+    ) -> list[Reservation]:
+        pairs = [(rule, rows[(rule.scope, digest)]) for rule, digest in takes]
+        counts = _counts(pairs, now)
+        taken: list[tuple[Rule, Subject, Use, int, bool, datetime | None]] = []
+        refused: Reservation | None = None
+        over: tuple[Rule, Subject] | None = None
+        for (rule, row), (stored, oldest) in zip(pairs, counts, strict=True):
+            earlier = [t for t in taken if t[0].name == rule.name and t[1] is row]
+            count = stored + len(earlier)
+            if until := _active_block(row, now):
+                refused = Reservation(rule, row.key, Verdict(False, until))
+                break
+            if count >= rule.max_uses() and not (reserve and rule.penalty):
+                over = (rule, row)
+                break
+            until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
+            penalised = until is not None
+            if penalised:
+                row.save()
+            use = Use(subject=row, rule=rule.name, at=now)
+            taken.append((rule, row, use, count + 1, penalised, until))
+        Use.objects.bulk_create([t[2] for t in taken])  # those before a refusal count
+        if over is not None:
+            refused = self._refuse(*over, now)
         done = [
             Reservation(
                 rule,

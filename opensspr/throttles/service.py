@@ -113,6 +113,28 @@ def reserve_many(
     return _take_many(takes, now, reserve=True)
 
 
+def reserve_many_peeking(
+    takes: Sequence[tuple[Rule, str]],
+    peeks: Sequence[tuple[Rule, str]],
+    *,
+    now: datetime | None = None,
+) -> tuple[list[Reservation], list[datetime | None]]:
+    """``reserve_many``, and ``blocked_until`` of each (rule, key) in ``peeks`` (a pause to
+    look at before going on). On the database the look rides in the statement that locks
+    the reserved subjects; elsewhere it is asked on its own."""
+    at = now or clock.now()
+    stores = {type(store_for(rule.scope)) for rule, _key in [*takes, *peeks]}
+    if stores == {DatabaseStore}:
+        return _DATABASE.take_many_peeking(
+            [(rule, digest(rule.scope, key)) for rule, key in takes],
+            [(rule, digest(rule.scope, key)) for rule, key in peeks],
+            at,
+            reserve=True,
+        )
+    pauses = [blocked_until(rule, key, now=at) for rule, key in peeks]
+    return _take_many(takes, at, reserve=True), pauses
+
+
 def give_back_many(reservations: Sequence[Reservation]) -> None:
     """``give_back`` each; those in the database in one statement where they can."""
     in_database = [r for r in reservations if isinstance(store_for(r.rule.scope), DatabaseStore)]

@@ -25,6 +25,7 @@ from opensspr.resets.flow import (
 )
 from opensspr.resets.models import FlowState, Operation
 from opensspr.signin.services import SignInOutcome, sign_in
+from opensspr.throttles.models import Use
 from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import (
     DEFAULT_PASSWORD,
@@ -194,9 +195,10 @@ def test_a_person_who_mistypes_waits_seconds_and_the_same_code_still_works(jan, 
         submit_verification(handle=view.handle, answer=code, meta=meta)
     assert early.value.retry_after == 20
     assert not isinstance(early.value, FlowBlockedError)
-    # Asking for a new code the same way meanwhile is paused too.
+    # Asking for a new code the same way meanwhile is paused too, and spends no contact check.
     with pytest.raises(FlowError, match="paused"):
         begin_verification(handle=view.handle, kind=K.EMAIL, contact="jan@mail.example", meta=meta)
+    assert not Use.objects.filter(rule__endswith=".contact_checks").exists()
     clock.advance(seconds=20)
     view = submit_verification(handle=view.handle, answer=code, meta=meta)
     assert view.state == FlowState.NEW_PASSWORD

@@ -211,3 +211,36 @@ def test_blocks_of_a_whole_directory_are_matched_against_the_few_active_ones(
         blocks = service.list_blocks(Scope.SSPR, people)
     assert list(blocks) == [people[1234]]
     assert blocks[people[1234]].by == "sspr.questions"
+
+
+def test_a_reservation_looks_at_another_subjects_pause_without_counting_it(store, clock):
+    """The reset's send step reserves contact checks and looks at the way's pause at once."""
+    for _ in range(4):
+        service.reserve(GUESSES, JAN)
+    checks = [(rules.SSPR_CONTACT_CHECKS_PER_FLOW, "41")]
+    for _ in range(3):  # looking, however often, spends nothing of the looked-at limit
+        taken, (paused,) = service.reserve_many_peeking(checks[:0], [(GUESSES, JAN)])
+        assert taken == [] and paused is None
+    assert service.reserve(GUESSES, JAN).blocks_on_failure  # still the 5th, not the 8th
+    taken, (paused,) = service.reserve_many_peeking(checks, [(GUESSES, JAN)])
+    assert [r.allowed for r in taken] == [True]
+    assert paused == clock.now + timedelta(hours=24)
+    assert service.reserve_many_peeking(checks, [(GUESSES, "piet@contoso.example")])[1] == [None]
+
+
+def test_looking_at_a_pause_rides_in_the_reservations_statements(clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    service.reserve(GUESSES, JAN)
+    takes = [
+        (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, "192.0.2.7"),
+        (rules.SSPR_CONTACT_CHECKS_PER_FLOW, "41"),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        taken, (paused,) = service.reserve_many_peeking(takes, [(GUESSES, JAN)])
+    assert all(r.allowed for r in taken) and paused is None
+    data = [
+        q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(data) == 3, [q["sql"] for q in data]  # lock (and look), count, insert

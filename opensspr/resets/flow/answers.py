@@ -42,8 +42,8 @@ from opensspr.resets.flow.events import (
 )
 from opensspr.resets.flow.gates import COUNTED_PER_ANSWER, gate_context
 from opensspr.resets.flow.recheck import recheck
-from opensspr.resets.flow.transitions import Step, advance, load_flow
-from opensspr.resets.flow.view import FlowView, open_challenge, view
+from opensspr.resets.flow.transitions import Step, advance, load_flow_to_answer
+from opensspr.resets.flow.view import FlowView, view
 from opensspr.resets.models import Challenge, ResetFlow
 from opensspr.throttles import rules, service
 from opensspr.throttles.base import Reservation
@@ -56,9 +56,8 @@ FAILURE = limit_name(rules.SSPR_VERIFY_FAILURE)
 def submit_verification(*, handle: str, answer: Answer, meta: RequestMeta) -> FlowView:
     """Check the answer to the open challenge; pass the gate or count a failure."""
     now = clock.now()
-    flow = load_flow(handle, now, Step.PASS_GATE)
+    flow, challenge = load_flow_to_answer(handle, now, Step.PASS_GATE)
     meta = flow_meta(flow, meta)
-    challenge = open_challenge(flow, now)
     if challenge is None:
         raise FlowError("code_expired")
     kind = MethodKind(challenge.kind)

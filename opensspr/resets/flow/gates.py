@@ -24,7 +24,7 @@ from opensspr.methods.registry import get_method
 from opensspr.policy.kinds import MethodKind
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.events import audit, block, flow_meta, paused_until
+from opensspr.resets.flow.events import audit, block, failure_subject, flow_meta, paused_until
 from opensspr.resets.flow.recheck import ensure_directory_reachable
 from opensspr.resets.flow.transitions import Step, advance, load_flow
 from opensspr.resets.flow.view import FlowView, available_options, view
@@ -97,22 +97,27 @@ def _within_phone_budget(
 
 
 def _reserve_contact_check(
-    flow: ResetFlow, meta: RequestMeta, now: datetime
+    flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime
 ) -> tuple[Reservation, ...]:
     """A typed address or number is about to be compared: reserve a mismatch, per flow and
     per client address (given back when it matches).
 
     Never against the person (A21): three mismatches end this flow (a new one needs the
     captcha again), twenty an hour from one address say "not now". Reserved before the
-    compare, so parallel guesses can't pass the limits.
+    compare, so parallel guesses can't pass the limits. The way's pause (wrong answers
+    with ``kind``) is looked at in the same statements; paused, nothing is kept.
     """
-    taken = service.reserve_many(
+    taken, (paused,) = service.reserve_many_peeking(
         [
             (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, meta.ip_address or "-"),
             (rules.SSPR_CONTACT_CHECKS_PER_FLOW, str(flow.pk)),
         ],
+        [(rules.SSPR_VERIFY_FAILURE, failure_subject(flow, meta, now, kind.value))],
         now=now,
     )
+    if paused is not None:
+        service.give_back_many(taken)  # nothing will be compared
+        _stop_if_paused(paused, now)
     if len(taken) == 1 and not taken[0].allowed:
         raise FlowError("try_later")
     per_address, per_flow = taken
@@ -120,6 +125,16 @@ def _reserve_contact_check(
         service.give_back(per_address)
         block(flow, meta, now, why="contact_checks", reason="too_many_contact_checks")
     return per_address, per_flow
+
+
+def _stop_if_paused(until: datetime | None, now: datetime) -> None:
+    """Wrong answers this way: a short pause is waited out; after a day's worth the others
+    stay open (attack A21)."""
+    if until is None:
+        return
+    if (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
+        raise FlowError("paused", retry_after=wait)
+    raise FlowError("method_paused")
 
 
 def _may_send(flow: ResetFlow, kind: MethodKind, meta: RequestMeta, now: datetime) -> bool:
@@ -146,20 +161,17 @@ def begin_verification(
     now = clock.now()
     flow = load_flow(handle, now, Step.BEGIN_GATE)
     meta = flow_meta(flow, meta)
-    if until := paused_until(flow, meta, now, kind.value):
-        # Wrong answers this way: a short pause is waited out; after a day's worth the
-        # others stay open (attack A21).
-        if (wait := rules.VERIFY_PAUSES.wait(until, now)) is not None:
-            raise FlowError("paused", retry_after=wait)
-        raise FlowError("method_paused")
     policy = get_sspr_policy()
     options = available_options(flow, policy)
     option = next((o for o in options if o.kind == kind), None)
     method = get_method(kind)
+    needs_contact = option is not None and option.needs_contact
+    if not needs_contact:  # a typed contact's reservation looks at the pause itself
+        _stop_if_paused(paused_until(flow, meta, now, kind.value), now)
     if option is None or method is None:
         raise FlowError("method_unavailable")
     ensure_directory_reachable(flow)
-    checks = _reserve_contact_check(flow, meta, now) if option.needs_contact else ()
+    checks = _reserve_contact_check(flow, kind, meta, now) if needs_contact else ()
     ctx = gate_context(
         flow,
         meta,

@@ -56,6 +56,35 @@ def _annotations() -> dict[str, Any]:
 _ANNOTATIONS = cache(_annotations)
 
 
+def find_flow_with_challenge(handle: str, now: datetime) -> tuple[ResetFlow, Challenge | None]:
+    """``find_flow`` with the flow's open challenge (``view.open_challenge``), read together
+    in one query for the step that answers it; the flow alone when none is open.
+
+    The query starts from the challenge and joins its flow and user: the flow's row is
+    joined under its table's own name, so the stored facts read as in ``find_flow``.
+    """
+    challenge = (
+        Challenge.objects.select_related("flow", "flow__user")
+        .annotate(**stored_facts_annotations(ResetFlow._meta.db_table, "user_id"))
+        .filter(
+            flow__handle_digest=handle_digest(handle[:100]),
+            consumed_at__isnull=True,
+            expires_at__gt=now,
+        )
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if challenge is None:
+        return find_flow(handle, now), None
+    flow = challenge.flow
+    flow.has_unconsumed = True  # type: ignore[attr-defined]  # this one (find_flow's annotation)
+    if flow.user is not None:
+        keep_stored_facts(flow.user, {name: getattr(challenge, name) for name in FACT_COLUMNS})
+    if flow.expires_at <= now and flow.state not in ENDED:
+        raise FlowError("flow_expired")
+    return flow, challenge
+
+
 def find_flow(handle: str, now: datetime) -> ResetFlow:
     """The live flow behind ``handle`` (its user and the user's stored facts loaded with
     it, in one query), or ``FlowError``."""

@@ -20,8 +20,8 @@ from enum import StrEnum
 from django.db.models import F
 
 from opensspr.resets.flow.errors import FlowError
-from opensspr.resets.flow.handles import find_flow, new_handle
-from opensspr.resets.models import FlowState, ResetFlow
+from opensspr.resets.flow.handles import find_flow, find_flow_with_challenge, new_handle
+from opensspr.resets.models import Challenge, FlowState, ResetFlow
 
 
 class Step(StrEnum):
@@ -93,6 +93,16 @@ def load_flow(handle: str, now: datetime, step: Step | None = None) -> ResetFlow
     if step is not None and not may_take(flow, step):
         raise FlowError("wrong_step")
     return flow
+
+
+def load_flow_to_answer(
+    handle: str, now: datetime, step: Step
+) -> tuple[ResetFlow, Challenge | None]:
+    """``load_flow`` and the flow's open challenge, in one query (``find_flow_with_challenge``)."""
+    flow, challenge = find_flow_with_challenge(handle, now)
+    if not may_take(flow, step):
+        raise FlowError("wrong_step")
+    return flow, challenge
 
 
 def advance(flow: ResetFlow, step: Step, **changes: object) -> str:
