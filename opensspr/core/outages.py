@@ -20,9 +20,10 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     """Redis refused or timing out: known once the client is loaded, which is also the only
     way one of its errors can exist. The embedded set-up never loads it (about 8 MB)."""
     exceptions = sys.modules.get("redis.exceptions")
-    if exceptions is None:
-        return ()
-    return (exceptions.ConnectionError, exceptions.TimeoutError)
+    # While another thread imports it the module may be half built: what isn't there yet
+    # can't have been raised either.
+    found = (getattr(exceptions, name, None) for name in ("ConnectionError", "TimeoutError"))
+    return tuple(error for error in found if isinstance(error, type))
 
 
 def register_outage_errors(*errors: type[BaseException]) -> None:

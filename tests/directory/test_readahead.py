@@ -2,12 +2,15 @@
 same entries as reading here, one child for a run's reads, errors raised here as if the
 read had run here, and no child left behind however a read ends."""
 
+import io
+import marshal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from opensspr.directory.errors import DirectoryError, DirectoryUnavailableError
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
+from opensspr.directory.ldap import readahead
 from opensspr.directory.ldap.connection import ServicePool
 from opensspr.directory.ldap.readahead import ReadAheadReader
 from opensspr.directory.ldap.reader import DirectReader
@@ -111,3 +114,65 @@ def test_without_a_usable_interpreter_the_read_runs_here(readers, ldap_user, mon
     read = [e.dn for e in ahead.search(slapd.PEOPLE, "(uid=*)", WANTED)]
     assert read == [e.dn for e in here.search(slapd.PEOPLE, "(uid=*)", WANTED)]
     assert _children() == before
+
+
+def test_a_child_that_starts_but_cannot_serve_leaves_the_read_to_this_process(
+    readers, ldap_user, monkeypatch
+):
+    ahead, here = readers
+    ldap_user()
+    monkeypatch.setattr("sys.executable", "/bin/false")  # starts, never says it is ready
+    before = _children()
+    read = [e.dn for e in ahead.search(slapd.PEOPLE, "(uid=*)", WANTED)]
+    assert read == [e.dn for e in here.search(slapd.PEOPLE, "(uid=*)", WANTED)]
+    assert _children() == before
+
+
+def test_an_unexpected_failure_in_the_child_comes_back_as_a_directory_error(
+    slapd_server, monkeypatch
+):
+    """What the child answers is plain text (marshal refuses our StrEnum codes)."""
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(readahead, "raw_pages", broken)
+    config = slapd.openldap_config(slapd_server)
+    fields = {k: str(v) if k == "tls" else v for k, v in vars(config).items()}
+    requests = io.BytesIO(marshal.dumps((fields, slapd.PEOPLE, "(uid=*)", WANTED, 10, 10)))
+    out = io.BytesIO()
+    readahead._serve(requests, out)
+    out.seek(0)
+    assert readahead._answer(out) == ("ready", None)
+    kind, payload = readahead._answer(out)
+    assert (kind, payload) == ("error", ("DirectoryError", "directory_error", "KeyError"))
+    error = readahead._error(payload)
+    assert type(error) is DirectoryError and error.code == DirectoryCode.UNEXPECTED
+
+
+def test_the_child_reads_from_the_server_the_mark_was_read_from(slapd_server, ldap_user):
+    """A name may resolve to several servers: the child gets the address, and the certificate
+    is still checked against the configured name."""
+    ldap_user()
+    config = slapd.openldap_config(slapd_server, host="localhost")
+    reader = ReadAheadReader(ServicePool(config), active_directory=False)
+    try:
+        reader.mark(slapd.SUFFIX)
+        pinned = reader._pinned()
+        assert pinned["host"] in ("127.0.0.1", "::1")
+        assert pinned["server_name"] == slapd.SERVER_NAME
+        assert list(reader.search(slapd.PEOPLE, "(uid=*)", WANTED))
+    finally:
+        reader.close()
+
+
+def test_closing_during_a_read_ends_the_child(readers, ldap_user):
+    ahead, _here = readers
+    for _ in range(3):
+        ldap_user()
+    before = _children()
+    pages = ahead.search(slapd.PEOPLE, "(uid=*)", WANTED, page_size=1)
+    next(pages)  # sync failed here, its generator still held by the traceback
+    ahead.close()
+    assert _children() - before == set()
+    pages.close()

@@ -24,6 +24,8 @@ No Django here either: the child imports only ``opensspr.directory.ldap``.
 
 import logging
 import marshal
+import select
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -59,20 +61,27 @@ _ERRORS: dict[str, type[DirectoryError]] = {
 }
 
 Request = tuple[dict[str, Any], str, str, list[str], int, int]  # the config's fields, the search
+#: How long a new child may take to import what it needs and say so (about 0.12 s here).
+READY_SECONDS = 15.0
 
 
 class ReadAheadReader(DirectReader):
     """``DirectReader`` whose paged reads run in a child process (module docstring).
 
     One child serves every read of a run, one after the other, so a run starts
-    one interpreter, not one per search base. A read that doesn't finish (an
-    error, or sync stopping early) ends the child, which may be mid-page; the
-    next read starts a fresh one.
+    one interpreter, not one per search base. It reads from the very server this
+    process read the change mark from (its address, pinned; the certificate is
+    still checked against the configured name): a name that resolves to several
+    domain controllers must not give the mark of one and the entries of another.
+    A read that doesn't finish (an error, or sync stopping early) ends the child,
+    which may be mid-page; the next read starts a fresh one. A read begun while
+    another is still being taken runs in this process.
     """
 
     def __init__(self, pool: ServicePool, *, active_directory: bool) -> None:
         super().__init__(pool, active_directory=active_directory)
         self._child: subprocess.Popen[bytes] | None = None
+        self._reading = False
 
     def search(
         self,
@@ -84,32 +93,51 @@ class ReadAheadReader(DirectReader):
         time_limit: int = 30,
     ) -> Iterator[Entry]:
         wanted = list(attributes)
-        child = self._child or self._start()
+        child = None if self._reading else (self._child or self._start())
         if child is None:
             yield from super().search(
                 base, search_filter, wanted, page_size=page_size, time_limit=time_limit
             )
             return
-        config = {k: str(v) if k == "tls" else v for k, v in vars(self.pool.config).items()}
-        finished = False
+        finished, self._reading = False, True
         try:
-            _send(child, (config, base, search_filter, wanted, page_size, time_limit))
+            _send(child, (self._pinned(), base, search_filter, wanted, page_size, time_limit))
             for page in _pages(child):
                 yield from entries(page)
             finished = True
         finally:
-            if not finished:
+            self._reading = False
+            if not finished and self._child is child:
                 self._stop(mid_read=True)
 
+    def _pinned(self) -> dict[str, Any]:
+        """The config's fields, its host replaced by the address the pool is connected to."""
+        config = {k: str(v) if k == "tls" else v for k, v in vars(self.pool.config).items()}
+        with self.pool.connection() as connection:  # the one the mark was just read over
+            peer = connection.socket.getpeername()[0] if connection.socket else None
+        if peer:
+            config["server_name"] = config["server_name"] or config["host"]
+            config["host"] = peer
+        return config
+
     def _start(self) -> subprocess.Popen[bytes] | None:
+        """A child that said it is ready, or None (then this process reads, only slower)."""
         try:
-            self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            # -P: nothing from the working folder shadows a module the child imports.
+            child = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                [sys.executable, "-P", "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
             )
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # no usable interpreter here
             logger.warning("sync reads in this process, without read-ahead: %s", type(exc).__name__)
             return None
-        return self._child
+        self._child = child
+        if _ready(child):
+            return child
+        logger.warning("sync reads in this process: the read-ahead process did not start")
+        self._stop(mid_read=True)
+        return None
 
     def _stop(self, *, mid_read: bool = False) -> None:
         child, self._child = self._child, None
@@ -129,8 +157,18 @@ class ReadAheadReader(DirectReader):
         child.stdout.close()
 
     def close(self) -> None:
-        self._stop()
+        self._stop(mid_read=self._reading)  # a read cut short by an error may still be open
         super().close()
+
+
+def _ready(child: subprocess.Popen[bytes]) -> bool:
+    """Whether the child's first answer, within ``READY_SECONDS``, is ``ready``."""
+    assert child.stdout is not None
+    try:
+        waiting, _, _ = select.select([child.stdout], [], [], READY_SECONDS)
+    except (OSError, ValueError):
+        return False
+    return bool(waiting) and _answer(child.stdout)[0] == "ready"
 
 
 def _send(child: subprocess.Popen[bytes], request: Request) -> None:
@@ -171,7 +209,9 @@ def _error(payload: tuple[str, str, str]) -> DirectoryError:
 
 
 def _serve(requests: IO[bytes], out: IO[bytes]) -> None:
-    """The child's whole life: answer each request on ``requests`` until it closes."""
+    """The child's whole life: say it is ready, then answer each request until stdin closes."""
+    marshal.dump(("ready", None), out)
+    out.flush()
     pool: ServicePool | None = None
     try:
         while True:
@@ -190,7 +230,11 @@ def _serve(requests: IO[bytes], out: IO[bytes]) -> None:
 
 
 def _read(pool: ServicePool, request: Request, out: IO[bytes]) -> tuple[str, Any]:
-    """Write every page of one request to ``out``; what to answer after them."""
+    """Write every page of one request to ``out``; what to answer after them.
+
+    Every value of an answer is a plain ``str``: ``marshal`` refuses subclasses (our
+    codes are ``StrEnum`` members).
+    """
     _fields, base, search_filter, attributes, page_size, time_limit = request
     try:
         with pool.connection() as connection:
@@ -206,20 +250,27 @@ def _read(pool: ServicePool, request: Request, out: IO[bytes]) -> tuple[str, Any
                 out.flush()
     except DirectoryError as exc:
         return "error", (type(exc).__name__, str(exc.code), _reason(exc))
-    except OSError:
-        raise  # our pipe: the parent is gone
     except Exception as exc:  # named by class only: messages can quote requests
-        return "error", ("DirectoryError", DirectoryCode.UNEXPECTED, type(exc).__name__)
+        return "error", ("DirectoryError", str(DirectoryCode.UNEXPECTED), type(exc).__name__)
     return "done", None
 
 
 def _reason(exc: DirectoryError) -> str:
     """Our errors' reasons are ours (class names and fixed words), safe to carry over."""
-    return exc.args[0] if exc.args else ""
+    return str(exc.args[0]) if exc.args else ""
+
+
+def main() -> None:
+    """``python -P -m opensspr.directory.ldap.readahead``: the child."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
+    # Buffered both ways, whatever PYTHONUNBUFFERED says: a raw pipe may write or read
+    # short, and marshal takes a short write as a whole one.
+    try:
+        with open(0, "rb", closefd=False) as requests, open(1, "wb", closefd=False) as out:
+            _serve(requests, out)
+    except BrokenPipeError:
+        sys.exit(1)  # the parent stopped reading: nothing more to do
 
 
 if __name__ == "__main__":
-    try:
-        _serve(sys.stdin.buffer, sys.stdout.buffer)
-    except BrokenPipeError:
-        sys.exit(1)  # the parent stopped reading: nothing more to do
+    main()

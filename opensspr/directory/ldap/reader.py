@@ -1,8 +1,9 @@
 """Paged reads of whole subtrees for sync, and the directory's change marks.
 
 No Django here: the agent runs these reads for a server that can't reach
-the directory (``DirectReader`` is what both the server in direct mode and
-the agent use). A read is a Simple Paged Results
+the directory (``DirectReader``; the server in direct mode uses its subclass
+``readahead.ReadAheadReader``, which runs the same reads in a child process).
+A read is a Simple Paged Results
 search (RFC 2696) over the service account's pooled connection, yielding raw
 attribute values. ldap3 decodes every entry twice, into ``raw_attributes`` and a
 text copy in ``attributes``; sync reads only the raw values, and the text copy
