@@ -125,7 +125,7 @@ class User(AbstractBaseUser):
     temporary_password_expires_at = models.DateTimeField(
         _("temporary password expires"), null=True, blank=True, editable=False
     )
-    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    created_at = models.DateTimeField(_("created"), db_default=Now(), editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -264,3 +264,17 @@ def test_temporary_password_for_a_synced_user_is_refused_clearly(client, user_fa
     )
     assert response.status_code == 200
     assert "can&#x27;t be reached or isn&#x27;t configured" in response.content.decode()
+
+
+def test_every_inline_names_its_plural_itself():
+    """Django makes an inline's plural by adding an English "s" to a translated singular:
+    "Beheerdersrols" in Dutch. Every inline that names itself names its plural too."""
+    from opensspr.console.site import console_site
+
+    unnamed = [
+        f"{type(model_admin).__name__}.{inline.__name__}"
+        for model_admin in console_site._registry.values()
+        for inline in model_admin.inlines
+        if "verbose_name" in vars(inline) and "verbose_name_plural" not in vars(inline)
+    ]
+    assert not unnamed

@@ -314,3 +314,13 @@ def test_dutch_plurals_and_placeholders_render():
         two = translation.ngettext("%d account unlocked.", "%d accounts unlocked.", 2) % 2
     assert one == "1 account ontgrendeld."
     assert two == "2 accounts ontgrendeld."
+
+
+def test_djangos_own_labels_that_its_dutch_catalogue_lacks_read_dutch():
+    """Django 6.1's empty-choice label on every console select (``core/upstream_strings``)."""
+    from django.db.models.fields import BLANK_CHOICE_LABEL
+
+    with translation.override("nl"):
+        assert str(BLANK_CHOICE_LABEL) == "- Kies een optie -"
+    with translation.override("en"):
+        assert str(BLANK_CHOICE_LABEL) == "- Select an option -"

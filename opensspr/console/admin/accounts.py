@@ -84,6 +84,7 @@ class RoleInline(admin.StackedInline):
     model = RoleAssignment
     extra = 0
     verbose_name = _("administrator role")
+    verbose_name_plural = _("administrator roles")  # else Django adds an English "s"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
