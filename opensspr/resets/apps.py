@@ -16,8 +16,12 @@ class ResetsConfig(AppConfig):
         from opensspr.resets import admin_reset  # noqa: PLC0415 (app registry)
         from opensspr.resets.flow import writeback as reset_writeback  # noqa: PLC0415 (as above)
         from opensspr.resets.helpdesk import process_help_requests  # noqa: PLC0415 (app registry)
+        from opensspr.throttles.housekeeping import purge_idle_due  # noqa: PLC0415 (as above)
 
         register_due_work(process_help_requests)
+        # Throttles sit below the apps and can't register their own periodic work: the
+        # rows a reset's steps leave (contact checks, looked-at pauses) go from here.
+        register_due_work(purge_idle_due)
         # An unreachable directory is an outage (503), wherever it surfaces uncaught. (The
         # directory app would be the natural home of this line.)
         register_outage_errors(DirectoryUnavailableError)

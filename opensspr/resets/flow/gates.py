@@ -105,7 +105,8 @@ def _reserve_contact_check(
     Never against the person (A21): three mismatches end this flow (a new one needs the
     captcha again), twenty an hour from one address say "not now". Reserved before the
     compare, so parallel guesses can't pass the limits. The way's pause (wrong answers
-    with ``kind``) is looked at in the same statements; paused, nothing is kept.
+    with ``kind``) is looked at in the same statements; paused, nothing is kept (a
+    parallel request may count the two checks in the moment before they are given back).
     """
     taken, (paused,) = service.reserve_many_peeking(
         [
@@ -170,8 +171,12 @@ def begin_verification(
         _stop_if_paused(paused_until(flow, meta, now, kind.value), now)
     if option is None or method is None:
         raise FlowError("method_unavailable")
-    ensure_directory_reachable(flow)
     checks = _reserve_contact_check(flow, kind, meta, now) if needs_contact else ()
+    try:  # after the pause (a paused way says so first), before anything is compared
+        ensure_directory_reachable(flow)
+    except FlowError:
+        service.give_back_many(checks)
+        raise
     ctx = gate_context(
         flow,
         meta,

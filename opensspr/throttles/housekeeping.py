@@ -1,0 +1,73 @@
+"""Forgetting throttle subjects that hold nothing any more (the worker's periodic work).
+
+Every subject that was ever counted keeps a row: each reset flow's contact checks,
+each client address, each typed user ID's failures per method and kind of network
+(the send step looks at that pause in the statement that locks its contact checks,
+which creates the row). A row with no use left, no penalty in force, no back-off
+level and no remembered repeat says nothing a missing row wouldn't: it goes.
+
+Safe against a take running at the same moment (attack A2's counts must never be
+lost): the idle rows are locked first, skipping any a take holds; only then are they
+deleted, by a second statement that looks at their uses again. A take holds its
+subject's row lock from its upsert until its uses are committed, so once the lock is
+ours no use can arrive unseen, and a take waiting for it finds the row gone and
+makes a fresh one. SQLite runs one writer at a time anyway.
+"""
+
+import threading
+import time
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from opensspr.core import clock
+from opensspr.throttles.models import Subject, Use
+
+#: The periodic call runs this often at most per process (the table has no index for
+#: "idle", and nothing is urgent about it), and deletes at most this many rows a turn.
+EVERY_SECONDS = 600.0
+BATCH = 2000
+
+
+class _Every:
+    """Whether ``seconds`` have passed since the last time it said yes (thread-safe)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: float | None = None
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self.last is not None and now - self.last < self.seconds:
+                return False
+            self.last = now
+            return True
+
+
+_turn = _Every(EVERY_SECONDS)
+
+
+def purge_idle_due() -> int:
+    """The worker's periodic call (``channels.register_due_work``): ``purge_idle`` every
+    ``EVERY_SECONDS``."""
+    return purge_idle() if _turn.due() else 0
+
+
+def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
+    """Delete up to ``batch`` subject rows that hold nothing; returns how many went."""
+    at = now or clock.now()
+    no_uses = ~Exists(Use.objects.filter(subject=OuterRef("pk")))
+    idle = Q(level=0, recent=[]) & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
+    with transaction.atomic():
+        locked = list(
+            Subject.objects.filter(idle, no_uses)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not locked:
+            return 0
+        deleted, _ = Subject.objects.filter(no_uses, pk__in=locked).delete()
+    return deleted

@@ -1,0 +1,84 @@
+"""Idle throttle rows are forgotten; anything that still counts is kept, even mid-take."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from opensspr.throttles import housekeeping, rules, service
+from opensspr.throttles.database import _locked_rows
+from opensspr.throttles.models import Subject, Use
+from opensspr.throttles.rules import Scope
+from tests.concurrency import needs_concurrent_writers
+
+pytestmark = pytest.mark.django_db
+
+
+def _subject(key: str, **fields: object) -> Subject:
+    return Subject.objects.create(scope=Scope.SSPR, key=key, **fields)
+
+
+def test_rows_that_hold_nothing_go_and_rows_that_count_stay(clock):
+    now = clock.now
+    idle = _subject("idle")
+    lifted = _subject("lifted", blocked_until=now - timedelta(seconds=1), blocked_by="x")
+    counted = _subject("counted")
+    Use.objects.create(subject=counted, rule=rules.SSPR_EMAIL.name, at=now)
+    blocked = _subject("blocked", blocked_until=now + timedelta(hours=1), blocked_by="x")
+    backing_off = _subject("backing-off", level=2)  # the next penalty is longer: kept
+    remembering = _subject("remembering", recent=["a-wrong-password-digest"])
+    assert housekeeping.purge_idle(now) == 2
+    left = set(Subject.objects.values_list("pk", flat=True))
+    assert left == {counted.pk, blocked.pk, backing_off.pk, remembering.pk}
+    assert idle.pk not in left and lifted.pk not in left
+    assert Use.objects.filter(subject=counted).exists()
+
+
+def test_a_looked_at_pause_leaves_a_row_the_purge_takes_and_counting_goes_on(clock):
+    service.reserve_many_peeking([], [(rules.SSPR_VERIFY_FAILURE, "jan@contoso.example")])
+    assert Subject.objects.filter(scope=Scope.SSPR).count() == 1
+    assert housekeeping.purge_idle() == 1
+    assert not Subject.objects.exists()
+    assert service.reserve(rules.SSPR_VERIFY_FAILURE, "jan@contoso.example").allowed
+
+
+def test_the_periodic_call_purges_once_per_interval(monkeypatch):
+    turn = housekeeping._Every(600)
+    monkeypatch.setattr(housekeeping, "_turn", turn)
+    _subject("first")
+    assert housekeeping.purge_idle_due() == 1
+    _subject("second")
+    assert housekeeping.purge_idle_due() == 0  # within the interval
+    turn.last = (turn.last or 0) - 601
+    assert housekeeping.purge_idle_due() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_locked_by_a_take_is_skipped_and_its_use_survives(clock):
+    """A take holds its subject's row from the upsert to the commit of its use (A2)."""
+    needs_concurrent_writers()
+    locked, release = threading.Event(), threading.Event()
+
+    def take() -> None:
+        try:
+            with transaction.atomic():
+                rows = _locked_rows({(Scope.SSPR, "racing")})
+                locked.set()
+                release.wait(10)
+                Use.objects.create(
+                    subject=rows[(Scope.SSPR, "racing")], rule="sspr.email", at=clock.now
+                )
+        finally:
+            connection.close()
+
+    Subject.objects.create(scope=Scope.SSPR, key="racing")
+    thread = threading.Thread(target=take)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        assert housekeeping.purge_idle() == 0  # skipped, not waited for
+    finally:
+        release.set()
+        thread.join(10)
+    assert Use.objects.filter(subject__key="racing").count() == 1
