@@ -51,6 +51,8 @@ class DirectorySettingsForm(forms.ModelForm):
             "disabled_value",
             "group_name_attribute",
             "member_attribute",
+            "ppolicy_default_dn",
+            "ad_policy_hints",
             "sync_interval_minutes",
             "full_sync_interval_hours",
         )

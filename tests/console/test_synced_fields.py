@@ -104,3 +104,48 @@ def test_directory_page_seals_the_password_and_never_shows_it(client, user_facto
     form["urls"] = "ldap://ldap.example.org"  # plain URL with LDAPS mode: refused
     refused = client.post("/console/directory/directorysettings/1/change/", form)
     assert refused.status_code == 200
+
+
+def test_the_directorys_own_password_rules_are_set_on_the_directory_page(client, user_factory):
+    """A Samba domain lacks the policy-hints control: an administrator must be able to turn
+    it off here (the doctor says to), or every reset is refused."""
+    from opensspr.directory.models import DirectorySettings
+
+    _signed_in(client, user_factory(roles=("global_admin",)))
+    page = client.get("/console/directory/directorysettings/add/").content.decode()
+    assert (
+        'name="ad_policy_hints"' in page
+        and "checked" in page.split('name="ad_policy_hints"')[1][:80]
+    )
+    assert 'name="ppolicy_default_dn"' in page
+    form = {
+        "kind": "active_directory",
+        "transport": "direct",
+        "urls": "ldaps://dc1.example.org:636",
+        "tls_mode": "ldaps",
+        "bind_dn": "CN=opensspr,CN=Users,DC=example,DC=org",
+        "bind_password": "Service-Secret-42",
+        "base_dn": "DC=example,DC=org",
+        "user_filter": "(&(objectClass=user)(objectCategory=person))",
+        "group_filter": "(objectClass=group)",
+        "user_id_attribute": "sAMAccountName",
+        "display_name_attribute": "displayName",
+        "email_attribute": "mail",
+        "disabled_attribute": "userAccountControl",
+        "disabled_value": "2",
+        "group_name_attribute": "cn",
+        "member_attribute": "member",
+        "sync_interval_minutes": "15",
+        "full_sync_interval_hours": "24",
+        "role_mappings-TOTAL_FORMS": "0",
+        "role_mappings-INITIAL_FORMS": "0",
+    }  # the box left unticked: resets skip history, as on any Samba DC
+    response = client.post("/console/directory/directorysettings/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert DirectorySettings.objects.get(pk=1).ad_policy_hints is False
+    form |= {"ad_policy_hints": "on", "ppolicy_default_dn": "cn=default,ou=policies,dc=x"}
+    response = client.post("/console/directory/directorysettings/1/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    stored = DirectorySettings.objects.get(pk=1)
+    assert stored.ad_policy_hints is True
+    assert stored.ppolicy_default_dn == "cn=default,ou=policies,dc=x"

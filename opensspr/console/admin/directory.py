@@ -74,6 +74,10 @@ class DirectorySettingsAdmin(AuditedModelAdmin):
                 )
             },
         ),
+        # What the directory itself enforces: shown on the new-password page (OpenLDAP's
+        # default policy), and whether a reset obeys history (AD; off on Samba, which
+        # lacks the control and would refuse every reset).
+        (_("Password rules"), {"fields": ("ppolicy_default_dn", "ad_policy_hints")}),
         (_("Schedule"), {"fields": ("sync_interval_minutes", "full_sync_interval_hours")}),
     )
 
