@@ -105,15 +105,21 @@ def error_to_wire(exc: DirectoryError) -> dict[str, Any]:
     return wire
 
 
-def error_from_wire(data: Mapping[str, Any]) -> DirectoryError:
+def error_from_wire(data: Mapping[str, Any], *, source: str = "the agent") -> DirectoryError:
+    """``error_to_wire`` read back; ``source`` names who reported it (the operator's reason).
+
+    Also the read-ahead child's answer (``ldap/readahead.py``): one vocabulary for an
+    error that crossed a process boundary.
+    """
+    reason = f"reported by {source}"
     family = str(data.get("family", "error"))
     code = str(data.get("code") or DirectoryCode.UNEXPECTED)
     if code not in DirectoryCode.__members__.values():
         code = DirectoryCode.UNEXPECTED
     cls = _ERRORS.get(family, DirectoryError)
     if cls is DirectoryRejectedError:
-        return DirectoryRejectedError(code, "reported by the agent")
-    error = cls("reported by the agent", code=code)
+        return DirectoryRejectedError(code, reason)
+    error = cls(reason, code=code)
     if isinstance(error, DirectoryUnavailableError):
         error.maybe_written = bool(data.get("maybe_written", True))
     return error

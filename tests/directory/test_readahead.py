@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
+from opensspr.directory.jobs import error_from_wire
 from opensspr.directory.ldap import readahead
 from opensspr.directory.ldap.connection import ServicePool
 from opensspr.directory.ldap.readahead import ReadAheadReader
@@ -145,8 +146,8 @@ def test_an_unexpected_failure_in_the_child_comes_back_as_a_directory_error(
     out.seek(0)
     assert readahead._answer(out) == ("ready", None)
     kind, payload = readahead._answer(out)
-    assert (kind, payload) == ("error", ("DirectoryError", "directory_error", "KeyError"))
-    error = readahead._error(payload)
+    assert (kind, payload) == ("error", {"family": "error", "code": "directory_error"})
+    error = error_from_wire(payload, source="the read-ahead process")
     assert type(error) is DirectoryError and error.code == DirectoryCode.UNEXPECTED
 
 

@@ -12,14 +12,15 @@ stays that of a page or two, however big the directory.
 
 The request (with the service account's password) goes to the child on its
 standard input, never on its command line. The child answers with pages, then
-``done``, or with one ``error`` that carries our error's class and code (never
-ldap3's message, which can quote a request); the parent raises it as if the
-read had run here. A child that can't be started means reading in this process
-(some embedded interpreters have no usable ``sys.executable``); a child that
-dies mid-read is the directory read failing, and sync's own rules apply (the
-run stops and the change mark isn't moved).
+``done``, or with one ``error`` in the agent's vocabulary (``jobs.error_to_wire``:
+the family and the stable code, never ldap3's message, which can quote a request);
+the parent raises it as if the read had run here. A child that can't be started
+means reading in this process (some embedded interpreters have no usable
+``sys.executable``); a child that dies mid-read is the directory read failing, and
+sync's own rules apply (the run stops and the change mark isn't moved).
 
-No Django here either: the child imports only ``opensspr.directory.ldap``.
+No Django here either: the child imports ``opensspr.directory.ldap`` and the job
+protocol's error vocabulary (``directory.jobs``), both free of it.
 """
 
 import logging
@@ -32,33 +33,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from typing import IO, Any
 
-from opensspr.directory.errors import (
-    DirectoryAccountError,
-    DirectoryCode,
-    DirectoryConfigurationError,
-    DirectoryError,
-    DirectoryLookupError,
-    DirectoryRejectedError,
-    DirectoryUnavailableError,
-)
+from opensspr.directory.errors import DirectoryCode, DirectoryError, DirectoryUnavailableError
+from opensspr.directory.jobs import error_from_wire, error_to_wire
 from opensspr.directory.ldap.config import LdapConfig, TlsMode
 from opensspr.directory.ldap.connection import ServicePool
 from opensspr.directory.ldap.reader import DirectReader, entries, raw_pages
 from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, Entry, Page
 
 logger = logging.getLogger(__name__)
-
-#: What the child may name in an ``error`` answer, and nothing else.
-_ERRORS: dict[str, type[DirectoryError]] = {
-    cls.__name__: cls
-    for cls in (
-        DirectoryError,
-        DirectoryUnavailableError,
-        DirectoryAccountError,
-        DirectoryLookupError,
-        DirectoryConfigurationError,
-    )
-}
 
 Request = tuple[dict[str, Any], str, str, list[str], int, int]  # the config's fields, the search
 #: How long a new child may take to import what it needs and say so (about 0.12 s here).
@@ -190,22 +172,15 @@ def _pages(child: subprocess.Popen[bytes]) -> Iterator[Page]:
         elif kind == "done":
             return
         else:
-            raise _error(payload)
+            raise error_from_wire(payload, source="the read-ahead process")
 
 
 def _answer(stream: IO[bytes]) -> tuple[str, Any]:
     try:
         answer = marshal.load(stream)  # noqa: S302 (our child's plain values, over our own pipe)
     except (EOFError, ValueError, TypeError, OSError):
-        return "error", ("DirectoryUnavailableError", DirectoryCode.UNAVAILABLE, "reader stopped")
+        return "error", {"family": "unavailable", "code": str(DirectoryCode.UNAVAILABLE)}
     return answer
-
-
-def _error(payload: tuple[str, str, str]) -> DirectoryError:
-    name, code, reason = payload
-    if name == "DirectoryRejectedError":
-        return DirectoryRejectedError(code, reason)
-    return _ERRORS.get(name, DirectoryError)(reason, code=code)
 
 
 def _serve(requests: IO[bytes], out: IO[bytes]) -> None:
@@ -232,8 +207,9 @@ def _serve(requests: IO[bytes], out: IO[bytes]) -> None:
 def _read(pool: ServicePool, request: Request, out: IO[bytes]) -> tuple[str, Any]:
     """Write every page of one request to ``out``; what to answer after them.
 
-    Every value of an answer is a plain ``str``: ``marshal`` refuses subclasses (our
-    codes are ``StrEnum`` members).
+    An error goes as the agent's jobs send theirs (``jobs.error_to_wire``): plain
+    ``str`` and ``bool`` values, which ``marshal`` needs (it refuses our ``StrEnum``
+    codes).
     """
     _fields, base, search_filter, attributes, page_size, time_limit = request
     try:
@@ -249,15 +225,10 @@ def _read(pool: ServicePool, request: Request, out: IO[bytes]) -> tuple[str, Any
                 marshal.dump(("page", page), out)
                 out.flush()
     except DirectoryError as exc:
-        return "error", (type(exc).__name__, str(exc.code), _reason(exc))
-    except Exception as exc:  # named by class only: messages can quote requests
-        return "error", ("DirectoryError", str(DirectoryCode.UNEXPECTED), type(exc).__name__)
+        return "error", error_to_wire(exc)  # the agent's vocabulary: family and code only
+    except Exception:  # a bug here: no message crosses (it could quote a request)
+        return "error", {"family": "error", "code": str(DirectoryCode.UNEXPECTED)}
     return "done", None
-
-
-def _reason(exc: DirectoryError) -> str:
-    """Our errors' reasons are ours (class names and fixed words), safe to carry over."""
-    return str(exc.args[0]) if exc.args else ""
 
 
 def main() -> None:
