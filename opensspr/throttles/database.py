@@ -6,83 +6,66 @@ inside a caller's transaction, the count commits or rolls back with it: a
 penalty that must stick even when the step then fails is taken outside.
 """
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 
+from opensspr.throttles import uses
 from opensspr.throttles.base import Block, Reservation, Verdict
-from opensspr.throttles.models import Subject, Use
+from opensspr.throttles.models import Subject
 from opensspr.throttles.rules import Pauses, Rule, Scope
+from opensspr.throttles.uses import Uses
 
 #: Up to this many subjects, blocks are looked up by key; beyond, matched in memory.
 _LOOKUP_BY_KEY = 500
+#: A row is rewritten without its old uses once this many have left their window (a row
+#: written anyway drops them at once): rows stay small without a write at every take.
+_DROP_OLD_AFTER = 8
+_WRITTEN = ["uses", "recent", "blocked_until", "blocked_by", "level"]
 
 
 def _upsert_sql(rows: int) -> str:
-    """An insert that, on an existing row, touches it instead: either way each row comes back
-    locked (PostgreSQL locks the rows an ``ON CONFLICT DO UPDATE`` updates; SQLite holds the
-    one write lock) and whole, with ``RETURNING``. Both support it (SQLite since 3.35)."""
+    """An insert that, on an existing row, adds the new uses to it instead: either way each
+    row comes back locked (PostgreSQL locks the rows an ``ON CONFLICT DO UPDATE`` updates;
+    SQLite holds the one write lock) and whole, with every use as last committed, by
+    ``RETURNING``. Both support it (SQLite since 3.35)."""
     q = connection.ops.quote_name
     table = q(Subject._meta.db_table)
     columns = ", ".join(q(str(f.column)) for f in Subject._meta.concrete_fields)
-    values = ", ".join(["(%s, %s, NULL, '', 0, NULL, '[]')"] * rows)
-    scope, key = q("scope"), q("key")
+    values = ", ".join([f"(%s, %s, NULL, '', 0, NULL, '[]', {uses.param_sql()})"] * rows)
+    scope, key, used = q("scope"), q("key"), q("uses")
     # Only quoted names of this model and placeholders go into the text: no value does.
     return (
         f"INSERT INTO {table} ({scope}, {key}, {q('blocked_until')}, {q('blocked_by')}, "  # noqa: S608
-        f"{q('level')}, {q('last_use_at')}, {q('recent')}) VALUES {values} "
-        f"ON CONFLICT ({scope}, {key}) DO UPDATE SET {scope} = EXCLUDED.{scope} "
+        f"{q('level')}, {q('last_use_at')}, {q('recent')}, {used}) VALUES {values} "
+        f"ON CONFLICT ({scope}, {key}) DO UPDATE SET {used} = {uses.merged_sql(table, used)} "
         f"RETURNING {columns}"
     )
 
 
-def _locked_rows(subjects: set[tuple[Scope, str]]) -> dict[tuple[str, str], Subject]:
-    """The subjects' rows, created if missing, locked, in one statement.
+def _locked_rows(added: dict[tuple[str, str], Uses]) -> dict[tuple[str, str], Subject]:
+    """The subjects' rows, created if missing, with ``added``'s uses in them, locked: one
+    statement.
 
     Locked in one order (sorted), so two batches over the same subjects can't deadlock.
     """
-    ordered = sorted(subjects)
-    params = [part for subject in ordered for part in subject]
+    ordered = sorted(added)
+    params = [part for subject in ordered for part in (*subject, json.dumps(added[subject]))]
     rows = Subject.objects.raw(_upsert_sql(len(ordered)), params)
     return {(row.scope, row.key): row for row in rows}
 
 
 def _locked(scope: Scope, digest: str) -> Subject:
     """The subject's row, created if missing, locked: one statement whether it existed or not."""
-    return _locked_rows({(scope, digest)})[(scope, digest)]
+    return _locked_rows({(scope, digest): {}})[(scope, digest)]
 
 
 def _active_block(row: Subject, now: datetime) -> datetime | None:
     return row.blocked_until if row.blocked_until and row.blocked_until > now else None
-
-
-def _oldest_use(rule: Rule, row: Subject) -> datetime | None:
-    oldest = Use.objects.filter(subject=row, rule=rule.name).order_by("at").first()
-    return oldest.at if oldest else None
-
-
-def _window_frees_at(rule: Rule, row: Subject) -> datetime | None:
-    """When a full window without a penalty lets the next use through."""
-    oldest = _oldest_use(rule, row)
-    return oldest + rule.window if oldest else None
-
-
-def _count(rule: Rule, row: Subject, now: datetime) -> int:
-    """Uses inside the window; those that left it (or all, after a quiet window) are deleted."""
-    uses = Use.objects.filter(subject=row, rule=rule.name)
-    if rule.quiet_reset and row.last_use_at and now - row.last_use_at > rule.window:
-        uses.delete()
-        row.level, row.recent = 0, []
-        return 0
-    if rule.quiet_reset:
-        return uses.count()
-    since = now - rule.window
-    counts = uses.aggregate(inside=Count("pk", filter=Q(at__gt=since)), total=Count("pk"))
-    if counts["total"] > counts["inside"]:
-        uses.filter(at__lte=since).delete()
-    return int(counts["inside"])
 
 
 def _penalise(rule: Rule, row: Subject, now: datetime) -> datetime:
@@ -114,36 +97,21 @@ def _penalty_on_reserve(
     return None
 
 
-def _counts(
-    takes: Sequence[tuple[Rule, Subject]], now: datetime
-) -> list[tuple[int, datetime | None]]:
-    """Uses inside each take's window and the oldest of them, read in one query; those that
-    left it are deleted.
+def _save(row: Subject, now: datetime) -> None:
+    """Write back what a take changed in a locked row, and drop the uses that left their window."""
+    for token in uses.stale(row.uses, now):
+        del row.uses[token]
+    row.save(update_fields=[*_WRITTEN, "last_use_at"])
 
-    The uses are counted here, not by the database: a subject keeps at most about its
-    limit of them (a refused use isn't stored, one out of its window is deleted at the
-    next take), and Django took several times longer to compile one conditional
-    ``COUNT`` per rule than the database took to send the rows.
-    """
-    rows = Use.objects.filter(
-        subject_id__in={row.pk for _rule, row in takes},
-        rule__in={rule.name for rule, _row in takes},
-    ).values_list("subject_id", "rule", "at")
-    uses: dict[tuple[int, str], list[datetime]] = {}
-    for subject_id, name, at in rows:
-        uses.setdefault((subject_id, name), []).append(at)
-    inside: list[tuple[int, datetime | None]] = []
-    stale = Q()
-    for rule, row in takes:
-        times = uses.get((row.pk, rule.name), [])
-        since = now - rule.window
-        kept = [at for at in times if at > since]
-        inside.append((len(kept), min(kept, default=None)))
-        if len(kept) < len(times):
-            stale |= Q(subject_id=row.pk, rule=rule.name, at__lte=since)
-    if stale:
-        Use.objects.filter(stale).delete()
-    return inside
+
+@dataclass
+class _Taken:
+    rule: Rule
+    row: Subject
+    token: str
+    used: int
+    penalised: bool
+    until: datetime | None
 
 
 class DatabaseStore:
@@ -151,7 +119,8 @@ class DatabaseStore:
         self, takes: Sequence[tuple[Rule, str]], now: datetime, *, reserve: bool
     ) -> list[Reservation]:
         """``take`` for each (rule, digest) in order, stopping at the first refusal (returned
-        last): one statement locks every subject, one counts, one inserts the uses.
+        last). One statement adds every use while it locks the subjects; a refusal, a penalty
+        or old uses to drop cost one ``UPDATE`` per row they touch.
 
         Rules with a quiet reset keep their own path (``take``), one by one.
         """
@@ -171,53 +140,63 @@ class DatabaseStore:
         if any(rule.quiet_reset for rule, _digest in takes):  # their own path, in ``take``
             done = self._one_by_one(takes, now, reserve=reserve)
             return done, [self.blocked_until(rule, digest, now) for rule, digest in peeks]
+        added: dict[tuple[str, str], Uses] = {(rule.scope, d): {} for rule, d in peeks}
+        planned: list[tuple[Rule, tuple[str, str], str]] = []
+        for rule, digest in takes:
+            token, where = uses.new_token(), (rule.scope, digest)
+            added.setdefault(where, {})[token] = [rule.name, uses.stamp(now)]
+            planned.append((rule, where, token))
         with transaction.atomic(savepoint=False):
-            subjects = {(rule.scope, digest) for rule, digest in [*takes, *peeks]}
-            rows = _locked_rows(subjects)
-            done = self._take_locked(takes, rows, now, reserve=reserve)
+            rows = _locked_rows(added)
+            done = self._decide(planned, rows, now, reserve=reserve)
         blocks = [_active_block(rows[(rule.scope, digest)], now) for rule, digest in peeks]
         return done, blocks
 
-    def _take_locked(
+    def _decide(
         self,
-        takes: Sequence[tuple[Rule, str]],
+        planned: Sequence[tuple[Rule, tuple[str, str], str]],
         rows: dict[tuple[str, str], Subject],
         now: datetime,
         *,
         reserve: bool,
     ) -> list[Reservation]:
-        pairs = [(rule, rows[(rule.scope, digest)]) for rule, digest in takes]
-        counts = _counts(pairs, now)
-        taken: list[tuple[Rule, Subject, Use, int, bool, datetime | None]] = []
+        """Count each planned use against the uses stored before this batch, in order; take
+        back the refused one and those after it, in the rows still locked."""
+        ours = {token for _rule, _where, token in planned}
+        taken: list[_Taken] = []
         refused: Reservation | None = None
-        over: tuple[Rule, Subject] | None = None
-        for (rule, row), (stored, oldest) in zip(pairs, counts, strict=True):
-            earlier = [t for t in taken if t[0].name == rule.name and t[1] is row]
-            count = stored + len(earlier)
+        changed: dict[int, Subject] = {}
+        for index, (rule, where, token) in enumerate(planned):
+            row = rows[where]
+            inside = uses.times(row.uses, rule.name, after=now - rule.window, skip=ours)
+            count = len(inside) + sum(t.rule.name == rule.name and t.row is row for t in taken)
             if until := _active_block(row, now):
                 refused = Reservation(rule, row.key, Verdict(False, until))
+            elif count >= rule.max_uses() and not (reserve and rule.penalty):
+                refused = self._refuse(rule, row, now, inside)
+            if refused is not None:
+                for _rule, later, later_token in planned[index:]:
+                    rows[later].uses.pop(later_token, None)
+                    changed[rows[later].pk] = rows[later]
+                changed[row.pk] = row
                 break
-            if count >= rule.max_uses() and not (reserve and rule.penalty):
-                over = (rule, row)
-                break
+            oldest = uses.moment(min(inside)) if inside else None
             until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
-            penalised = until is not None
-            if penalised:
-                row.save()
-            use = Use(subject=row, rule=rule.name, at=now)
-            taken.append((rule, row, use, count + 1, penalised, until))
-        Use.objects.bulk_create([t[2] for t in taken])  # those before a refusal count
-        if over is not None:
-            refused = self._refuse(*over, now)
+            if until is not None:
+                changed[row.pk] = row
+            taken.append(_Taken(rule, row, token, count + 1, until is not None, until))
+        for row in rows.values():
+            if row.pk in changed or len(uses.stale(row.uses, now)) >= _DROP_OLD_AFTER:
+                _save(row, now)
         done = [
             Reservation(
-                rule,
-                row.key,
-                Verdict(True, until, newly_blocked=penalised, used=used),
-                str(use.pk),
-                penalised,
+                t.rule,
+                t.row.key,
+                Verdict(True, t.until, newly_blocked=t.penalised, used=t.used),
+                f"{t.row.pk}:{t.token}",
+                t.penalised,
             )
-            for rule, row, use, used, penalised, until in taken
+            for t in taken
         ]
         return [*done, refused] if refused else done
 
@@ -242,63 +221,78 @@ class DatabaseStore:
             row = _locked(rule.scope, digest)
             if until := _active_block(row, now):
                 return Reservation(rule, digest, Verdict(False, until))
-            count = _count(rule, row, now)
+            mine = [t for t, (name, _at) in row.uses.items() if name == rule.name]
+            quiet = row.last_use_at is not None and now - row.last_use_at > rule.window
+            if rule.quiet_reset and quiet:  # a quiet window: the count starts afresh
+                for token in mine:
+                    del row.uses[token]
+                row.level, row.recent = 0, []
+            after = now - rule.window if not rule.quiet_reset else uses.moment(0)
+            inside = uses.times(row.uses, rule.name, after=after)
             if rule.quiet_reset:
                 row.last_use_at = now
             if fingerprint and fingerprint in row.recent:
-                row.save()
+                _save(row, now)
                 return Reservation(rule, digest, Verdict(True))
-            if count >= rule.max_uses() and not (reserve and rule.penalty):
-                return self._refuse(rule, row, now)
-            use = Use.objects.create(subject=row, rule=rule.name, at=now)
+            if len(inside) >= rule.max_uses() and not (reserve and rule.penalty):
+                refused = self._refuse(rule, row, now, inside)
+                _save(row, now)
+                return refused
+            token = uses.new_token()
+            row.uses[token] = [rule.name, uses.stamp(now)]
             if fingerprint:
                 row.recent = [*row.recent, fingerprint][-rule.distinct :]
-            oldest = _oldest_use(rule, row) if isinstance(rule.penalty, Pauses) else None
-            until = _penalty_on_reserve(rule, row, now, count + 1, oldest) if reserve else None
+            oldest = uses.moment(min([*inside, uses.stamp(now)]))
+            used = len(inside) + 1
+            until = _penalty_on_reserve(rule, row, now, used, oldest) if reserve else None
             penalised = until is not None
-            if penalised or fingerprint or rule.quiet_reset:
-                row.save()
-            verdict = Verdict(True, until, newly_blocked=penalised, used=count + 1)
-            return Reservation(rule, digest, verdict, str(use.pk), penalised, fingerprint)
+            _save(row, now)
+            verdict = Verdict(True, until, newly_blocked=penalised, used=used)
+            return Reservation(rule, digest, verdict, f"{row.pk}:{token}", penalised, fingerprint)
 
-    def _refuse(self, rule: Rule, row: Subject, now: datetime) -> Reservation:
+    def _refuse(self, rule: Rule, row: Subject, now: datetime, inside: list[int]) -> Reservation:
+        """A use over the limit: "not before the window frees", or the rule's penalty (set on
+        ``row``, which the caller writes)."""
         if rule.penalty is None:
-            return Reservation(rule, row.key, Verdict(False, _window_frees_at(rule, row)))
+            frees = uses.moment(min(inside)) + rule.window if inside else None
+            return Reservation(rule, row.key, Verdict(False, frees))
         until = _penalise(rule, row, now)
-        row.save()
         return Reservation(rule, row.key, Verdict(False, until, newly_blocked=True))
 
     def give_back_many(self, reservations: Sequence[Reservation]) -> None:
-        """Plain reservations go in one delete; a penalised or remembered one its own way."""
+        """Plain reservations go in one ``UPDATE``; a penalised or remembered one its own way."""
         plain = [r for r in reservations if r.token and not (r.penalised or r.fingerprint)]
         if plain:
-            # Deleting uses needs no lock: a parallel count sees them or not, both safe.
-            Use.objects.filter(pk__in=[int(r.token) for r in plain]).delete()
+            named = [r.token.split(":", 1) for r in plain]
+            q = connection.ops.quote_name
+            sql, params = uses.removal(
+                q(Subject._meta.db_table),
+                q("uses"),
+                [t for _pk, t in named],
+                [int(pk) for pk, _t in named],
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
         for reservation in reservations:
             if reservation.token and reservation not in plain:
                 self.give_back(reservation)
 
     def give_back(self, reservation: Reservation) -> None:
-        rule = reservation.rule
         if not reservation.penalised and not reservation.fingerprint:
-            # Deleting one use needs no lock: a parallel count sees it or not, both safe.
-            Use.objects.filter(pk=int(reservation.token), rule=rule.name).delete()
+            self.give_back_many([reservation])
             return
+        pk, token = reservation.token.split(":", 1)
         with transaction.atomic(savepoint=False):
-            row = (
-                Subject.objects.select_for_update()
-                .filter(scope=rule.scope, key=reservation.digest)
-                .first()
-            )
+            row = Subject.objects.select_for_update().filter(pk=int(pk)).first()
             if row is None:  # cleared meanwhile: nothing left to give back
                 return
-            Use.objects.filter(subject=row, pk=int(reservation.token)).delete()
+            row.uses.pop(token, None)
             if reservation.fingerprint in row.recent:
                 row.recent = [f for f in row.recent if f != reservation.fingerprint]
             if reservation.penalised and row.blocked_until == reservation.blocked_until:
                 row.blocked_until, row.blocked_by = None, ""
                 row.level = max(row.level - 1, 0)
-            row.save()
+            row.save(update_fields=_WRITTEN)
 
     def blocked_until(self, rule: Rule, digest: str, now: datetime) -> datetime | None:
         row = Subject.objects.filter(scope=rule.scope, key=digest).first()
@@ -308,12 +302,10 @@ class DatabaseStore:
             return until
         if rule.penalty is not None:
             return None
-        since = now - rule.window
-        uses = Use.objects.filter(subject=row, rule=rule.name, at__gt=since)
-        if uses.count() < rule.max_uses():
+        inside = uses.times(row.uses, rule.name, after=now - rule.window)
+        if len(inside) < rule.max_uses() or not inside:
             return None
-        oldest = uses.order_by("at").first()
-        return oldest.at + rule.window if oldest else None
+        return uses.moment(min(inside)) + rule.window
 
     def clear(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
         """Lock the rows once and delete those very rows: no second read to delete them."""

@@ -3,26 +3,29 @@
 Every subject that was ever counted keeps a row: each reset flow's contact checks,
 each client address, each typed user ID's failures per method and kind of network
 (the send step looks at that pause in the statement that locks its contact checks,
-which creates the row). A row with no use left, no penalty in force, no back-off
-level and no remembered repeat says nothing a missing row wouldn't: it goes.
+which creates the row). A row whose newest use is older than the longest window, with
+no penalty in force, no back-off level and no remembered repeat says nothing a missing
+row wouldn't: it goes.
 
 Safe against a take running at the same moment (attack A2's counts must never be
 lost): the idle rows are locked first, skipping any a take holds; only then are they
-deleted, by a second statement that looks at their uses again. A take holds its
-subject's row lock from its upsert until its uses are committed, so once the lock is
-ours no use can arrive unseen, and a take waiting for it finds the row gone and
-makes a fresh one. SQLite runs one writer at a time anyway.
+deleted, by a second statement that looks at them again. A take adds its uses in the
+statement that locks its subject's row, so once the lock is ours no use can arrive
+unseen, and a take waiting for it finds the row gone and makes a fresh one. SQLite runs
+one writer at a time anyway.
 """
 
 import threading
 import time
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 
 from opensspr.core import clock
-from opensspr.throttles.models import Subject, Use
+from opensspr.throttles import uses
+from opensspr.throttles.models import Subject
 
 #: The periodic call runs this often at most per process (the table has no index for
 #: "idle", and nothing is urgent about it), and deletes at most this many rows a turn.
@@ -59,15 +62,24 @@ def purge_idle_due() -> int:
 def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
     """Delete up to ``batch`` subject rows that hold nothing; returns how many went."""
     at = now or clock.now()
-    no_uses = ~Exists(Use.objects.filter(subject=OuterRef("pk")))
-    idle = Q(level=0, recent=[]) & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
+    column = connection.ops.quote_name("uses")
+    recent_use = RawSQL(  # noqa: S611 - a quoted column name and a parameter
+        uses.newest_after_sql(column),
+        [uses.stamp(at - uses.LONGEST_WINDOW)],
+        output_field=BooleanField(),
+    )
+    idle = (
+        Q(level=0, recent=[])
+        & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
+        & ~Q(recent_use)
+    )
     with transaction.atomic():
         locked = list(
-            Subject.objects.filter(idle, no_uses)
+            Subject.objects.filter(idle)
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:batch]
         )
         if not locked:
             return 0
-        deleted, _ = Subject.objects.filter(no_uses, pk__in=locked).delete()
+        deleted, _ = Subject.objects.filter(idle, pk__in=locked).delete()
     return deleted

@@ -1,8 +1,9 @@
-"""Throttle counts kept in the database: one row per subject and scope, one per use.
+"""Throttle counts kept in the database: one row per subject and scope, its uses inside.
 
-A subject row is what every counting transaction locks (``select_for_update``),
-so parallel requests can't slip past a limit (attack A2's race). Keys are keyed
-digests of what the rule counts (a typed user ID, an address): the tables hold
+A subject row is what every counting transaction locks (an upsert, or
+``select_for_update``), so parallel requests can't slip past a limit (attack A2's
+race); its uses live in the row (``throttles.uses`` says why). Keys are keyed
+digests of what the rule counts (a typed user ID, an address): the table holds
 no identifier, address or password in clear.
 """
 
@@ -18,6 +19,8 @@ class Subject(models.Model):
     last_use_at = models.DateTimeField(null=True, blank=True)  # for quiet-reset rules
     # Keyed digests of the last distinct uses (smart lockout's last 3 wrong passwords).
     recent = models.JSONField(default=list)
+    # The counted uses of the scope's rules: {token: [rule, microseconds since the epoch]}.
+    uses = models.JSONField(default=dict)
 
     class Meta:
         constraints = [
@@ -34,18 +37,3 @@ class Subject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key[:8]}"
-
-
-class Use(models.Model):
-    """One counted use of a rule: a send, a check, a failure (reserved or kept)."""
-
-    # The database deletes a subject's uses with it: forgetting a subject is one statement.
-    subject = models.ForeignKey(Subject, on_delete=models.DB_CASCADE, related_name="uses")
-    rule = models.CharField(max_length=48)
-    at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["subject", "rule", "at"])]
-
-    def __str__(self) -> str:
-        return f"{self.rule} at {self.at:%H:%M:%S}"

@@ -10,8 +10,8 @@ from opensspr.audit.models import AuditEvent
 from opensspr.captcha.models import UsedChallenge
 from opensspr.channels.models import Message
 from opensspr.resets.models import Challenge, ResetFlow
-from opensspr.throttles.models import Use
 from tests.api.conftest import NEW_PASSWORD, delivered_code, solved_captcha
+from tests.throttles.stored import count_uses
 
 pytestmark = pytest.mark.django_db
 EMAIL = "jan@mail.example"
@@ -29,7 +29,7 @@ def _snapshot():
         AuditEvent.objects.count(),
         Message.objects.count(),
         UsedChallenge.objects.count(),
-        Use.objects.count(),
+        count_uses(),
     )
 
 

@@ -11,11 +11,11 @@ from opensspr.policy.kinds import MethodKind as K
 from opensspr.registration import identity, proofs, services
 from opensspr.registration.models import Proof, ProofPurpose
 from opensspr.registration.proofs import ProofError
-from opensspr.throttles.models import Use
 from opensspr.throttles.rules import REGISTRATION_WRONG_CODE
 from tests.concurrency import needs_concurrent_writers, race
 from tests.conftest import past_the_send_cooldown
 from tests.registration.conftest import SESSION, code_for, prove_by_email
+from tests.throttles.stored import count_uses
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
 
@@ -63,7 +63,7 @@ def test_stale_copies_of_a_proof_allow_five_tries_in_all(user_factory, meta, clo
     proof = Proof.objects.get(pk=copies[0].pk)
     assert (proof.tries, proof.failures) == (MAX_TRIES_PER_CODE, MAX_TRIES_PER_CODE)
     assert AuditEvent.objects.filter(activity="registration.proof_failed").count() == 5
-    assert Use.objects.filter(rule=REGISTRATION_WRONG_CODE.name).count() == MAX_TRIES_PER_CODE
+    assert count_uses(rule=REGISTRATION_WRONG_CODE.name) == MAX_TRIES_PER_CODE
     # A stale copy that still says "no failures" can't be marked proven either.
     assert not proofs.mark_proven(copies[-1], consume=False)
 

@@ -14,10 +14,10 @@ from opensspr.registration import identity, services
 from opensspr.registration.models import Proof
 from opensspr.registration.notify import Item
 from opensspr.registration.proofs import ProofError
-from opensspr.throttles.models import Use
 from opensspr.throttles.rules import SIGNIN_LOCKOUT
 from tests.conftest import DEFAULT_PASSWORD
 from tests.registration.conftest import MOBILE, SESSION, code_for, prove_by_email
+from tests.throttles.stored import count_uses
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_policy")]
 
@@ -87,7 +87,7 @@ def test_a_wrong_password_counts_toward_smart_lockout(user_factory, meta):
         == "wrong_password"
     )
     assert not identity.has_fresh_identity(person, SESSION)
-    assert Use.objects.filter(rule=SIGNIN_LOCKOUT.name).exists()  # one failure counted
+    assert count_uses(rule=SIGNIN_LOCKOUT.name)  # one failure counted
     assert AuditEvent.objects.filter(
         activity="registration.proof_failed", reason="wrong_password"
     ).exists()

@@ -25,11 +25,12 @@ from opensspr.resets.flow import (
     submit_verification,
 )
 from opensspr.resets.models import FlowState
-from opensspr.throttles.models import Subject, Use
+from opensspr.throttles.models import Subject
 from opensspr.throttles.rules import Scope
 from opensspr.throttles.subjects import failure_subject
 from tests.conftest import delivered, open_reset_policy, past_the_send_cooldown
 from tests.resets import throttling as throttles
+from tests.throttles.stored import count_uses
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_lifting_clears_the_block_and_counters_and_a_fresh_flow_works(
     assert lifted.blocked_by == "verify_failure"
     assert get_reset_block(jan) is None
     sspr = Subject.objects.filter(scope=Scope.SSPR)
-    assert not sspr.exists() and not Use.objects.filter(subject__scope=Scope.SSPR).exists()
+    assert not sspr.exists() and not count_uses(scope=Scope.SSPR)
     view = start_flow(identifier=TYPED, meta=meta)
     assert view.state == FlowState.VERIFY
     past_the_send_cooldown()  # one code to one inbox a minute (A5)

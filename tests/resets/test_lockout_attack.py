@@ -34,10 +34,10 @@ from opensspr.resets.models import FlowState
 from opensspr.signin import devices
 from opensspr.signin.services import SignInOutcome, sign_in
 from opensspr.throttles import rules, service
-from opensspr.throttles.models import Use
 from opensspr.throttles.subjects import failure_subject, typed_user_id
 from tests.conftest import DEFAULT_PASSWORD, delivered, open_reset_policy
 from tests.resets import throttling as throttles
+from tests.throttles.stored import count_uses
 
 pytestmark = pytest.mark.django_db
 HOME = RequestMeta("192.0.2.10", "victim", "victim")
@@ -190,7 +190,7 @@ def _failures(user_id: str, *, familiar: bool) -> int:
     )
     rule = rules.SSPR_VERIFY_FAILURE
     key = service.digest(rule.scope, subject)
-    return Use.objects.filter(subject__scope=rule.scope, subject__key=key, rule=rule.name).count()
+    return count_uses(scope=rule.scope, key=key, rule=rule.name)
 
 
 @pytest.mark.parametrize(("answered_from", "counted"), [("away", (1, 0)), ("home", (0, 1))])

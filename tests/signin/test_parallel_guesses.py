@@ -3,8 +3,8 @@
 import pytest
 
 from opensspr.signin.services import SignInOutcome, sign_in
-from opensspr.throttles.models import Use
 from tests.concurrency import needs_concurrent_writers, race
+from tests.throttles.stored import count_uses
 
 
 @pytest.mark.django_db(transaction=True)
@@ -16,6 +16,6 @@ def test_fifty_parallel_guesses_compare_at_most_the_threshold(user_factory, cloc
         return lambda: sign_in(identifier=user.user_id, password=f"guess-{n}", meta=meta).outcome
 
     outcomes = race(*[guess(n) for n in range(50)])
-    assert Use.objects.filter(rule="signin.lockout").count() == 10
+    assert count_uses(rule="signin.lockout") == 10
     assert outcomes.count(SignInOutcome.INVALID) == 9, outcomes
     assert set(outcomes) == {SignInOutcome.INVALID, SignInOutcome.LOCKED}

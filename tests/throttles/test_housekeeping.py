@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from opensspr.throttles import housekeeping, rules, service
+from opensspr.throttles import housekeeping, rules, service, uses
 from opensspr.throttles.database import _locked_rows
-from opensspr.throttles.models import Subject, Use
+from opensspr.throttles.models import Subject
 from opensspr.throttles.rules import Scope
 from tests.concurrency import needs_concurrent_writers
+from tests.throttles.stored import add_use, count_uses
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +25,17 @@ def test_rows_that_hold_nothing_go_and_rows_that_count_stay(clock):
     idle = _subject("idle")
     lifted = _subject("lifted", blocked_until=now - timedelta(seconds=1), blocked_by="x")
     counted = _subject("counted")
-    Use.objects.create(subject=counted, rule=rules.SSPR_EMAIL.name, at=now)
+    add_use(counted, rules.SSPR_EMAIL.name, now - timedelta(hours=23))
+    old = _subject("old")  # its newest use is older than any window: nothing counts
+    add_use(old, rules.SSPR_EMAIL.name, now - uses.LONGEST_WINDOW)
     blocked = _subject("blocked", blocked_until=now + timedelta(hours=1), blocked_by="x")
     backing_off = _subject("backing-off", level=2)  # the next penalty is longer: kept
     remembering = _subject("remembering", recent=["a-wrong-password-digest"])
-    assert housekeeping.purge_idle(now) == 2
+    assert housekeeping.purge_idle(now) == 3
     left = set(Subject.objects.values_list("pk", flat=True))
     assert left == {counted.pk, blocked.pk, backing_off.pk, remembering.pk}
-    assert idle.pk not in left and lifted.pk not in left
-    assert Use.objects.filter(subject=counted).exists()
+    assert idle.pk not in left and lifted.pk not in left and old.pk not in left
+    assert count_uses(key="counted") == 1
 
 
 def test_a_looked_at_pause_leaves_a_row_the_purge_takes_and_counting_goes_on(clock):
@@ -63,12 +66,10 @@ def test_a_row_locked_by_a_take_is_skipped_and_its_use_survives(clock):
     def take() -> None:
         try:
             with transaction.atomic():
-                rows = _locked_rows({(Scope.SSPR, "racing")})
+                use = {uses.new_token(): ["sspr.email", uses.stamp(clock.now)]}
+                _locked_rows({(Scope.SSPR, "racing"): use})
                 locked.set()
                 release.wait(10)
-                Use.objects.create(
-                    subject=rows[(Scope.SSPR, "racing")], rule="sspr.email", at=clock.now
-                )
         finally:
             connection.close()
 
@@ -81,4 +82,4 @@ def test_a_row_locked_by_a_take_is_skipped_and_its_use_survives(clock):
     finally:
         release.set()
         thread.join(10)
-    assert Use.objects.filter(subject__key="racing").count() == 1
+    assert count_uses(key="racing") == 1
