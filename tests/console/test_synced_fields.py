@@ -93,9 +93,14 @@ def test_directory_page_seals_the_password_and_never_shows_it(client, user_facto
         "role_mappings-0-group_dn": "cn=admins,ou=groups,dc=example,dc=org",
         "role_mappings-0-role": "helpdesk_admin",
     }
+    listing = "/console/directory/directorysettings/"
+    # One directory: the side bar's link opens its form, never a list of none or one.
+    assert client.get(listing).url == "/console/directory/directorysettings/add/"
     response = client.post("/console/directory/directorysettings/add/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     stored = DirectorySettings.objects.get(pk=1)
+    assert client.get(listing).url == "/console/directory/directorysettings/1/change/"
+    assert client.get("/console/directory/directorysettings/add/").status_code == 403
     assert unseal(stored.bind_password_sealed) == "Service-Secret-42"
     assert stored.role_mappings.get().role == "helpdesk_admin"
     page = client.get("/console/directory/directorysettings/1/change/").content.decode()

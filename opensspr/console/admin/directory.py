@@ -1,6 +1,6 @@
 """Console page for the on-premises directory: connection, scope, mapping, roles, schedule.
 
-One row (pk=1). Changes are audited by ``AuditedModelAdmin`` with field names
+One row, a ``SingletonAdmin`` page (never a list). Changes are audited with field names
 only; the service account's password is write-only (``directory.forms``).
 Role mappings are an inline, audited with the row. Only global administrators
 see the page (it decides who becomes an administrator). "Check the directory"
@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from opensspr.console.admin_base import AuditedModelAdmin, _actor
+from opensspr.console.admin_base import SingletonAdmin, _actor
 from opensspr.console.site import console_site
 from opensspr.core.request_meta import request_meta
 from opensspr.directory.doctor import DoctorNotConfiguredError, check_directory
@@ -31,7 +31,8 @@ class RoleMappingInline(admin.TabularInline):
 
 
 @admin.register(DirectorySettings, site=console_site)
-class DirectorySettingsAdmin(AuditedModelAdmin):
+class DirectorySettingsAdmin(SingletonAdmin):
+    title = _("On-premises directory")
     audit_values = False  # the form carries the service account's password
     form = DirectorySettingsForm
     change_form_template = "console/directory_change_form.html"
@@ -88,17 +89,10 @@ class DirectorySettingsAdmin(AuditedModelAdmin):
         return bool(request.user.is_superuser)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser) and not DirectorySettings.objects.exists()
+        return bool(request.user.is_superuser) and super().has_add_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.pk = 1  # one row
-        super().save_model(request, obj, form, change)
 
     def get_urls(self) -> list[URLPattern]:
         doctor = path(
