@@ -260,10 +260,16 @@ class DatabaseStore:
         return Reservation(rule, row.key, Verdict(False, until, newly_blocked=True))
 
     def give_back_many(self, reservations: Sequence[Reservation]) -> None:
-        """Plain reservations go in one ``UPDATE``; a penalised or remembered one its own way."""
-        plain = [r for r in reservations if r.token and not (r.penalised or r.fingerprint)]
-        if plain:
-            named = [r.token.split(":", 1) for r in plain]
+        """Plain reservations go in one ``UPDATE``. With a penalised or remembered one among
+        them, each goes its own way, in the order takes lock rows (no deadlock with one)."""
+        given = sorted((r for r in reservations if r.token), key=lambda r: (r.rule.scope, r.digest))
+        if any(r.penalised or r.fingerprint for r in given):
+            with transaction.atomic(savepoint=False):
+                for reservation in given:
+                    self.give_back(reservation)
+            return
+        if given:
+            named = [r.token.split(":", 1) for r in given]
             q = connection.ops.quote_name
             sql, params = uses.removal(
                 q(Subject._meta.db_table),
@@ -273,9 +279,6 @@ class DatabaseStore:
             )
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
-        for reservation in reservations:
-            if reservation.token and reservation not in plain:
-                self.give_back(reservation)
 
     def give_back(self, reservation: Reservation) -> None:
         if not reservation.penalised and not reservation.fingerprint:

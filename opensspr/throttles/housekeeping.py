@@ -68,9 +68,11 @@ def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
         [uses.stamp(at - uses.LONGEST_WINDOW)],
         output_field=BooleanField(),
     )
+    quiet_since = at - uses.LONGEST_WINDOW  # a quiet-reset rule counts until a quiet window
     idle = (
         Q(level=0, recent=[])
         & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
+        & (Q(last_use_at__isnull=True) | Q(last_use_at__lt=quiet_since))
         & ~Q(recent_use)
     )
     with transaction.atomic():

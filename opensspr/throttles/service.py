@@ -98,8 +98,8 @@ def _take_many(
 def hit_many(takes: Sequence[tuple[Rule, str]], *, now: datetime | None = None) -> list[Verdict]:
     """``hit`` each (rule, key) in order, up to and with the first refused (the last verdict).
 
-    On the database it costs one statement however many rules and subjects (two when
-    one is refused).
+    On the database it costs one statement however many rules and subjects, and an
+    ``UPDATE`` per row that a refusal or a penalty changes.
     """
     return [taken.verdict for taken in _take_many(takes, now, reserve=False)]
 

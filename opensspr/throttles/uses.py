@@ -34,7 +34,7 @@ LONGEST_WINDOW = max(rule.window for rule in RULES)
 
 def new_token() -> str:
     """Unique within a row with overwhelming odds; a letter first keeps JSON paths simple."""
-    return "u" + secrets.token_hex(6)
+    return "u" + secrets.token_hex(8)
 
 
 def stamp(moment: datetime) -> int:
@@ -84,13 +84,25 @@ def merged_sql(table: str, column: str) -> str:
 def removal(table: str, column: str, tokens: list[str], pks: Iterable[int]) -> tuple[str, list]:
     """One ``UPDATE`` that drops ``tokens`` from the rows ``pks``; a missing token is no error.
 
-    It takes each row's lock itself, so it needs no read first.
+    It takes each row's lock itself, so it needs no read first. On PostgreSQL the rows
+    are locked in the order a take locks them (scope, then key, byte order: Python's
+    ``sorted``), so a give-back and a take over the same rows can't deadlock; SQLite has
+    one writer and no row locks.
     """
     ids = sorted(set(pks))
-    where = f"WHERE {connection.ops.quote_name('id')} IN ({', '.join(['%s'] * len(ids))})"
+    q = connection.ops.quote_name
+    listed = f"{q('id')} IN ({', '.join(['%s'] * len(ids))})"
     if _postgres():
-        sql = f"UPDATE {table} SET {column} = {column} - %s::text[] {where}"  # noqa: S608
+        ordered = (
+            f"SELECT {q('id')} FROM {table} WHERE {listed} "  # noqa: S608 - names only
+            f'ORDER BY {q("scope")} COLLATE "C", {q("key")} COLLATE "C" FOR UPDATE'
+        )
+        sql = (
+            f"UPDATE {table} SET {column} = {table}.{column} - %s::text[] "  # noqa: S608
+            f"FROM ({ordered}) AS locked WHERE {table}.{q('id')} = locked.{q('id')}"
+        )
         return sql, [tokens, *ids]
+    where = f"WHERE {listed}"
     paths = ", ".join(["%s"] * len(tokens))
     params = [f'$."{token}"' for token in tokens]
     sql = f"UPDATE {table} SET {column} = json_remove({column}, {paths}) {where}"  # noqa: S608

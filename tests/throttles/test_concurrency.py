@@ -51,3 +51,26 @@ def test_fifty_parallel_wrong_codes_stop_at_the_pause_the_third_sets(clock):
     needs_concurrent_writers()
     outcomes = _fifty_reservations(rules.SSPR_VERIFY_FAILURE)
     assert outcomes.count(True) == 3, outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_checks_taken_and_given_back_on_one_flow_never_deadlock(clock, monkeypatch):
+    """A typed contact's checks lock two rows (the address's and the flow's); a match gives
+    both back. Give-backs lock those rows in the order takes do, so a double-click or a
+    scripted burst on one flow never deadlocks (PostgreSQL would abort one request)."""
+    needs_concurrent_writers()
+    monkeypatch.setattr(service, "store_for", lambda scope: DatabaseStore())
+    takes = [
+        (rules.SSPR_CONTACT_CHECKS_PER_ADDRESS, "192.0.2.7"),
+        (rules.SSPR_CONTACT_CHECKS_PER_FLOW, "41"),
+    ]
+
+    def check_and_match() -> bool:
+        for _ in range(5):
+            service.give_back_many(service.reserve_many(takes))
+        return True
+
+    for _round in range(3):
+        outcomes = race(*[check_and_match] * 6)
+        assert outcomes == [True] * 6, outcomes
+    assert service.reserve_many(takes)[-1].allowed  # every check was given back

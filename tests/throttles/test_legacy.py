@@ -8,6 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from opensspr.throttles import rules, service
 from opensspr.throttles.subjects import typed_user_id
+from tests.throttles.stored import count_uses
 
 BEFORE = [("resets", "0005_challenge_shared_state"), ("throttles", "0001_subjects_and_uses")]
 AFTER = [("resets", "0006_throttles_move_to_the_throttle_app")]
@@ -53,3 +54,35 @@ def test_blocks_and_counts_in_force_survive_the_copy(old_models, clock):
     assert service.list_blocks(rules.Scope.SSPR, [blocked])[blocked].by == "sspr.sms"
     assert service.blocked_until(rules.SSPR_EMAIL, counting) is None
     assert service.reserve(rules.SSPR_VERIFY_FAILURE, counting).penalised  # the 5th failure
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uses_move_into_their_rows_and_a_quiet_day_rule_keeps_its_older_failures(clock):
+    """``throttles 0004``: smart lockout counts every failure until a whole day passes
+    without one, so failures older than a day still count and must be carried over."""
+    old = _migrate([("throttles", "0003_uses_deleted_by_the_database")])
+    subject_model, use_model = (
+        old.get_model("throttles", "Subject"),
+        old.get_model("throttles", "Use"),
+    )
+    rule, key = rules.SIGNIN_LOCKOUT, "lockout-key"
+    # Nine wrong passwords, one every 3 hours from 30 hours ago to 6 hours ago.
+    at = [clock.now - timedelta(hours=30 - 3 * i) for i in range(9)]
+    locking = subject_model.objects.create(
+        scope=rule.scope, key=service.digest(rule.scope, key), last_use_at=at[-1]
+    )
+    use_model.objects.bulk_create([use_model(subject=locking, rule=rule.name, at=t) for t in at])
+    sending = subject_model.objects.create(
+        scope=rules.SSPR_SMS.scope, key=service.digest(rules.SSPR_SMS.scope, "jan")
+    )
+    use_model.objects.bulk_create(
+        [
+            use_model(subject=sending, rule=rules.SSPR_SMS.name, at=clock.now - timedelta(days=2)),
+            use_model(subject=sending, rule=rules.SSPR_SMS.name, at=clock.now),
+        ]
+    )
+
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    assert service.reserve(rule, key).verdict.used == 10  # all nine carried: the tenth locks
+    assert count_uses(rule=rules.SSPR_SMS.name) == 1  # two days old counts for nothing

@@ -1,10 +1,13 @@
 """A subject's uses move into its row (``Subject.uses``), and the ``Use`` table goes.
 
-Every use inside the longest window is carried over, so upgrading lifts no limit
-(F12's spirit); older ones count for nothing and are left behind.
+Every use inside the longest window is carried over, and every use of a row still in
+its quiet window (smart lockout counts until a whole day passes without a failure), so
+upgrading lifts no limit (F12's spirit); older ones count for nothing and are left
+behind.
 """
 
 from django.db import migrations, models
+from django.db.models import Q
 
 from opensspr.core import clock
 from opensspr.throttles import uses as stored
@@ -15,7 +18,8 @@ def carry_uses(apps, schema_editor):
     use_model = apps.get_model("throttles", "Use")
     since = clock.now() - stored.LONGEST_WINDOW
     carried: dict[int, dict] = {}
-    for use in use_model.objects.filter(at__gt=since).order_by("pk").iterator():
+    counting = Q(at__gt=since) | Q(subject__last_use_at__gt=since)
+    for use in use_model.objects.filter(counting).order_by("pk").iterator():
         carried.setdefault(use.subject_id, {})[stored.new_token()] = [
             use.rule,
             stored.stamp(use.at),
