@@ -289,3 +289,19 @@ def test_the_report_follows_each_sync_at_once(directory, sync, clock):
     directory.modify(staff_dn, {"member": [(MODIFY_ADD, [f"uid=carl,{slapd.PEOPLE}"])]})
     sync()
     assert capable() == {"bert@example.org", "carl@example.org"}
+
+
+def test_each_created_user_is_marked_out_of_date_with_its_own_pk(directory, user_factory, sync):
+    """Sync names the users it created by their pks (read back after the batch's COPY)."""
+    cloud = user_factory()  # a pk of the same table, not the run's
+    RegistrationStatus.objects.all().delete()
+    person(directory, "anna")
+    person(directory, "bert")
+    sync()
+    synced = set(User.objects.filter(source="synced").values_list("pk", flat=True))
+    assert len(synced) == 2
+    assert cloud.pk not in synced
+    marked = RegistrationStatus.objects.filter(stale_since__isnull=False)
+    assert set(marked.values_list("user_id", flat=True)) == synced
+    anna = User.objects.get(user_id="anna@example.org")
+    assert anna.on_premises_dn == f"uid=anna,{slapd.PEOPLE}"
