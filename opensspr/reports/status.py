@@ -35,6 +35,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from opensspr.accounts.models import User
+from opensspr.core.sql import one_of
 from opensspr.policy.models import SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
 from opensspr.reports.capability import Capability, iter_capabilities
@@ -92,7 +93,8 @@ def mark_stale(user_ids: Iterable[int]) -> None:
     A person without a row (just created) gets one that says only that: out of
     date, so the next refresh decides them like anyone else. One ``INSERT ...
     SELECT ... ON CONFLICT`` a chunk (SQLite and PostgreSQL alike): sync marks a
-    hundred thousand people, and an ORM upsert compiles every row.
+    hundred thousand people, and an ORM upsert compiles every row. The chunk is
+    one array parameter on PostgreSQL (``core.sql.one_of``).
     """
     now = _moment()
     table = RegistrationStatus._meta.db_table
@@ -100,14 +102,14 @@ def mark_stale(user_ids: Iterable[int]) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for chunk in batched(sorted(set(user_ids)), CHUNK):
-            marks = ", ".join(["%s"] * len(chunk))
+            where, ids = one_of(User._meta.pk, chunk)
             cursor.execute(
                 f"INSERT INTO {quote(table)} ({_PLACEHOLDER_COLUMNS}) "  # noqa: S608 - model names
                 f"SELECT {quote('id')}, %s, %s, %s, '', 0, 0, 0, 0, 0, %s, 0, 0, 0, %s, %s "
-                f"FROM {quote(users)} WHERE {quote('id')} IN ({marks}) "
+                f"FROM {quote(users)} WHERE {where} "
                 f"ON CONFLICT ({quote('user_id')}) DO UPDATE SET "
                 f"{quote('stale_since')} = excluded.{quote('stale_since')}",
-                [False, False, False, False, now, now, *chunk],
+                [False, False, False, False, now, now, *ids],
             )
 
 
