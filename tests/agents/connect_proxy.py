@@ -70,10 +70,14 @@ class ConnectProxy:
             if not ready:
                 return
             for sock in ready:
-                data = sock.recv(65536)
+                try:
+                    data = sock.recv(65536)
+                    if data:
+                        peers[sock].sendall(data)
+                except ConnectionError:  # a side hung up hard (a client refusing the certificate)
+                    return
                 if not data:
                     return
-                peers[sock].sendall(data)
 
     def close(self) -> None:
         self._closing = True
