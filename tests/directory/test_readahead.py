@@ -177,3 +177,19 @@ def test_closing_during_a_read_ends_the_child(readers, ldap_user):
     ahead.close()
     assert _children() - before == set()
     pages.close()
+
+
+def test_the_pipe_holds_several_pages_so_the_child_reads_on_while_this_process_writes(
+    readers, ldap_user
+):
+    """Linux's 64 KiB pipe held a third of a page: the child stalled during every batch's writes."""
+    fcntl = pytest.importorskip("fcntl")
+    ahead, _here = readers
+    ldap_user()
+    pages = ahead.search(slapd.PEOPLE, "(uid=*)", WANTED)
+    next(pages)  # the child is started by the first read
+    child = ahead._child
+    assert child is not None
+    assert child.stdout is not None
+    assert fcntl.fcntl(child.stdout.fileno(), fcntl.F_GETPIPE_SZ) >= readahead.PIPE_BYTES
+    pages.close()
