@@ -182,7 +182,7 @@ def test_closing_during_a_read_ends_the_child(readers, ldap_user):
 def test_the_pipe_holds_several_pages_so_the_child_reads_on_while_this_process_writes(
     readers, ldap_user
 ):
-    """Linux's 64 KiB pipe held a third of a page: the child stalled during every batch's writes."""
+    """Linux's 64 KiB pipe held half a page: the child stalled during every batch's writes."""
     fcntl = pytest.importorskip("fcntl")
     ahead, _here = readers
     ldap_user()

@@ -44,9 +44,9 @@ from opensspr.directory.ldap.records import DEFAULT_PAGE_SIZE, Entry, Page
 logger = logging.getLogger(__name__)
 
 Request = tuple[dict[str, Any], str, str, list[str], int, int]  # the config's fields, the search
-#: The pipe the pages come through: Linux's 64 KiB holds a third of a page of 500
-#: people, so the child stalled whenever this process waited on its database (a
-#: batch's writes). 1 MiB (Linux's most for an unprivileged process) is about five pages.
+#: The pipe the pages come through: Linux's 64 KiB holds half a page of 500 people
+#: (about 140 KB), so the child stalled whenever this process waited on its database
+#: (a batch's writes). 1 MiB (Linux's most for an unprivileged process) is about seven.
 PIPE_BYTES = 1 << 20
 #: How long a new child may take to import what it needs and say so (about 0.12 s here).
 READY_SECONDS = 15.0
