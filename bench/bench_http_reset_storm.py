@@ -279,8 +279,10 @@ def prepare(config: str, args: argparse.Namespace) -> tuple[dict[str, str], list
     from django.db import connection
 
     if config == "scale-out":
-        call_command("flush", interactive=False, verbosity=0)
+        # Migrated first: a database a bench of an older commit left behind is brought up
+        # to this schema, then emptied (flushing it first failed on a dropped table).
         call_command("migrate", verbosity=0, interactive=False)
+        call_command("flush", interactive=False, verbosity=0)
         cache.clear()
         from opensspr.demo.seed import seed_demo
 
