@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
+from opensspr.core.sql import one_of
+from opensspr.throttles.models import Subject
 from opensspr.throttles.rules import RULES
 
 Uses = dict[str, list[str | int]]
@@ -89,9 +91,8 @@ def removal(table: str, column: str, tokens: list[str], pks: Iterable[int]) -> t
     ``sorted``), so a give-back and a take over the same rows can't deadlock; SQLite has
     one writer and no row locks.
     """
-    ids = sorted(set(pks))
     q = connection.ops.quote_name
-    listed = f"{q('id')} IN ({', '.join(['%s'] * len(ids))})"
+    listed, ids = one_of(Subject._meta.pk, sorted(set(pks)))
     if _postgres():
         ordered = (
             f"SELECT {q('id')} FROM {table} WHERE {listed} "  # noqa: S608 - names only
@@ -101,7 +102,7 @@ def removal(table: str, column: str, tokens: list[str], pks: Iterable[int]) -> t
             f"UPDATE {table} SET {column} = {table}.{column} - %s::text[] "  # noqa: S608
             f"FROM ({ordered}) AS locked WHERE {table}.{q('id')} = locked.{q('id')}"
         )
-        return sql, [tokens, *ids]
+        return sql, [tokens, *ids]  # ids: one array parameter (``one_of``)
     where = f"WHERE {listed}"
     paths = ", ".join(["%s"] * len(tokens))
     params = [f'$."{token}"' for token in tokens]
