@@ -17,12 +17,13 @@ run with the counts, plus one event per account enabled or disabled and per
 role change. Unchanged and merely updated users get no event of their own.
 """
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from opensspr.accounts.models import User, UserSource
 from opensspr.audit.activities import Activity
@@ -191,10 +192,33 @@ def _run(
     )
     full = full or not usable or _full_due(settings, state)
     since = "" if full or previous is None else changed_filter(previous)
-    amap = settings.attribute_map()
-    limit = PAGE_TIME_LIMIT
+    users = UserSync(amap=settings.attribute_map(), meta=meta)
+    try:
+        report = _read(
+            settings, reader, users, full=full, since=since, page_size=page_size, progress=progress
+        )
+        sync_roles(meta=meta, counts=report.groups, reported_later=users.created)
+    except BaseException:
+        with contextlib.suppress(DatabaseError):  # the error raised matters more
+            users.mark_created()
+        raise
+    users.mark_created()
+    _finish(state, mark_now, previous, report=report, meta=meta)
+    return report
 
-    users = UserSync(amap=amap, meta=meta)
+
+def _read(
+    settings: DirectorySettings,
+    reader: Reader,
+    users: UserSync,
+    *,
+    full: bool,
+    since: str,
+    page_size: int,
+    progress: Callable[[int], None] | None,
+) -> SyncReport:
+    """Read and write the users, then the groups; the report so far."""
+    amap, limit = users.amap, PAGE_TIME_LIMIT
     for base in settings.scope("user_ous") or [settings.base_dn]:
         entries = reader.search(
             base,
@@ -223,9 +247,13 @@ def _run(
                 time_limit=limit,
             )
         )
-        report.groups = sync_groups(entries, amap=amap, users_by_dn=users.dn_index(), full=full)
-    sync_roles(meta=meta, counts=report.groups)
-    _finish(state, mark_now, previous, report=report, meta=meta)
+        report.groups = sync_groups(
+            entries,
+            amap=amap,
+            users_by_dn=users.dn_index(),
+            full=full,
+            reported_later=users.created,
+        )
     return report
 
 

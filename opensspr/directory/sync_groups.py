@@ -14,7 +14,7 @@ administrator"); each change is audited on the user.
 """
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from django.db import models, transaction
@@ -83,17 +83,20 @@ def _set_members(
     return have ^ wanted
 
 
-def _set_group(group_pk: int, users: set[int], children: set[int]) -> bool:
+def _set_group(
+    group_pk: int, users: set[int], children: set[int], reported_later: Set[int]
+) -> bool:
     """Set a group's member users and groups; whether anything changed.
 
-    Batched writes send no model signals: ``people_changed`` names who moved, or
-    everyone when the nesting changed (a person's groups then change through it).
+    Batched writes send no model signals: ``people_changed`` names who moved
+    (but for ``reported_later``, this run's new people: ``UserSync.mark_created``),
+    or everyone when the nesting changed (a person's groups then change through it).
     """
     with transaction.atomic():
         moved = _set_members(Members, "group_id", "user_id", group_pk, users)
         nested = _set_members(Nesting, "from_group_id", "to_group_id", group_pk, children)
-        if moved:
-            people_changed.send(sender=Group, user_ids=moved)
+        if moved - reported_later:
+            people_changed.send(sender=Group, user_ids=moved - reported_later)
         if nested:
             people_changed.send(sender=Group, user_ids=None)
     return bool(moved or nested)
@@ -105,6 +108,7 @@ def sync_groups(
     amap: AttributeMap,
     users_by_dn: dict[str, int],
     full: bool,
+    reported_later: Set[int] = frozenset(),
 ) -> GroupCounts:
     """Create or rename the groups read, then set their direct members and nesting."""
     counts = GroupCounts()
@@ -127,13 +131,13 @@ def sync_groups(
         member_keys = {dn.lower() for dn in mapped.member_dns}
         users = {users_by_dn[k] for k in member_keys if k in users_by_dn}
         children = {groups_by_dn[k] for k in member_keys if k in groups_by_dn} - {group_pk}
-        changed = _set_group(group_pk, users, children)
+        changed = _set_group(group_pk, users, children, reported_later)
         if changed and group_pk not in counted:
             counts.updated += 1
     if full:
         seen = {pk for pk, _mapped in read}
         for group_pk in set(groups_by_dn.values()) - seen:
-            counts.emptied += int(_set_group(group_pk, set(), set()))
+            counts.emptied += int(_set_group(group_pk, set(), set(), reported_later))
     return counts
 
 
@@ -150,7 +154,9 @@ def _descendants(roots: set[int]) -> set[int]:
     return seen
 
 
-def sync_roles(*, meta: RequestMeta, counts: GroupCounts) -> None:
+def sync_roles(
+    *, meta: RequestMeta, counts: GroupCounts, reported_later: Set[int] = frozenset()
+) -> None:
     """Give synced users exactly the roles their directory groups map to (if any are mapped)."""
     mappings = list(RoleMapping.objects.values_list("group_dn", "role"))
     if not mappings:
@@ -173,7 +179,8 @@ def sync_roles(*, meta: RequestMeta, counts: GroupCounts) -> None:
         with transaction.atomic():
             RoleAssignment.objects.filter(user=user, role__in=removed).delete()
             RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=r) for r in granted])
-            people_changed.send(sender=RoleAssignment, user_ids=[user.pk])
+            if user.pk not in reported_later:
+                people_changed.send(sender=RoleAssignment, user_ids=[user.pk])
             record_event(
                 activity=Activity.DIRECTORY_SYNC_ROLES_CHANGED,
                 outcome=Outcome.SUCCESS,

@@ -133,6 +133,8 @@ class UserSync:
         self._creates: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._transitions: list[tuple[User, bool]] = []
+        #: Created by this run and not yet reported as changed (``mark_created``).
+        self.created: set[int] = set()
 
     def add(self, entry: Entry) -> None:
         counts = self.counts
@@ -194,8 +196,7 @@ class UserSync:
             return
         with transaction.atomic():
             if self._creates:
-                created = insert_users(self._creates, created_at=self.now)
-                people_changed.send(sender=User, user_ids=created)
+                self.created.update(insert_users(self._creates, created_at=self.now))
             if self._updates:
                 update_users(self._updates)
                 people_changed.send(sender=User, user_ids=[row["pk"] for row in self._updates])
@@ -203,6 +204,19 @@ class UserSync:
         self.counts.created += len(self._creates)
         self.counts.updated += len(self._updates)
         self._creates, self._updates, self._transitions = [], [], []
+
+    def mark_created(self) -> None:
+        """Report this run's new people as changed, once, after their groups and roles are set.
+
+        Reported at creation, most would be reported again when their groups'
+        members are set: two writes of their ``RegistrationStatus`` row each,
+        a sixth of a first sync's time on PostgreSQL. Until this runs they have
+        no row, so nothing decides them half-synced; a run that dies first
+        leaves them to the registration count, which decides everyone.
+        """
+        created, self.created = sorted(self.created), set()
+        if created:
+            people_changed.send(sender=User, user_ids=created)
 
     def _audit_transitions(self, changes: Iterable[tuple[User, bool]], *, reason: str) -> None:
         """Enabling or disabling an account is a change people ask about: one event each."""

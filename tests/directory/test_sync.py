@@ -8,8 +8,10 @@ from django.core.management import CommandError, call_command
 from ldap3 import MODIFY_ADD, MODIFY_REPLACE, NONE, Connection, Server
 
 from opensspr.accounts.models import Group, RoleAssignment, User
+from opensspr.accounts.signals import people_changed
 from opensspr.audit.models import AuditEvent
 from opensspr.core.crypto import seal
+from opensspr.directory.errors import DirectoryError
 from opensspr.directory.models import DirectorySettings, RoleMapping, SyncState
 from opensspr.directory.sync import run_sync
 from opensspr.reports.models import RegistrationStatus
@@ -305,3 +307,57 @@ def test_each_created_user_is_marked_out_of_date_with_its_own_pk(directory, user
     assert set(marked.values_list("user_id", flat=True)) == synced
     anna = User.objects.get(user_id="anna@example.org")
     assert anna.on_premises_dn == f"uid=anna,{slapd.PEOPLE}"
+
+
+def test_a_new_person_is_reported_changed_once_after_their_groups_and_roles_are_set(
+    directory, sync
+):
+    """One ``RegistrationStatus`` write for a new person, and only once they are whole.
+
+    Reported at creation and again when their group's members were set, each new
+    person's row was written twice. Reported once, it must be after the groups
+    and roles: a decision made in between would miss them.
+    """
+    anna, bert = person(directory, "anna"), person(directory, "bert")
+    staff = group(directory, "Staff", anna, bert)
+    RoleMapping.objects.create(settings_id=1, group_dn=staff, role="helpdesk_admin")
+    reports: list[tuple[int, bool, bool]] = []
+
+    def record(user_ids=None, **_):
+        for pk in user_ids or ():
+            member = Group.members.through.objects.filter(user_id=pk).exists()
+            role = RoleAssignment.objects.filter(user_id=pk).exists()
+            reports.append((pk, member, role))
+
+    people_changed.connect(record, dispatch_uid="test.record")
+    try:
+        sync()
+    finally:
+        people_changed.disconnect(dispatch_uid="test.record")
+    synced = set(User.objects.filter(source="synced").values_list("pk", flat=True))
+    assert sorted(reports) == sorted((pk, True, True) for pk in synced)
+    marked = RegistrationStatus.objects.filter(stale_since__isnull=False)
+    assert set(marked.values_list("user_id", flat=True)) == synced
+
+
+def test_new_people_are_reported_changed_when_the_directory_goes_away_mid_run(
+    directory, sync_slapd, proxy_to, sync
+):
+    """Users written before the groups' read failed still get a row to be decided by."""
+    person(directory, "anna")
+    person(directory, "bert")
+    group(directory, "Staff", f"uid=anna,{slapd.PEOPLE}")
+    proxy = proxy_to(sync_slapd.ldap_port)
+    DirectorySettings.objects.filter(pk=1).update(urls=f"ldap://127.0.0.1:{proxy.port}")
+
+    def cut_after_the_last_person(read: int) -> None:
+        if read == 2:
+            proxy.set_mode("refuse")
+
+    with pytest.raises(DirectoryError):
+        sync(progress=cut_after_the_last_person)
+    synced = set(User.objects.filter(source="synced").values_list("pk", flat=True))
+    assert len(synced) == 2
+    assert not Group.objects.filter(name="Staff").exists()  # the run stopped before its groups
+    marked = RegistrationStatus.objects.filter(stale_since__isnull=False)
+    assert set(marked.values_list("user_id", flat=True)) == synced
