@@ -9,6 +9,8 @@ with, registration in the default region or that of a number the person
 already has (``home_region``), so both accept the same typing.
 """
 
+import re
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,6 +36,8 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
     text = raw.strip()
     if not text:
         return ""
+    if shortcut := _already_e164(text):
+        return shortcut
     region = region or default_region()
     try:
         number = phonenumbers.parse(text, region)
@@ -46,6 +50,37 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
         )
     number.extension = None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: What a person or a directory writes between the digits of a number.
+_SPACING = str.maketrans("", "", " -.()\u00a0")
+_PLUS_DIGITS = re.compile(r"\+[1-9][0-9]{5,15}")
+
+
+def _already_e164(text: str) -> str | None:
+    """``text`` itself when it is a valid number written in E.164 (spacing aside), else None.
+
+    ``phonenumbers.parse`` costs about 35 µs, twice the validity check, and a
+    directory's numbers are mostly written this way already: a first sync of
+    100,000 people spent seconds there. Country codes are prefix-free, so the
+    first one of 1-3 digits that exists is the number's; the number is taken
+    only if it is valid and formats back to exactly these digits (a national
+    prefix or a leading zero would not), else the full parse decides.
+    """
+    digits = text.translate(_SPACING)
+    if not _PLUS_DIGITS.fullmatch(digits):
+        return None
+    for size in (1, 2, 3):
+        code = int(digits[1 : 1 + size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(digits[1 + size :]))
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164 if e164 == digits else None
 
 
 def region_of(e164: str) -> str | None:
