@@ -16,11 +16,15 @@ about what a transaction sees or writes changes: it is the same ``IMMEDIATE``
 transaction, begun a little later.
 """
 
+import sqlite3
 import threading
 from typing import Any
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+from django.utils.asyncio import async_unsafe
+
+from opensspr.core.sqlite import idle
 
 _WRITER = threading.Lock()
 _READS = ("SELECT", "PRAGMA", "EXPLAIN", "WITH")  # a WITH ... SELECT; never one that writes here
@@ -105,8 +109,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
         finally:
             self._release_writer()
 
+    @async_unsafe
+    def get_new_connection(self, conn_params: Any) -> sqlite3.Connection:
+        """A connection this process kept (``idle.py`` says why and which), else a new one."""
+        kept = idle.take(self.alias, str(self.settings_dict["NAME"]))
+        return kept if kept is not None else super().get_new_connection(conn_params)
+
     def _close(self) -> None:
         try:
-            super()._close()  # type: ignore[misc]  # private in the stubs
+            if not self._kept():
+                super()._close()  # type: ignore[misc]  # private in the stubs
         finally:
             self._release_writer()
+
+    def _kept(self) -> bool:
+        """Filed for reuse instead of closed: only a clean connection to a file."""
+        return (
+            self.connection is not None
+            and not self.is_in_memory_db()
+            and not self.in_atomic_block
+            and self.autocommit
+            and not self.errors_occurred
+            and idle.keep(self.alias, str(self.settings_dict["NAME"]), self.connection)
+        )
