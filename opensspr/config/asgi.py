@@ -1,6 +1,6 @@
 import os
 
-from django.core.asgi import get_asgi_application
+from opensspr.core.handler import get_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opensspr.config.settings")
-application = get_asgi_application()
+application = get_application()

@@ -20,13 +20,13 @@ import tempfile
 from typing import Any
 
 from django.conf import settings
-from django.core.asgi import get_asgi_application
 from django.db import connections
 from django.dispatch import Signal
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
 from opensspr.core import concurrency
+from opensspr.core.handler import get_application
 
 # glibc: M_MMAP_THRESHOLD. Fixed at 1 MiB, every argon2id buffer (19 MiB) is mmapped and
 # handed back to the system when the hash ends; with glibc's default the threshold grows
@@ -67,7 +67,7 @@ class _Gunicorn(BaseApplication):  # gunicorn ships no type hints: BaseApplicati
 
     def load(self) -> Any:
         # The serving command has already set Django up with its settings module.
-        return get_asgi_application()
+        return get_application()
 
 
 def _release_arena_memory() -> None:

@@ -2,14 +2,18 @@
 
 Django runs a middleware that can do both in the mode of the one below it; with a
 sync-only middleware lower down, a floor declared "both" was slept in a thread and
-the limit bounded nothing. This loads the middleware as ``opensspr serve`` does.
+the limit bounded nothing. This loads the middleware as ``opensspr serve`` does
+(``core/handler.py``: the rest of the chain sync, in one thread hop).
 """
 
 from typing import Any
 
-from django.core.handlers.asgi import ASGIHandler
+import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from asgiref.testing import ApplicationCommunicator
 
 from opensspr.core.concurrency import ConcurrencyLimitMiddleware
+from opensspr.core.handler import AsgiHandler
 from opensspr.core.timing import ResponseFloorMiddleware
 
 
@@ -28,7 +32,48 @@ def _chain(handler: Any) -> list[Any]:
 
 
 def test_the_floor_and_the_limit_run_async_under_asgi():
-    handler = ASGIHandler()  # loads MIDDLEWARE in async mode, as under `opensspr serve`
+    handler = AsgiHandler()  # loads MIDDLEWARE as under `opensspr serve`
     found = _chain(handler)
     assert {type(m) for m in found} == {ResponseFloorMiddleware, ConcurrencyLimitMiddleware}
     assert all(m.is_async for m in found)
+
+
+def test_the_rest_of_the_chain_is_loaded_sync_under_asgi() -> None:
+    handler = AsgiHandler()
+    assert handler._view_middleware  # CSRF's process_view, among others
+    assert not any(iscoroutinefunction(hook) for hook in handler._view_middleware)
+
+
+def _get(application: Any, path: str) -> tuple[int, dict[bytes, bytes]]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+
+    async def run() -> tuple[int, dict[bytes, bytes]]:
+        await communicator.send_input({"type": "http.request", "body": b""})
+        start = await communicator.receive_output(5)
+        await communicator.receive_output(5)  # the body
+        return start["status"], dict(start["headers"])
+
+    return async_to_sync(run)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_runs_the_whole_chain_and_the_view() -> None:
+    status, headers = _get(AsgiHandler(), "/healthz")
+
+    assert status == 200
+    assert headers[b"X-Frame-Options"] == b"DENY"  # the innermost middleware ran
+    assert headers[b"Content-Language"] == b"en"  # the language middleware
+    assert headers[b"X-Request-ID"]  # and the outermost sync one
