@@ -9,12 +9,14 @@ with, registration in the default region or that of a number the person
 already has (``home_region``), so both accept the same typing.
 """
 
+import functools
 import re
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from phonenumbers.phonemetadata import PhoneMetadata
 
 
 def default_region() -> str | None:
@@ -64,8 +66,9 @@ def _already_e164(text: str) -> str | None:
     directory's numbers are mostly written this way already: a first sync of
     100,000 people spent seconds there. Country codes are prefix-free, so the
     first one of 1-3 digits that exists is the number's; the number is taken
-    only if it is valid and formats back to exactly these digits (a national
-    prefix or a leading zero would not), else the full parse decides.
+    only if it doesn't start with what the parse would strip as a national
+    prefix, is valid and formats back to exactly these digits (a leading zero
+    would not), else the full parse decides.
     """
     digits = text.translate(_SPACING)
     if not _PLUS_DIGITS.fullmatch(digits):
@@ -76,11 +79,23 @@ def _already_e164(text: str) -> str | None:
             break
     else:
         return None
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(digits[1 + size :]))
+    national = digits[1 + size :]
+    if (prefix := _national_prefix(code)) is not None and prefix.match(national):
+        return None  # the parse may strip it (Belarus: "+375 810 ..." is "+375 10 ...")
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
     if not phonenumbers.is_valid_number(number):
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return e164 if e164 == digits else None
+
+
+@functools.cache
+def _national_prefix(code: int) -> re.Pattern[str] | None:
+    """What ``parse`` strips from the start of a number of this country code, even after it."""
+    region = phonenumbers.region_code_for_country_code(code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    found = metadata and (metadata.national_prefix_for_parsing or metadata.national_prefix)
+    return re.compile(found) if found else None
 
 
 def region_of(e164: str) -> str | None:

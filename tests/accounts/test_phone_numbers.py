@@ -5,6 +5,7 @@ import hashlib
 import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from opensspr.accounts.phones import normalise_phone
 
@@ -66,6 +67,25 @@ def test_random_digits_after_every_country_code_read_as_a_full_parse_reads_them(
     answers = [(t, normalised(t), parsed_in_full(t)) for t in texts]
     assert [a for a in answers if a[1] != a[2]] == []
     assert sum(a[1] is not None for a in answers) > 200  # some are valid numbers
+
+
+def test_numbers_with_a_national_prefix_after_the_country_code_read_as_a_full_parse_reads_them():
+    """Belarus: "+375 810 ..." was a valid premium-rate number to the shortcut, none to parse."""
+    texts = []
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is None or not metadata.national_prefix:
+            continue
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None and example.country_code == code:
+                national = phonenumbers.national_significant_number(example)
+                texts += [f"+{code}{metadata.national_prefix}{national}", f"+{code}{national}"]
+    assert len(texts) > 1000
+    answers = [(t, normalised(t), parsed_in_full(t)) for t in texts]
+    assert [a for a in answers if a[1] != a[2]] == []
+    assert normalised("+375 810 675 9508") is None
 
 
 @pytest.mark.parametrize(
