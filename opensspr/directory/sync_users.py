@@ -211,10 +211,13 @@ class UserSync:
         Reported at creation, most would be reported again when their groups'
         members are set: two writes of their ``RegistrationStatus`` row each,
         a sixth of a first sync's time on PostgreSQL. Until this runs they have
-        no row, so nothing decides them half-synced; a run that dies first
-        leaves them to the registration count, which decides everyone.
+        no row, so no worker decides them half-synced. A run that died before
+        this (a killed process) left its new people without one: each run also
+        reports the synced people who still have none.
         """
-        created, self.created = sorted(self.created), set()
+        rowless = User.objects.filter(source=UserSource.SYNCED, registration_status__isnull=True)
+        created = sorted(self.created.union(rowless.values_list("pk", flat=True)))
+        self.created = set()
         if created:
             people_changed.send(sender=User, user_ids=created)
 

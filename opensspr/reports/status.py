@@ -174,9 +174,9 @@ def stale_pks(limit: int) -> list[int]:
     Everyone has a row: the migration gave existing people one, and a person
     gets one when created (``mark_stale``, from ``reports.receivers`` or sync's
     ``people_changed``; sync reports the people it created at the end of its
-    run, once their groups are set). Should one go missing anyway (rows written
-    past the ORM, a sync that died), the registration count's pass decides
-    everyone and makes it again.
+    run, once their groups are set, and the next run those of a run that died).
+    Should one go missing anyway (rows written past the ORM), the registration
+    count's pass decides everyone and makes it again.
     """
     return list(_out_of_date(current_generation()).values_list("user_id", flat=True)[:limit])
 

@@ -361,3 +361,14 @@ def test_new_people_are_reported_changed_when_the_directory_goes_away_mid_run(
     assert not Group.objects.filter(name="Staff").exists()  # the run stopped before its groups
     marked = RegistrationStatus.objects.filter(stale_since__isnull=False)
     assert set(marked.values_list("user_id", flat=True)) == synced
+
+
+def test_a_run_gives_a_row_to_synced_people_a_killed_run_left_without_one(directory, sync):
+    """A run killed before its end never reported its new people: the next run does."""
+    person(directory, "anna")
+    sync()
+    RegistrationStatus.objects.all().delete()  # as a killed run leaves them
+    report = sync()
+    assert report.users.created == 0
+    marked = RegistrationStatus.objects.filter(stale_since__isnull=False)
+    assert list(marked.values_list("user__user_id", flat=True)) == ["anna@example.org"]

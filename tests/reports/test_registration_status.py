@@ -19,6 +19,7 @@ from opensspr.reports.models import DataState, RegistrationStatus
 from opensspr.reports.rollup import run_due_rollup
 from opensspr.reports.selectors import (
     ReportFilters,
+    count_report,
     filter_users,
     iter_stored_rows,
     list_registration_rows,
@@ -47,6 +48,19 @@ def test_a_new_person_is_decided_before_the_report_counts_them(policy, user_fact
     assert _capable() == {"mail"}
     row = RegistrationStatus.objects.get(user__user_id="mail@contoso.example")
     assert (row.capable, row.email, row.unproven) == (True, DataState.UNPROVEN, True)
+
+
+def test_the_unfiltered_report_counts_a_person_whose_row_is_not_written_yet(
+    policy, user_factory, client
+):
+    """A sync's new people have no row until its run ends: listed, so counted too."""
+    user_factory("mail@contoso.example", auth_email="m@mail.example")
+    user_factory("new@contoso.example")
+    RegistrationStatus.objects.filter(user__user_id="new@contoso.example").delete()
+    status.bring_up_to_date()  # decides the one with a row
+    everyone = ReportFilters()
+    assert count_report(everyone).users == filter_users(everyone).count() == 2
+    assert count_report(ReportFilters(capable=True)).users == 1
 
 
 def test_contact_data_an_app_and_answers_each_make_a_person_capable(policy, user_factory):
