@@ -6,8 +6,8 @@ CSRF, auth...), a request went from the event loop into its thread for those, ba
 to the loop for the handler, and into the thread again for ``XFrameOptionsMiddleware``'s
 response hook, ``CsrfViewMiddleware.process_view`` and the view, each on its own:
 five round trips between the loop and the thread, each a handful of futures, a context
-copy and a wake-up of the loop (measured: 0.6 ms of CPU for ``/healthz``, 1.4 ms for an
-API answer). Here the leading async-only middleware (the floor
+copy and a wake-up of the loop (measured on ``/healthz``: 0.15-0.6 ms of CPU a request,
+docs/contributors/performance.md, session 13). Here the leading async-only middleware (the floor
 and the concurrency limit, ``core/timing.py``, ``core/concurrency.py``) run on the
 loop as before, and everything below them, down to the view, is loaded in sync mode,
 as a WSGI server loads it, and runs in the request's thread in one hop. The thread
