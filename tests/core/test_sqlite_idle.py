@@ -99,3 +99,32 @@ def test_child_process_forgets_inherited_connections(database: DatabaseWrapper) 
     assert idle.take("default", str(database.settings_dict["NAME"])) is None
     idle._idle.extend(idle._inherited)  # give the parent's list back for the fixture
     idle._inherited.clear()
+
+
+def test_a_read_left_half_done_does_not_follow_its_connection(
+    database: DatabaseWrapper, tmp_path: Path
+) -> None:
+    """A cursor a request never finished holds a read snapshot: closed before the reuse."""
+    with database.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("CREATE TABLE t (n INTEGER)")
+        cursor.executemany("INSERT INTO t VALUES (%s)", [(n,) for n in range(500)])
+    leaked = database.cursor()  # an unfinished .iterator(), say, kept alive by a cycle
+    leaked.execute("SELECT n FROM t")
+    assert len(leaked.fetchmany(5)) == 5
+    first = database.connection
+    database.close()
+    other = ConnectionHandler(
+        {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db")}}
+    )["default"]
+    with other.cursor() as cursor:  # another process writes meanwhile
+        cursor.execute("INSERT INTO t VALUES (-1)")
+    other.close()
+
+    database.ensure_connection()
+
+    assert database.connection is first
+    with database.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM t")
+        assert cursor.fetchone() == (501,)
+        cursor.execute("INSERT INTO t VALUES (-2)")  # not "database is locked"

@@ -18,6 +18,8 @@ transaction, begun a little later.
 
 import sqlite3
 import threading
+import weakref
+from functools import cached_property
 from typing import Any
 
 from django.db import OperationalError
@@ -81,7 +83,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def create_cursor(self, name: str | None = None) -> CursorWrapper:
         cursor = self.connection.cursor(factory=CursorWrapper)
         cursor.db = self
+        self._cursors.add(cursor)
         return cursor
+
+    @cached_property
+    def _cursors(self) -> "weakref.WeakSet[CursorWrapper]":
+        """This wrapper's cursors still alive: closed before their connection is kept."""
+        return weakref.WeakSet()
 
     def _start_transaction_under_autocommit(self) -> None:
         _acquire(self.lock_timeout)
@@ -123,7 +131,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._release_writer()
 
     def _kept(self) -> bool:
-        """Filed for reuse instead of closed: only a clean connection to a file."""
+        """Filed for reuse instead of closed: only a clean connection to a file.
+
+        Its cursors are closed first, as closing the connection would have: a
+        statement left half-read (an unfinished ``.iterator()``) holds a read
+        snapshot, so the next request would read old rows and fail to write.
+        """
+        for cursor in list(self._cursors):
+            cursor.close()
+        self._cursors.clear()
         return (
             self.connection is not None
             and not self.is_in_memory_db()

@@ -14,8 +14,12 @@ autocommit, outside any transaction or atomic block, no database error seen sinc
 was opened; anything else is really closed. Taken again only by this process (never
 across a fork: SQLite forbids using a connection in a child, so a child forgets the
 list it inherited, without closing what is in it) and only while the file is still
-the one it was opened on (a database deleted and made again under the same name is
-opened afresh). A connection in memory is never kept (Django never closes those).
+the one it was opened on (the tests delete and make databases again under one
+name). That is no way to restore a backup under a running server: in WAL mode the
+kept connections hold the old file's ``-wal`` and ``-shm`` open, and a new connection
+would read the new file through them. Restore with the service stopped (the operators'
+deployment page says so). A connection in memory is never kept (Django never closes those).
+Its cursors are closed before it is kept (``DatabaseWrapper._kept``).
 Each connection is used by one thread at a time: the one whose wrapper took it.
 """
 
