@@ -95,8 +95,8 @@ def _set_group(
     with transaction.atomic():
         moved = _set_members(Members, "group_id", "user_id", group_pk, users)
         nested = _set_members(Nesting, "from_group_id", "to_group_id", group_pk, children)
-        if moved - reported_later:
-            people_changed.send(sender=Group, user_ids=moved - reported_later)
+        if report := moved - reported_later:
+            people_changed.send(sender=Group, user_ids=report)
         if nested:
             people_changed.send(sender=Group, user_ids=None)
     return bool(moved or nested)
