@@ -165,7 +165,7 @@ def users_in_order(pks: Sequence[int]) -> list[User]:
 
 
 def count_report(filters: ReportFilters, policy: SsprPolicy | None = None) -> "ReportTotals":
-    """The totals of the rows the filters keep, in one query.
+    """The totals of the rows the filters keep, in one query (unfiltered, and a count of users).
 
     Without a search the stored rows are counted alone: no join with the users,
     a third of the time at a million people. Unfiltered, the people counted are
