@@ -24,7 +24,16 @@ then came at floor + the fraction of a millisecond of the natural time, and a kn
 ID's natural time is not an unknown one's: the timing-parity test told them apart
 (medians 0.25 ms apart, Kolmogorov-Smirnov p < 0.01). So the loop waits all but the
 last ``TAIL`` and a small pool of threads, whose ``time.sleep`` is precise, waits out
-the rest: each holds a thread for a couple of milliseconds, not the whole floor.
+the rest: each holds a thread for a few milliseconds, not the whole floor.
+
+The loop must wake before the deadline, every time, or the answer leaves on the loop's
+late wake-up after all. Its timers can end up to 2 ms late, not 1: ``selectors`` rounds
+the timeout up to whole milliseconds and hands epoll ``n * 1e-3`` seconds, which for
+some n (9, 13, 18, 26, ...) is a hair over n ms, so ``epoll.poll`` rounds up once more.
+A ``TAIL`` of 2 ms was not enough: a wait of 10.1 ms ended 0.03 ms past its deadline
+without the thread, one of 10.9 ms 0.14 ms past it with the thread, so 0.1 ms of
+lateness still depended on the fraction. Hence 2 ms of rounding plus 1 ms for the
+loop's own wake-up.
 
 The floor holds only while the natural time stays under it: on a badly
 overloaded server both kinds exceed it and the difference shows again, buried
@@ -50,11 +59,12 @@ FLOOR_EXCEEDED = Counter(
     "Reset-step answers that took longer than the response-time floor",
 )
 
-#: The end of a floored wait that threads wait out: more than the loop's millisecond
-#: steps, so the loop's wake-up lands before the deadline.
-TAIL = 0.002
+#: The end of a floored wait that threads wait out: more than the loop's rounding (up to
+#: 2 ms, the module's docstring says why) and its wake-up, so the loop wakes before the
+#: deadline and a thread ends every wait.
+TAIL = 0.003
 
-#: Threads for the tails: each holds one for about ``TAIL``, so a few serve thousands of
+#: Threads for the tails: each holds one for at most ``TAIL``, so a few serve thousands of
 #: answers a second. Its own pool, not the loop's default: Django's WSGI path runs each
 #: request in a fresh loop, whose default pool would be built and joined every time.
 _TAILS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="response-floor")
