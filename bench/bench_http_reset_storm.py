@@ -133,6 +133,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Busy and total CPU ticks of the whole machine so far (Linux's ``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def peak_rss_mb(pids: list[int]) -> dict[int, float]:
     peaks = {}
     for pid in pids:
@@ -208,7 +215,9 @@ def one_reset(
     flow = step("choose", "/resets/current/operation", {"operation": "reset"}, flow["handle"], 200)
     body = {"method": "email", "contact": address}
     flow = step("send_code", "/resets/current/verification", body, flow["handle"], 200)
+    began = time.perf_counter()
     code = read_code(address, deadline)
+    timings["code_in_outbox"] = (time.perf_counter() - began) * 1000
     answer = {"answer": code}
     flow = step("verify", "/resets/current/verification/answer", answer, flow["handle"], 200)
     body = {"new_password": NEW_PASSWORD}
@@ -303,6 +312,8 @@ class Run:
     peaks: dict[int, float] = field(default_factory=dict)
     server_pid: int = 0
     server_cpu: float = 0.0  # CPU seconds of the server's processes during the timed part
+    client_cpu: float = 0.0  # CPU seconds of this process (the clients) during the timed part
+    machine_busy: float = 0.0  # fraction of all cores busy during the timed part (/proc/stat)
 
 
 def storm(run: Run, port: int, people: list[Person]) -> None:
@@ -328,11 +339,16 @@ def storm(run: Run, port: int, people: list[Person]) -> None:
                 run.timings[step].append(ms)
 
     cpu_before = cpu_seconds(process_tree(run.server_pid))
+    clients_before, machine_before = time.process_time(), machine_ticks()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=run.args.clients) as pool:
         list(pool.map(client, zip(people, captchas, strict=True)))
     run.elapsed = time.perf_counter() - started
     run.server_cpu = cpu_seconds(process_tree(run.server_pid)) - cpu_before
+    run.client_cpu = time.process_time() - clients_before
+    (busy_after, all_after), (busy_before, all_before) = machine_ticks(), machine_before
+    busy, every = busy_after - busy_before, all_after - all_before
+    run.machine_busy = busy / every if every else 0.0
 
 
 def run_config(config: str, args: argparse.Namespace) -> None:
@@ -373,8 +389,10 @@ def report(run: Run) -> None:
     if done:  # the database server's own CPU (PostgreSQL) is not in it
         per_reset = run.server_cpu / done * 1000
         print(f"server CPU per reset (its processes, not PostgreSQL's): {per_reset:.0f} ms")
+        print(f"the clients' CPU per reset (this process): {run.client_cpu / done * 1000:.0f} ms")
+    print(f"machine busy during the storm: {run.machine_busy:.0%} of {cores} cores")
     print(f"{'step':<14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-    for step in STEPS:
+    for step in (*STEPS, "code_in_outbox"):  # the last: from send_code's answer to the code read
         values = run.timings[step] or [float("nan")]
         p50, p99 = percentile(values, 50), percentile(values, 99)
         print(f"{step:<14}{p50:>10.0f}{p99:>10.0f}{statistics.fmean(values):>10.0f}")
