@@ -28,6 +28,11 @@ def set_limit(threads: int) -> None:
     _limit = max(1, threads)
 
 
+def limit() -> int:
+    """Requests of this process admitted into their sync part at once."""
+    return _limit
+
+
 class ConcurrencyLimitMiddleware:
     # Async only, like the floor above it: capable of both, Django would run it sync (as the
     # sync-only middleware below it) and it would bound nothing.

@@ -14,26 +14,81 @@ as a WSGI server loads it, and runs in the request's thread in one hop. The thre
 is the same one Django would have used (``thread_sensitive``, one per request); what
 runs in it and in what order is unchanged. An async view (the agents' long poll) runs
 on the loop as before, its thread waiting for it as before.
+
+Per request, Django's handler also made a thread of its own (``ThreadSensitiveContext``:
+a fresh one-thread executor, started and joined again), sent ``request_started`` in
+it with one more hop, and closed the response, sending ``request_finished``, with a
+third. Sampled in the demo's single worker during the HTTP storm, the event loop's
+side of that (thread start, the signals' hops, futures and wake-ups) held the GIL about
+as long as the views themselves. So here a request that waits its turn in the limit
+runs in a kept thread of a pool sized to the limit, as a WSGI server's threads are
+kept, and that one hop sends ``request_started``, runs the chain and, for a response
+whose body is already in memory, closes it (``request_finished``: the database
+connection goes back before the floor's wait, not after the send). A streaming
+response (the CSV downloads) is closed after its last chunk, as Django does. The long
+polls the limit lets through unbounded keep a thread of their own each, as before:
+they wait there for an async view on the loop, and must not take a kept thread people's
+requests need. Thread-local state carried from one request to the next in a kept thread
+is what a WSGI thread carries: the database connections (closed, or kept for reuse by
+``core/sqlite/idle.py``, at ``request_finished``); context variables are copied for
+each request by ``sync_to_async``, as before.
 """
 
-from collections.abc import Callable
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from typing import Any, cast
 
 import django
-from asgiref.sync import sync_to_async
+from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
+
+from opensspr.core import concurrency
 
 
 def _async_only(path: str) -> bool:
     return not getattr(import_string(path), "sync_capable", True)
 
 
+class _OneHop:
+    """The sync part of the chain, called from the loop: one thread hop a request."""
+
+    def __init__(self, sync_part: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.sync_part = sync_part
+        self._pool: ThreadPoolExecutor | None = None
+        self._kept: Callable[[HttpRequest], Awaitable[HttpResponseBase]] | None = None
+        markcoroutinefunction(self)  # so the middleware above load in async mode
+
+    def _run(self, request: HttpRequest) -> HttpResponseBase:
+        signals.request_started.send(sender=AsgiHandler, scope=request.scope)  # type: ignore[attr-defined]  # an ASGIRequest
+        response = self.sync_part(request)  # converts its own exceptions to a response
+        if not response.streaming:  # the body is in memory: done with the database
+            response.close()
+        return response
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path.startswith(concurrency.UNBOUNDED_PREFIXES):  # the request's own thread
+            return await sync_to_async(self._run, thread_sensitive=True)(request)
+        if self._kept is None:  # made in the worker, after the fork
+            # The limit admits that many at once; the spare ones are for a middleware
+            # above the limit, should one ever be added, never a queue.
+            size = concurrency.limit() + 4
+            self._pool = ThreadPoolExecutor(size, thread_name_prefix="opensspr-request")
+            self._kept = sync_to_async(self._run, thread_sensitive=False, executor=self._pool)
+        return await self._kept(request)
+
+
 class AsgiHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
-        """The leading async-only middleware around one ``sync_to_async`` of the rest.
+        """The leading async-only middleware around one hop into the rest.
 
         Django's own loader builds the sync part (it reads ``settings.MIDDLEWARE``,
         set to the rest for that call: this runs once, as the application loads).
@@ -48,12 +103,57 @@ class AsgiHandler(ASGIHandler):
         finally:
             settings.MIDDLEWARE = paths
         sync_part: Callable[..., Any] = self._middleware_chain  # type: ignore[has-type]  # untyped in the stubs
-        handler: Callable[..., Any] = convert_exception_to_response(
-            sync_to_async(sync_part, thread_sensitive=True)
-        )
+        handler: Callable[..., Any] = convert_exception_to_response(_OneHop(sync_part))
         for path in reversed(paths[:outer]):
             handler = convert_exception_to_response(import_string(path)(handler))
         self._middleware_chain = handler
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)  # Django's refusal
+            return
+        # Lazy: it starts a thread only if something asks for one (a streaming response's
+        # iteration and close, a long poll), not for a request served by a kept thread.
+        async with ThreadSensitiveContext():
+            await self.handle(scope, receive, send)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ``handle`` without its hops: the signals are sent by the hop."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:  # refused before any middleware (a body too large, say)
+                refused = cast(HttpResponseBase, error_response)  # one or the other is given
+                await signals.request_started.asend(sender=self.__class__, scope=scope)
+                await self.send_response(refused, send)
+                await sync_to_async(refused.close)()
+                return
+            response = await self._answer(request, receive, send)
+            if response is not None and response.streaming:
+                await sync_to_async(response.close)()
+
+    async def _answer(
+        self, request: HttpRequest, receive: Any, send: Any
+    ) -> HttpResponseBase | None:
+        """The response, sent; ``None`` if the client left first (nothing to close then)."""
+
+        class _Sent(Exception):
+            pass
+
+        response: HttpResponseBase | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.listen_for_disconnect(receive))
+                response = await self.run_get_response(request)
+                await self.send_response(response, send)
+                raise _Sent
+        except* (_Sent, RequestAborted):
+            pass
+        return response
 
 
 def get_application() -> AsgiHandler:

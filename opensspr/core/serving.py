@@ -32,10 +32,11 @@ from opensspr.core.handler import get_application
 # handed back to the system when the hash ends; with glibc's default the threshold grows
 # after the first free, and each thread's arena keeps a 19 MiB buffer resident for good.
 _M_MMAP_THRESHOLD = -3
-# glibc: M_ARENA_MAX. Every ASGI request runs in a thread of its own, and glibc gives
-# threads arenas of their own (up to 8 per core), each keeping what it freed: the demo's
-# single process peaked at 165-176 MB in the HTTP storm. Two arenas are plenty for
-# Python, which serves its small objects from its own allocator.
+# glibc: M_ARENA_MAX. glibc gives threads arenas of their own (up to 8 per core), each
+# keeping what it freed: when every ASGI request ran in a new thread the demo's single
+# process peaked at 165-176 MB in the HTTP storm. Requests now run in kept threads
+# (``core/handler.py``), but deliveries, the floor's tail and long polls have threads of
+# their own; two arenas are plenty for Python, which serves small objects itself.
 _M_ARENA_MAX = -8
 
 
