@@ -50,7 +50,7 @@ class Command(BaseCommand):
     def _serve(self, options: dict[str, object]) -> None:
         self.stdout.write("\nPress Ctrl+C to stop.\n")
         if not options["no_serve"]:
-            serve(bind=f"127.0.0.1:{options['port']}", workers=1, threads=8)
+            serve(bind=f"127.0.0.1:{options['port']}", workers=1, threads=4)
 
     def _show(self, seed: DemoSeed, directory: DemoDirectory | None = None) -> None:
         base = settings.OPENSSPR_BASE_URL
