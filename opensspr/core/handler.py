@@ -10,10 +10,9 @@ copy and a wake-up of the loop (measured on ``/healthz``: 0.15-0.6 ms of CPU a r
 docs/contributors/performance.md, session 13). Here the leading async-only middleware (the floor
 and the concurrency limit, ``core/timing.py``, ``core/concurrency.py``) run on the
 loop as before, and everything below them, down to the view, is loaded in sync mode,
-as a WSGI server loads it, and runs in the request's thread in one hop. The thread
-is the same one Django would have used (``thread_sensitive``, one per request); what
-runs in it and in what order is unchanged. An async view (the agents' long poll) runs
-on the loop as before, its thread waiting for it as before.
+as a WSGI server loads it, and runs in one hop. What runs there and in what order is
+unchanged. An async view (the agents' long poll) runs on the loop as before, its
+thread waiting for it as before.
 
 Per request, Django's handler also made a thread of its own (``ThreadSensitiveContext``:
 a fresh one-thread executor, started and joined again), sent ``request_started`` in
@@ -25,13 +24,16 @@ runs in a kept thread of a pool sized to the limit, as a WSGI server's threads a
 kept, and that one hop sends ``request_started``, runs the chain and, for a response
 whose body is already in memory, closes it (``request_finished``: the database
 connection goes back before the floor's wait, not after the send). A streaming
-response (the CSV downloads) is closed after its last chunk, as Django does. The long
-polls the limit lets through unbounded keep a thread of their own each, as before:
-they wait there for an async view on the loop, and must not take a kept thread people's
-requests need. Thread-local state carried from one request to the next in a kept thread
-is what a WSGI thread carries: the database connections (closed, or kept for reuse by
-``core/sqlite/idle.py``, at ``request_finished``); context variables are copied for
-each request by ``sync_to_async``, as before.
+response (the CSV downloads) is iterated and closed in a thread of the request's own
+after its last chunk, as Django does, so the hop gives back what its thread opened
+for the view before it returns. A chain that raises past its exception handler (a
+long poll cancelled because its client left) still sends ``request_finished`` in its
+thread. The long polls the limit lets through unbounded keep a thread of their own
+each, as before: they wait there for an async view on the loop, and must not take a
+kept thread people's requests need. Thread-local state carried from one request to the
+next in a kept thread is what a WSGI thread carries: the database connections, closed
+(or kept for reuse by ``core/sqlite/idle.py``) when the hop ends; context variables
+are copied for each request by ``sync_to_async``, as before.
 """
 
 import asyncio
@@ -47,6 +49,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
@@ -69,8 +72,18 @@ class _OneHop:
 
     def _run(self, request: HttpRequest) -> HttpResponseBase:
         signals.request_started.send(sender=AsgiHandler, scope=request.scope)  # type: ignore[attr-defined]  # an ASGIRequest
-        response = self.sync_part(request)  # converts its own exceptions to a response
-        if not response.streaming:  # the body is in memory: done with the database
+        try:
+            response = self.sync_part(request)  # converts an ``Exception`` to a response
+        except BaseException:  # a long poll cancelled as its client left, say
+            signals.request_finished.send(sender=AsgiHandler)  # this thread's connections
+            raise
+        response._handler_class = AsgiHandler  # type: ignore[attr-defined]  # the signal's sender
+        if response.streaming:
+            # Read and closed in another thread (Django's ASGI handler): what this one
+            # opened for the view goes back now, not at its next request.
+            close_old_connections()
+        else:  # the body is in memory: done with the request and the database
+            response._resource_closers.append(request.close)  # type: ignore[attr-defined]  # as Django does
             response.close()
         return response
 
@@ -78,8 +91,9 @@ class _OneHop:
         if request.path.startswith(concurrency.UNBOUNDED_PREFIXES):  # the request's own thread
             return await sync_to_async(self._run, thread_sensitive=True)(request)
         if self._kept is None:  # made in the worker, after the fork
-            # The limit admits that many at once; the spare ones are for a middleware
-            # above the limit, should one ever be added, never a queue.
+            # The limit admits that many at once. A request whose client left frees its
+            # slot while its view still runs here; the spare threads take the ones
+            # admitted meanwhile, and past them they wait in the pool's queue.
             size = concurrency.limit() + 4
             self._pool = ThreadPoolExecutor(size, thread_name_prefix="opensspr-request")
             self._kept = sync_to_async(self._run, thread_sensitive=False, executor=self._pool)
@@ -146,13 +160,18 @@ class AsgiHandler(ASGIHandler):
 
         response: HttpResponseBase | None = None
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.listen_for_disconnect(receive))
-                response = await self.run_get_response(request)
-                await self.send_response(response, send)
-                raise _Sent
-        except* (_Sent, RequestAborted):
-            pass
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self.listen_for_disconnect(receive))
+                    response = await self.run_get_response(request)
+                    await self.send_response(response, send)
+                    raise _Sent
+            except* (_Sent, RequestAborted):
+                pass
+        except BaseExceptionGroup as errors:  # one error: raised as itself, as Django does
+            if len(errors.exceptions) == 1:
+                raise errors.exceptions[0] from None
+            raise
         return response
 
 

@@ -94,9 +94,11 @@ def _start_worker(worker: Any) -> None:
 
 
 def _pool_database_connections(threads: int) -> None:
-    """Each ASGI request gets a thread of its own: reuse PostgreSQL connections through a pool.
+    """Reuse PostgreSQL connections through a pool, across the request threads.
 
-    A persistent connection belongs to one thread and would die with it, so
+    Requests run in kept threads (``core/handler.py``), but the long polls, the streamed
+    bodies and the deliveries have threads that come and go, and a persistent connection
+    belongs to one thread and would die with it, so
     ``CONN_MAX_AGE`` is 0 and psycopg's pool (made in each worker on first use,
     never across a fork) keeps the connections. SQLite opens a file, no pool needed.
     """

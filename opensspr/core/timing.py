@@ -64,8 +64,8 @@ FLOOR_EXCEEDED = Counter(
 #: deadline and a thread ends every wait.
 TAIL = 0.003
 
-#: Threads for the tails: each holds one for at most ``TAIL``, so a few serve thousands of
-#: answers a second. Its own pool, not the loop's default: Django's WSGI path runs each
+#: Threads for the tails: each holds one for at most ``TAIL``, so four serve over a
+#: thousand answers a second. Its own pool, not the loop's default: Django's WSGI path runs each
 #: request in a fresh loop, whose default pool would be built and joined every time.
 _TAILS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="response-floor")
 

@@ -1,18 +1,22 @@
 """Under ``opensspr serve`` a request's sync part runs in a kept thread, in one hop.
 
 ``core/handler.py``: the thread that runs the chain also sends ``request_started`` and,
-once the body is in memory, ``request_finished``; a streaming body is closed after its
-last chunk; the agents' long poll keeps a thread of its own.
+once the body is in memory, closes the request and sends ``request_finished``; a
+streaming body is closed after its last chunk, and the kept thread's database
+connection goes back before that; the agents' long poll keeps a thread of its own,
+and gives its connection back even when its client leaves mid-wait.
 """
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.core import signals
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.test import override_settings
 from django.urls import path
@@ -26,13 +30,39 @@ def _where(what: str) -> None:
     _seen.append((what, threading.current_thread().name))
 
 
+def _open_connection() -> None:
+    """Open this thread's connection, as a view that reads or audits does, and watch it.
+
+    Watched by its ``close``: the test database may be in memory, which Django never
+    really closes, so "given back" is "asked to close", in the thread that opened it.
+    """
+    connection.ensure_connection()
+    wrapper = connection._connections[connection._alias]  # type: ignore[attr-defined]  # this thread's
+    close = wrapper.close
+
+    def closing() -> None:
+        _where("connection closed")
+        del wrapper.close  # watched once
+        close()
+
+    wrapper.close = closing
+
+
 def _plain(request: HttpRequest) -> HttpResponse:
     _where("view")
+    close = request.close
+
+    def closing() -> None:
+        _where("request closed")
+        close()
+
+    request.close = closing  # type: ignore[method-assign]
     return HttpResponse(b"plain")
 
 
 def _streamed(request: HttpRequest) -> StreamingHttpResponse:
     _where("view")
+    _open_connection()
 
     def chunks() -> Iterator[bytes]:
         for n in range(3):
@@ -42,10 +72,18 @@ def _streamed(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks())
 
 
+async def _long_poll(request: HttpRequest) -> HttpResponse:
+    await sync_to_async(_open_connection)()
+    _where("polling")
+    await asyncio.sleep(30)  # until its client leaves
+    return HttpResponse(b"no job")
+
+
 urlpatterns = [
     path("plain", _plain),
     path("streamed", _streamed),
     path("agent/v1/jobs/next", _plain),
+    path("agent/v1/jobs/next/poll", _long_poll),
 ]
 
 
@@ -70,8 +108,8 @@ def watched() -> Iterator[list[tuple[str, str]]]:
         signals.request_finished.disconnect(_finished)
 
 
-def _get(application: Any, url: str) -> bytes:
-    scope = {
+def _scope(url: str) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -84,7 +122,10 @@ def _get(application: Any, url: str) -> bytes:
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    communicator = ApplicationCommunicator(application, scope)
+
+
+def _get(application: Any, url: str) -> bytes:
+    communicator = ApplicationCommunicator(application, _scope(url))
 
     async def run() -> bytes:
         await communicator.send_input({"type": "http.request", "body": b""})
@@ -107,31 +148,49 @@ def test_requests_run_in_kept_threads_with_their_signals(watched) -> None:
     for _ in range(6):
         assert _get(handler, "/plain") == b"plain"
 
-    assert [what for what, _ in watched] == ["started", "view", "finished"] * 6
+    assert [what for what, _ in watched] == ["started", "view", "request closed", "finished"] * 6
     threads = {name for _, name in watched}
     assert all(name.startswith("opensspr-request") for name in threads), threads
-    # each request's three in one thread: one hop
-    for n in range(6):
-        assert len({name for _, name in watched[3 * n : 3 * n + 3]}) == 1
+    assert len(threads) < 6, threads  # kept: one after another, they share threads
+    for n in range(6):  # each request's four in one thread: one hop
+        assert len({name for _, name in watched[4 * n : 4 * n + 4]}) == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_streaming_response_is_finished_after_its_last_chunk(watched) -> None:
     assert _get(AsgiHandler(), "/streamed") == b"part 0;part 1;part 2;"
 
-    assert [what for what, _ in watched] == [
-        "started",
-        "view",
-        "chunk",
-        "chunk",
-        "chunk",
-        "finished",
-    ]
+    what = ["started", "view", "connection closed", "chunk", "chunk", "chunk", "finished"]
+    assert [w for w, _ in watched] == what
+    view_thread = watched[1][1]
+    assert view_thread.startswith("opensspr-request")
+    assert watched[2][1] == view_thread  # the kept thread gave its connection back...
+    assert watched[3][1] != view_thread  # ...as the body is read in a thread of the request's own
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_agents_long_poll_keeps_a_thread_of_its_own(watched) -> None:
     assert _get(AsgiHandler(), "/agent/v1/jobs/next") == b"plain"
 
-    assert [what for what, _ in watched] == ["started", "view", "finished"]
+    assert [what for what, _ in watched] == ["started", "view", "request closed", "finished"]
     assert not any(name.startswith("opensspr-request") for _, name in watched)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_whose_client_leaves_gives_its_connection_back(watched) -> None:
+    url = "/agent/v1/jobs/next/poll"
+    communicator = ApplicationCommunicator(AsgiHandler(), _scope(url))
+
+    async def leave_while_it_waits() -> None:
+        await communicator.send_input({"type": "http.request", "body": b""})
+        while not any(what == "polling" for what, _ in _seen):
+            await asyncio.sleep(0.01)
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(5)
+
+    async_to_sync(leave_while_it_waits)()
+
+    assert [what for what, _ in watched] == ["started", "polling", "connection closed", "finished"]
+    threads = {name for what, name in watched if what != "polling"}  # it polls on the loop
+    assert len(threads) == 1  # the poll's own thread, given back there
+    assert not threads.pop().startswith("opensspr-request")

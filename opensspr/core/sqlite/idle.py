@@ -1,12 +1,13 @@
 """Open SQLite connections this process keeps for its next request, instead of closing them.
 
 The server closes a request's connection when the request ends (``CONN_MAX_AGE`` is 0:
-every ASGI request runs in a thread of its own, and a connection kept by that thread
-would outlive it). Opening one again was measured at 1.2 ms of CPU: Django registers
-its SQL functions and runs its PRAGMAs, and SQLite reads and parses the schema (about
-140 tables and indexes) before the first statement. A one-gate email reset opened
-at least seven: one per step and one per inline delivery. Closing and opening again gave
-nothing back: SQLite connections hold no per-session state of ours.
+long polls, streamed bodies and deliveries run in threads that come and go, and a
+connection kept by such a thread would outlive it). Opening one again was measured at
+1.2 ms of CPU: Django registers its SQL functions and runs its PRAGMAs, and SQLite
+reads and parses the schema (about 140 tables and indexes) before the first statement.
+A one-gate email reset opened at least seven: one per step and one per inline
+delivery. Closing and opening again gave nothing back: SQLite connections hold no
+per-session state of ours.
 
 So a connection Django closes goes back to a small list here, and the next
 ``get_new_connection`` for the same database file takes it. Only a clean one:
