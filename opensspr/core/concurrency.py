@@ -21,6 +21,12 @@ _limit = 8
 #: work must not take one of the ``threads`` slots people's requests need.
 UNBOUNDED_PREFIXES = ("/agent/v1/jobs/next",)
 
+#: The rest of the agents' calls (a job's parts and result, heartbeats) have ``threads``
+#: slots of their own. A person's request that writes through an agent waits in its slot
+#: for the agent's answer, which comes in as a request: in the same slots, with every
+#: slot taken by such waits, the answers would queue behind them until the jobs expired.
+AGENT_PREFIX = "/agent/v1/"
+
 
 def set_limit(threads: int) -> None:
     """Called by ``opensspr serve`` before the workers fork."""
@@ -29,7 +35,8 @@ def set_limit(threads: int) -> None:
 
 
 def limit() -> int:
-    """Requests of this process admitted into their sync part at once."""
+    """People's requests of this process admitted into their sync part at once (and as
+    many of the agents')."""
     return _limit
 
 
@@ -43,6 +50,7 @@ class ConcurrencyLimitMiddleware:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         self._slots: asyncio.Semaphore | None = None
+        self._agent_slots: asyncio.Semaphore | None = None
         if self.is_async:
             markcoroutinefunction(self)
 
@@ -54,8 +62,9 @@ class ConcurrencyLimitMiddleware:
         return self.get_response(request)
 
     async def _limited(self, request: HttpRequest) -> HttpResponse:
-        if self._slots is None:  # made in the worker's own event loop
-            self._slots = asyncio.Semaphore(_limit)
+        if self._slots is None or self._agent_slots is None:  # made in the worker's own loop
+            self._slots, self._agent_slots = asyncio.Semaphore(_limit), asyncio.Semaphore(_limit)
+        slots = self._agent_slots if request.path.startswith(AGENT_PREFIX) else self._slots
         respond: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response  # type: ignore[assignment]  # async mode
-        async with self._slots:
+        async with slots:
             return await respond(request)
