@@ -20,8 +20,8 @@ it with one more hop, and closed the response, sending ``request_finished``, wit
 third. Sampled in the demo's single worker during the HTTP storm, the event loop's
 side of that (thread start, the signals' hops, futures and wake-ups) held the GIL about
 as long as the views themselves. So here a request that waits its turn in the limit
-runs in a kept thread of a pool sized to the limit, as a WSGI server's threads are
-kept, and that one hop sends ``request_started``, runs the chain and, for a response
+runs in a kept thread of a pool sized to the limit's slots, as a WSGI server's threads
+are kept, and that one hop sends ``request_started``, runs the chain and, for a response
 whose body is already in memory, closes it (``request_finished``: the database
 connection goes back before the floor's wait, not after the send). A streaming
 response (the CSV downloads) is iterated and closed in a thread of the request's own
