@@ -9,6 +9,7 @@ and gives its connection back even when its client leaves mid-wait.
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,6 +39,7 @@ def _open_connection() -> None:
     """
     connection.ensure_connection()
     wrapper = connection._connections[connection._alias]  # type: ignore[attr-defined]  # this thread's
+    wrapper.close_at = time.monotonic()  # CONN_MAX_AGE 0, as `opensspr serve` sets it everywhere
     close = wrapper.close
 
     def closing() -> None:
