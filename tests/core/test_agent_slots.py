@@ -10,7 +10,6 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -21,6 +20,7 @@ from django.urls import path
 
 from opensspr.core import concurrency
 from opensspr.core.handler import AsgiHandler
+from tests.core.asgi import http_scope
 
 _answered = threading.Event()
 
@@ -49,22 +49,6 @@ def one_slot(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def _scope(url: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",  # no CSRF token to carry
-        "scheme": "http",
-        "path": url,
-        "raw_path": url.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
 async def _body(communicator: ApplicationCommunicator) -> bytes:
     await communicator.receive_output(10)  # the start
     return (await communicator.receive_output(10))["body"]
@@ -73,8 +57,8 @@ async def _body(communicator: ApplicationCommunicator) -> bytes:
 @pytest.mark.django_db(transaction=True)
 def test_an_agents_answer_gets_in_while_a_person_waits_for_it_in_the_only_slot(one_slot):
     handler = AsgiHandler()
-    person = ApplicationCommunicator(handler, _scope("/reset"))
-    agent = ApplicationCommunicator(handler, _scope(f"/agent/v1/jobs/{uuid.uuid4()}/result"))
+    person = ApplicationCommunicator(handler, http_scope("/reset"))
+    agent = ApplicationCommunicator(handler, http_scope(f"/agent/v1/jobs/{uuid.uuid4()}/result"))
 
     async def run() -> tuple[bytes, bytes]:
         await person.send_input({"type": "http.request", "body": b""})

@@ -15,6 +15,7 @@ from asgiref.testing import ApplicationCommunicator
 from opensspr.core.concurrency import ConcurrencyLimitMiddleware
 from opensspr.core.handler import AsgiHandler
 from opensspr.core.timing import ResponseFloorMiddleware
+from tests.core.asgi import http_scope
 
 
 def _chain(handler: Any) -> list[Any]:
@@ -45,20 +46,7 @@ def test_the_rest_of_the_chain_is_loaded_sync_under_asgi() -> None:
 
 
 def _get(application: Any, path: str) -> tuple[int, dict[bytes, bytes]]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    communicator = ApplicationCommunicator(application, scope)
+    communicator = ApplicationCommunicator(application, http_scope(path))
 
     async def run() -> tuple[int, dict[bytes, bytes]]:
         await communicator.send_input({"type": "http.request", "body": b""})

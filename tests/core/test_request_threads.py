@@ -23,6 +23,7 @@ from django.test import override_settings
 from django.urls import path
 
 from opensspr.core.handler import AsgiHandler
+from tests.core.asgi import http_scope
 
 _seen: list[tuple[str, str]] = []  # (what, thread name), in order
 
@@ -110,24 +111,8 @@ def watched() -> Iterator[list[tuple[str, str]]]:
         signals.request_finished.disconnect(_finished)
 
 
-def _scope(url: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": url,
-        "raw_path": url.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-
-
 def _get(application: Any, url: str) -> bytes:
-    communicator = ApplicationCommunicator(application, _scope(url))
+    communicator = ApplicationCommunicator(application, http_scope(url))
 
     async def run() -> bytes:
         await communicator.send_input({"type": "http.request", "body": b""})
@@ -181,7 +166,7 @@ def test_the_agents_long_poll_keeps_a_thread_of_its_own(watched) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_long_poll_whose_client_leaves_gives_its_connection_back(watched) -> None:
     url = "/agent/v1/jobs/next/poll"
-    communicator = ApplicationCommunicator(AsgiHandler(), _scope(url))
+    communicator = ApplicationCommunicator(AsgiHandler(), http_scope(url))
 
     async def leave_while_it_waits() -> None:
         await communicator.send_input({"type": "http.request", "body": b""})
