@@ -61,6 +61,10 @@ def _async_only(path: str) -> bool:
     return not getattr(import_string(path), "sync_capable", True)
 
 
+class _Sent(Exception):
+    """Ends the task group once the response is out (the disconnect listener with it)."""
+
+
 class _OneHop:
     """The sync part of the chain, called from the loop: one thread hop a request."""
 
@@ -155,10 +159,6 @@ class AsgiHandler(ASGIHandler):
         self, request: HttpRequest, receive: Any, send: Any
     ) -> HttpResponseBase | None:
         """The response, sent; ``None`` if the client left first (nothing to close then)."""
-
-        class _Sent(Exception):
-            pass
-
         response: HttpResponseBase | None = None
         try:
             try:
