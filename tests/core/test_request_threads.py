@@ -41,25 +41,24 @@ def _open_connection() -> None:
     connection.ensure_connection()
     wrapper = connection._connections[connection._alias]  # type: ignore[attr-defined]  # this thread's
     wrapper.close_at = time.monotonic()  # CONN_MAX_AGE 0, as `opensspr serve` sets it everywhere
-    close = wrapper.close
+    _watch_close(wrapper, "connection closed")
+
+
+def _watch_close(target: Any, what: str) -> None:
+    """Note ``what`` where ``target.close()`` is first called, then close it as before."""
+    close = target.close
 
     def closing() -> None:
-        _where("connection closed")
-        del wrapper.close  # watched once
+        _where(what)
+        del target.close  # watched once
         close()
 
-    wrapper.close = closing
+    target.close = closing
 
 
 def _plain(request: HttpRequest) -> HttpResponse:
     _where("view")
-    close = request.close
-
-    def closing() -> None:
-        _where("request closed")
-        close()
-
-    request.close = closing  # type: ignore[method-assign]
+    _watch_close(request, "request closed")
     return HttpResponse(b"plain")
 
 
