@@ -14,6 +14,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 from opensspr.core.crypto import keyed_digest
+from opensspr.core.prepared import Param, PreparedSelect
 from opensspr.policy.reset_selectors import (
     FACT_COLUMNS,
     keep_stored_facts,
@@ -55,6 +56,27 @@ def _annotations() -> dict[str, Any]:
 
 _ANNOTATIONS = cache(_annotations)
 
+#: Read by every step: compiled once (``core.prepared``), run with the digest (and the time).
+_FLOW = PreparedSelect(
+    lambda digest: (
+        ResetFlow.objects.select_related("user")
+        .annotate(**_ANNOTATIONS())
+        .filter(handle_digest=digest)
+        .order_by("pk")[:1]
+    ),
+    Param(ResetFlow._meta.get_field("handle_digest")),
+)
+_OPEN_CHALLENGE = PreparedSelect(
+    lambda digest, now: (
+        Challenge.objects.select_related("flow", "flow__user")
+        .annotate(**stored_facts_annotations(ResetFlow._meta.db_table, "user_id"))
+        .filter(flow__handle_digest=digest, consumed_at__isnull=True, expires_at__gt=now)
+        .order_by("-issued_at", "-pk")[:1]
+    ),
+    Param(ResetFlow._meta.get_field("handle_digest")),
+    Param(Challenge._meta.get_field("expires_at")),
+)
+
 
 def find_flow_with_challenge(handle: str, now: datetime) -> tuple[ResetFlow, Challenge | None]:
     """``find_flow`` with the flow's open challenge (``view.open_challenge``), read together
@@ -63,17 +85,7 @@ def find_flow_with_challenge(handle: str, now: datetime) -> tuple[ResetFlow, Cha
     The query starts from the challenge and joins its flow and user: the flow's row is
     joined under its table's own name, so the stored facts read as in ``find_flow``.
     """
-    challenge = (
-        Challenge.objects.select_related("flow", "flow__user")
-        .annotate(**stored_facts_annotations(ResetFlow._meta.db_table, "user_id"))
-        .filter(
-            flow__handle_digest=handle_digest(handle[:100]),
-            consumed_at__isnull=True,
-            expires_at__gt=now,
-        )
-        .order_by("-issued_at", "-pk")
-        .first()
-    )
+    challenge = _OPEN_CHALLENGE.first(handle_digest(handle[:100]), now)
     if challenge is None:
         return find_flow(handle, now), None
     flow = challenge.flow
@@ -88,12 +100,7 @@ def find_flow_with_challenge(handle: str, now: datetime) -> tuple[ResetFlow, Cha
 def find_flow(handle: str, now: datetime) -> ResetFlow:
     """The live flow behind ``handle`` (its user and the user's stored facts loaded with
     it, in one query), or ``FlowError``."""
-    flow = (
-        ResetFlow.objects.select_related("user")
-        .annotate(**_ANNOTATIONS())
-        .filter(handle_digest=handle_digest(handle[:100]))
-        .first()
-    )
+    flow = _FLOW.first(handle_digest(handle[:100]))
     if flow is None:
         raise FlowError("flow_not_found")
     if flow.user is not None:  # every step looks at the person again: read with the flow

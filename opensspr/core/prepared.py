@@ -1,0 +1,147 @@
+"""Hot selects compiled once per database, then run with each call's values.
+
+Every step of a reset reads its flow with the person and their stored facts: a
+select of about fifty columns, a join and four subqueries. Building that queryset
+and compiling it to SQL cost about three times what SQLite takes to run it
+(``docs/contributors/performance.md``), and both gave the same text every time:
+only the handle's digest changes. A ``PreparedSelect`` builds its queryset once
+per database with marker values in place of the caller's, compiles it, finds the
+markers among the statement's parameters, and from then on runs the same text
+with the call's values adapted the way the field adapts them, turning the row
+into instances as the ORM's own model iterator does (the person joined by
+``select_related``, the annotations as attributes).
+
+Compiling twice with two sets of markers proves the text does not depend on the
+values (a ``None`` that turns ``=`` into ``IS NULL`` would show); a queryset the
+markers don't appear in as they should is refused where it is declared, at its
+first use, not answered wrongly. Only what ``ModelIterable`` does for a plain
+queryset is supported: no ``values()``, no known related objects, no peers.
+"""
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model, QuerySet
+from django.db.models.query import (  # type: ignore[attr-defined]  # ModelIterable's helpers
+    ModelIterable,
+    _get_from_db,
+    get_related_populators,
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A value given at each call, for a lookup on ``field`` (a model field)."""
+
+    field: Any  # django-stubs makes ``Field`` generic over its Python types
+
+    def marker(self, position: int, variant: int) -> object:
+        """A value no caller passes, unique to this parameter and this compilation."""
+        if self.field.get_internal_type() == "DateTimeField":
+            return datetime(1901 + variant, 1, 1, 0, 0, position, 1 + position, tzinfo=UTC)
+        return f"\x00prepared-{variant}-{position}\x00"
+
+    def adapt(self, value: object, connection: BaseDatabaseWrapper) -> object:
+        return self.field.get_db_prep_value(value, connection, prepared=False)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, ...], ...]  # for each ``Param``, where it stands in ``params``
+    compiler: Any  # the compiled ``SQLCompiler``: its select and klass_info, read only
+    start: int
+    end: int
+    init_list: tuple[str, ...]
+    from_db: Callable[..., Model]
+    related: tuple[Any, ...]  # ``RelatedPopulator``s: no state of their own per row
+
+
+class PreparedSelect[M: Model]:
+    """``build(*values)``'s first row, compiled once per database (see the module)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *params: Param) -> None:
+        self.build = build
+        self.params = params
+        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._lock = threading.Lock()
+
+    def first(self, *values: object, using: str = DEFAULT_DB_ALIAS) -> M | None:
+        connection = connections[using]
+        plan = self._plans.get((using, connection.vendor)) or self._prepare(connection)
+        params = list(plan.params)
+        for param, value, slots in zip(self.params, values, plan.slots, strict=True):
+            adapted = param.adapt(value, connection)
+            for slot in slots:
+                params[slot] = adapted
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        compiler = copy.copy(plan.compiler)
+        compiler.connection = connection  # its converters, from this thread's connection
+        (converted,) = compiler.results_iter([[row]])
+        found = plan.from_db(using, list(plan.init_list), converted[plan.start : plan.end])
+        for populator in plan.related:
+            populator.populate(converted, found)
+        for name, position in (compiler.annotation_col_map or {}).items():
+            setattr(found, name, converted[position])
+        return found  # type: ignore[return-value]  # from_db of the queryset's model
+
+    def _compiled(
+        self, connection: BaseDatabaseWrapper, variant: int
+    ) -> tuple[str, tuple[Any, ...], Any, Any, list[object]]:
+        markers = [param.marker(n, variant) for n, param in enumerate(self.params)]
+        queryset = self.build(*markers)
+        if (
+            queryset._iterable_class is not ModelIterable
+            or queryset._known_related_objects  # type: ignore[attr-defined]
+            or queryset._fetch_mode.track_peers  # type: ignore[attr-defined]
+        ):
+            raise TypeError("PreparedSelect runs plain querysets of model instances only")
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        pairs = zip(self.params, markers, strict=True)
+        adapted = [param.adapt(marker, connection) for param, marker in pairs]
+        return sql, tuple(params), compiler, queryset, adapted
+
+    def _prepare(self, connection: BaseDatabaseWrapper) -> _Plan:
+        sql, params, compiler, queryset, adapted = self._compiled(connection, 0)
+        again, params_again, *_ = self._compiled(connection, 1)
+        slots = tuple(
+            tuple(n for n, value in enumerate(params) if value == marker) for marker in adapted
+        )
+        others = [n for n in range(len(params)) if not any(n in s for s in slots)]
+        if (
+            again != sql
+            or not all(slots)
+            or any(params[n] != params_again[n] for n in others)
+            or len(params) != len(params_again)
+        ):
+            raise ValueError(f"the values change more than this select's parameters: {sql}")
+        klass_info, select = compiler.klass_info, compiler.select
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        fetch_mode = queryset._fetch_mode
+        plan = _Plan(
+            sql=sql,
+            params=params,
+            slots=slots,
+            compiler=compiler,
+            start=start,
+            end=end,
+            init_list=tuple(f[0].target.attname for f in select[start:end]),
+            from_db=_get_from_db(klass_info["model"], fetch_mode),
+            related=tuple(get_related_populators(klass_info, select, connection.alias, fetch_mode)),
+        )
+        with self._lock:
+            self._plans[(connection.alias, connection.vendor)] = plan
+        return plan
