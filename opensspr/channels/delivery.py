@@ -3,8 +3,11 @@
 A row is sent only by whoever moved it from ``pending`` to ``sending`` with a
 conditional UPDATE (``WHERE status = 'pending'``): exactly one claimer wins on
 SQLite and on PostgreSQL, where ``SELECT ... FOR UPDATE SKIP LOCKED`` also keeps
-concurrent workers from queueing behind each other. The provider call runs outside any database
-transaction; the outcome and its audit event are then written together.
+concurrent workers from queueing behind each other. The channel is resolved before
+the claim, and the claiming UPDATE names its provider, so a claimed row says where it
+was going even if the process dies mid-send. The provider call runs outside any database
+transaction; the outcome and its audit event are then written together: two writes
+per message, the claim and the outcome.
 """
 
 import logging
@@ -12,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
@@ -21,6 +24,7 @@ from opensspr.channels import conf
 from opensspr.channels.base import (
     DeliveryChannel,
     DeliveryError,
+    MessageKind,
     PermanentDeliveryError,
     Receipt,
     TemporaryDeliveryError,
@@ -40,6 +44,9 @@ logger = logging.getLogger("opensspr.channels")
 _CANDIDATES = 5
 #: Columns that hold a secret; blanked whenever a message reaches a final state.
 ERASED = {"body_sealed": "", "voice_callback_token_sealed": ""}
+
+#: The channel a message of some kind goes through, or why there is none right now.
+type Resolved = DeliveryChannel | DeliveryError
 
 
 def worker_meta(correlation_id: str) -> RequestMeta:
@@ -67,13 +74,46 @@ def backoff(attempt: int) -> timedelta:
 # --- claiming -----------------------------------------------------------------------
 
 
-def _take(message_id: int, now: datetime) -> bool:
-    return (
-        Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).update(
-            status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-        == 1
+def resolve_channel(kind: MessageKind | str) -> Resolved:
+    """The channel for ``kind``, or the error that will be the message's outcome.
+
+    Resolved before the claim, so the claiming UPDATE can name the provider. A
+    failure is returned, not raised: the message is still claimed, then finished
+    or retried with the failure's reason code, like a send that failed.
+    """
+    try:
+        return channel_for(kind)
+    except DeliveryError as exc:
+        return exc
+    except DecryptionError:  # credentials sealed under a key no longer configured
+        return TemporaryDeliveryError("channel_settings_undecryptable")
+
+
+def _claim_fields(now: datetime, channel: Resolved | None) -> dict[str, Any]:
+    """What a claim writes: the row is ours, the attempt counts, and where it goes.
+
+    Naming the provider here, not in a write of its own before the send, saves a
+    write per message (on SQLite a turn of the process's writer lock) and leaves
+    the same trace for ``housekeeping.recover_stale_claims`` when the process dies
+    after the claim. A row already expired keeps the provider it had, as it did
+    when the name was written after the expiry check: it goes nowhere.
+    """
+    fields: dict[str, Any] = {
+        "status": MessageStatus.SENDING,
+        "claimed_at": now,
+        "attempts": F("attempts") + 1,
+    }
+    if channel is not None and not isinstance(channel, DeliveryError):
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        fields["provider"] = Case(When(unexpired, then=Value(channel.key)), default=F("provider"))
+    return fields
+
+
+def _take(message_id: int, now: datetime, channel: Resolved | None = None) -> bool:
+    taken = Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).update(
+        **_claim_fields(now, channel)
     )
+    return taken == 1
 
 
 def claim_next(now: datetime) -> int | None:
@@ -82,23 +122,33 @@ def claim_next(now: datetime) -> int | None:
     One row per short transaction, claimed right before it is sent: a worker that
     dies leaves at most the message in hand in ``sending``, never a batch it had
     not even tried. ``SKIP LOCKED`` lets concurrent workers pass each other's row.
+    Each candidate's kind comes with it, so the claim can name its provider;
+    ``deliver_claimed`` resolves the channel again for the send (a read, no write).
     """
+    resolved: dict[str, Resolved] = {}
     with transaction.atomic():
         due = Message.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
         due = due.exclude(expires_at__lte=now).order_by("next_attempt_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        for pk in due.values_list("pk", flat=True)[:_CANDIDATES]:
-            if _take(pk, now):
+        for pk, kind in due.values_list("pk", "kind")[:_CANDIDATES]:
+            if kind not in resolved:
+                resolved[kind] = resolve_channel(kind)
+            if _take(pk, now, resolved[kind]):
                 return pk
     return None
 
 
-def claim_one(message_id: int, now: datetime) -> int | None:
-    """Claim one particular message if it is due (the inline path)."""
+def claim_one(message_id: int, now: datetime, channel: Resolved | None = None) -> int | None:
+    """Claim one particular message if it is due (the inline path).
+
+    ``channel`` is what the caller resolved for the message's kind; the claim names
+    its provider. Without it the row keeps the provider it had until
+    ``deliver_claimed`` names one.
+    """
     taken = Message.objects.filter(
         pk=message_id, status=MessageStatus.PENDING, next_attempt_at__lte=now
-    ).update(status=MessageStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(**_claim_fields(now, channel))
     return message_id if taken == 1 else None
 
 
@@ -118,27 +168,35 @@ def _send(message: Message, channel: DeliveryChannel) -> Receipt | DeliveryError
         return UncertainDeliveryError(f"unexpected_{type(exc).__name__}")
 
 
-def deliver_claimed(message_id: int, *, meta: RequestMeta | None) -> None:
-    """Send a message this process claimed, and record the outcome."""
+def deliver_claimed(
+    message_id: int, *, meta: RequestMeta | None, channel: Resolved | None = None
+) -> None:
+    """Send a message this process claimed, and record the outcome.
+
+    ``channel`` is what the claim was made with, or None to resolve it now. Either
+    way the row names the provider before the send, the trace a crash leaves; it
+    takes a write of its own only when the claim named none or another (the
+    settings changed in between).
+    """
     message = Message.objects.get(pk=message_id)
     meta = meta or worker_meta(message.correlation_id)
     if message.expires_at is not None and message.expires_at <= clock.now():
         finish(message, MessageStatus.EXPIRED, meta=meta, reason="expired")
         return
-    channel: DeliveryChannel | None = None
-    try:
-        channel = channel_for(message.kind)
-    except DeliveryError as exc:
-        result: Receipt | DeliveryError = exc
-    except DecryptionError:  # credentials sealed under a key no longer configured
-        result = TemporaryDeliveryError("channel_settings_undecryptable")
+    if channel is None:
+        channel = resolve_channel(message.kind)
+    if isinstance(channel, DeliveryError):
+        result: Receipt | DeliveryError = channel
+        sender: DeliveryChannel | None = None
     else:
-        message.provider = channel.key
-        Message.objects.filter(pk=message.pk).update(provider=channel.key)  # trace a crash
-        result = _send(message, channel)
+        sender = channel
+        if message.provider != sender.key:
+            message.provider = sender.key
+            Message.objects.filter(pk=message.pk).update(provider=sender.key)  # trace a crash
+        result = _send(message, sender)
     if isinstance(result, Receipt):
-        record_sent(message, result, keeps_body=bool(channel and channel.keeps_body), meta=meta)
-    elif isinstance(result, UncertainDeliveryError) and not (channel and channel.idempotent):
+        record_sent(message, result, keeps_body=bool(sender and sender.keeps_body), meta=meta)
+    elif isinstance(result, UncertainDeliveryError) and not (sender and sender.idempotent):
         finish(message, MessageStatus.UNCERTAIN, meta=meta, reason=result.code)
     elif isinstance(result, TemporaryDeliveryError | UncertainDeliveryError):
         schedule_retry(message, result.code, meta=meta)
