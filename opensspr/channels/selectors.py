@@ -12,13 +12,16 @@ from opensspr.channels.base import (
 )
 from opensspr.channels.models import ChannelSettings, Message, MessageStatus
 from opensspr.channels.registry import CHANNELS
+from opensspr.core.prepared import PreparedSelect
 
 OUTBOX_KEY = "outbox"
+#: Read for every message sent: compiled once (``core.prepared``).
+_SETTINGS = PreparedSelect(lambda: ChannelSettings.objects.filter(pk=1).order_by("pk")[:1])
 
 
 def get_channel_settings() -> ChannelSettings:
     """The stored settings, or the embedded defaults (every kind to the outbox)."""
-    return ChannelSettings.objects.filter(pk=1).first() or ChannelSettings(pk=1)
+    return _SETTINGS.first() or ChannelSettings(pk=1)
 
 
 def list_outbox(
