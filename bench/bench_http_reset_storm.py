@@ -16,7 +16,7 @@ step, and the peak RSS (``VmHWM``) of every server process.
         REDIS_URL=redis://127.0.0.1:6379/5 \\
         .venv/bin/python bench/bench_http_reset_storm.py --config scale-out
 
-``sqlite`` is the demo's embedded set-up (``opensspr demo``: one process, 8
+``sqlite`` is the demo's embedded set-up (``opensspr demo``: one process, 4
 threads, a fresh data folder); ``scale-out`` is ``opensspr serve`` with its
 documented defaults against ``DATABASE_URL`` and ``REDIS_URL``, which this
 bench **empties** (migrated from scratch, Redis db flushed): point them at a
