@@ -40,6 +40,16 @@ def limit() -> int:
     return _limit
 
 
+def request_threads() -> int:
+    """The threads a process keeps for requests' sync parts (``core/handler.py``).
+
+    The people's slots and the agents', and four spare: a request whose client left
+    frees its slot while its view still runs, and the spares take the ones admitted
+    meanwhile. On PostgreSQL each of them may hold a connection of the pool at once.
+    """
+    return 2 * _limit + 4
+
+
 class ConcurrencyLimitMiddleware:
     # Async only, like the floor above it: capable of both, Django would run it sync (as the
     # sync-only middleware below it) and it would bound nothing.

@@ -95,11 +95,8 @@ class _OneHop:
         if request.path.startswith(concurrency.UNBOUNDED_PREFIXES):  # the request's own thread
             return await sync_to_async(self._run, thread_sensitive=True)(request)
         if self._kept is None:  # made in the worker, after the fork
-            # The limit admits that many people's requests at once, and as many of the
-            # agents'. A request whose client left frees its slot while its view still
-            # runs here; the spare threads take the ones admitted meanwhile, and past
-            # them they wait in the pool's queue.
-            size = 2 * concurrency.limit() + 4
+            # Past ``request_threads`` (the slots and a few spares) they wait in its queue.
+            size = concurrency.request_threads()
             self._pool = ThreadPoolExecutor(size, thread_name_prefix="opensspr-request")
             self._kept = sync_to_async(self._run, thread_sensitive=False, executor=self._pool)
         return await self._kept(request)

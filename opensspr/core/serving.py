@@ -93,7 +93,12 @@ def _start_worker(worker: Any) -> None:
     worker_started.send(sender=None, delivery_mode=settings.OPENSSPR_DELIVERY_MODE)
 
 
-def _pool_database_connections(threads: int) -> None:
+#: The inline deliveries' two threads and the delivery loop (``channels``), which may each
+#: hold a connection beside the requests.
+DELIVERY_THREADS = 3
+
+
+def _pool_database_connections() -> None:
     """Reuse PostgreSQL connections through a pool, across the request threads.
 
     Requests run in kept threads (``core/handler.py``), but the long polls, the streamed
@@ -110,7 +115,10 @@ def _pool_database_connections(threads: int) -> None:
     database["CONN_HEALTH_CHECKS"] = False
     database.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
-        "max_size": threads + 4,  # the request threads, plus delivery and its retries
+        # Every kept request thread at once (an agent-backed reset holds its connection
+        # while the agent's answer, another request, needs one), the inline deliveries
+        # and the delivery loop.
+        "max_size": concurrency.request_threads() + DELIVERY_THREADS,
         "timeout": 10,
     }
 
@@ -122,7 +130,7 @@ def serve(*, bind: str, workers: int, threads: int, tls: tuple[str, str] | None 
     single host that has none (and the agent's end-to-end tests).
     """
     concurrency.set_limit(threads)
-    _pool_database_connections(threads)
+    _pool_database_connections()
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="opensspr-metrics-")
