@@ -25,8 +25,9 @@ are kept, and that one hop sends ``request_started``, runs the chain and, for a 
 whose body is already in memory, closes it (``request_finished``: the database
 connection goes back before the floor's wait, not after the send). A streaming
 response (the CSV downloads) is iterated and closed in a thread of the request's own
-after its last chunk, as Django does, so the hop gives back what its thread opened
-for the view before it returns. A chain that raises past its exception handler (a
+after its last chunk, as Django does, though a batch at a time, each sent before the
+next is read (``send_response``); the hop gives back what its thread opened for the
+view before it returns. A chain that raises past its exception handler (a
 long poll cancelled because its client left) still sends ``request_finished`` in its
 thread. The long polls the limit lets through unbounded keep a thread of their own
 each, as before: they wait there for an async view on the loop, and must not take a
@@ -37,7 +38,7 @@ are copied for each request by ``sync_to_async``, as before.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Any, cast
@@ -50,11 +51,33 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 from opensspr.core import concurrency
+
+#: Bytes of a synchronous streaming body read per hop into the request's thread.
+STREAM_BATCH = 64 * 1024
+
+
+def _next_batch(parts: Iterator[bytes]) -> list[bytes]:
+    batch, size = [], 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= STREAM_BATCH:
+            break
+    return batch
+
+
+async def _in_batches(parts: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``parts``, read a batch at a time in the request's own thread (thread-sensitive:
+    a server-side cursor stays on the connection, and the thread, that opened it)."""
+    read = sync_to_async(_next_batch, thread_sensitive=True)
+    while batch := await read(parts):
+        for part in batch:
+            yield part
 
 
 def _async_only(path: str) -> bool:
@@ -151,6 +174,19 @@ class AsgiHandler(ASGIHandler):
             response = await self._answer(request, receive, send)
             if response is not None and response.streaming:
                 await sync_to_async(response.close)()
+
+    async def send_response(self, response: HttpResponseBase, send: Any) -> None:
+        """Django's, but a synchronous streaming body is sent as it is read.
+
+        Django's ASGI handler reads such a body whole (``sync_to_async(list)``) before it
+        sends a byte of it: a CSV export of a million people would sit in the worker's
+        memory, and the first byte would wait for the last row. Read a batch at a time
+        in the request's own thread instead, sending each batch before reading the next.
+        """
+        if isinstance(response, StreamingHttpResponse) and not response.is_async:
+            parts = cast(Iterator[bytes], response.streaming_content)  # not async: a sync map
+            response.streaming_content = _in_batches(parts)
+        await super().send_response(response, send)
 
     async def _answer(
         self, request: HttpRequest, receive: Any, send: Any

@@ -74,6 +74,23 @@ def _streamed(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks())
 
 
+PART = 40 * 1024
+_sent: list[dict[str, Any]] = []  # what the application has sent so far
+
+
+def _sent_bytes() -> int:
+    return sum(len(message.get("body", b"")) for message in list(_sent))
+
+
+def _export(request: HttpRequest) -> StreamingHttpResponse:
+    def rows() -> Iterator[bytes]:
+        for n in range(8):
+            _where(f"part {n} after {_sent_bytes()}")
+            yield bytes([65 + n]) * PART
+
+    return StreamingHttpResponse(rows())
+
+
 async def _long_poll(request: HttpRequest) -> HttpResponse:
     await sync_to_async(_open_connection)()
     _where("polling")
@@ -84,6 +101,7 @@ async def _long_poll(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("plain", _plain),
     path("streamed", _streamed),
+    path("export", _export),
     path("agent/v1/jobs/next", _plain),
     path("agent/v1/jobs/next/poll", _long_poll),
 ]
@@ -152,6 +170,31 @@ def test_a_streaming_response_is_finished_after_its_last_chunk(watched) -> None:
     assert view_thread.startswith("opensspr-request")
     assert watched[2][1] == view_thread  # the kept thread gave its connection back...
     assert watched[3][1] != view_thread  # ...as the body is read in a thread of the request's own
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_streaming_body_is_sent_as_it_is_read_not_held_whole(watched) -> None:
+    """Django's ASGI handler read a sync stream into a list before sending any of it."""
+    _sent.clear()
+
+    async def run() -> None:
+        requests: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await requests.put({"type": "http.request", "body": b""})
+
+        async def send(message: dict[str, Any]) -> None:
+            _sent.append(message)
+
+        await AsgiHandler()(http_scope("/export"), requests.get, send)
+
+    async_to_sync(run)()
+    assert _sent[0]["status"] == 200
+    body = b"".join(message.get("body", b"") for message in _sent)
+    assert body == b"".join(bytes([65 + n]) * PART for n in range(8))
+    parts = [what for what, _ in watched if what.startswith("part")]
+    assert len(parts) == 8
+    # Read a batch (two parts) at a time: the first six were sent before the last was read.
+    assert parts[-1] == f"part 7 after {6 * PART}", parts
+    assert len({name for what, name in watched if what.startswith("part")}) == 1  # one thread
 
 
 @pytest.mark.django_db(transaction=True)
