@@ -1,4 +1,4 @@
-"""Hot selects compiled once per database, then run with each call's values.
+"""Hot selects and updates compiled once per database, then run with each call's values.
 
 Every step of a reset reads its flow with the person and their stored facts: a
 select of about fifty columns, a join and four subqueries. Building that queryset
@@ -16,6 +16,9 @@ values (a ``None`` that turns ``=`` into ``IS NULL`` would show); a queryset the
 markers don't appear in as they should is refused where it is declared, at its
 first use, not answered wrongly. Only what ``ModelIterable`` does for a plain
 queryset is supported: no ``values()``, no known related objects, no peers.
+
+``update_where`` does the same for the conditional updates every step makes (the
+flow's move to its next state): the ``UPDATE`` text is made once per set of columns.
 """
 
 import copy
@@ -23,9 +26,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.query import (  # type: ignore[attr-defined]  # ModelIterable's helpers
@@ -145,3 +149,49 @@ class PreparedSelect[M: Model]:
         with self._lock:
             self._plans[(connection.alias, connection.vendor)] = plan
         return plan
+
+
+@cache
+def _concrete_fields(model: type[Model]) -> dict[str, Any]:
+    """The model's concrete fields by name, and its primary key as ``pk`` too."""
+    fields: dict[str, Any] = {field.name: field for field in model._meta.concrete_fields}
+    fields["pk"] = model._meta.pk
+    return fields
+
+
+@cache
+def _update_sql(
+    model: type[Model], vendor: str, filters: tuple[str, ...], values: tuple[str, ...], counted: str
+) -> str:
+    """``UPDATE table SET a = %s, ..., counted = counted + 1 WHERE f = %s AND ...``."""
+    q = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = _concrete_fields(model)
+    sets = [f"{q(fields[name].column)} = %s" for name in values]
+    if counted:
+        sets.append(f"{q(fields[counted].column)} = {q(fields[counted].column)} + 1")
+    where = " AND ".join(f"{q(fields[name].column)} = %s" for name in filters)
+    return f"UPDATE {q(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}"  # noqa: S608  # quoted names of the model's own columns
+
+
+def update_where(
+    model: type[Model], filters: dict[str, object], values: dict[str, object], *, counted: str = ""
+) -> int:
+    """``model.objects.filter(**filters).update(**values, counted=F(counted) + 1)``, the rows
+    changed, with the SQL made once per set of column names (the hot conditional updates).
+
+    Equality filters on concrete fields only, never ``None`` (the ORM would write ``IS
+    NULL``); each value adapted as the field adapts it for a save, as ``update`` does.
+    """
+    if any(value is None for value in filters.values()):
+        raise ValueError("update_where filters on equality only: None would need IS NULL")
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql = _update_sql(model, connection.vendor, tuple(filters), tuple(values), counted)
+    fields = _concrete_fields(model)
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
+    params += [
+        fields[name].get_db_prep_value(value, connection, prepared=False)
+        for name, value in filters.items()
+    ]
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -8,11 +8,11 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
-from opensspr.core.prepared import Param, PreparedSelect
+from opensspr.core.prepared import Param, PreparedSelect, update_where
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.resets.flow import begin_verification, choose_operation, start_flow
 from opensspr.resets.flow.handles import _ANNOTATIONS, _FLOW, _OPEN_CHALLENGE
-from opensspr.resets.models import Challenge, Operation, ResetFlow
+from opensspr.resets.models import Challenge, FlowState, Operation, ResetFlow
 from tests.conftest import open_reset_policy
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +118,34 @@ def test_only_querysets_of_model_instances_are_prepared():
     )
     with pytest.raises(TypeError):
         values.first("x")
+
+
+def test_a_conditional_update_changes_only_the_row_it_names_as_it_stood(flows, clock):
+    first, second = list(flows)
+    when = clock.now.replace(microsecond=123456)
+    changed = update_where(
+        ResetFlow,
+        {"pk": first.pk, "version": first.version, "state": first.state},
+        {"state": FlowState.VERIFY, "verified_at": when, "gates_passed": 1},
+        counted="version",
+    )
+    assert changed == 1
+    first_after, second_after = (
+        ResetFlow.objects.get(pk=first.pk),
+        ResetFlow.objects.get(pk=second.pk),
+    )
+    assert (first_after.state, first_after.verified_at, first_after.gates_passed) == (
+        "verify",
+        when,
+        1,
+    )
+    assert first_after.version == first.version + 1
+    assert model_to_dict(second_after) == model_to_dict(second)  # untouched
+    stale = {"pk": first.pk, "version": first.version, "state": first.state}
+    assert update_where(ResetFlow, stale, {"state": FlowState.DONE}, counted="version") == 0
+    assert ResetFlow.objects.get(pk=first.pk).state == FlowState.VERIFY
+
+
+def test_a_conditional_update_refuses_a_none_filter():
+    with pytest.raises(ValueError, match="IS NULL"):
+        update_where(ResetFlow, {"pk": 1, "verified_at": None}, {"state": "done"})

@@ -17,8 +17,7 @@ here and one module that calls ``load_flow`` and ``advance`` with it.
 from datetime import datetime
 from enum import StrEnum
 
-from django.db.models import F
-
+from opensspr.core.prepared import update_where
 from opensspr.resets.flow.errors import FlowError
 from opensspr.resets.flow.handles import find_flow, find_flow_with_challenge, new_handle
 from opensspr.resets.models import Challenge, FlowState, ResetFlow
@@ -119,8 +118,11 @@ def advance(flow: ResetFlow, step: Step, **changes: object) -> str:
         handle, digest = "", flow.handle_digest
     else:
         handle, digest = new_handle()
-    updated = ResetFlow.objects.filter(pk=flow.pk, version=flow.version, state=flow.state).update(
-        handle_digest=digest, version=F("version") + 1, state=state, **changes
+    updated = update_where(  # SQL made once per set of columns (``core.prepared``)
+        ResetFlow,
+        {"pk": flow.pk, "version": flow.version, "state": flow.state},
+        {"handle_digest": digest, "state": state, **changes},
+        counted="version",
     )
     if updated != 1:
         raise FlowError("flow_conflict")
