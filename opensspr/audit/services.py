@@ -16,6 +16,7 @@ from opensspr.audit.activities import Activity, to_activity
 from opensspr.audit.models import AuditEvent, Outcome
 from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
+from opensspr.core.prepared import insert
 from opensspr.core.request_meta import RequestMeta
 
 # Whole words of a key (split on "_", "-", ".") that name a secret. Whole words, so
@@ -91,7 +92,7 @@ def written_together() -> Iterator[None]:
     finally:
         _pending.reset(token)
     if pending:
-        AuditEvent.objects.bulk_create(pending)
+        insert(pending)  # one INSERT made once (``core.prepared``)
 
 
 def record_event(
@@ -129,7 +130,7 @@ def record_event(
     if pending is not None:
         pending.append(event)  # written with the others when ``written_together`` ends
     else:
-        event.save(force_insert=True)
+        insert([event])
     return event
 
 

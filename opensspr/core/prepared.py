@@ -23,7 +23,7 @@ flow's move to its next state): the ``UPDATE`` text is made once per set of colu
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -195,3 +195,58 @@ def update_where(
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+@cache
+def _insert_fields(model: type[Model]) -> tuple[Any, ...]:
+    """The columns an insert writes: every concrete field but the generated primary key."""
+    fields = tuple(f for f in model._meta.local_concrete_fields if f is not model._meta.auto_field)
+    for field in fields:
+        if hasattr(field, "get_placeholder") or field.generated or field.has_db_default():
+            raise TypeError(f"insert() writes plain columns only, not {field.name}")
+    return fields
+
+
+def insert(rows: Sequence[Model]) -> None:
+    """``bulk_create(rows)`` of one model in one statement, the ``INSERT`` made once per
+    number of rows; each row gets its primary key, as a save gives it (the audit events).
+
+    On SQLite several rows come back with their keys only inside a transaction: the
+    embedded engine's writer lock covers a statement outside one only until it returns,
+    and ``RETURNING`` keeps SQLite's write open until its rows are read. Outside one,
+    each row is its own statement.
+    """
+    if not rows:
+        return
+    model = type(rows[0])
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields = _insert_fields(model)
+    values = [
+        [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+        for row in rows
+    ]
+    returning = connection.vendor == "postgresql" or connection.in_atomic_block
+    batches = [values] if returning or len(rows) == 1 else [[one] for one in values]
+    keys: list[Any] = []
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        for batch in batches:
+            cursor.execute(
+                _insert_sql(model, connection.vendor, len(batch), returning),
+                [value for one in batch for value in one],
+            )
+            keys += [key for (key,) in cursor.fetchall()] if returning else [cursor.lastrowid]
+    for row, key in zip(rows, keys, strict=True):
+        row.pk = key
+        row._state.adding, row._state.db = False, connection.alias
+
+
+@cache
+def _insert_sql(model: type[Model], vendor: str, count: int, returning: bool) -> str:
+    q = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = _insert_fields(model)
+    one = f"({', '.join(['%s'] * len(fields))})"
+    sql = (
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608  # quoted names of the model's own columns
+        f"VALUES {', '.join([one] * count)}"
+    )
+    return f"{sql} RETURNING {q(_concrete_fields(model)['pk'].column)}" if returning else sql

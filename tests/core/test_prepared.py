@@ -7,8 +7,10 @@ import pytest
 from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from opensspr.core.prepared import Param, PreparedSelect, update_where
+from opensspr.audit.models import AuditEvent
+from opensspr.core.prepared import Param, PreparedSelect, insert, update_where
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.resets.flow import begin_verification, choose_operation, start_flow
 from opensspr.resets.flow.handles import _ANNOTATIONS, _FLOW, _OPEN_CHALLENGE
@@ -149,3 +151,38 @@ def test_a_conditional_update_changes_only_the_row_it_names_as_it_stood(flows, c
 def test_a_conditional_update_refuses_a_none_filter():
     with pytest.raises(ValueError, match="IS NULL"):
         update_where(ResetFlow, {"pk": 1, "verified_at": None}, {"state": "done"})
+
+
+def _event(n: int) -> AuditEvent:
+    return AuditEvent(
+        occurred_at=timezone.now().replace(microsecond=1000 + n),
+        activity="delivery.sent",
+        outcome="success",
+        correlation_id=f"c{n}",
+        ip_address="2001:db8::1" if n else None,
+        details={"n": n, "nested": {"é": [1, 2]}},
+    )
+
+
+def _stored(event: AuditEvent) -> dict[str, object]:
+    return model_to_dict(AuditEvent.objects.get(pk=event.pk))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_rows_inserted_together_read_back_as_saved_ones_with_their_keys(count):
+    saved = [_event(n) for n in range(count)]
+    for event in saved:
+        AuditEvent.objects.bulk_create([event])
+    inserted = [_event(n) for n in range(count)]
+    insert(inserted)
+    assert all(event.pk and not event._state.adding for event in inserted)
+    assert len({event.pk for event in inserted + saved}) == 2 * count
+    for mine, theirs in zip(inserted, saved, strict=True):
+        assert {**_stored(mine), "id": 0} == {**_stored(theirs), "id": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_inserted_outside_a_transaction_get_their_keys_too():
+    events = [_event(n) for n in range(3)]
+    insert(events)
+    assert [_stored(event)["correlation_id"] for event in events] == ["c0", "c1", "c2"]
