@@ -87,6 +87,9 @@ def resolve_channel(kind: MessageKind | str) -> Resolved:
         return exc
     except DecryptionError:  # credentials sealed under a key no longer configured
         return TemporaryDeliveryError("channel_settings_undecryptable")
+    except Exception as exc:  # a plug-in's bug: must not block the queue before the claim
+        logger.error("channel for %s: unexpected %s", kind, type(exc).__name__)
+        return TemporaryDeliveryError(f"channel_unexpected_{type(exc).__name__}")
 
 
 def _claim_fields(now: datetime, channel: Resolved | None) -> dict[str, Any]:
