@@ -171,9 +171,7 @@ class AsgiHandler(ASGIHandler):
                 await self.send_response(refused, send)
                 await sync_to_async(refused.close)()
                 return
-            response = await self._answer(request, receive, send)
-            if response is not None and response.streaming:
-                await sync_to_async(response.close)()
+            await self._answer(request, receive, send)
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         """Django's, but a synchronous streaming body is sent as it is read.
@@ -188,10 +186,9 @@ class AsgiHandler(ASGIHandler):
             response.streaming_content = _in_batches(parts)
         await super().send_response(response, send)
 
-    async def _answer(
-        self, request: HttpRequest, receive: Any, send: Any
-    ) -> HttpResponseBase | None:
-        """The response, sent; ``None`` if the client left first (nothing to close then)."""
+    async def _answer(self, request: HttpRequest, receive: Any, send: Any) -> None:
+        """The response, sent; a streaming one closed after it, however its body ended
+        (read to the end, the client gone, or an error raised by the body)."""
         response: HttpResponseBase | None = None
         try:
             try:
@@ -206,7 +203,9 @@ class AsgiHandler(ASGIHandler):
             if len(errors.exceptions) == 1:
                 raise errors.exceptions[0] from None
             raise
-        return response
+        finally:  # also when the body raised mid-stream: request_finished, connection back
+            if response is not None and response.streaming:
+                await asyncio.shield(sync_to_async(response.close)())
 
 
 def get_application() -> AsgiHandler:

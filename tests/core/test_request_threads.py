@@ -91,6 +91,30 @@ def _export(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(rows())
 
 
+def _endless(request: HttpRequest) -> StreamingHttpResponse:
+    def rows() -> Iterator[bytes]:
+        _open_connection()
+        try:
+            for n in range(1000):
+                _where(f"part {n}")
+                yield b"x" * PART
+        finally:
+            _where("generator closed")
+
+    return StreamingHttpResponse(rows())
+
+
+def _failing(request: HttpRequest) -> StreamingHttpResponse:
+    def rows() -> Iterator[bytes]:
+        _open_connection()
+        for n in range(4):
+            _where(f"part {n}")
+            yield b"y" * PART
+        raise RuntimeError("the database went away mid-export")
+
+    return StreamingHttpResponse(rows())
+
+
 async def _long_poll(request: HttpRequest) -> HttpResponse:
     await sync_to_async(_open_connection)()
     _where("polling")
@@ -102,6 +126,8 @@ urlpatterns = [
     path("plain", _plain),
     path("streamed", _streamed),
     path("export", _export),
+    path("endless", _endless),
+    path("failing", _failing),
     path("agent/v1/jobs/next", _plain),
     path("agent/v1/jobs/next/poll", _long_poll),
 ]
@@ -195,6 +221,58 @@ def test_a_long_streaming_body_is_sent_as_it_is_read_not_held_whole(watched) -> 
     # Read a batch (two parts) at a time: the first six were sent before the last was read.
     assert parts[-1] == f"part 7 after {6 * PART}", parts
     assert len({name for what, name in watched if what.startswith("part")}) == 1  # one thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_whose_client_leaves_is_closed_in_its_thread(watched) -> None:
+    async def run() -> None:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "http.request", "body": b""})
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+            if len(sent) == 5:  # the client leaves after a few parts
+                await inbox.put({"type": "http.disconnect"})
+            await asyncio.sleep(0)
+
+        await asyncio.wait_for(AsgiHandler()(http_scope("/endless"), inbox.get, send), 10)
+
+    async_to_sync(run)()
+    whats = [what for what, _ in watched]
+    assert len([what for what in whats if what.startswith("part")]) < 1000
+    assert "generator closed" in whats and "connection closed" in whats
+    assert whats[-1] == "finished"
+    assert (
+        len(
+            {
+                name
+                for what, name in watched
+                if what.startswith("part") or what == "generator closed"
+            }
+        )
+        == 1
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_that_fails_midway_still_finishes_its_request(watched) -> None:
+    """Its thread's connection goes back (on PostgreSQL: to the pool) and request_finished is sent."""
+
+    async def run() -> None:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "http.request", "body": b""})
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        with pytest.raises(RuntimeError, match="mid-export"):
+            await asyncio.wait_for(AsgiHandler()(http_scope("/failing"), inbox.get, send), 10)
+
+    async_to_sync(run)()
+    whats = [what for what, _ in watched]
+    assert "connection closed" in whats
+    assert whats[-1] == "finished"
 
 
 @pytest.mark.django_db(transaction=True)
