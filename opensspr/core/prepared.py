@@ -12,10 +12,13 @@ into instances as the ORM's own model iterator does (the person joined by
 ``select_related``, the annotations as attributes).
 
 Compiling twice with two sets of markers proves the text does not depend on the
-values (a ``None`` that turns ``=`` into ``IS NULL`` would show); a queryset the
-markers don't appear in as they should is refused where it is declared, at its
-first use, not answered wrongly. Only what ``ModelIterable`` does for a plain
-queryset is supported: no ``values()``, no known related objects, no peers.
+values; a queryset the markers don't appear in as they should is refused at its first
+use, not answered wrongly. A ``None`` value is refused at every call (the ORM would
+have written ``IS NULL``, the plan has ``= %s``). Only what ``ModelIterable`` does for
+a plain queryset is supported: no ``values()``, no known related objects, no peers,
+no ``prefetch_related``, no ``select_for_update``; parameters on text and date-time
+fields. What ``build`` reads itself (the clock, a setting) is frozen into the plan:
+pass it as a parameter.
 
 ``update_where`` does the same for the conditional updates every step makes (the
 flow's move to its next state): the ``UPDATE`` text is made once per set of columns.
@@ -37,6 +40,9 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # ModelItera
     _get_from_db,
     get_related_populators,
 )
+
+#: Field types a ``Param`` has markers for.
+_PARAM_TYPES = frozenset({"CharField", "TextField", "DateTimeField"})
 
 
 @dataclass(frozen=True)
@@ -72,12 +78,17 @@ class PreparedSelect[M: Model]:
     """``build(*values)``'s first row, compiled once per database (see the module)."""
 
     def __init__(self, build: Callable[..., QuerySet[M]], *params: Param) -> None:
+        for param in params:
+            if param.field.get_internal_type() not in _PARAM_TYPES:
+                raise TypeError(f"no marker for a {param.field.get_internal_type()} parameter")
         self.build = build
         self.params = params
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._lock = threading.Lock()
 
     def first(self, *values: object, using: str = DEFAULT_DB_ALIAS) -> M | None:
+        if any(value is None for value in values):
+            raise ValueError("a prepared select compares with =: None would need IS NULL")
         connection = connections[using]
         plan = self._plans.get((using, connection.vendor)) or self._prepare(connection)
         params = list(plan.params)
@@ -109,6 +120,8 @@ class PreparedSelect[M: Model]:
             queryset._iterable_class is not ModelIterable
             or queryset._known_related_objects  # type: ignore[attr-defined]
             or queryset._fetch_mode.track_peers  # type: ignore[attr-defined]
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset.query.select_for_update
         ):
             raise TypeError("PreparedSelect runs plain querysets of model instances only")
         compiler = queryset.query.get_compiler(connection=connection)

@@ -186,3 +186,19 @@ def test_rows_inserted_outside_a_transaction_get_their_keys_too():
     events = [_event(n) for n in range(3)]
     insert(events)
     assert [_stored(event)["correlation_id"] for event in events] == ["c0", "c1", "c2"]
+
+
+def test_a_none_value_is_refused_not_compared_as_equal():
+    with pytest.raises(ValueError, match="IS NULL"):
+        _FLOW.first(None)
+
+
+def test_what_the_plan_cannot_carry_is_refused():
+    locking = PreparedSelect(
+        lambda digest: ResetFlow.objects.select_for_update().filter(handle_digest=digest)[:1],
+        DIGEST,
+    )
+    with pytest.raises(TypeError):
+        locking.first("x")
+    with pytest.raises(TypeError, match="no marker"):
+        PreparedSelect(lambda pk: ResetFlow.objects.filter(pk=pk), Param(ResetFlow._meta.pk))
