@@ -21,7 +21,8 @@ fields. What ``build`` reads itself (the clock, a setting) is frozen into the pl
 pass it as a parameter.
 
 ``update_where`` does the same for the conditional updates every step makes (the
-flow's move to its next state): the ``UPDATE`` text is made once per set of columns.
+flow's move to its next state): the ``UPDATE`` text is made once per set of columns;
+``insert`` for the audit events: the ``INSERT`` text once per number of rows.
 """
 
 import copy
