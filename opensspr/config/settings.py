@@ -222,10 +222,8 @@ OPENSSPR_PHONE_BUDGET_GLOBAL = env.integer(
 # --- Identity ------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["opensspr.signin.backends.DirectorySessionBackend"]
-PASSWORD_HASHERS = [
-    "opensspr.core.hashers.OwaspArgon2PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-]
+# One hasher per algorithm name: it verifies argon2 hashes of any parameters (core/hashers.py).
+PASSWORD_HASHERS = ["opensspr.core.hashers.OwaspArgon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # our own policy engine decides
 LOGIN_URL = "signin:signin"
 LOGIN_REDIRECT_URL = "portal:home"

@@ -1,0 +1,176 @@
+"""argon2id with its 19 MiB of working memory kept between hashes.
+
+libargon2 asks for its memory on every hash and gives it back at the end. With the
+allocation rules the server sets (``core/serving.py``: buffers over 1 MiB are mapped
+and unmapped, so a thread's arena does not keep 19 MiB for good), every hash mapped
+fresh pages: about 4,900 page faults, the kernel zeroing each page, and the unmap.
+That was a third of every hash's CPU time in the HTTP reset storm (perf, session 16):
+38 ms a hash in the server against 24 ms with its memory kept.
+
+So each process keeps at most one buffer per hash slot (``core/hashers.py`` admits one
+hash per core) and hands it to libargon2 through the allocation callbacks its context
+takes (``argon2.low_level.core``, argon2-cffi's documented binding of ``argon2_ctx``).
+libargon2 wipes the memory before it calls the free callback, so a kept buffer holds
+nothing of the last password. The context's layout is the library's to change: the
+first hash in each process is checked against ``hash_secret_raw``'s answer, and on any
+difference this module steps aside for good and the library allocates as before.
+"""
+
+import mmap
+import os
+import threading
+from typing import Any
+
+from argon2.low_level import ARGON2_VERSION, Type, core, error_to_str, ffi, hash_secret_raw, lib
+
+_NO_MEMORY: int = lib.ARGON2_MEMORY_ALLOCATION_ERROR
+_local = threading.local()
+
+
+class _Buffers:
+    """Anonymous mappings of the last size given back, at most ``keep`` of them."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self._free: list[tuple[mmap.mmap, Any]] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> tuple[mmap.mmap, Any]:
+        with self._lock:
+            if self._free and len(self._free[-1][0]) == size:  # all kept are of one size
+                return self._free.pop()
+        mapping = mmap.mmap(-1, size)
+        return mapping, ffi.cast("uint8_t *", ffi.from_buffer(mapping))
+
+    def give(self, item: tuple[mmap.mmap, Any]) -> None:
+        """Keep the buffer; a kept one of another size (other costs, before) is let go."""
+        size = len(item[0])
+        with self._lock:
+            dropped = [kept for kept in self._free if len(kept[0]) != size]
+            self._free = [kept for kept in self._free if len(kept[0]) == size]
+            if len(self._free) < self.keep:
+                self._free.append(item)
+            else:
+                dropped.append(item)
+        for mapping, _pointer in dropped:
+            mapping.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            dropped, self._free = self._free, []
+        for mapping, _pointer in dropped:
+            mapping.close()
+
+    def __len__(self) -> int:
+        return len(self._free)
+
+
+buffers = _Buffers(keep=os.cpu_count() or 1)
+# A worker forked from a process that hashed must not share its buffers' pages.
+os.register_at_fork(after_in_child=buffers.clear)
+
+
+def _allocate(memory: Any, size: int) -> int:
+    item = getattr(_local, "item", None)
+    if item is None or len(item[0]) != size:
+        return _NO_MEMORY
+    memory[0] = item[1]
+    return 0
+
+
+def _release(memory: Any, size: int) -> None:
+    """The buffer goes back to the pool once ``argon2_ctx`` has returned, not here."""
+
+
+# cffi returns the ``error`` value if the Python callback raises, never a null pointer.
+_allocate_callback = ffi.callback("allocate_fptr", _allocate, error=_NO_MEMORY)
+_release_callback = ffi.callback("deallocate_fptr", _release)
+
+
+def _blocks_bytes(memory_cost: int, parallelism: int) -> int:
+    """What libargon2 allocates: whole 1 KiB blocks, 4 slices per lane (``argon2_ctx``)."""
+    quarter = 4 * parallelism
+    blocks = max(memory_cost, 2 * quarter)
+    return (blocks - blocks % quarter) * 1024
+
+
+def _hash_in_kept_buffer(
+    secret: bytes, salt: bytes, time_cost: int, memory_cost: int, hash_len: int
+) -> bytes:
+    out = ffi.new("uint8_t[]", hash_len)
+    password = ffi.new("uint8_t[]", secret)
+    salt_data = ffi.new("uint8_t[]", salt)
+    context = ffi.new(
+        "argon2_context *",
+        {
+            "out": out,
+            "outlen": hash_len,
+            "pwd": password,
+            "pwdlen": len(secret),
+            "salt": salt_data,
+            "saltlen": len(salt),
+            "secret": ffi.NULL,
+            "secretlen": 0,
+            "ad": ffi.NULL,
+            "adlen": 0,
+            "t_cost": time_cost,
+            "m_cost": memory_cost,
+            "lanes": 1,
+            "threads": 1,
+            "version": ARGON2_VERSION,
+            "allocate_cbk": _allocate_callback,
+            "free_cbk": _release_callback,
+            "flags": lib.ARGON2_FLAG_CLEAR_PASSWORD,  # our copy of the password, once used
+        },
+    )
+    item = buffers.take(_blocks_bytes(memory_cost, 1))
+    _local.item = item
+    try:
+        status = core(context, Type.ID.value)
+    finally:
+        _local.item = None
+        buffers.give(item)
+    if status != 0:
+        raise ValueError(f"argon2id failed: {error_to_str(status)}")
+    return bytes(ffi.buffer(out, hash_len))
+
+
+class _Checked:
+    state: bool | None = None  # None: not yet checked in this process
+    lock = threading.Lock()
+
+
+def argon2id_raw(
+    secret: bytes, salt: bytes, *, time_cost: int, memory_cost: int, hash_len: int
+) -> bytes:
+    """argon2id with one lane, equal to ``hash_secret_raw``'s answer for the same input."""
+    if _Checked.state is None:
+        with _Checked.lock:
+            if _Checked.state is None:
+                password, salt_probe = b"kept-buffer-probe", b"sixteen byte salt"
+                try:
+                    ours = _hash_in_kept_buffer(password, salt_probe, 1, 64, 32)
+                except (ValueError, TypeError, AttributeError, KeyError, OSError):
+                    ours = b""
+                theirs = hash_secret_raw(
+                    password,
+                    salt_probe,
+                    time_cost=1,
+                    memory_cost=64,
+                    parallelism=1,
+                    hash_len=32,
+                    type=Type.ID,
+                )
+                _Checked.state = ours == theirs
+                buffers.clear()  # the probe's 64 KiB buffer is no hash's size
+    if _Checked.state:
+        return _hash_in_kept_buffer(secret, salt, time_cost, memory_cost, hash_len)
+    return hash_secret_raw(
+        secret,
+        salt,
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=1,
+        hash_len=hash_len,
+        type=Type.ID,
+    )

@@ -1,0 +1,120 @@
+"""argon2id in kept buffers writes and reads exactly what argon2-cffi does, and keeps no secret."""
+
+import threading
+
+import argon2
+import pytest
+from argon2.low_level import Type, hash_secret_raw
+from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
+    check_password,
+    identify_hasher,
+    make_password,
+)
+
+from opensspr.core import argon2_buffers
+from opensspr.core.argon2_buffers import argon2id_raw, buffers
+from opensspr.core.hashers import OwaspArgon2PasswordHasher
+
+PASSWORDS = ["Harbour-Lights-77", "", "pässwörd ✓ 密码", "x" * 300]
+
+
+class _LibraryOwasp(Argon2PasswordHasher):
+    """Django's own hasher, with our parameters: the library allocates its memory."""
+
+    time_cost, memory_cost, parallelism = 2, 19456, 1
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_encodes_what_the_library_encodes(password):
+    salt = "QbHh3bZr8Xk1pV9c2m4Tnq"
+    assert OwaspArgon2PasswordHasher().encode(password, salt) == _LibraryOwasp().encode(
+        password, salt
+    )
+
+
+def test_raw_hash_equals_the_library_for_other_costs():
+    for time_cost, memory_cost, hash_len in [(1, 8, 16), (3, 1000, 32), (2, 19456, 64)]:
+        kwargs = {"time_cost": time_cost, "memory_cost": memory_cost, "hash_len": hash_len}
+        theirs = hash_secret_raw(b"secret", b"saltsaltsalt", parallelism=1, type=Type.ID, **kwargs)
+        assert argon2id_raw(b"secret", b"saltsaltsalt", **kwargs) == theirs
+
+
+def test_verifies_its_own_hashes_and_refuses_wrong_passwords():
+    hasher = OwaspArgon2PasswordHasher()
+    encoded = hasher.encode("Harbour-Lights-77", hasher.salt())
+    assert hasher.verify("Harbour-Lights-77", encoded)
+    assert not hasher.verify("Harbour-Lights-78", encoded)
+    assert not hasher.verify("", encoded)
+
+
+def test_verifies_hashes_the_library_wrote():
+    library = argon2.PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+    encoded = "argon2" + library.hash("Harbour-Lights-77")
+    assert check_password("Harbour-Lights-77", encoded)
+    assert not check_password("Harbour-Lights-7", encoded)
+
+
+def test_a_hash_with_djangos_default_parameters_verifies_and_is_upgraded():
+    old = _LibraryOwasp()
+    old.memory_cost, old.parallelism = 102400, 8  # Django's defaults
+    encoded = old.encode("Harbour-Lights-77", old.salt())
+    assert isinstance(identify_hasher(encoded), OwaspArgon2PasswordHasher)
+    upgraded: list[str] = []
+    assert check_password("Harbour-Lights-77", encoded, setter=upgraded.append)
+    assert upgraded == ["Harbour-Lights-77"]
+    assert not check_password("Harbour-Lights-78", encoded)
+
+
+def test_new_hashes_are_verified_by_the_slotted_hasher():
+    encoded = make_password("Harbour-Lights-77")
+    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert type(identify_hasher(encoded)) is OwaspArgon2PasswordHasher
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "argon2$argon2id$v=19$m=19456,t=2,p=1$not*base64$AAAA",
+        "argon2$argon2id$v=19$m=19456,t=2,p=1$QUFBQUFBQUFBQUFB",
+        "argon2$nonsense",
+    ],
+)
+def test_a_malformed_hash_is_refused_not_raised(broken):
+    assert not OwaspArgon2PasswordHasher().verify("Harbour-Lights-77", broken)
+
+
+def test_kept_buffers_are_wiped_and_bounded():
+    argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    assert len(buffers) == 1  # a small buffer kept, which the first real hash lets go
+    hasher = OwaspArgon2PasswordHasher()
+    errors: list[BaseException] = []
+
+    def hash_a_few() -> None:
+        try:
+            for _ in range(3):
+                assert hasher.verify("pw", hasher.encode("pw", hasher.salt()))
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=hash_a_few) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+    finally:
+        for thread in threads:
+            thread.join()
+    assert not errors
+    assert 1 <= len(buffers) <= buffers.keep
+    for mapping, _pointer in buffers._free:
+        assert len(mapping) == 19456 * 1024
+        assert mapping[:].count(0) == len(mapping), "libargon2 left data in a kept buffer"
+
+
+def test_the_library_allocates_when_the_probe_failed(monkeypatch):
+    monkeypatch.setattr(argon2_buffers._Checked, "state", False)
+    buffers.clear()
+    kwargs = {"time_cost": 2, "memory_cost": 19456, "hash_len": 32}
+    theirs = hash_secret_raw(b"pw", b"saltsaltsalt", parallelism=1, type=Type.ID, **kwargs)
+    assert argon2id_raw(b"pw", b"saltsaltsalt", **kwargs) == theirs
+    assert len(buffers) == 0
