@@ -12,10 +12,10 @@ per message, the claim and the outcome.
 
 import logging
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
 
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
@@ -35,6 +35,7 @@ from opensspr.channels.models import Message, MessageStatus
 from opensspr.channels.selectors import channel_for
 from opensspr.core import clock
 from opensspr.core.crypto import DecryptionError
+from opensspr.core.prepared import Param, PreparedSelect, update_where
 from opensspr.core.request_meta import RequestMeta, new_correlation_id
 
 logger = logging.getLogger("opensspr.channels")
@@ -47,6 +48,11 @@ ERASED = {"body_sealed": "", "voice_callback_token_sealed": ""}
 
 #: The channel a message of some kind goes through, or why there is none right now.
 type Resolved = DeliveryChannel | DeliveryError
+
+#: The row a claimer sends, read once per message.
+_MESSAGE = PreparedSelect(
+    lambda pk: Message.objects.filter(pk=pk).order_by("pk")[:1], Param(Message._meta.pk)
+)
 
 
 def worker_meta(correlation_id: str) -> RequestMeta:
@@ -92,31 +98,45 @@ def resolve_channel(kind: MessageKind | str) -> Resolved:
         return TemporaryDeliveryError(f"channel_unexpected_{type(exc).__name__}")
 
 
-def _claim_fields(now: datetime, channel: Resolved | None) -> dict[str, Any]:
-    """What a claim writes: the row is ours, the attempt counts, and where it goes.
+@cache
+def _claim_sql(vendor: str, *, due_only: bool, names_provider: bool) -> str:
+    """The claiming ``UPDATE``, made once per database and shape (every message takes one)."""
+    q = connection.ops.quote_name
+    columns = {field.name: q(str(field.column)) for field in Message._meta.concrete_fields}
+    names = ("status", "claimed_at", "attempts", "provider", "expires_at", "next_attempt_at")
+    status, claimed, attempts, provider, expires, due = (columns[name] for name in names)
+    sets = [f"{status} = %s", f"{claimed} = %s", f"{attempts} = {attempts} + 1"]
+    if names_provider:
+        unexpired = f"{expires} IS NULL OR {expires} > %s"
+        sets.append(f"{provider} = CASE WHEN {unexpired} THEN %s ELSE {provider} END")
+    where = [f"{columns['id']} = %s", f"{status} = %s"]
+    if due_only:
+        where.append(f"{due} <= %s")
+    return f"UPDATE {q(Message._meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)}"  # noqa: S608  # quoted names of the model's own columns
 
-    Naming the provider here, not in a write of its own before the send, saves a
-    write per message (on SQLite a turn of the process's writer lock) and leaves
-    the same trace for ``housekeeping.recover_stale_claims`` when the process dies
-    after the claim. A row already expired keeps the provider it had, as it did
-    when the name was written after the expiry check: it goes nowhere.
+
+def _claim(message_id: int, now: datetime, channel: Resolved | None, *, due_only: bool) -> bool:
+    """Move the row from pending to sending: it is ours, and the attempt counts.
+
+    The claim also names the provider, where writing it before the send took a write
+    of its own (on SQLite a turn of the process's writer lock). It leaves the same
+    trace for ``housekeeping.recover_stale_claims`` when the process dies after the
+    claim. A row already expired keeps the provider it had, as it did when the name
+    was written after the expiry check: it goes nowhere. ``due_only``: and only if
+    its time has come (the inline path names one particular message).
     """
-    fields: dict[str, Any] = {
-        "status": MessageStatus.SENDING,
-        "claimed_at": now,
-        "attempts": F("attempts") + 1,
-    }
-    if channel is not None and not isinstance(channel, DeliveryError):
-        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        fields["provider"] = Case(When(unexpired, then=Value(channel.key)), default=F("provider"))
-    return fields
-
-
-def _take(message_id: int, now: datetime, channel: Resolved | None = None) -> bool:
-    taken = Message.objects.filter(pk=message_id, status=MessageStatus.PENDING).update(
-        **_claim_fields(now, channel)
-    )
-    return taken == 1
+    key = None if channel is None or isinstance(channel, DeliveryError) else channel.key
+    at = Message._meta.get_field("claimed_at").get_db_prep_value(now, connection, prepared=False)
+    params: list[Any] = [MessageStatus.SENDING.value, at]
+    if key is not None:
+        params += [at, key]
+    params += [message_id, MessageStatus.PENDING.value]
+    if due_only:
+        params.append(at)
+    sql = _claim_sql(connection.vendor, due_only=due_only, names_provider=key is not None)
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def claim_next(now: datetime) -> int | None:
@@ -137,7 +157,7 @@ def claim_next(now: datetime) -> int | None:
         for pk, kind in due.values_list("pk", "kind")[:_CANDIDATES]:
             if kind not in resolved:
                 resolved[kind] = resolve_channel(kind)
-            if _take(pk, now, resolved[kind]):
+            if _claim(pk, now, resolved[kind], due_only=False):
                 return pk
     return None
 
@@ -149,10 +169,7 @@ def claim_one(message_id: int, now: datetime, channel: Resolved | None = None) -
     its provider. Without it the row keeps the provider it had until
     ``deliver_claimed`` names one.
     """
-    taken = Message.objects.filter(
-        pk=message_id, status=MessageStatus.PENDING, next_attempt_at__lte=now
-    ).update(**_claim_fields(now, channel))
-    return message_id if taken == 1 else None
+    return message_id if _claim(message_id, now, channel, due_only=True) else None
 
 
 # --- sending ------------------------------------------------------------------------
@@ -181,7 +198,9 @@ def deliver_claimed(
     takes a write of its own only when the claim named none or another (the
     settings changed in between).
     """
-    message = Message.objects.get(pk=message_id)
+    message = _MESSAGE.first(message_id)
+    if message is None:
+        raise Message.DoesNotExist(message_id)
     meta = meta or worker_meta(message.correlation_id)
     if message.expires_at is not None and message.expires_at <= clock.now():
         finish(message, MessageStatus.EXPIRED, meta=meta, reason="expired")
@@ -212,12 +231,8 @@ def deliver_claimed(
 
 def _update_claimed(message: Message, **fields: Any) -> bool:
     """Write an outcome only if the row is still ours (housekeeping may have taken it)."""
-    return (
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            claimed_at=None, **fields
-        )
-        == 1
-    )
+    still_ours = {"pk": message.pk, "status": MessageStatus.SENDING}
+    return update_where(Message, still_ours, {"claimed_at": None, **fields}) == 1
 
 
 def record_sent(message: Message, receipt: Receipt, *, keeps_body: bool, meta: RequestMeta) -> None:

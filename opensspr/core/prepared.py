@@ -16,8 +16,8 @@ values; a queryset the markers don't appear in as they should is refused at its 
 use, not answered wrongly. A ``None`` value is refused at every call (the ORM would
 have written ``IS NULL``, the plan has ``= %s``). Only what ``ModelIterable`` does for
 a plain queryset is supported: no ``values()``, no known related objects, no peers,
-no ``prefetch_related``, no ``select_for_update``; parameters on text and date-time
-fields. What ``build`` reads itself (the clock, a setting) is frozen into the plan:
+no ``prefetch_related``, no ``select_for_update``; parameters on text, date-time
+and integer key fields. What ``build`` reads itself (the clock, a setting) is frozen into the plan:
 pass it as a parameter.
 
 ``update_where`` does the same for the conditional updates every step makes (the
@@ -43,7 +43,10 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # ModelItera
 )
 
 #: Field types a ``Param`` has markers for.
-_PARAM_TYPES = frozenset({"CharField", "TextField", "DateTimeField"})
+_PARAM_TYPES = frozenset(
+    {"CharField", "TextField", "DateTimeField", "AutoField", "BigAutoField", "BigIntegerField"}
+)
+_INTEGER_TYPES = frozenset({"AutoField", "BigAutoField", "BigIntegerField"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,11 @@ class Param:
 
     def marker(self, position: int, variant: int) -> object:
         """A value no caller passes, unique to this parameter and this compilation."""
-        if self.field.get_internal_type() == "DateTimeField":
+        kind = self.field.get_internal_type()
+        if kind == "DateTimeField":
             return datetime(1901 + variant, 1, 1, 0, 0, position, 1 + position, tzinfo=UTC)
+        if kind in _INTEGER_TYPES:  # below any key a database hands out
+            return -(7 << 40) - 1000 * variant - position
         return f"\x00prepared-{variant}-{position}\x00"
 
     def adapt(self, value: object, connection: BaseDatabaseWrapper) -> object:

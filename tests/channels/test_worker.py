@@ -52,13 +52,14 @@ def test_concurrent_workers_send_each_message_exactly_once(
 @pytest.mark.django_db
 def test_a_claim_is_taken_once_even_when_two_claimers_saw_it_pending(meta, worker_mode, clock):
     """The conditional UPDATE is the guard on every database (SQLite included)."""
-    from opensspr.channels.delivery import _take, claim_next, claim_one
+    from opensspr.channels.delivery import _claim, claim_next, claim_one
 
     message = enqueue_message(outgoing(), meta=meta)
     assert claim_next(clock.now) == message.pk
     assert claim_next(clock.now) is None
     assert claim_one(message.pk, clock.now) is None
-    assert _take(message.pk, clock.now) is False  # the UPDATE itself refuses a taken row
+    # The UPDATE itself refuses a taken row.
+    assert _claim(message.pk, clock.now, None, due_only=False) is False
 
 
 def _left_sending_by_a_dead_worker(message, clock, *, attempts: int = 1) -> None:

@@ -201,4 +201,16 @@ def test_what_the_plan_cannot_carry_is_refused():
     with pytest.raises(TypeError):
         locking.first("x")
     with pytest.raises(TypeError, match="no marker"):
-        PreparedSelect(lambda pk: ResetFlow.objects.filter(pk=pk), Param(ResetFlow._meta.pk))
+        PreparedSelect(
+            lambda decoy: ResetFlow.objects.filter(decoy=decoy)[:1],
+            Param(ResetFlow._meta.get_field("decoy")),
+        )
+
+
+def test_a_select_by_key_reads_each_calls_row(flows):
+    by_key = PreparedSelect(
+        lambda pk: ResetFlow.objects.filter(pk=pk).order_by("pk")[:1], Param(ResetFlow._meta.pk)
+    )
+    for flow in ResetFlow.objects.all():
+        assert model_to_dict(by_key.first(flow.pk)) == model_to_dict(flow)
+    assert by_key.first(ResetFlow.objects.order_by("-pk")[0].pk + 1) is None
