@@ -25,7 +25,6 @@ flow's move to its next state): the ``UPDATE`` text is made once per set of colu
 ``insert`` for the audit events: the ``INSERT`` text once per number of rows.
 """
 
-import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,7 +72,10 @@ class _Plan:
     sql: str
     params: tuple[Any, ...]
     slots: tuple[tuple[int, ...], ...]  # for each ``Param``, where it stands in ``params``
-    compiler: Any  # the compiled ``SQLCompiler``: its select and klass_info, read only
+    #: ``SQLCompiler.get_converters``' answer, as ``results_iter`` would compute it per
+    #: call: what the alias's backend and the fields convert, called with a connection.
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...]
+    annotations: tuple[tuple[str, int], ...]  # the annotations' names and positions
     start: int
     end: int
     init_list: tuple[str, ...]
@@ -108,13 +110,16 @@ class PreparedSelect[M: Model]:
             row = cursor.fetchone()
         if row is None:
             return None
-        compiler = copy.copy(plan.compiler)
-        compiler.connection = connection  # its converters, from this thread's connection
-        (converted,) = compiler.results_iter([[row]])
+        converted = list(row)
+        for position, (converters, expression) in plan.converters:
+            value = converted[position]
+            for converter in converters:  # called with this thread's connection
+                value = converter(value, expression, connection)
+            converted[position] = value
         found = plan.from_db(using, list(plan.init_list), converted[plan.start : plan.end])
         for populator in plan.related:
             populator.populate(converted, found)
-        for name, position in (compiler.annotation_col_map or {}).items():
+        for name, position in plan.annotations:
             setattr(found, name, converted[position])
         return found  # type: ignore[return-value]  # from_db of the queryset's model
 
@@ -152,6 +157,9 @@ class PreparedSelect[M: Model]:
         ):
             raise ValueError(f"the values change more than this select's parameters: {sql}")
         klass_info, select = compiler.klass_info, compiler.select
+        columns = [column for column, *_ in select[: compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            raise TypeError("PreparedSelect reads no composite primary keys")
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         fetch_mode = queryset._fetch_mode
@@ -159,7 +167,8 @@ class PreparedSelect[M: Model]:
             sql=sql,
             params=params,
             slots=slots,
-            compiler=compiler,
+            converters=tuple(compiler.get_converters(columns).items()),
+            annotations=tuple((compiler.annotation_col_map or {}).items()),
             start=start,
             end=end,
             init_list=tuple(f[0].target.attname for f in select[start:end]),
