@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, IntegerField, Model
+from django.db.models import BooleanField, IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 
-from opensspr.accounts.identifiers import identifier_key
 from opensspr.accounts.models import GuestKind, RoleAssignment, User, UserSource
 from opensspr.accounts.selectors import is_member_of_group
 from opensspr.core.memo import remembered
@@ -142,21 +141,15 @@ def keep_stored_facts(user: User, row: Mapping[str, Any]) -> None:
         user._roles_cache = set()  # no roles: nothing to read
 
 
-def get_user_with_facts(raw: str, *, also: Mapping[str, Any] | None = None) -> User | None:
-    """``accounts.selectors.get_user_by_identifier``, the person's stored facts read in the
-    same query (``keep_stored_facts``): starting a reset decides on them at once.
+def person_with_facts(key: str, **also: Any) -> QuerySet[User]:
+    """The person whose identifier key is ``key``, their stored facts read in the same
+    query (``keep_stored_facts``): starting a reset decides on them at once.
 
     ``also``: more annotations for that query (the start asks whether the network is
-    familiar), read back as the user's attributes of those names.
+    familiar), read back as the user's attributes of those names. A queryset, so the
+    start can prepare it once (``core/prepared.py``).
     """
-    key = identifier_key(raw)
-    if not key:
-        return None
-    annotations = stored_facts_annotations() | dict(also or {})
-    user = User.objects.filter(user_id_key=key).annotate(**annotations).first()
-    if user is not None:
-        keep_stored_facts(user, {name: getattr(user, name) for name in FACT_COLUMNS})
-    return user
+    return User.objects.filter(user_id_key=key).annotate(**stored_facts_annotations(), **also)[:1]
 
 
 def get_stored_facts(user: User, policy: SsprPolicy) -> StoredFacts:

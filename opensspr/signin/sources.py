@@ -9,7 +9,7 @@ no way to tell them apart.
 import ipaddress
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists
 
 from opensspr.core.crypto import keyed_digest
 from opensspr.signin.models import FamiliarSource
@@ -36,20 +36,33 @@ def network_of(ip_address: str | None) -> str:
     return _network(ip_address) or ""
 
 
-def _seen(identifier_key: str, network: str, now: datetime) -> QuerySet[FamiliarSource]:
-    return FamiliarSource.objects.filter(
-        key=_key(identifier_key), network=network, last_success_at__gt=now - FAMILIAR_FOR
-    )
-
-
 def is_familiar(identifier_key: str, ip_address: str | None, now: datetime) -> bool:
     network = _network(ip_address)
-    return network is not None and _seen(identifier_key, network, now).exists()
+    if network is None:
+        return False
+    key, network, since = familiar_values(identifier_key, network, now)
+    return FamiliarSource.objects.filter(
+        key=key, network=network, last_success_at__gt=since
+    ).exists()
 
 
-def familiar_expression(identifier_key: str, network: str, now: datetime) -> Exists:
-    """``is_familiar`` as an expression, to be asked in the query that loads the person."""
-    return Exists(_seen(identifier_key, network, now))
+#: The fields ``seen_from`` compares, in the order of ``familiar_values``.
+FAMILIAR_FIELDS = tuple(
+    FamiliarSource._meta.get_field(n) for n in ("key", "network", "last_success_at")
+)
+
+
+def familiar_values(identifier_key: str, network: str, now: datetime) -> tuple[str, str, datetime]:
+    """What ``seen_from`` compares for ``is_familiar``'s question about ``network``."""
+    return _key(identifier_key), network, now - FAMILIAR_FOR
+
+
+def seen_from(key: str, network: str, since: datetime) -> Exists:
+    """``is_familiar`` as an expression, to be asked in the query that loads the person,
+    with ``familiar_values``' values (a prepared select puts its own in)."""
+    return Exists(
+        FamiliarSource.objects.filter(key=key, network=network, last_success_at__gt=since)
+    )
 
 
 def remember(identifier_key: str, ip_address: str | None, now: datetime) -> None:

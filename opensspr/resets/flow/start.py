@@ -5,22 +5,26 @@ Every typed user ID gets a flow; one that can't succeed is a decoy
 (reference §1.5).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
 from opensspr.accounts.identifiers import identifier_key
+from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
+from opensspr.core.prepared import Param, PreparedSelect
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.registry import implemented_kinds
 from opensspr.policy.eligibility import Reason, Scope
 from opensspr.policy.reset_selectors import (
+    FACT_COLUMNS,
     allowed_kinds,
     eligibility_for,
     get_sspr_policy,
-    get_user_with_facts,
+    keep_stored_facts,
+    person_with_facts,
 )
 from opensspr.resets.flow.decoys import decoy_kinds
 from opensspr.resets.flow.errors import FlowError
@@ -36,6 +40,27 @@ from opensspr.throttles.subjects import typed_user_id
 FLOW_TTL = timedelta(minutes=15)
 
 
+_USER_KEY = Param(User._meta.get_field("user_id_key"))
+_PERSON = PreparedSelect(person_with_facts, _USER_KEY)
+_PERSON_AND_NETWORK = PreparedSelect(
+    lambda key, *familiar: person_with_facts(key, network_familiar=sources.seen_from(*familiar)),
+    _USER_KEY,
+    *(Param(field) for field in sources.FAMILIAR_FIELDS),
+)
+
+
+def get_user_with_facts(key: str, familiar: tuple[str, str, datetime] | None) -> User | None:
+    """The person whose identifier key is ``key``, or None, with their stored facts and,
+    given ``sources.familiar_values``, whether they signed in from this network lately
+    (``network_familiar``): one select, compiled once (``core/prepared.py``)."""
+    if not key:
+        return None
+    user = _PERSON_AND_NETWORK.first(key, *familiar) if familiar else _PERSON.first(key)
+    if user is not None:
+        keep_stored_facts(user, {name: getattr(user, name) for name in FACT_COLUMNS})
+    return user
+
+
 def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     """Open a flow for whatever was typed. The caller has checked the captcha.
 
@@ -46,10 +71,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
     key = identifier_key(identifier)
     subject = typed_user_id(key)
     network = sources.network_of(meta.ip_address)
-    familiar = (
-        {"network_familiar": sources.familiar_expression(key, network, now)} if network else None
-    )
-    user = get_user_with_facts(identifier, also=familiar)
+    user = get_user_with_facts(key, sources.familiar_values(key, network, now) if network else None)
     policy = get_sspr_policy()
     decision = eligibility_for(user, policy)
     # A directory that is down for now doesn't make the person ineligible: their flow is
