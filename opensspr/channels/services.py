@@ -47,6 +47,7 @@ from opensspr.channels.masking import mask_recipient
 from opensspr.channels.models import Message
 from opensspr.core import clock
 from opensspr.core.crypto import seal
+from opensspr.core.prepared import insert
 from opensspr.core.request_meta import RequestMeta
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     with transaction.atomic(savepoint=False):
         try:
             with transaction.atomic(savepoint=not fresh):
-                row = Message.objects.create(
+                row = Message(
                     kind=kind,
                     purpose=message.purpose,
                     recipient=message.to,
@@ -140,6 +141,7 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
                     expires_at=message.expires_at,
                     created_at=now,
                 )
+                insert([row])  # a save, its INSERT made once (core/prepared.py)
         except IntegrityError:  # the same key, queued before or concurrently: that row wins
             if fresh:
                 raise  # no savepoint to roll back to (and a random key can't repeat)

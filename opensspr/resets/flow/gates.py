@@ -17,6 +17,7 @@ from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import written_together
 from opensspr.core import clock
+from opensspr.core.prepared import insert
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
 from opensspr.methods.base import GateContext, MethodError, Started
@@ -223,7 +224,7 @@ def begin_verification(
 def _save_challenge(
     flow: ResetFlow, kind: MethodKind, started: Started, now: datetime
 ) -> Challenge:
-    return Challenge.objects.create(
+    challenge = Challenge(
         flow=flow,
         kind=kind.value,
         channel=started.channel,
@@ -236,6 +237,8 @@ def _save_challenge(
         if started.voice_token
         else "",
     )
+    insert([challenge])  # a save, its INSERT made once (core/prepared.py)
+    return challenge
 
 
 def change_method(*, handle: str, meta: RequestMeta) -> FlowView:

@@ -14,7 +14,7 @@ from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.core import clock
-from opensspr.core.prepared import Param, PreparedSelect
+from opensspr.core.prepared import Param, PreparedSelect, insert
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.registry import implemented_kinds
 from opensspr.policy.eligibility import Reason, Scope
@@ -84,7 +84,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
         state, reason = FlowState.BLOCKED, Reason.ORG_DISABLED.value  # the same for every ID
     allowed = allowed_kinds(policy) & implemented_kinds()
     with transaction.atomic():
-        flow = ResetFlow.objects.create(
+        flow = ResetFlow(
             handle_digest=digest,
             subject=subject,
             user=user,
@@ -100,6 +100,7 @@ def start_flow(*, identifier: str, meta: RequestMeta) -> FlowView:
             created_at=now,
             expires_at=now + FLOW_TTL,
         )
+        insert([flow])  # a save, its INSERT made once (core/prepared.py)
         audit(
             flow,
             Activity.RESET_STARTED,
