@@ -39,7 +39,9 @@ class _Buffers:
         with self._lock:
             if self._free and len(self._free[-1][0]) == size:  # all kept are of one size
                 return self._free.pop()
-        mapping = mmap.mmap(-1, size)
+        # Private: a forked child must never hash in its parent's pages (MAP_SHARED is
+        # Python's default for an anonymous map).
+        mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         return mapping, ffi.cast("uint8_t *", ffi.from_buffer(mapping))
 
     def give(self, item: tuple[mmap.mmap, Any]) -> None:
@@ -61,13 +63,29 @@ class _Buffers:
         for mapping, _pointer in dropped:
             mapping.close()
 
+    def clear_after_fork(self) -> None:
+        """In a forked child: another thread of the parent may have held the lock at the
+        fork, and it would stay held for good here, so the child makes a new one."""
+        self._lock = threading.Lock()
+        dropped, self._free = self._free, []
+        for mapping, _pointer in dropped:
+            mapping.close()
+
     def __len__(self) -> int:
         return len(self._free)
 
 
-buffers = _Buffers(keep=os.cpu_count() or 1)
-# A worker forked from a process that hashed must not share its buffers' pages.
-os.register_at_fork(after_in_child=buffers.clear)
+def hash_slots() -> int:
+    """Hashes a process runs at once (``core/hashers.py``): one per core it may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
+buffers = _Buffers(keep=hash_slots())
+
+
+class _Unallocated(Exception):
+    """libargon2 asked for a size other than the buffer handed over (``_blocks_bytes``)."""
 
 
 def _allocate(memory: Any, size: int) -> int:
@@ -83,8 +101,13 @@ def _release(memory: Any, size: int) -> None:
 
 
 # cffi returns the ``error`` value if the Python callback raises, never a null pointer.
-_allocate_callback = ffi.callback("allocate_fptr", _allocate, error=_NO_MEMORY)
-_release_callback = ffi.callback("deallocate_fptr", _release)
+# Where the system forbids the writable, executable memory a callback needs (SELinux's
+# deny_execmem, say), there are none and libargon2 allocates as before.
+try:
+    _allocate_callback = ffi.callback("allocate_fptr", _allocate, error=_NO_MEMORY)
+    _release_callback = ffi.callback("deallocate_fptr", _release)
+except (MemoryError, OSError, RuntimeError):
+    _allocate_callback = _release_callback = None
 
 
 def _blocks_bytes(memory_cost: int, parallelism: int) -> int:
@@ -123,13 +146,16 @@ def _hash_in_kept_buffer(
             "flags": lib.ARGON2_FLAG_CLEAR_PASSWORD,  # our copy of the password, once used
         },
     )
-    item = buffers.take(_blocks_bytes(memory_cost, 1))
+    size = _blocks_bytes(memory_cost, 1)
+    item = buffers.take(size)
     _local.item = item
     try:
         status = core(context, Type.ID.value)
     finally:
         _local.item = None
         buffers.give(item)
+    if status == _NO_MEMORY:
+        raise _Unallocated(size)
     if status != 0:
         raise ValueError(f"argon2id failed: {error_to_str(status)}")
     return bytes(ffi.buffer(out, hash_len))
@@ -140,31 +166,34 @@ class _Checked:
     lock = threading.Lock()
 
 
+def _check() -> None:
+    """Compare a small hash made in a kept buffer with the library's own, once."""
+    with _Checked.lock:
+        if _Checked.state is not None:
+            return
+        password, salt = b"kept-buffer-probe", b"sixteen byte salt"
+        try:
+            ours = _hash_in_kept_buffer(password, salt, 1, 64, 32)
+        except (_Unallocated, ValueError, TypeError, AttributeError, KeyError, OSError):
+            ours = b""
+        theirs = hash_secret_raw(
+            password, salt, time_cost=1, memory_cost=64, parallelism=1, hash_len=32, type=Type.ID
+        )
+        _Checked.state = _allocate_callback is not None and ours == theirs
+        buffers.clear()  # the probe's 64 KiB buffer is no hash's size
+
+
 def argon2id_raw(
     secret: bytes, salt: bytes, *, time_cost: int, memory_cost: int, hash_len: int
 ) -> bytes:
     """argon2id with one lane, equal to ``hash_secret_raw``'s answer for the same input."""
     if _Checked.state is None:
-        with _Checked.lock:
-            if _Checked.state is None:
-                password, salt_probe = b"kept-buffer-probe", b"sixteen byte salt"
-                try:
-                    ours = _hash_in_kept_buffer(password, salt_probe, 1, 64, 32)
-                except (ValueError, TypeError, AttributeError, KeyError, OSError):
-                    ours = b""
-                theirs = hash_secret_raw(
-                    password,
-                    salt_probe,
-                    time_cost=1,
-                    memory_cost=64,
-                    parallelism=1,
-                    hash_len=32,
-                    type=Type.ID,
-                )
-                _Checked.state = ours == theirs
-                buffers.clear()  # the probe's 64 KiB buffer is no hash's size
+        _check()
     if _Checked.state:
-        return _hash_in_kept_buffer(secret, salt, time_cost, memory_cost, hash_len)
+        try:
+            return _hash_in_kept_buffer(secret, salt, time_cost, memory_cost, hash_len)
+        except _Unallocated:
+            pass  # a size ``_blocks_bytes`` did not foresee: the library allocates it
     return hash_secret_raw(
         secret,
         salt,
@@ -174,3 +203,13 @@ def argon2id_raw(
         hash_len=hash_len,
         type=Type.ID,
     )
+
+
+def _after_fork_in_child() -> None:
+    """A worker forked from a process that hashed keeps none of its buffers, and gets
+    locks of its own (another thread may have held the parent's at the fork)."""
+    buffers.clear_after_fork()
+    _Checked.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

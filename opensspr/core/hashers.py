@@ -15,19 +15,18 @@ sign-in (``must_update``).
 
 import base64
 import hmac
-import os
 import threading
 
 import argon2
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.utils.encoding import force_bytes
 
-from opensspr.core.argon2_buffers import argon2id_raw
+from opensspr.core.argon2_buffers import argon2id_raw, hash_slots
 
 # At most one hash per core runs in a process. Each needs its 19 MiB buffer, and a hash
 # (one core, GIL released) can't go faster for having company: with eight request
 # threads hashing at once a process grew by 150 MB for no throughput at all.
-_HASH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+_HASH_SLOTS = threading.BoundedSemaphore(hash_slots())
 
 
 def _b64(data: bytes) -> str:
@@ -45,6 +44,9 @@ class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
 
     def encode(self, password: str, salt: str) -> str:
         params = self.params()
+        if params.parallelism != 1:  # kept buffers hash one lane
+            with _HASH_SLOTS:
+                return str(super().encode(password, salt))
         salt_bytes = force_bytes(salt)
         with _HASH_SLOTS:
             digest = argon2id_raw(
@@ -54,39 +56,59 @@ class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
                 memory_cost=params.memory_cost,
                 hash_len=params.hash_len,
             )
-        # The PHC string libargon2 writes, after Django's algorithm name.
-        return (
-            f"{self.algorithm}$argon2id$v={params.version}$m={params.memory_cost},"
-            f"t={params.time_cost},p={params.parallelism}${_b64(salt_bytes)}${_b64(digest)}"
-        )
+        return f"{self.algorithm}{_phc(params.memory_cost, params.time_cost, salt_bytes, digest)}"
 
     def verify(self, password: str, encoded: str) -> bool:
         algorithm, rest = encoded.split("$", 1)
         assert algorithm == self.algorithm  # Django's own contract
-        try:
-            stored = argon2.extract_parameters("$" + rest)
-        except argon2.exceptions.InvalidHashError:
-            return False
-        ours = self.params()
+        kept = _ours_to_verify("$" + rest, self.params())
         with _HASH_SLOTS:
-            if (stored.type, stored.version, stored.memory_cost, stored.parallelism) != (
-                ours.type,
-                ours.version,
-                ours.memory_cost,
-                ours.parallelism,
-            ):
-                # Parameters of another hasher: the library's own path, its own memory.
-                return bool(super().verify(password, encoded))
-            *_, salt, expected = rest.split("$")
-            try:
-                salt_bytes, expected_bytes = _unb64(salt), _unb64(expected)
-            except ValueError:
-                return False
+            if kept is None:
+                # Other parameters or variants, or a string libargon2 would refuse: the
+                # library's own path, and its answer (False for what it refuses).
+                try:
+                    return bool(super().verify(password, encoded))
+                except argon2.exceptions.InvalidHashError:
+                    return False
+            time_cost, salt, expected = kept
             digest = argon2id_raw(
                 force_bytes(password),
-                salt_bytes,
-                time_cost=stored.time_cost,
-                memory_cost=stored.memory_cost,
-                hash_len=len(expected_bytes),
+                salt,
+                time_cost=time_cost,
+                memory_cost=self.memory_cost,
+                hash_len=len(expected),
             )
-        return hmac.compare_digest(digest, expected_bytes)
+        return hmac.compare_digest(digest, expected)
+
+
+def _phc(memory_cost: int, time_cost: int, salt: bytes, digest: bytes) -> str:
+    """The string libargon2 writes for an argon2id hash of one lane."""
+    version = argon2.low_level.ARGON2_VERSION
+    return f"$argon2id$v={version}$m={memory_cost},t={time_cost},p=1${_b64(salt)}${_b64(digest)}"
+
+
+def _ours_to_verify(phc: str, ours: argon2.Parameters) -> tuple[int, bytes, bytes] | None:
+    """(time cost, salt, digest) of a stored hash made with our memory cost and one lane,
+    written exactly as libargon2 writes it, within the bounds it accepts; else None.
+
+    Anything else (padded base64, a short salt, ``t=0``...) goes to the library, which
+    refuses what it must, as it did before hashes ran in kept buffers.
+    """
+    try:
+        stored = argon2.extract_parameters(phc)
+        *_, salt_text, digest_text = phc.split("$")
+        salt, digest = _unb64(salt_text), _unb64(digest_text)
+    except (argon2.exceptions.InvalidHashError, ValueError):
+        return None
+    if (stored.type, stored.version, stored.memory_cost, stored.parallelism) != (
+        ours.type,
+        ours.version,
+        ours.memory_cost,
+        1,
+    ):
+        return None
+    if len(salt) < 8 or len(digest) < 4 or not 1 <= stored.time_cost < 2**32:
+        return None
+    if _phc(stored.memory_cost, stored.time_cost, salt, digest) != phc:
+        return None
+    return stored.time_cost, salt, digest

@@ -43,9 +43,11 @@ from django.db.models.query import (  # type: ignore[attr-defined]  # ModelItera
 
 #: Field types a ``Param`` has markers for.
 _PARAM_TYPES = frozenset(
-    {"CharField", "TextField", "DateTimeField", "AutoField", "BigAutoField", "BigIntegerField"}
+    {"CharField", "TextField", "DateTimeField", "BigAutoField", "BigIntegerField"}
 )
-_INTEGER_TYPES = frozenset({"AutoField", "BigAutoField", "BigIntegerField"})
+#: 64-bit only: the marker is below any key a database hands out, and out of a 32-bit
+#: field's range (the ORM would turn such a lookup into "no rows" as it compiles).
+_INTEGER_TYPES = frozenset({"BigAutoField", "BigIntegerField"})
 
 
 @dataclass(frozen=True)

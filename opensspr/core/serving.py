@@ -25,7 +25,7 @@ from django.dispatch import Signal
 from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
-from opensspr.core import concurrency
+from opensspr.core import argon2_buffers, concurrency
 from opensspr.core.handler import get_application
 
 # glibc: M_MMAP_THRESHOLD. Fixed at 1 MiB, every argon2id buffer (19 MiB) is mmapped and
@@ -131,6 +131,7 @@ def serve(*, bind: str, workers: int, threads: int, tls: tuple[str, str] | None 
     """
     concurrency.set_limit(threads)
     _pool_database_connections()
+    argon2_buffers.buffers.clear()  # the master hashes no more (the demo's seeding did)
     metrics_dir = None
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = tempfile.mkdtemp(prefix="opensspr-metrics-")

@@ -1,6 +1,9 @@
 """argon2id in kept buffers writes and reads exactly what argon2-cffi does, and keeps no secret."""
 
+import os
+import signal
 import threading
+import time
 
 import argon2
 import pytest
@@ -118,3 +121,67 @@ def test_the_library_allocates_when_the_probe_failed(monkeypatch):
     theirs = hash_secret_raw(b"pw", b"saltsaltsalt", parallelism=1, type=Type.ID, **kwargs)
     assert argon2id_raw(b"pw", b"saltsaltsalt", **kwargs) == theirs
     assert len(buffers) == 0
+
+
+@pytest.mark.parametrize(
+    "phc",
+    [
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$" + "A" * 43,  # a 4-byte salt
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAA",  # a 3-byte hash
+        "$argon2id$v=19$m=19456,t=0,p=1$c2FsdHNhbHRzYWx0$" + "A" * 43,  # no passes
+        f"$argon2id$v=19$m=19456,t={2**32},p=1$c2FsdHNhbHRzYWx0$" + "A" * 43,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$" + "A" * 43 + "=",  # padded
+    ],
+)
+def test_what_libargon2_refuses_is_refused_not_raised(phc):
+    """Such rows verify as False, as they did when the library verified every hash."""
+    assert not OwaspArgon2PasswordHasher().verify("Harbour-Lights-77", "argon2" + phc)
+    assert not _LibraryOwasp().verify("Harbour-Lights-77", "argon2" + phc)
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
+def test_a_forked_child_gets_no_buffers_and_free_locks(tmp_path):
+    """A lock held by another thread at the fork stays held in the child: it gets new ones."""
+    hasher = OwaspArgon2PasswordHasher()
+    hasher.encode("pw", hasher.salt())
+    assert len(buffers) >= 1
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        with buffers._lock:
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait(5)
+        done = tmp_path / "child"
+        pid = os.fork()
+        if pid == 0:  # the child: hash once, say what it found, leave at once
+            try:
+                kept_before = len(buffers)
+                hasher.verify("pw", hasher.encode("pw", hasher.salt()))
+                done.write_text(f"{kept_before} {len(buffers)}")
+            finally:
+                os._exit(0)
+        status = _exit_status(pid, within=15)
+    finally:
+        release.set()
+        holder.join()
+    assert status == 0, "the child hung on a lock it inherited"
+    assert done.read_text() == "0 1"
+
+
+def _exit_status(pid: int, *, within: float) -> int | None:
+    """The child's exit code; a child still running after ``within`` seconds is killed."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
