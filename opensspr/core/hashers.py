@@ -15,6 +15,7 @@ sign-in (``must_update``).
 
 import base64
 import hmac
+import os
 import threading
 
 import argon2
@@ -27,6 +28,15 @@ from opensspr.core.argon2_buffers import argon2id_raw, hash_slots
 # (one core, GIL released) can't go faster for having company: with eight request
 # threads hashing at once a process grew by 150 MB for no throughput at all.
 _HASH_SLOTS = threading.BoundedSemaphore(hash_slots())
+
+
+def _slots_after_fork() -> None:
+    """A forked child gets every slot: those other threads held at the fork stay taken."""
+    global _HASH_SLOTS  # noqa: PLW0603  # rebound in a forked child only
+    _HASH_SLOTS = threading.BoundedSemaphore(hash_slots())
+
+
+os.register_at_fork(after_in_child=_slots_after_fork)
 
 
 def _b64(data: bytes) -> str:
@@ -59,16 +69,17 @@ class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
         return f"{self.algorithm}{_phc(params.memory_cost, params.time_cost, salt_bytes, digest)}"
 
     def verify(self, password: str, encoded: str) -> bool:
-        algorithm, rest = encoded.split("$", 1)
+        algorithm, _, rest = encoded.partition("$")
         assert algorithm == self.algorithm  # Django's own contract
         kept = _ours_to_verify("$" + rest, self.params())
         with _HASH_SLOTS:
             if kept is None:
                 # Other parameters or variants, or a string libargon2 would refuse: the
-                # library's own path, and its answer (False for what it refuses).
+                # library's own path, and its answer (False for what it refuses, a
+                # stored value that is no hash at all included).
                 try:
                     return bool(super().verify(password, encoded))
-                except argon2.exceptions.InvalidHashError:
+                except (argon2.exceptions.InvalidHashError, ValueError):
                     return False
             time_cost, salt, expected = kept
             digest = argon2id_raw(
@@ -79,6 +90,14 @@ class OwaspArgon2PasswordHasher(Argon2PasswordHasher):
                 hash_len=len(expected),
             )
         return hmac.compare_digest(digest, expected)
+
+    def must_update(self, encoded: str) -> bool:
+        """Django asks before it verifies: a stored value that is no hash needs no upgrade
+        (it verifies as False) rather than an error."""
+        try:
+            return bool(super().must_update(encoded))
+        except (argon2.exceptions.InvalidHashError, ValueError):
+            return False
 
 
 def _phc(memory_cost: int, time_cost: int, salt: bytes, digest: bytes) -> str:

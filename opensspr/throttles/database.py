@@ -331,7 +331,7 @@ class DatabaseStore:
                 for row in rows
                 if row.blocked_until and row.blocked_until > now
             }
-            # The locked rows by their ids; the database deletes their uses (DB_CASCADE).
+            # The locked rows by their ids (their uses are in the rows).
             Subject.objects.filter(pk__in=[row.pk for row in rows]).delete()
         return lifted
 
@@ -339,8 +339,7 @@ class DatabaseStore:
         """``clear`` without reading first, for callers that don't ask what was lifted.
 
         One ``DELETE``: it takes the subjects' row locks (a take holding one is waited
-        for), and the database deletes their uses with them (``DB_CASCADE``), a use a
-        take committed meanwhile included.
+        for), and their uses go with the rows, a use a take committed meanwhile included.
         """
         wanted = [(scope, digests) for scope, digests in subjects if digests]
         if not wanted:

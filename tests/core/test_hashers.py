@@ -15,8 +15,8 @@ from django.contrib.auth.hashers import (
     make_password,
 )
 
-from opensspr.core import argon2_buffers
-from opensspr.core.argon2_buffers import argon2id_raw, buffers
+from opensspr.core import argon2_buffers, hashers
+from opensspr.core.argon2_buffers import argon2id_raw, buffers, hash_slots
 from opensspr.core.hashers import OwaspArgon2PasswordHasher
 
 PASSWORDS = ["Harbour-Lights-77", "", "pässwörd ✓ 密码", "x" * 300]
@@ -81,10 +81,17 @@ def test_new_hashes_are_verified_by_the_slotted_hasher():
         "argon2$argon2id$v=19$m=19456,t=2,p=1$not*base64$AAAA",
         "argon2$argon2id$v=19$m=19456,t=2,p=1$QUFBQUFBQUFBQUFB",
         "argon2$nonsense",
+        "argon2$argon2id$garbage",
+        "argon2$",
+        "argon2",
+        "argon2$argon2id$v=19$m=19456,t=2,p=1,x=2$c2FsdHNhbHRzYWx0$" + "A" * 43,
+        "argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$ÄÄÄÄ",
     ],
 )
 def test_a_malformed_hash_is_refused_not_raised(broken):
+    """A corrupted or hand-edited row: the sign-in fails, it doesn't answer with an error."""
     assert not OwaspArgon2PasswordHasher().verify("Harbour-Lights-77", broken)
+    assert not check_password("Harbour-Lights-77", broken)
 
 
 def test_kept_buffers_are_wiped_and_bounded():
@@ -148,10 +155,16 @@ def test_a_forked_child_gets_no_buffers_and_free_locks(tmp_path):
     holding = threading.Event()
     release = threading.Event()
 
-    def hold() -> None:
-        with buffers._lock:
-            holding.set()
-            release.wait(10)
+    def hold() -> None:  # the buffers' lock and every hash slot, as busy hashes hold them
+        slots = hashers._HASH_SLOTS
+        taken = [slots.acquire(timeout=5) for _ in range(hash_slots())]
+        try:
+            with buffers._lock:
+                holding.set()
+                release.wait(10)
+        finally:
+            for _ in filter(None, taken):
+                slots.release()
 
     holder = threading.Thread(target=hold)
     holder.start()
