@@ -4,7 +4,8 @@ Columns are fixed English names and stored values (activity names, reason codes)
 never translated text, so an export reads the same in every language and scripts
 can match on it. CSV text cells are defused against formula injection; JSON lines
 carry the values as they are (a JSON parser runs nothing). Both stream, so an
-export of a year's events never sits in memory whole.
+export of a year's events never sits in memory whole; the events are read a page at a
+time (``in_pages``), so no read stays open while a slow client takes the file.
 """
 
 import csv
@@ -12,6 +13,8 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC
+
+from django.db.models import Q, QuerySet
 
 from opensspr.audit.models import AuditEvent
 from opensspr.core.spreadsheets import spreadsheet_safe
@@ -30,6 +33,27 @@ COLUMNS = (
     "chain_seq",
     "chain_hash",
 )
+
+
+def in_pages(events: QuerySet[AuditEvent], *, size: int = 2000) -> Iterator[AuditEvent]:
+    """``events`` oldest first, each page a query of its own that starts after the last
+    event of the one before (by time, then id).
+
+    Not ``iterator()``: on SQLite its statement, and the snapshot it reads, stays open
+    until the last row is read, which for a download is as long as the client takes,
+    and the write-ahead log can't be checkpointed past it meanwhile.
+    """
+    ordered = events.order_by("occurred_at", "id")
+    page = list(ordered[:size])
+    while page:
+        yield from page
+        if len(page) < size:
+            return
+        last = page[-1]
+        after = Q(occurred_at__gt=last.occurred_at) | Q(
+            occurred_at=last.occurred_at, id__gt=last.pk
+        )
+        page = list(ordered.filter(after)[:size])
 
 
 def event_record(event: AuditEvent) -> dict[str, object]:

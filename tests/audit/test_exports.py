@@ -6,8 +6,11 @@ import io
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from opensspr.audit.activities import Activity
+from opensspr.audit.exports import in_pages
 from opensspr.audit.models import AuditEvent, Outcome
 from opensspr.audit.services import record_event
 from opensspr.core.request_meta import RequestMeta
@@ -59,3 +62,20 @@ def test_json_lines_carry_every_selected_event_and_the_export_is_audited(admin_c
     assert [r["reason"] for r in records if r["activity"] == "signin.failed"] == ["r0", "r1", "r2"]
     exported = AuditEvent.objects.get(activity="audit.exported")
     assert exported.details == {"rows": selected, "format": "jsonl"}
+
+
+def test_an_export_reads_its_events_a_page_at_a_time_each_once_in_order(clock):
+    """Pages start after the last event of the one before, events of the same second
+    included: every event once, oldest first, and each page a query of its own."""
+    meta = RequestMeta("192.0.2.1", "pytest", "paged")
+    for second in (0, 0, 0, 1, 1, 2, 2, 2, 2, 3):  # ties across the pages' edges
+        clock.set(clock.now.replace(second=second, microsecond=0))
+        record_event(activity=Activity.SIGNIN_FAILED, outcome=Outcome.FAILURE, meta=meta)
+    expected = list(AuditEvent.objects.order_by("occurred_at", "id").values_list("pk", flat=True))
+
+    with CaptureQueriesContext(connection) as queries:
+        read = [event.pk for event in in_pages(AuditEvent.objects.all(), size=3)]
+    assert read == expected
+    assert len(queries.captured_queries) == 4  # 3 + 3 + 3 + 1 events
+    assert [event.pk for event in in_pages(AuditEvent.objects.all(), size=5)] == expected
+    assert list(in_pages(AuditEvent.objects.none(), size=3)) == []

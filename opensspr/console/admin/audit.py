@@ -67,7 +67,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         content_type = "text/csv" if export_format == "csv" else "application/x-ndjson"
         stamp = clock.now().strftime("%Y%m%d-%H%M%S")
         response = StreamingHttpResponse(
-            rows(events.iterator(chunk_size=2000)), content_type=f"{content_type}; charset=utf-8"
+            rows(exports.in_pages(events)), content_type=f"{content_type}; charset=utf-8"
         )
         extension = "csv" if export_format == "csv" else "jsonl"
         response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{extension}"'
