@@ -15,11 +15,12 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -146,7 +147,7 @@ async def next_job(request: HttpRequest) -> HttpResponse:
     wait = min(wait, MAX_WAIT_SECONDS) if math.isfinite(wait) else MAX_WAIT_SECONDS
     deadline = time.monotonic() + max(wait, 0.0)
     try:
-        await sync_to_async(services.seen)(agent, meta)
+        await sync_to_async(_released(services.seen))(agent, meta)
         seen_generation: int | None = None
         read_at, db_poll = 0.0, _db_poll_seconds()
         while True:
@@ -157,15 +158,29 @@ async def next_job(request: HttpRequest) -> HttpResponse:
             moved = generation is None or generation != seen_generation
             if moved or now - read_at >= db_poll:
                 seen_generation, read_at = generation, now
-                job = await sync_to_async(jobs.lease)(agent)
+                job = await sync_to_async(_released(jobs.lease))(agent)
                 if job is not None:
                     return JsonResponse({"job": jobs.for_agent(job, agent)})
             if now >= deadline:
-                await sync_to_async(services.seen)(agent, meta)
+                await sync_to_async(_released(services.seen))(agent, meta)
                 return HttpResponse(status=204)
             await asyncio.sleep(POLL_SECONDS)
     except DatabaseError:
         return _problem(503, "unavailable", "The server's job queue is unavailable.")
+
+
+def _released[**P, R](read: Callable[P, R]) -> Callable[P, R]:
+    """``read``, then the thread's database connection given back: a poll waits up to
+    25 s between reads, and on PostgreSQL a connection it held all that time was one
+    fewer in the worker's pool for people's requests (docs/operators/deployment.md)."""
+
+    def released(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return read(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return released
 
 
 MAX_PART_BODY = 16 * 1024 * 1024  # one part of a sync read: about PART_BYTES, base64'd
