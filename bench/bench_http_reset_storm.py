@@ -18,11 +18,11 @@ step, and the peak RSS (``VmHWM``) of every server process.
 
 ``sqlite`` is the demo's embedded set-up (``opensspr demo``: one process, 4
 threads, a fresh data folder); ``scale-out`` is ``opensspr serve`` with its
-documented defaults against ``DATABASE_URL`` and ``REDIS_URL``, which this
-bench **empties** (migrated from scratch, Redis db flushed): point them at a
-bench-only database. ``both`` runs one after the other. Loopback only; every
-client stops after its share of resets or at ``--deadline``. Figures, never
-assertions: see docs/contributors/testing.md.
+documented defaults (a worker per core, 4 threads each) against ``DATABASE_URL``
+and ``REDIS_URL``, which this bench **empties** (migrated from scratch, Redis db
+flushed): point them at a bench-only database. ``both`` runs one after the other.
+Loopback only; every client stops after its share of resets or at ``--deadline``.
+Figures, never assertions: see docs/contributors/testing.md.
 """
 
 import argparse
@@ -92,7 +92,7 @@ def server_command(config: str, port: int, args: argparse.Namespace) -> list[str
     if config == "sqlite":
         return [*OPENSSPR, "demo", "--port", str(port)]
     command = [*OPENSSPR, "serve", "--bind", f"127.0.0.1:{port}"]
-    return [*command, "--workers", str(args.workers)]
+    return [*command, "--workers", str(args.workers)] if args.workers else command
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
@@ -480,7 +480,9 @@ def main() -> None:
     parser.add_argument("--config", choices=("sqlite", "scale-out", "both"), default="sqlite")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--resets", type=int, default=400)
-    parser.add_argument("--workers", type=int, default=4, help="scale-out only (the docs' 4)")
+    parser.add_argument(
+        "--workers", type=int, help="scale-out only (default: serve's own, one per core)"
+    )
     parser.add_argument("--hash-seconds", type=float, default=3.0)
     parser.add_argument("--deadline", type=float, default=300, help="seconds, then stop")
     parser.add_argument("--quick", action="store_true", help="40 resets, 16 clients")

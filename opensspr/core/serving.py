@@ -123,6 +123,22 @@ def _pool_database_connections() -> None:
     }
 
 
+def default_workers() -> int:
+    """Worker processes when the operator names none: what the database in use wants.
+
+    SQLite: one. Its writers queue on a lock inside the process (``core/sqlite``) and the
+    cache is the process's own, so a second process only adds waits at SQLite's file
+    lock. PostgreSQL: one per core the process may run on, at least two so that one
+    worker restarting leaves another serving. Each worker already overlaps its hashes
+    (released by argon2) with its other requests' Python; on two cores, two workers
+    finished 28 resets a second in the storm, three 27 and four 24, with a fifth more
+    CPU a reset at four (``docs/contributors/performance.md``).
+    """
+    if connections["default"].vendor == "sqlite":
+        return 1
+    return max(2, argon2_buffers.hash_slots())
+
+
 def serve(*, bind: str, workers: int, threads: int, tls: tuple[str, str] | None = None) -> None:
     """Run gunicorn in this process; ``tls`` (certificate, key) serves HTTPS itself.
 

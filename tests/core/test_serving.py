@@ -7,8 +7,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+from django.db import connection
+
+from opensspr.core.serving import default_workers
 
 SERVE_SECONDS = 60
 
@@ -58,3 +62,50 @@ def test_serve_leaves_no_metrics_folder_behind(tmp_path):
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=SERVE_SECONDS)
     assert list(temp.iterdir()) == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded set-up")
+def test_sqlite_gets_one_worker_by_default():
+    assert default_workers() == 1
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the scale-out set-up")
+def test_postgresql_gets_a_worker_per_core_and_at_least_two():
+    assert default_workers() == max(2, len(os.sched_getaffinity(0)))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
+def test_serve_on_sqlite_without_workers_named_runs_one(tmp_path):
+    """The embedded set-up's default: one process, its cache and writer lock its own."""
+    port = _free_port()
+    env = dict(
+        os.environ,
+        OPENSSPR_DATA_DIR=str(tmp_path / "data"),
+        OPENSSPR_SECRET_KEY="serve-test-secret-key-0123456789abcdefghijkl",
+        OPENSSPR_ALLOWED_HOSTS="127.0.0.1",
+        OPENSSPR_BASE_URL="http://127.0.0.1",
+        DJANGO_SETTINGS_MODULE="opensspr.config.settings",
+    )
+    for name in ("DATABASE_URL", "REDIS_URL", "OPENSSPR_WORKERS"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "opensspr", "serve", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(  # our own command line
+        [*command, "--migrate"],
+        env=env,
+        stdout=(tmp_path / "serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + SERVE_SECONDS
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) == 1, (tmp_path / "serve.log").read_text()[-2000:]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=SERVE_SECONDS)

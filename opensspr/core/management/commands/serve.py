@@ -3,7 +3,7 @@ import os
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from opensspr.core.serving import serve
+from opensspr.core.serving import default_workers, serve
 
 
 class Command(BaseCommand):
@@ -12,7 +12,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("OPENSSPR_BIND", "127.0.0.1:8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("OPENSSPR_WORKERS", "3"))
+            "--workers",
+            type=int,
+            default=int(os.environ.get("OPENSSPR_WORKERS", "0")) or None,
+            help="worker processes (default: 1 on SQLite, one per core on PostgreSQL)",
         )
         parser.add_argument(
             "--threads", type=int, default=int(os.environ.get("OPENSSPR_THREADS", "4"))
@@ -33,12 +36,15 @@ class Command(BaseCommand):
         certfile, keyfile = str(options["certfile"]), str(options["keyfile"])
         if bool(certfile) != bool(keyfile):
             raise CommandError("HTTPS needs both --certfile and --keyfile.")
+        workers = int(str(options["workers"] or default_workers()))
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
         call_command("check", fail_level="ERROR")
         if options["migrate"]:
             call_command("migrate", interactive=False)
         serve(
             bind=str(options["bind"]),
-            workers=int(str(options["workers"])),
+            workers=workers,
             threads=int(str(options["threads"])),
             tls=(certfile, keyfile) if certfile else None,
         )
