@@ -190,38 +190,83 @@ def _concrete_fields(model: type[Model]) -> dict[str, Any]:
     return fields
 
 
+#: The lookups ``update_where`` understands, as SQL; ``isnull`` takes no parameter.
+_LOOKUPS = {"exact": "= %s", "lt": "< %s", "lte": "<= %s", "gt": "> %s", "gte": ">= %s"}
+
+
+def _lookup(key: str) -> tuple[str, str]:
+    """``tries__lt`` → (``tries``, ``lt``); a plain name is ``exact``."""
+    name, _, lookup = key.partition("__")
+    return name, lookup or "exact"
+
+
 @cache
 def _update_sql(
-    model: type[Model], vendor: str, filters: tuple[str, ...], values: tuple[str, ...], counted: str
+    model: type[Model],
+    vendor: str,
+    filters: tuple[tuple[str, bool | None], ...],
+    values: tuple[str, ...],
+    counted: tuple[str, ...],
 ) -> str:
-    """``UPDATE table SET a = %s, ..., counted = counted + 1 WHERE f = %s AND ...``."""
+    """``UPDATE table SET a = %s, ..., counted = counted + 1 WHERE f = %s AND g IS NULL ...``.
+
+    ``filters``: each key with, for ``isnull``, its wanted truth (in the text, not a
+    parameter), for the other lookups ``None``."""
     q = connections[DEFAULT_DB_ALIAS].ops.quote_name
     fields = _concrete_fields(model)
     sets = [f"{q(fields[name].column)} = %s" for name in values]
-    if counted:
-        sets.append(f"{q(fields[counted].column)} = {q(fields[counted].column)} + 1")
-    where = " AND ".join(f"{q(fields[name].column)} = %s" for name in filters)
+    sets += [f"{q(fields[name].column)} = {q(fields[name].column)} + 1" for name in counted]
+    conditions = []
+    for key, null in filters:
+        name, lookup = _lookup(key)
+        column = q(fields[name].column)
+        if lookup == "isnull":
+            conditions.append(f"{column} IS NULL" if null else f"{column} IS NOT NULL")
+        else:
+            conditions.append(f"{column} {_LOOKUPS[lookup]}")
+    where = " AND ".join(conditions)
     return f"UPDATE {q(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}"  # noqa: S608  # quoted names of the model's own columns
 
 
 def update_where(
-    model: type[Model], filters: dict[str, object], values: dict[str, object], *, counted: str = ""
+    model: type[Model],
+    filters: dict[str, object],
+    values: dict[str, object],
+    *,
+    counted: str | tuple[str, ...] = (),
 ) -> int:
     """``model.objects.filter(**filters).update(**values, counted=F(counted) + 1)``, the rows
-    changed, with the SQL made once per set of column names (the hot conditional updates).
+    changed, with the SQL made once per set of columns and lookups (the hot conditional
+    updates: a flow's move, a code's try reserved, a challenge ended).
 
-    Equality filters on concrete fields only, never ``None`` (the ORM would write ``IS
-    NULL``); each value adapted as the field adapts it for a save, as ``update`` does.
+    Filters on concrete fields only: equality, ``__lt``, ``__lte``, ``__gt``, ``__gte``,
+    and ``__isnull`` with ``True`` or ``False``; never a ``None`` value otherwise (the ORM
+    would write ``IS NULL``). Each value adapted as the field adapts it for a save, as
+    ``update`` does; each column named in ``counted`` goes up by one.
     """
-    if any(value is None for value in filters.values()):
-        raise ValueError("update_where filters on equality only: None would need IS NULL")
+    shape: list[tuple[str, bool | None]] = []
+    compared: list[tuple[str, object]] = []
+    for key, value in filters.items():
+        name, lookup = _lookup(key)
+        if lookup == "isnull":
+            if not isinstance(value, bool):
+                raise ValueError(f"update_where: {key} takes True or False")
+            shape.append((key, value))
+        elif lookup not in _LOOKUPS:
+            raise ValueError(f"update_where does not know the lookup {lookup!r}")
+        elif value is None:
+            raise ValueError("update_where compares with values only: None would need IS NULL")
+        else:
+            shape.append((key, None))
+            compared.append((name, value))
     connection = connections[DEFAULT_DB_ALIAS]
-    sql = _update_sql(model, connection.vendor, tuple(filters), tuple(values), counted)
+    counts = (counted,) if isinstance(counted, str) else counted
+    sql = _update_sql(model, connection.vendor, tuple(shape), tuple(values), counts)
     fields = _concrete_fields(model)
     params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
     params += [
         fields[name].get_db_prep_value(value, connection, prepared=False)
-        for name, value in filters.items()
+        for name, value in compared
     ]
     with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
         cursor.execute(sql, params)

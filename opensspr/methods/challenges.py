@@ -34,7 +34,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
 from opensspr.accounts.models import User
 from opensspr.audit.activities import Activity
@@ -44,6 +43,7 @@ from opensspr.channels import MessageKind, OutgoingMessage, enqueue_message
 from opensspr.channels.budgets import phone_budget_exceeded
 from opensspr.core import clock
 from opensspr.core.crypto import keyed_digest
+from opensspr.core.prepared import update_where
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods.base import (
     CODE_TTL,
@@ -200,31 +200,30 @@ def new_call_token() -> tuple[str, str]:
 
 
 def reserve_try[C: CodeChallengeState](
-    challenge: C, *, limit: int = MAX_TRIES_PER_CODE, **also: Any
+    challenge: C, *, limit: int = MAX_TRIES_PER_CODE, counted: tuple[str, ...] = ()
 ) -> bool:
     """Reserve one comparison of an answer; False once ``limit`` tries are used.
 
     Call it before comparing: the reservation is one conditional UPDATE on the
     row, so whatever a stale copy of ``challenge`` says, at most ``limit``
-    answers are ever compared. ``also`` are the owner's changes made with it (a
-    failure reserved with the try).
+    answers are ever compared. ``counted``: the owner's counters that go up with
+    the try (a failure reserved with it). The statement is made once per shape
+    (``core.prepared``): every answer of every reset runs it.
     """
-    model = type(challenge)
     return bool(
-        model._default_manager.filter(pk=challenge.pk, tries__lt=limit).update(
-            tries=F("tries") + 1, **also
+        update_where(
+            type(challenge),
+            {"pk": challenge.pk, "tries__lt": limit},
+            {},
+            counted=("tries", *counted),
         )
     )
 
 
 def consume_once[C: CodeChallengeState](challenge: C, now: datetime, **changes: Any) -> bool:
     """End ``challenge`` (used, replaced, given up); True for the one caller that did."""
-    model = type(challenge)
-    return bool(
-        model._default_manager.filter(pk=challenge.pk, consumed_at__isnull=True).update(
-            consumed_at=now, **changes
-        )
-    )
+    filters = {"pk": challenge.pk, "consumed_at__isnull": True}
+    return bool(update_where(type(challenge), filters, {"consumed_at": now, **changes}))
 
 
 def confirm_call[C: CodeChallengeState](

@@ -66,7 +66,7 @@ def reserve_failure(proof: Proof, now: datetime) -> list[Reservation]:
         give_back(taken)
         raise ProofError("throttled")
     taken.append(hourly)
-    if not challenges.reserve_try(proof, failures=F("failures") + 1):
+    if not challenges.reserve_try(proof, counted=("failures",)):
         give_back(taken)
         raise ProofError("code_dead")
     return taken

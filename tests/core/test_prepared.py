@@ -153,6 +153,38 @@ def test_a_conditional_update_refuses_a_none_filter():
         update_where(ResetFlow, {"pk": 1, "verified_at": None}, {"state": "done"})
 
 
+def test_a_conditional_update_takes_comparisons_and_null_tests_as_the_orm_does(flows, clock):
+    """A code's try reserved below its limit and a challenge ended once, as the ORM would."""
+    challenge = Challenge.objects.get()
+    reserve = {"pk": challenge.pk, "tries__lt": 2}
+    assert update_where(Challenge, reserve, {}, counted=("tries",)) == 1
+    assert update_where(Challenge, reserve, {}, counted=("tries",)) == 1
+    assert update_where(Challenge, reserve, {}, counted=("tries",)) == 0  # the limit held
+    assert Challenge.objects.get().tries == 2
+    assert Challenge.objects.filter(pk=challenge.pk, tries__lte=2, tries__gt=1).exists()
+    ended = {"pk": challenge.pk, "consumed_at__isnull": True}
+    assert update_where(Challenge, {**ended, "tries__gte": 2}, {"consumed_at": clock.now}) == 1
+    assert update_where(Challenge, ended, {"consumed_at": clock.now}) == 0  # once only
+    assert Challenge.objects.get().consumed_at == clock.now
+    still_open = {"pk": challenge.pk, "consumed_at__isnull": False, "tries__lte": 1}
+    assert update_where(Challenge, still_open, {"tries": 0}) == 0  # 2 tries: not ≤ 1
+    assert update_where(Challenge, {**still_open, "tries__lte": 2}, {"tries": 0}) == 1
+    assert Challenge.objects.get().tries == 0
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"pk": 1, "consumed_at__isnull": None}, "True or False"),
+        ({"pk": 1, "tries__in": [1, 2]}, "lookup 'in'"),
+        ({"pk": 1, "tries__lt": None}, "IS NULL"),
+    ],
+)
+def test_a_conditional_update_refuses_what_it_does_not_know(filters, message):
+    with pytest.raises(ValueError, match=message):
+        update_where(Challenge, filters, {"tries": 0})
+
+
 def _event(n: int) -> AuditEvent:
     return AuditEvent(
         occurred_at=timezone.now().replace(microsecond=1000 + n),

@@ -19,7 +19,7 @@ transaction, begun a little later.
 import sqlite3
 import threading
 import weakref
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.db import OperationalError
@@ -32,6 +32,14 @@ _WRITER = threading.Lock()
 _READS = ("SELECT", "PRAGMA", "EXPLAIN", "WITH")  # a WITH ... SELECT; never one that writes here
 
 
+@lru_cache(maxsize=1024)
+def _qmark(query: str) -> str:
+    """Django's "format" to sqlite3's "qmark" placeholders, once per text: Django runs a
+    regular expression over every statement, and the hot ones are the same text each
+    time (``core/prepared.py``)."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
 def _acquire(timeout: float) -> None:
     if not _WRITER.acquire(timeout=timeout):
         raise OperationalError("database is locked")
@@ -39,6 +47,11 @@ def _acquire(timeout: float) -> None:
 
 class CursorWrapper(base.SQLiteCursorWrapper):
     db: "DatabaseWrapper"
+
+    def convert_query(self, query: str, *, param_names: Any = None) -> str:
+        if param_names is None:
+            return _qmark(query)
+        return str(super().convert_query(query, param_names=param_names))
 
     def execute(self, query: str, params: Any = None) -> Any:
         if not self.db.writes_alone(query):

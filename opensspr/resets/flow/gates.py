@@ -17,7 +17,7 @@ from opensspr.audit.activities import Activity
 from opensspr.audit.models import Outcome
 from opensspr.audit.services import written_together
 from opensspr.core import clock
-from opensspr.core.prepared import insert
+from opensspr.core.prepared import insert, update_where
 from opensspr.core.request_meta import RequestMeta
 from opensspr.methods import challenges
 from opensspr.methods.base import GateContext, MethodError, Started
@@ -193,7 +193,7 @@ def begin_verification(
             started = method.begin(ctx, contact)
             if getattr(flow, "has_unconsumed", True):  # read with the flow (find_flow)
                 # A challenge made since then came with a new version: advance() refuses.
-                flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+                _end_open_challenges(flow, now)
             challenge = _save_challenge(flow, kind, started, now)
             new = advance(flow, Step.BEGIN_GATE)
             audit(flow, Activity.RESET_METHOD_STARTED, meta, details={"method": kind.value})
@@ -241,12 +241,17 @@ def _save_challenge(
     return challenge
 
 
+def _end_open_challenges(flow: ResetFlow, now: datetime) -> None:
+    """The flow's open challenge (at most one) is used up: a new code replaces it."""
+    update_where(Challenge, {"flow": flow.pk, "consumed_at__isnull": True}, {"consumed_at": now})
+
+
 def change_method(*, handle: str, meta: RequestMeta) -> FlowView:
     """ "Try another way": drop the open challenge and show the options again."""
     now = clock.now()
     flow = load_flow(handle, now, Step.TRY_ANOTHER_WAY)
     with transaction.atomic():
-        flow.challenges.filter(consumed_at__isnull=True).update(consumed_at=now)
+        _end_open_challenges(flow, now)
         new = advance(flow, Step.TRY_ANOTHER_WAY)
     return view(flow, new, now, challenge=None)
 
