@@ -13,6 +13,7 @@ from opensspr.core import memo
 from opensspr.core.request_meta import RequestMeta
 from opensspr.policy.models import SSPR_POLICY_KEY, SsprPolicy
 from opensspr.policy.reset_selectors import get_sspr_policy
+from opensspr.policy.selectors import get_password_settings
 from tests.conftest import open_reset_policy, update_policy
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +75,60 @@ def test_outside_a_request_every_read_goes_to_the_database():
         get_sspr_policy()
         get_sspr_policy()
     assert len(queries) == 2
+
+
+@pytest.fixture
+def cache_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The cache's reads, each a round trip to Redis on the scale-out set-up (still made;
+    the in-memory cache's ``get_many`` calls its ``get``, not counted again)."""
+    calls: list[str] = []
+    inside: list[bool] = []
+    for name in ("get", "get_many"):
+        real = getattr(memo.cache, name)
+
+        def counted(*args: object, _real=real, _name=name, **kwargs: object) -> object:
+            if not inside:
+                calls.append(_name)
+            inside.append(True)
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(memo.cache, name, counted)
+    return calls
+
+
+def _read_all_three() -> None:
+    get_sspr_policy()
+    get_organisation()
+    get_password_settings()
+
+
+def test_a_warm_request_looks_at_the_cache_once_for_every_shared_row(cache_reads):
+    open_reset_policy()
+    for _ in range(2):  # every row read and filed; this process holds a copy of each
+        _in_a_request(_read_all_three)
+    cache_reads.clear()
+    _, queried = _in_a_request(_read_all_three)
+    assert (cache_reads, queried) == (["get_many"], 0)
+
+
+def test_each_request_gets_an_instance_of_its_own():
+    open_reset_policy(methods_required=1)
+    first, _ = _in_a_request(get_sspr_policy)
+    first.methods_required = 2  # a request changing its copy, unsaved
+    second, queried = _in_a_request(get_sspr_policy)
+    assert (second.methods_required, queried) == (1, 0)
+    assert second is not first
+
+
+def test_a_write_without_a_signal_is_seen_once_the_shared_copy_is_old(monkeypatch):
+    open_reset_policy(methods_required=1)
+    _in_a_request(get_sspr_policy)
+    SsprPolicy.objects.filter(pk=1).update(methods_required=2)  # no signal, no forget
+    assert _in_a_request(get_sspr_policy)[0].methods_required == 1  # still the copy
+    later = memo._now() + memo.SHARED_FOR + 1
+    monkeypatch.setattr(memo, "_now", lambda: later)
+    seen, queried = _in_a_request(get_sspr_policy)
+    assert (seen.methods_required, queried) == (2, 1)
