@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import translation
 
 from opensspr.accounts.selectors import get_organisation
@@ -47,7 +47,7 @@ from opensspr.channels.masking import mask_recipient
 from opensspr.channels.models import Message
 from opensspr.core import clock
 from opensspr.core.crypto import seal
-from opensspr.core.prepared import insert
+from opensspr.core.prepared import insert, insert_unless_taken
 from opensspr.core.request_meta import RequestMeta
 
 logger = logging.getLogger(__name__)
@@ -110,41 +110,36 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
     key = message.idempotency_key or f"auto:{secrets.token_hex(16)}"
     if len(key) > _MAX_KEY:
         raise InvalidMessageError("idempotency_key_too_long")
-    # No read ahead for the key: most keys are fresh (random parts), and a repeated
-    # one fails the unique constraint inside the savepoint below, which returns the
-    # row already queued just the same. A key that can't repeat (``fresh_key``, or made
-    # here) needs no savepoint: inside the caller's transaction the insert simply joins it.
+    # No read ahead for the key: most keys are fresh (random parts). A key that may repeat
+    # is inserted unless taken (``ON CONFLICT DO NOTHING``), and a taken one returns the
+    # row already queued: no savepoint (two round trips on PostgreSQL) around the insert.
     fresh = message.fresh_key or not message.idempotency_key
     now = clock.now()
     kind = MessageKind(message.kind)
     # The queue row and its event commit together (a transaction of their own when the
-    # caller has none); the event is written after the savepoint, so a repeated key that
-    # rolls the savepoint back leaves no event behind, batched or not.
+    # caller has none); a repeated key writes neither.
     with transaction.atomic(savepoint=False):
-        try:
-            with transaction.atomic(savepoint=not fresh):
-                row = Message(
-                    kind=kind,
-                    purpose=message.purpose,
-                    recipient=message.to,
-                    recipient_masked=mask_recipient(kind, message.to),
-                    subject=message.subject,
-                    body_sealed=seal(message.body) if message.body else "",
-                    voice_prompt=message.voice_prompt,
-                    voice_callback_token_sealed=(
-                        seal(message.voice_callback_token) if message.voice_callback_token else ""
-                    ),
-                    language=_current_language(),
-                    idempotency_key=key,
-                    correlation_id=(message.correlation_id or meta.correlation_id)[:64],
-                    next_attempt_at=now,
-                    expires_at=message.expires_at,
-                    created_at=now,
-                )
-                insert([row])  # a save, its INSERT made once (core/prepared.py)
-        except IntegrityError:  # the same key, queued before or concurrently: that row wins
-            if fresh:
-                raise  # no savepoint to roll back to (and a random key can't repeat)
+        row = Message(
+            kind=kind,
+            purpose=message.purpose,
+            recipient=message.to,
+            recipient_masked=mask_recipient(kind, message.to),
+            subject=message.subject,
+            body_sealed=seal(message.body) if message.body else "",
+            voice_prompt=message.voice_prompt,
+            voice_callback_token_sealed=(
+                seal(message.voice_callback_token) if message.voice_callback_token else ""
+            ),
+            language=_current_language(),
+            idempotency_key=key,
+            correlation_id=(message.correlation_id or meta.correlation_id)[:64],
+            next_attempt_at=now,
+            expires_at=message.expires_at,
+            created_at=now,
+        )
+        if fresh:
+            insert([row])  # a save, its INSERT made once (core/prepared.py)
+        elif not insert_unless_taken(row):  # the same key, queued before or concurrently
             return Message.objects.get(idempotency_key=key)
         record_event(
             activity=Activity.DELIVERY_QUEUED,

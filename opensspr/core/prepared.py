@@ -316,8 +316,34 @@ def insert(rows: Sequence[Model]) -> None:
         row._state.adding, row._state.db = False, connection.alias
 
 
+def insert_unless_taken(row: Model) -> bool:
+    """Insert ``row`` as ``insert`` does, unless a unique value of it is already taken: then
+    nothing is written and False comes back (``ON CONFLICT DO NOTHING``).
+
+    Where the ORM needs a savepoint to survive the ``IntegrityError`` (two more round
+    trips on PostgreSQL: a notification queued under a key that may repeat). Inside a
+    transaction on SQLite only, for the ``RETURNING`` reason ``insert`` gives.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql" and not connection.in_atomic_block:
+        raise ValueError("insert_unless_taken runs inside a transaction on SQLite")
+    model = type(row)
+    fields = _insert_fields(model)
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, connection.vendor, 1, True, skip_conflicts=True), values)
+        found = cursor.fetchall()
+    if not found:
+        return False
+    row.pk = found[0][0]
+    row._state.adding, row._state.db = False, connection.alias
+    return True
+
+
 @cache
-def _insert_sql(model: type[Model], vendor: str, count: int, returning: bool) -> str:
+def _insert_sql(
+    model: type[Model], vendor: str, count: int, returning: bool, *, skip_conflicts: bool = False
+) -> str:
     q = connections[DEFAULT_DB_ALIAS].ops.quote_name
     fields = _insert_fields(model)
     one = f"({', '.join(['%s'] * len(fields))})"
@@ -325,4 +351,6 @@ def _insert_sql(model: type[Model], vendor: str, count: int, returning: bool) ->
         f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608  # quoted names of the model's own columns
         f"VALUES {', '.join([one] * count)}"
     )
+    if skip_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     return f"{sql} RETURNING {q(_concrete_fields(model)['pk'].column)}" if returning else sql

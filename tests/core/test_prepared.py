@@ -4,13 +4,20 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from opensspr.audit.models import AuditEvent
-from opensspr.core.prepared import Param, PreparedSelect, insert, update_where
+from opensspr.channels.models import Message
+from opensspr.core.prepared import (
+    Param,
+    PreparedSelect,
+    insert,
+    insert_unless_taken,
+    update_where,
+)
 from opensspr.policy.kinds import MethodKind as K
 from opensspr.resets.flow import begin_verification, choose_operation, start_flow
 from opensspr.resets.flow.handles import _ANNOTATIONS, _FLOW, _OPEN_CHALLENGE
@@ -246,3 +253,27 @@ def test_a_select_by_key_reads_each_calls_row(flows):
     for flow in ResetFlow.objects.all():
         assert model_to_dict(by_key.first(flow.pk)) == model_to_dict(flow)
     assert by_key.first(ResetFlow.objects.order_by("-pk")[0].pk + 1) is None
+
+
+def test_a_row_whose_unique_value_is_taken_is_not_inserted_and_nothing_breaks():
+    """The notification queued again under its key: no row, no error, the transaction lives."""
+
+    def message() -> Message:
+        return Message(
+            kind="email",
+            purpose="notification",
+            recipient="jan@mail.example",
+            idempotency_key="notify:c1:jan@mail.example",
+            correlation_id="c1",
+            next_attempt_at=timezone.now(),
+            created_at=timezone.now(),
+        )
+
+    with transaction.atomic():
+        first, second = message(), message()
+        assert insert_unless_taken(first) is True
+        assert first.pk is not None
+        assert insert_unless_taken(second) is False
+        assert second.pk is None
+        assert Message.objects.filter(pk=first.pk).exists()  # still usable after the "conflict"
+    assert list(Message.objects.values_list("pk", flat=True)) == [first.pk]
