@@ -9,20 +9,23 @@ settings, organisation) read through it: once per request. Read with
 (Redis on the scale-out set-up, so every process sees one copy; the process's
 memory on the embedded one), and only on a miss from the database.
 
-Why a save can't be missed: each shared row is filed under a **stamp**, a
-random token kept beside it in the cache, and is used only when its stamp is the
-current one. A request's first shared read fetches the stamps of every shared
-row this process has read so far, in one round trip; a row whose stamp the
-process already holds a copy under is not fetched again (the process keeps a copy
-of each row with its stamp and hands each request a deep copy of it, so no two
-requests share an instance). On the scale-out set-up that is one look at Redis per request
-where each row used to cost one. Saving or
-deleting the row (the models' signals call ``forget``) draws a new stamp at
-once and again when the transaction commits. A request that read the old row
-before the commit files it under the stamp it saw before reading, which the
-commit has replaced: nobody uses it. A write that sends no signal (``update()``,
-SQL by hand, another process on the embedded set-up) is seen when the row's
-``SHARED_FOR`` runs out; code that does one calls ``forget`` itself.
+Why a save can't be missed: each shared row is filed under a **stamp**, a random
+token kept beside it in the cache, and is used only when its stamp is the current
+one. Saving or deleting the row (the models' signals call ``forget``) draws a new
+stamp at once and again when the transaction commits. A request that read the
+old row before the commit files it under the stamp it saw before reading, which
+the commit has replaced: nobody uses it. A write that sends no signal
+(``update()``, SQL by hand, another process on the embedded set-up) is seen when
+the row's ``SHARED_FOR`` runs out; code that does one calls ``forget`` itself.
+
+A request's first shared read fetches the stamps of every shared row this
+process has read so far, in one round trip, and a row whose stamp the process
+already holds a copy under is not fetched again (it keeps a copy of each row
+with its stamp and hands each request a deep copy, so no two requests share an
+instance): one look at Redis per request on the scale-out set-up, where each row
+used to cost one. So a request works from the settings as they stood at its
+first shared read, all from one moment; a save committed while it runs is seen by
+the next request, and by the saving request itself once it commits.
 
 Outside a request (commands, the delivery worker, tests calling services)
 there is no memo and every read goes to the database.
@@ -86,13 +89,25 @@ def remembered[T](key: str, load: Callable[[], T], *, shared: bool = False) -> T
 def forget(key: str) -> None:
     """``key``'s row changed: this request's memo drops it, and every process's shared copy
     is void now and again at commit (a read in between filed what the database held
-    before the commit)."""
+    before the commit). At the commit the request also drops the stamps it holds: one
+    read since ``forget`` may have taken the first new stamp, under which another
+    process can have filed the row as it stood before the commit."""
     memo = _memo.get()
     if memo is not None:
-        memo.pop(key, None)
-        memo.pop(_STAMPS, None)  # the next read looks at the stamps again
+        _drop(memo, key)
     _new_stamp(key)
-    transaction.on_commit(lambda: _new_stamp(key))
+
+    def committed() -> None:
+        _new_stamp(key)
+        if memo is not None:
+            _drop(memo, key)
+
+    transaction.on_commit(committed)
+
+
+def _drop(memo: dict[str, Any], key: str) -> None:
+    memo.pop(key, None)
+    memo.pop(_STAMPS, None)  # the next shared read looks at the stamps again
 
 
 def _stamp_key(key: str) -> str:

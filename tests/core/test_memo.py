@@ -132,3 +132,20 @@ def test_a_write_without_a_signal_is_seen_once_the_shared_copy_is_old(monkeypatc
     monkeypatch.setattr(memo, "_now", lambda: later)
     seen, queried = _in_a_request(get_sspr_policy)
     assert (seen.methods_required, queried) == (2, 1)
+
+
+def test_the_saving_request_sees_its_save_after_the_commit_whatever_was_filed_meanwhile(
+    django_capture_on_commit_callbacks,
+):
+    """Between the save and its commit the request took the save's first new stamp, and
+    another request filed the row as it stood before the commit under that stamp."""
+    open_reset_policy(methods_required=1)
+    _in_a_request(_read_all_three)
+    before = SsprPolicy.objects.get(pk=1)
+    with memo.request_memo():
+        with django_capture_on_commit_callbacks(execute=True):
+            update_policy(methods_required=2)  # forgets: the first new stamp
+            get_organisation()  # this request's stamps, the policy's new one among them
+            with memo.request_memo():  # another request, the old row still the committed one
+                memo.remembered(SSPR_POLICY_KEY, lambda: before, shared=True)
+        assert get_sspr_policy().methods_required == 2  # committed: its own save
