@@ -23,6 +23,8 @@ from typing import Any
 
 from argon2.low_level import ARGON2_VERSION, Type, core, error_to_str, ffi, hash_secret_raw, lib
 
+from opensspr.core.cpus import usable_cpus
+
 _NO_MEMORY: int = lib.ARGON2_MEMORY_ALLOCATION_ERROR
 _local = threading.local()
 
@@ -76,9 +78,8 @@ class _Buffers:
 
 
 def hash_slots() -> int:
-    """Hashes a process runs at once (``core/hashers.py``): one per core it may run on."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
+    """Hashes a process runs at once (``core/hashers.py``): one per core it may use."""
+    return usable_cpus()
 
 
 buffers = _Buffers(keep=hash_slots())

@@ -26,6 +26,7 @@ from gunicorn.app.base import BaseApplication
 from uvicorn_worker import UvicornWorker
 
 from opensspr.core import argon2_buffers, concurrency
+from opensspr.core.cpus import usable_cpus
 from opensspr.core.handler import get_application
 
 # glibc: M_MMAP_THRESHOLD. Fixed at 1 MiB, every argon2id buffer (19 MiB) is mmapped and
@@ -123,20 +124,30 @@ def _pool_database_connections() -> None:
     }
 
 
-def default_workers() -> int:
-    """Worker processes when the operator names none: what the database in use wants.
+#: The most workers ``opensspr serve`` starts when none are named. Each may open up to
+#: 2 x threads + 7 PostgreSQL connections (15 with the default four threads): four
+#: workers stay within PostgreSQL's default ``max_connections`` (100) with room for the
+#: delivery workers and an administrator. A bigger machine names its number.
+MAX_DEFAULT_WORKERS = 4
 
-    SQLite: one. Its writers queue on a lock inside the process (``core/sqlite``) and the
-    cache is the process's own, so a second process only adds waits at SQLite's file
-    lock. PostgreSQL: one per core the process may run on, at least two so that one
-    worker restarting leaves another serving. Each worker already overlaps its hashes
-    (released by argon2) with its other requests' Python; on two cores, two workers
-    finished 28 resets a second in the storm, three 27 and four 24, with a fifth more
-    CPU a reset at four (``docs/contributors/performance.md``).
+
+def default_workers() -> int:
+    """Worker processes when the operator names none: what the set-up wants.
+
+    One where the cache is the process's own: on SQLite (its writers also queue on a
+    lock inside the process, ``core/sqlite``, where two processes would meet at
+    SQLite's file lock) and on PostgreSQL without ``REDIS_URL``, where a second
+    process would serve settings another had changed for up to a minute
+    (``core/memo.py``). With Redis: one per core the process may use (its affinity and
+    container quota, ``core/cpus.py``), at least two so that a worker restarting
+    leaves another serving, at most ``MAX_DEFAULT_WORKERS``. Each worker already
+    overlaps its hashes (argon2 releases the GIL) with its other requests' Python; on
+    two cores two workers finished the most resets in the storm
+    (``docs/contributors/performance.md``).
     """
-    if connections["default"].vendor == "sqlite":
+    if connections["default"].vendor == "sqlite" or not settings.REDIS_URL:
         return 1
-    return max(2, argon2_buffers.hash_slots())
+    return min(MAX_DEFAULT_WORKERS, max(2, usable_cpus()))
 
 
 def serve(*, bind: str, workers: int, threads: int, tls: tuple[str, str] | None = None) -> None:

@@ -10,9 +10,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
-from opensspr.core.serving import default_workers
+from opensspr.core.cpus import usable_cpus
+from opensspr.core.serving import MAX_DEFAULT_WORKERS, default_workers
 
 SERVE_SECONDS = 60
 
@@ -70,8 +72,19 @@ def test_sqlite_gets_one_worker_by_default():
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="the scale-out set-up")
-def test_postgresql_gets_a_worker_per_core_and_at_least_two():
-    assert default_workers() == max(2, len(os.sched_getaffinity(0)))
+def test_postgresql_with_redis_gets_a_worker_per_core_two_to_four():
+    assert default_workers() == min(MAX_DEFAULT_WORKERS, max(2, usable_cpus()))
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the scale-out set-up")
+def test_postgresql_without_a_shared_cache_gets_one_worker(settings):
+    settings.REDIS_URL = ""
+    assert default_workers() == 1
+
+
+def test_no_workers_at_all_is_refused_before_anything_starts():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("serve", "--workers", "0")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")

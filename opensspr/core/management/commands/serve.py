@@ -6,6 +6,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opensspr.core.serving import default_workers, serve
 
 
+def _workers_from_environment() -> int | None:
+    named = os.environ.get("OPENSSPR_WORKERS", "").strip()
+    return int(named) if named else None  # None: serve's default for the set-up
+
+
 class Command(BaseCommand):
     help = "Serve OpenSSPR under gunicorn (production). Runs the system checks first."
 
@@ -14,8 +19,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("OPENSSPR_WORKERS", "0")) or None,
-            help="worker processes (default: 1 on SQLite, one per core on PostgreSQL)",
+            default=_workers_from_environment(),
+            help="worker processes (default: 1 on SQLite; with Redis, one per core, 2 to 4)",
         )
         parser.add_argument(
             "--threads", type=int, default=int(os.environ.get("OPENSSPR_THREADS", "4"))
@@ -36,7 +41,8 @@ class Command(BaseCommand):
         certfile, keyfile = str(options["certfile"]), str(options["keyfile"])
         if bool(certfile) != bool(keyfile):
             raise CommandError("HTTPS needs both --certfile and --keyfile.")
-        workers = int(str(options["workers"] or default_workers()))
+        named = options["workers"]
+        workers = default_workers() if named is None else int(str(named))
         if workers < 1:
             raise CommandError("--workers must be at least 1.")
         call_command("check", fail_level="ERROR")
