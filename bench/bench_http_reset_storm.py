@@ -231,6 +231,8 @@ class OutboxReader:
             with self._lock:
                 self._waiting.pop(address, None)
             raise TimeoutError(f"no code for {address}")
+        if not box[0]:
+            raise RuntimeError(f"a message to {address} without a code")
         return box[0]
 
     def _run(self) -> None:
@@ -244,13 +246,19 @@ class OutboxReader:
                     addresses = list(self._waiting)
                 if not addresses:
                     continue
-                for message in list_outbox().filter(recipient__in=addresses):
-                    code = re.search(r"\b(\d{6,8})\b", message.plaintext_body()).group(1)
+                try:
+                    found = list(list_outbox().filter(recipient__in=addresses))
+                except Exception as exc:  # one failed look: the next one tries again
+                    print(f"outbox reader: {type(exc).__name__}: {exc}", file=sys.stderr)
+                    connection.close()
+                    continue
+                for message in found:
+                    code = re.search(r"\b(\d{6,8})\b", message.plaintext_body())
                     with self._lock:
-                        found, box = self._waiting.pop(message.recipient, (None, None))
-                    if found is not None:
-                        box.append(code)
-                        found.set()
+                        waiter, box = self._waiting.pop(message.recipient, (None, None))
+                    if waiter is not None:
+                        box.append(code.group(1) if code else "")  # "": the step fails
+                        waiter.set()
         finally:
             connection.close()
 

@@ -52,7 +52,8 @@ class OutgoingMessage:
     idempotency_key: str = ""
     correlation_id: str = ""
     # The caller made ``idempotency_key`` unique (a random part): it can't repeat, so
-    # queuing needs no savepoint to fall back to a row queued before.
+    # queuing is a plain INSERT; a key that may repeat is inserted unless taken (``ON
+    # CONFLICT DO NOTHING``) and the row queued before comes back.
     fresh_key: bool = False
 
 

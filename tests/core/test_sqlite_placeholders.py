@@ -8,7 +8,7 @@ import pytest
 from django.db.utils import ConnectionHandler
 
 from opensspr.core.sqlite import idle
-from opensspr.core.sqlite.base import DatabaseWrapper, _qmark
+from opensspr.core.sqlite.base import _REMEMBERED_TEXT, DatabaseWrapper, _remembered
 
 
 @pytest.fixture
@@ -34,4 +34,15 @@ def test_placeholders_are_converted_alike_the_first_time_and_after(
             assert cursor.fetchone() == ("100%a%s",)
             cursor.execute("SELECT %(x)s || '%%'", {"x": "b"})  # named: Django's own way
             assert cursor.fetchone() == ("b%",)
-    assert _qmark.cache_info().hits >= 1
+    assert _remembered.cache_info().hits >= 1
+
+
+def test_a_long_text_is_converted_but_not_remembered(database: DatabaseWrapper) -> None:
+    """A bulk statement's text would hold memory for the life of the process."""
+    values = ", ".join(["(%s)"] * (_REMEMBERED_TEXT // 4))
+    query = f"SELECT count(*) FROM (VALUES {values})"  # noqa: S608  # placeholders only
+    remembered = _remembered.cache_info().currsize
+    with database.cursor() as cursor:
+        cursor.execute(query, list(range(_REMEMBERED_TEXT // 4)))
+        assert cursor.fetchone() == (_REMEMBERED_TEXT // 4,)
+    assert _remembered.cache_info().currsize == remembered

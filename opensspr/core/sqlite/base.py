@@ -32,12 +32,23 @@ _WRITER = threading.Lock()
 _READS = ("SELECT", "PRAGMA", "EXPLAIN", "WITH")  # a WITH ... SELECT; never one that writes here
 
 
-@lru_cache(maxsize=1024)
+#: Texts up to this long are remembered converted: the hot statements are short, and a
+#: bulk insert's (thousands of placeholders) would hold memory for nothing.
+_REMEMBERED_TEXT = 4096
+
+
+def _convert(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+_remembered = lru_cache(maxsize=512)(_convert)
+
+
 def _qmark(query: str) -> str:
     """Django's "format" to sqlite3's "qmark" placeholders, once per text: Django runs a
     regular expression over every statement, and the hot ones are the same text each
     time (``core/prepared.py``)."""
-    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+    return _remembered(query) if len(query) <= _REMEMBERED_TEXT else _convert(query)
 
 
 def _acquire(timeout: float) -> None:
