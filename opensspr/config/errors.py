@@ -17,6 +17,6 @@ API_PREFIX = "/api/"
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if request.path_info.startswith(API_PREFIX):
         return failure_response(sys.exc_info()[1])
     return core_views.server_error(request)

@@ -66,7 +66,7 @@ class ConcurrencyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> object:
         if self.is_async:
-            if request.path.startswith(UNBOUNDED_PREFIXES):
+            if request.path_info.startswith(UNBOUNDED_PREFIXES):
                 return self.get_response(request)
             return self._limited(request)
         return self.get_response(request)
@@ -74,7 +74,7 @@ class ConcurrencyLimitMiddleware:
     async def _limited(self, request: HttpRequest) -> HttpResponse:
         if self._slots is None or self._agent_slots is None:  # made in the worker's own loop
             self._slots, self._agent_slots = asyncio.Semaphore(_limit), asyncio.Semaphore(_limit)
-        slots = self._agent_slots if request.path.startswith(AGENT_PREFIX) else self._slots
+        slots = self._agent_slots if request.path_info.startswith(AGENT_PREFIX) else self._slots
         respond: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response  # type: ignore[assignment]  # async mode
         async with slots:
             return await respond(request)

@@ -115,7 +115,7 @@ class _OneHop:
         return response
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.path.startswith(concurrency.UNBOUNDED_PREFIXES):  # the request's own thread
+        if request.path_info.startswith(concurrency.UNBOUNDED_PREFIXES):  # the request's own thread
             return await sync_to_async(self._run, thread_sensitive=True)(request)
         if self._kept is None:  # made in the worker, after the fork
             # Past ``request_threads`` (the slots and a few spares) they wait in its queue.

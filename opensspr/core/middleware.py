@@ -74,7 +74,7 @@ class LanguageMiddleware:
     def _choose(request: HttpRequest) -> str:
         requested = supported_language(request.GET.get("mkt"))
         # The API carries no cookie or session: a language choice there never creates one.
-        api = request.path.startswith("/api/")
+        api = request.path_info.startswith("/api/")
         session = None if api else getattr(request, "session", None)
         if requested:
             if session is not None:

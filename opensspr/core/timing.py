@@ -72,7 +72,7 @@ _TAILS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="response-floor")
 
 def _floor_for(request: HttpRequest) -> float:
     """Seconds the answer to ``request`` may not come sooner than; 0 for no floor."""
-    if not request.path.startswith(FLOORED_PREFIXES):
+    if not request.path_info.startswith(FLOORED_PREFIXES):
         return 0.0
     return float(settings.OPENSSPR_RESET_MIN_RESPONSE_MS) / 1000
 

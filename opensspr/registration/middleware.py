@@ -46,7 +46,7 @@ class AccessPassSessionMiddleware:
             logout(request)
             messages.info(request, _("Your temporary access pass session has ended."))
             return HttpResponseRedirect(reverse("signin:signin"))
-        if not request.path.startswith(ALLOWED_PREFIXES):
+        if not request.path_info.startswith(ALLOWED_PREFIXES):
             return HttpResponseRedirect(reverse("registration:overview"))
         request.access_pass_session = True  # type: ignore[attr-defined]  # read by the pages
         return self.get_response(request)
