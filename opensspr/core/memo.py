@@ -54,6 +54,10 @@ _memo: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
 SHARED_FOR = 60
 _now = time.time  # wall clock: a copy's expiry is compared across processes
 
+#: The memo's entry holding the keys this request changed in a transaction still open:
+#: it doesn't file them (a rollback would leave its own uncommitted row filed under the
+#: current stamp, served everywhere for up to ``SHARED_FOR``).
+_UNCOMMITTED = "\0uncommitted"
 #: The memo's entry holding the stamps as this request found them (key → stamp or None).
 _STAMPS = "\0stamps"
 #: The shared keys this process has read: a request fetches all their stamps at once.
@@ -91,16 +95,20 @@ def forget(key: str) -> None:
     is void now and again at commit (a read in between filed what the database held
     before the commit). At the commit the request also drops the stamps it holds: one
     read since ``forget`` may have taken the first new stamp, under which another
-    process can have filed the row as it stood before the commit."""
+    process can have filed the row as it stood before the commit. Until then this
+    request files no copy of the row: what it reads is its own uncommitted change."""
     memo = _memo.get()
     if memo is not None:
         _drop(memo, key)
+        if transaction.get_connection().in_atomic_block:
+            memo.setdefault(_UNCOMMITTED, set()).add(key)
     _new_stamp(key)
 
     def committed() -> None:
         _new_stamp(key)
         if memo is not None:
             _drop(memo, key)
+            memo.get(_UNCOMMITTED, set()).discard(key)
 
     transaction.on_commit(committed)
 
@@ -149,7 +157,7 @@ def _shared[T](memo: dict[str, Any], key: str, load: Callable[[], T]) -> T:
     if stamp is None:
         stamp = _new_stamp(key)
     value = load()  # read after the stamp: a save committed meanwhile has replaced it
-    if stamp:
+    if stamp and key not in memo.get(_UNCOMMITTED, ()):
         expires = _now() + SHARED_FOR
         try:
             cache.set(_row_key(key), (stamp, value, expires), SHARED_FOR)

@@ -4,7 +4,7 @@ ever serving a row older than the last save (``core/memo.py``)."""
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from opensspr.accounts.selectors import get_organisation
@@ -149,3 +149,30 @@ def test_the_saving_request_sees_its_save_after_the_commit_whatever_was_filed_me
             with memo.request_memo():  # another request, the old row still the committed one
                 memo.remembered(SSPR_POLICY_KEY, lambda: before, shared=True)
         assert get_sspr_policy().methods_required == 2  # committed: its own save
+
+
+class _Refused(Exception):
+    """The rest of the saving request's transaction failed (its audit event, say)."""
+
+
+def test_a_save_rolled_back_after_its_request_read_it_is_never_served(
+    django_capture_on_commit_callbacks,
+):
+    open_reset_policy(methods_required=1)
+    _in_a_request(get_sspr_policy)
+
+    def save_then_fail() -> None:
+        with transaction.atomic():
+            update_policy(methods_required=2)  # forgets: a new stamp now
+            assert get_sspr_policy().methods_required == 2  # its own uncommitted row
+            raise _Refused
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        memo.request_memo(),
+        pytest.raises(_Refused),
+    ):
+        save_then_fail()
+    assert SsprPolicy.objects.get(pk=1).methods_required == 1
+    seen, _ = _in_a_request(get_sspr_policy)  # the next request, any process
+    assert seen.methods_required == 1
