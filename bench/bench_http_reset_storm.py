@@ -247,15 +247,17 @@ class OutboxReader:
                 if not addresses:
                     continue
                 try:
-                    found = list(list_outbox().filter(recipient__in=addresses))
+                    found = [
+                        (message.recipient, re.search(r"\b(\d{6,8})\b", message.plaintext_body()))
+                        for message in list_outbox().filter(recipient__in=addresses)
+                    ]
                 except Exception as exc:  # one failed look: the next one tries again
                     print(f"outbox reader: {type(exc).__name__}: {exc}", file=sys.stderr)
                     connection.close()
                     continue
-                for message in found:
-                    code = re.search(r"\b(\d{6,8})\b", message.plaintext_body())
+                for recipient, code in found:
                     with self._lock:
-                        waiter, box = self._waiting.pop(message.recipient, (None, None))
+                        waiter, box = self._waiting.pop(recipient, (None, None))
                     if waiter is not None:
                         box.append(code.group(1) if code else "")  # "": the step fails
                         waiter.set()
@@ -489,7 +491,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--resets", type=int, default=400)
     parser.add_argument(
-        "--workers", type=int, help="scale-out only (default: serve's own, one per core)"
+        "--workers",
+        type=int,
+        help="scale-out only (default: serve's own, a worker per core, 2 to 4)",
     )
     parser.add_argument("--hash-seconds", type=float, default=3.0)
     parser.add_argument("--deadline", type=float, default=300, help="seconds, then stop")

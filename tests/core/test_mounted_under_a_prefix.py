@@ -1,6 +1,6 @@
 """Mounted under a path prefix (``SCRIPT_NAME``, a proxy's sub-path), the site's own path
-decides: the response floor and the API's problem answers here, the request slots and a temporary
-access pass's pages alike (``core/concurrency.py``, ``registration/middleware.py``).
+decides: the response floor and the API's problem answers, tested here (the request slots
+and a temporary access pass's pages check ``path_info`` the same way).
 
 ``request.path`` carries the prefix and ``request.path_info`` doesn't: a check on the
 former would leave every reset step of a site served at ``/sspr/`` without its floor, so
