@@ -37,7 +37,6 @@ from opensspr.registration.session import (
     session_digest,
 )
 
-HOME = "/security-info"
 #: Errors after which the proof is gone: start again from the list of methods.
 RESTART = frozenset(
     {"code_expired", "code_dead", "code_used", "no_open_proof", "throttled", "same_as_other"}
@@ -57,11 +56,22 @@ def session_of(request: HttpRequest) -> str:
     return session_digest(request.session)
 
 
+def home() -> str:
+    """The security-info overview, under the site's mount prefix if it has one."""
+    return reverse("registration:overview")
+
+
 def safe_return(candidate: str | None) -> str:
     """Only our own security-info pages are places to come back to."""
-    if candidate and candidate.startswith(HOME) and "//" not in candidate and "\\" not in candidate:
+    overview = home()
+    if (
+        candidate
+        and candidate.startswith(overview)
+        and "//" not in candidate
+        and "\\" not in candidate
+    ):
         return candidate
-    return HOME
+    return overview
 
 
 def verify_url(back: str) -> str:
@@ -91,7 +101,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     interrupt = get_interrupt(request.session)
     fresh = identity.has_fresh_identity(user, session)
     if interrupt and interrupt.mode == InterruptMode.RECONFIRM and not fresh:
-        return HttpResponseRedirect(verify_url(HOME))
+        return HttpResponseRedirect(verify_url(home()))
     info = get_security_info(user)
     return render(
         request,
