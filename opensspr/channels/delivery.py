@@ -139,16 +139,27 @@ def _claim(message_id: int, now: datetime, channel: Resolved | None, *, due_only
         return cursor.rowcount == 1
 
 
-def claim_next(now: datetime) -> int | None:
+def claim_next(now: datetime, resolved: dict[str, Resolved] | None = None) -> int | None:
     """Claim the most overdue unexpired message, or None when nothing is due.
 
     One row per short transaction, claimed right before it is sent: a worker that
     dies leaves at most the message in hand in ``sending``, never a batch it had
     not even tried. ``SKIP LOCKED`` lets concurrent workers pass each other's row.
-    Each candidate's kind comes with it, so the claim can name its provider;
-    ``deliver_claimed`` resolves the channel again for the send (a read, no write).
+    Each candidate's kind comes with it, so the claim can name its provider.
     """
-    resolved: dict[str, Resolved] = {}
+    found = claim_next_with_channel(now, {} if resolved is None else resolved)
+    return None if found is None else found[0]
+
+
+def claim_next_with_channel(
+    now: datetime, resolved: dict[str, Resolved]
+) -> tuple[int, Resolved] | None:
+    """``claim_next``, with the channel the claim was made with, for the send.
+
+    ``resolved`` holds the channels resolved so far, by kind: the worker's loop passes
+    one per batch, so a batch reads the channel settings once per kind, where each
+    message read them twice (to name the provider in the claim, then to send).
+    """
     with transaction.atomic():
         due = Message.objects.filter(status=MessageStatus.PENDING, next_attempt_at__lte=now)
         due = due.exclude(expires_at__lte=now).order_by("next_attempt_at", "pk")
@@ -158,7 +169,7 @@ def claim_next(now: datetime) -> int | None:
             if kind not in resolved:
                 resolved[kind] = resolve_channel(kind)
             if _claim(pk, now, resolved[kind], due_only=False):
-                return pk
+                return pk, resolved[kind]
     return None
 
 

@@ -35,7 +35,8 @@ from opensspr.audit.services import record_event
 from opensspr.channels import conf
 from opensspr.channels.base import MessageKind, OutgoingMessage
 from opensspr.channels.delivery import (
-    claim_next,
+    Resolved,
+    claim_next_with_channel,
     claim_one,
     deliver_claimed,
     message_details,
@@ -254,10 +255,12 @@ def deliver_due(*, limit: int = 100, should_stop: Callable[[], bool] | None = No
     run_housekeeping(clock.now(), meta=worker_meta(""))
     _run_each_due_work()
     attempted = 0
+    resolved: dict[str, Resolved] = {}  # the channels of this batch, by kind
     while attempted < limit and not (should_stop and should_stop()):
-        message_id = claim_next(clock.now())
-        if message_id is None:
+        claimed = claim_next_with_channel(clock.now(), resolved)
+        if claimed is None:
             break
-        deliver_claimed(message_id, meta=None)
+        message_id, channel = claimed
+        deliver_claimed(message_id, meta=None, channel=channel)
         attempted += 1
     return attempted

@@ -158,3 +158,16 @@ def test_a_message_expired_before_its_claim_is_finished_without_a_provider_when_
     assert rows_seen_by_send == []
     expired = AuditEvent.objects.get(activity="delivery.expired")
     assert (expired.reason, expired.details["provider"]) == ("expired", "")
+
+
+@pytest.mark.usefixtures("worker_mode")
+def test_a_worker_batch_reads_the_channel_settings_once_per_kind(meta):
+    """Each message read them twice (to name the provider in the claim, then to send)."""
+    for n in range(3):
+        enqueue_message(outgoing(MessageKind.SMS, idempotency_key=f"batch:{n}"), meta=meta)
+    table = ChannelSettings._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_due() == 3
+    reads = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+    assert len(reads) == 1
+    assert Message.objects.filter(status=MessageStatus.SENT, provider="outbox").count() == 3
