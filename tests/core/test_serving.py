@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,25 +27,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
-def test_serve_leaves_no_metrics_folder_behind(tmp_path):
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+@contextmanager
+def _serving(tmp_path: Path, *args: str, **env_vars: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``opensspr serve`` on SQLite in ``tmp_path``, answering ``/healthz``; stopped after."""
     port = _free_port()
     env = dict(
         os.environ,
-        TMPDIR=str(temp),
         OPENSSPR_DATA_DIR=str(tmp_path / "data"),
         OPENSSPR_SECRET_KEY="serve-test-secret-key-0123456789abcdefghijkl",
         OPENSSPR_ALLOWED_HOSTS="127.0.0.1",
         OPENSSPR_BASE_URL="http://127.0.0.1",
         DJANGO_SETTINGS_MODULE="opensspr.config.settings",
+        **env_vars,
     )
-    for name in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "OPENSSPR_WORKERS"):
         env.pop(name, None)
     command = [sys.executable, "-m", "opensspr", "serve", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(  # our own command line
-        [*command, "--workers", "2", "--migrate"],
+        [*command, *args, "--migrate"],
         env=env,
         stdout=(tmp_path / "serve.log").open("wb"),
         stderr=subprocess.STDOUT,
@@ -52,17 +53,23 @@ def test_serve_leaves_no_metrics_folder_behind(tmp_path):
         deadline = time.monotonic() + SERVE_SECONDS
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/healthz"
-                ) as answer:  # loopback
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
                     if answer.status == 200:
                         break
             except OSError:
                 time.sleep(0.2)
-        assert [p.name[:17] for p in temp.iterdir()] == ["opensspr-metrics-"]
+        yield server
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=SERVE_SECONDS)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
+def test_serve_leaves_no_metrics_folder_behind(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with _serving(tmp_path, "--workers", "2", TMPDIR=str(temp)):
+        assert [p.name[:17] for p in temp.iterdir()] == ["opensspr-metrics-"]
     assert list(temp.iterdir()) == []
 
 
@@ -90,35 +97,6 @@ def test_no_workers_at_all_is_refused_before_anything_starts():
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")
 def test_serve_on_sqlite_without_workers_named_runs_one(tmp_path):
     """The embedded set-up's default: one process, its cache and writer lock its own."""
-    port = _free_port()
-    env = dict(
-        os.environ,
-        OPENSSPR_DATA_DIR=str(tmp_path / "data"),
-        OPENSSPR_SECRET_KEY="serve-test-secret-key-0123456789abcdefghijkl",
-        OPENSSPR_ALLOWED_HOSTS="127.0.0.1",
-        OPENSSPR_BASE_URL="http://127.0.0.1",
-        DJANGO_SETTINGS_MODULE="opensspr.config.settings",
-    )
-    for name in ("DATABASE_URL", "REDIS_URL", "OPENSSPR_WORKERS"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "opensspr", "serve", "--bind", f"127.0.0.1:{port}"]
-    server = subprocess.Popen(  # our own command line
-        [*command, "--migrate"],
-        env=env,
-        stdout=(tmp_path / "serve.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + SERVE_SECONDS
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
+    with _serving(tmp_path) as server:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) == 1, (tmp_path / "serve.log").read_text()[-2000:]
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=SERVE_SECONDS)

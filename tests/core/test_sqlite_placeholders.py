@@ -1,27 +1,6 @@
 """The embedded engine converts Django's placeholders for sqlite3 once per text (core/sqlite)."""
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from django.db.utils import ConnectionHandler
-
-from opensspr.core.sqlite import idle
 from opensspr.core.sqlite.base import _REMEMBERED_TEXT, DatabaseWrapper, _remembered
-
-
-@pytest.fixture
-def database(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWrapper]:
-    name = str(tmp_path / "db")
-    config = {"default": {"ENGINE": "opensspr.core.sqlite", "NAME": name}}
-    wrapper = ConnectionHandler(config)["default"]
-    assert isinstance(wrapper, DatabaseWrapper)
-    with django_db_blocker.unblock():
-        yield wrapper
-        wrapper.close()
-    while (kept := idle.take("default", name)) is not None:
-        kept.close()
 
 
 def test_placeholders_are_converted_alike_the_first_time_and_after(
