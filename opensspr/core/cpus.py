@@ -55,7 +55,10 @@ def _quota(root: Path = _ROOT, own: Path = _OWN) -> float | None:
         lines = []
     found: list[float] = []
     for line in lines or ["0::/"]:
-        _, controllers, inner = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:  # not a cgroup line: nothing to learn from it
+            continue
+        _, controllers, inner = parts
         if controllers == "":  # v2: one tree
             found += [q for f in _up_from(root, inner) if (q := _v2_quota(f)) is not None]
         elif "cpu" in controllers.split(","):  # v1: the cpu controller's own tree

@@ -42,6 +42,7 @@ def _tree(root: Path, files: dict[str, str]) -> None:
         ),
         ("0::/\n", {"cpu.max": "garbage\n"}, None),
         ("", {}, None),  # nothing readable: no quota known
+        ("garbage\n0::/\n", {"cpu.max": "100000 100000"}, 1.0),  # a stray line is passed over
     ],
 )
 def test_the_quota_is_read_where_the_process_cgroup_is(tmp_path, own, files, cores):
