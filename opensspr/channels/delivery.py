@@ -139,7 +139,7 @@ def _claim(message_id: int, now: datetime, channel: Resolved | None, *, due_only
         return cursor.rowcount == 1
 
 
-def claim_next(now: datetime, resolved: dict[str, Resolved] | None = None) -> int | None:
+def claim_next(now: datetime) -> int | None:
     """Claim the most overdue unexpired message, or None when nothing is due.
 
     One row per short transaction, claimed right before it is sent: a worker that
@@ -147,7 +147,7 @@ def claim_next(now: datetime, resolved: dict[str, Resolved] | None = None) -> in
     not even tried. ``SKIP LOCKED`` lets concurrent workers pass each other's row.
     Each candidate's kind comes with it, so the claim can name its provider.
     """
-    found = claim_next_with_channel(now, {} if resolved is None else resolved)
+    found = claim_next_with_channel(now, {})
     return None if found is None else found[0]
 
 
