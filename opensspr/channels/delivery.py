@@ -11,6 +11,7 @@ per message, the claim and the outcome.
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -49,7 +50,7 @@ ERASED = {"body_sealed": "", "voice_callback_token_sealed": ""}
 #: The channel a message of some kind goes through, or why there is none right now.
 type Resolved = DeliveryChannel | DeliveryError
 
-#: The row a claimer sends, read once per message.
+#: The row a claimer sends, read by its claim (``PreparedSelect.returned``).
 _MESSAGE = PreparedSelect(
     lambda pk: Message.objects.filter(pk=pk).order_by("pk")[:1], Param(Message._meta.pk)
 )
@@ -115,8 +116,12 @@ def _claim_sql(vendor: str, *, due_only: bool, names_provider: bool) -> str:
     return f"UPDATE {q(Message._meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(where)}"  # noqa: S608  # quoted names of the model's own columns
 
 
-def _claim(message_id: int, now: datetime, channel: Resolved | None, *, due_only: bool) -> bool:
-    """Move the row from pending to sending: it is ours, and the attempt counts.
+def _claim(
+    message_id: int, now: datetime, channel: Resolved | None, *, due_only: bool
+) -> Message | None:
+    """Move the row from pending to sending: it is ours, and the attempt counts. Returns the
+    row as claimed (read by the claim itself, ``RETURNING``), or None when it wasn't ours
+    to take.
 
     The claim also names the provider, where writing it before the send took a write
     of its own (on SQLite a turn of the process's writer lock). It leaves the same
@@ -134,9 +139,11 @@ def _claim(message_id: int, now: datetime, channel: Resolved | None, *, due_only
     if due_only:
         params.append(at)
     sql = _claim_sql(connection.vendor, due_only=due_only, names_provider=key is not None)
-    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    # SQLite's write stays open until RETURNING's rows are read: inside a transaction,
+    # under the embedded engine's writer lock (PostgreSQL needs none for one statement).
+    own = connection.vendor != "postgresql" and not connection.in_atomic_block
+    with transaction.atomic() if own else nullcontext():
+        return _MESSAGE.returned(sql, params)
 
 
 def claim_next(now: datetime) -> int | None:
@@ -148,13 +155,13 @@ def claim_next(now: datetime) -> int | None:
     Each candidate's kind comes with it, so the claim can name its provider.
     """
     found = claim_next_with_channel(now, {})
-    return None if found is None else found[0]
+    return None if found is None else found[0].pk
 
 
 def claim_next_with_channel(
     now: datetime, resolved: dict[str, Resolved]
-) -> tuple[int, Resolved] | None:
-    """``claim_next``, with the channel the claim was made with, for the send.
+) -> tuple[Message, Resolved] | None:
+    """``claim_next``, with the row as claimed and the channel the claim was made with.
 
     ``resolved`` holds the channels resolved so far, by kind: the worker's loop passes
     one per batch, so a batch reads the channel settings once per kind, where each
@@ -168,19 +175,19 @@ def claim_next_with_channel(
         for pk, kind in due.values_list("pk", "kind")[:_CANDIDATES]:
             if kind not in resolved:
                 resolved[kind] = resolve_channel(kind)
-            if _claim(pk, now, resolved[kind], due_only=False):
-                return pk, resolved[kind]
+            if claimed := _claim(pk, now, resolved[kind], due_only=False):
+                return claimed, resolved[kind]
     return None
 
 
-def claim_one(message_id: int, now: datetime, channel: Resolved | None = None) -> int | None:
-    """Claim one particular message if it is due (the inline path).
+def claim_one(message_id: int, now: datetime, channel: Resolved | None = None) -> Message | None:
+    """Claim one particular message if it is due (the inline path): the row as claimed.
 
     ``channel`` is what the caller resolved for the message's kind; the claim names
     its provider. Without it the row keeps the provider it had until
     ``deliver_claimed`` names one.
     """
-    return message_id if _claim(message_id, now, channel, due_only=True) else None
+    return _claim(message_id, now, channel, due_only=True)
 
 
 # --- sending ------------------------------------------------------------------------
@@ -200,18 +207,16 @@ def _send(message: Message, channel: DeliveryChannel) -> Receipt | DeliveryError
 
 
 def deliver_claimed(
-    message_id: int, *, meta: RequestMeta | None, channel: Resolved | None = None
+    message: Message, *, meta: RequestMeta | None, channel: Resolved | None = None
 ) -> None:
-    """Send a message this process claimed, and record the outcome.
+    """Send a message this process claimed (the row as its claim returned it), and record
+    the outcome.
 
     ``channel`` is what the claim was made with, or None to resolve it now. Either
     way the row names the provider before the send, the trace a crash leaves; it
     takes a write of its own only when the claim named none or another (the
     settings changed in between).
     """
-    message = _MESSAGE.first(message_id)
-    if message is None:
-        raise Message.DoesNotExist(message_id)
     meta = meta or worker_meta(message.correlation_id)
     if message.expires_at is not None and message.expires_at <= clock.now():
         finish(message, MessageStatus.EXPIRED, meta=meta, reason="expired")

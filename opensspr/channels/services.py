@@ -260,7 +260,7 @@ def deliver_due(*, limit: int = 100, should_stop: Callable[[], bool] | None = No
         claimed = claim_next_with_channel(clock.now(), resolved)
         if claimed is None:
             break
-        message_id, channel = claimed
-        deliver_claimed(message_id, meta=None, channel=channel)
+        message, channel = claimed
+        deliver_claimed(message, meta=None, channel=channel)
         attempted += 1
     return attempted

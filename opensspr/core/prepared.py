@@ -83,6 +83,8 @@ class _Plan:
     init_list: tuple[str, ...]
     from_db: Callable[..., Model]
     related: tuple[Any, ...]  # ``RelatedPopulator``s: no state of their own per row
+    #: The select's columns for a ``RETURNING`` clause, where they are the model's own.
+    returning: str | None
 
 
 class PreparedSelect[M: Model]:
@@ -110,8 +112,31 @@ class PreparedSelect[M: Model]:
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._instance(plan, row, connection)
+
+    def returned(
+        self, statement: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS
+    ) -> M | None:
+        """Run ``statement`` (an ``UPDATE`` of this select's model, without its ``RETURNING``)
+        and turn the row it changed into an instance, as ``first`` would have read it after:
+        a claim and the read of what was claimed in one round trip.
+
+        For a select of the model's own columns only (no join, no annotation). Inside a
+        transaction on SQLite, for the ``RETURNING`` reason ``insert`` gives.
+        """
+        connection = connections[using]
+        if connection.vendor != "postgresql" and not connection.in_atomic_block:
+            raise ValueError("returned() runs inside a transaction on SQLite")
+        plan = self._plans.get((using, connection.vendor)) or self._prepare(connection)
+        if plan.returning is None:
+            raise TypeError("returned() reads selects of the model's own columns only")
+        with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
+            cursor.execute(f"{statement} RETURNING {plan.returning}", params)
+            rows = cursor.fetchall()
+        return self._instance(plan, rows[0], connection) if rows else None
+
+    def _instance(self, plan: _Plan, row: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
+        using = connection.alias
         converted = list(row)
         for position, (converters, expression) in plan.converters:
             value = converted[position]
@@ -165,6 +190,9 @@ class PreparedSelect[M: Model]:
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         fetch_mode = queryset._fetch_mode
+        related = tuple(get_related_populators(klass_info, select, connection.alias, fetch_mode))
+        own = not related and not compiler.annotation_col_map and (start, end) == (0, len(columns))
+        q = connection.ops.quote_name
         plan = _Plan(
             sql=sql,
             params=params,
@@ -175,7 +203,8 @@ class PreparedSelect[M: Model]:
             end=end,
             init_list=tuple(f[0].target.attname for f in select[start:end]),
             from_db=_get_from_db(klass_info["model"], fetch_mode),
-            related=tuple(get_related_populators(klass_info, select, connection.alias, fetch_mode)),
+            related=related,
+            returning=", ".join(q(column.target.column) for column in columns) if own else None,
         )
         with self._lock:
             self._plans[(connection.alias, connection.vendor)] = plan

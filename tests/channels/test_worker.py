@@ -59,7 +59,7 @@ def test_a_claim_is_taken_once_even_when_two_claimers_saw_it_pending(meta, worke
     assert claim_next(clock.now) is None
     assert claim_one(message.pk, clock.now) is None
     # The UPDATE itself refuses a taken row.
-    assert _claim(message.pk, clock.now, None, due_only=False) is False
+    assert _claim(message.pk, clock.now, None, due_only=False) is None
 
 
 def _left_sending_by_a_dead_worker(message, clock, *, attempts: int = 1) -> None:
@@ -235,10 +235,10 @@ def test_the_outbox_page_on_a_public_host_raises_a_warning(settings):
 
 @pytest.mark.django_db
 def test_expiry_is_checked_again_right_before_sending(meta, worker_mode, clock):
-    from opensspr.channels.delivery import claim_next, deliver_claimed
+    from opensspr.channels.delivery import claim_next_with_channel, deliver_claimed
 
     message = enqueue_message(outgoing(expires_at=clock.now + timedelta(seconds=5)), meta=meta)
-    claimed = claim_next(clock.now)
+    claimed, _channel = claim_next_with_channel(clock.now, {})
     clock.advance(seconds=5)  # the claim was slow
     deliver_claimed(claimed, meta=None)
     assert Message.objects.get(pk=message.pk).status == MessageStatus.EXPIRED

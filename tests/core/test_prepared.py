@@ -277,3 +277,38 @@ def test_a_row_whose_unique_value_is_taken_is_not_inserted_and_nothing_breaks():
         assert second.pk is None
         assert Message.objects.filter(pk=first.pk).exists()  # still usable after the "conflict"
     assert list(Message.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+BY_KEY = PreparedSelect(
+    lambda pk: ResetFlow.objects.filter(pk=pk).order_by("pk")[:1],
+    Param(ResetFlow._meta.pk),
+)
+
+
+def _blocking_sql() -> str:
+    """``UPDATE`` of a flow's state: its parameters the new state and the flow's key."""
+    q = connection.ops.quote_name
+    return f"UPDATE {q('resets_resetflow')} SET {q('state')} = %s WHERE {q('id')} = %s"  # noqa: S608  # quoted names only
+
+
+def test_an_update_returns_the_row_it_changed_as_a_select_after_it_would_read_it(flows):
+    flow = flows.first()
+    with transaction.atomic():
+        found = BY_KEY.returned(_blocking_sql(), [FlowState.BLOCKED, flow.pk])
+        missing = BY_KEY.returned(_blocking_sql(), [FlowState.BLOCKED, flow.pk + 1000])
+    assert missing is None
+    expected = ResetFlow.objects.get(pk=flow.pk)
+    assert expected.state == FlowState.BLOCKED
+    _same(found, expected, ())  # every column converted as the ORM converts it
+    assert found.created_at == expected.created_at and found.user_id == flow.user_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_returning_its_row_is_refused_where_it_cannot_be_read_safely(flows):
+    flow = flows.first()
+    if connection.vendor == "sqlite":  # the write would stay open past the writer lock
+        with pytest.raises(ValueError, match="inside a transaction"):
+            BY_KEY.returned(_blocking_sql(), [FlowState.BLOCKED, flow.pk])
+    with transaction.atomic(), pytest.raises(TypeError, match="own columns"):
+        _FLOW.returned(_blocking_sql(), [FlowState.BLOCKED, flow.pk])  # the person joined
+    assert ResetFlow.objects.get(pk=flow.pk).state != FlowState.BLOCKED
