@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from opensspr.core.cpus import usable_cpus
+from opensspr.core.management.commands import serve as serve_command
 from opensspr.core.serving import MAX_DEFAULT_WORKERS, default_workers
 
 SERVE_SECONDS = 60
@@ -92,6 +93,49 @@ def test_postgresql_without_a_shared_cache_gets_one_worker(settings):
 def test_no_workers_at_all_is_refused_before_anything_starts():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("serve", "--workers", "0")
+
+
+@pytest.fixture
+def served(monkeypatch) -> list[dict[str, object]]:
+    """What ``serve`` would have started gunicorn with (nothing starts)."""
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(serve_command, "serve", lambda **options: calls.append(options))
+    monkeypatch.setattr(serve_command, "call_command", lambda *args, **options: None)
+    for name in ("OPENSSPR_WORKERS", "OPENSSPR_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("OPENSSPR_WORKERS", "four", "OPENSSPR_WORKERS must be a whole number, not 'four'"),
+        ("OPENSSPR_THREADS", "2.5", "OPENSSPR_THREADS must be a whole number, not '2.5'"),
+        ("OPENSSPR_WORKERS", "0", "OPENSSPR_WORKERS must be at least 1"),
+        ("OPENSSPR_THREADS", "-1", "OPENSSPR_THREADS must be at least 1"),
+    ],
+)
+def test_a_count_in_the_environment_that_cannot_be_is_refused_in_words(
+    served, monkeypatch, variable, value, said
+):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(CommandError, match=said):
+        call_command("serve")
+    assert not served
+
+
+def test_the_command_line_wins_over_the_environment_and_the_environment_over_the_default(
+    served, monkeypatch
+):
+    monkeypatch.setenv("OPENSSPR_WORKERS", "3")
+    monkeypatch.setenv("OPENSSPR_THREADS", "6")
+    call_command("serve")
+    call_command("serve", "--workers", "2", "--threads", "5")
+    monkeypatch.delenv("OPENSSPR_WORKERS")
+    monkeypatch.delenv("OPENSSPR_THREADS")
+    call_command("serve")
+    counts = [(options["workers"], options["threads"]) for options in served]
+    assert counts == [(3, 6), (2, 5), (default_workers(), 4)]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="gunicorn runs on POSIX only")

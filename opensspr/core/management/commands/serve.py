@@ -6,9 +6,22 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opensspr.core.serving import default_workers, serve
 
 
-def _workers_from_environment() -> int | None:
-    named = os.environ.get("OPENSSPR_WORKERS", "").strip()
-    return int(named) if named else None  # None: serve's default for the set-up
+def _count(option: object, variable: str, default: int | None) -> int | None:
+    """The command line's number, else the environment's, else ``default``; at least 1."""
+    if option is not None:
+        count, source = int(str(option)), f"--{variable.removeprefix('OPENSSPR_').lower()}"
+    else:
+        named = os.environ.get(variable, "").strip()
+        if not named:
+            return default
+        source = variable
+        try:
+            count = int(named)
+        except ValueError:
+            raise CommandError(f"{variable} must be a whole number, not {named!r}.") from None
+    if count < 1:
+        raise CommandError(f"{source} must be at least 1.")
+    return count
 
 
 class Command(BaseCommand):
@@ -19,11 +32,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=_workers_from_environment(),
-            help="worker processes (default: 1 on SQLite; with Redis, one per core, 2 to 4)",
+            help="worker processes (default: OPENSSPR_WORKERS, else 1 on SQLite; with Redis, "
+            "one per core, 2 to 4)",
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("OPENSSPR_THREADS", "4"))
+            "--threads", type=int, help="request threads a worker (default: OPENSSPR_THREADS, 4)"
         )
         parser.add_argument("--migrate", action="store_true", help="apply migrations first")
         parser.add_argument(
@@ -41,16 +54,14 @@ class Command(BaseCommand):
         certfile, keyfile = str(options["certfile"]), str(options["keyfile"])
         if bool(certfile) != bool(keyfile):
             raise CommandError("HTTPS needs both --certfile and --keyfile.")
-        named = options["workers"]
-        workers = default_workers() if named is None else int(str(named))
-        if workers < 1:
-            raise CommandError("--workers must be at least 1.")
+        workers = _count(options["workers"], "OPENSSPR_WORKERS", None) or default_workers()
+        threads = _count(options["threads"], "OPENSSPR_THREADS", 4) or 4
         call_command("check", fail_level="ERROR")
         if options["migrate"]:
             call_command("migrate", interactive=False)
         serve(
             bind=str(options["bind"]),
             workers=workers,
-            threads=int(str(options["threads"])),
+            threads=threads,
             tls=(certfile, keyfile) if certfile else None,
         )
