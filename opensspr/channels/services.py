@@ -20,6 +20,7 @@ masked recipient and attempt number, never a body or token.
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -154,6 +155,44 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
 
 
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="opensspr-inline")
+#: Inline sends handed to the two background threads and not finished, at most. Past
+#: it a message waits in the database for the delivery loop, which every process runs
+#: each second in inline mode: a burst of codes, or a provider that answers slowly,
+#: can't grow the process's memory without bound, and nothing is lost either way.
+INLINE_BACKLOG = 200
+
+
+class _Backlog:
+    """The inline sends handed to the background threads and not finished yet. A full
+    backlog is logged once, not at every message it turns away, until it drains."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+        self._full = False
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.count < INLINE_BACKLOG:
+                self.count += 1
+                return True
+            newly_full, self._full = not self._full, True
+        if newly_full:
+            logger.warning(
+                "inline delivery: %d sends waiting already; messages wait for the delivery "
+                "loop until they drain",
+                INLINE_BACKLOG,
+            )
+        return False
+
+    def leave(self) -> None:
+        with self._lock:
+            self.count -= 1
+            if self.count == 0:
+                self._full = False
+
+
+_backlog = _Backlog()
 _due_work: list[Callable[[], object]] = []
 
 
@@ -202,10 +241,17 @@ def _run_due_work(*, close_connection: bool) -> None:
 
 
 def _deliver_after_commit(message_id: int, kind: MessageKind, meta: RequestMeta) -> None:
-    if conf.inline_in_background():
-        _background.submit(_deliver_now, message_id, kind, meta, close_connection=True)
-    else:
+    if not conf.inline_in_background():
         _deliver_now(message_id, kind, meta, close_connection=False)
+    elif _backlog.enter():  # else the row stays pending: the delivery loop sends it
+        _background.submit(_deliver_from_backlog, message_id, kind, meta)
+
+
+def _deliver_from_backlog(message_id: int, kind: MessageKind, meta: RequestMeta) -> None:
+    try:
+        _deliver_now(message_id, kind, meta, close_connection=True)
+    finally:
+        _backlog.leave()
 
 
 def _deliver_now(
