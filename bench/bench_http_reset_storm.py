@@ -8,7 +8,10 @@ timed part; each client reads its code from the outbox in the database, as
 the demo's ``/outbox/`` page does. Prints completed resets per second,
 argon2id hashes per second on **all** cores measured in the same run (a
 multi-process burst with the project's hasher), their ratio, p50/p99 of each
-step, and the peak RSS (``VmHWM``) of every server process.
+step, and the peak RSS (``VmHWM``) of every server process. After the storm it
+measures what a bare request costs (``GET /healthz``: every middleware, nothing
+else) and prints the reset rate this machine could not pass even if a reset's own
+work were free: one hash and five bare requests a reset.
 
     .venv/bin/python bench/bench_http_reset_storm.py --quick
     .venv/bin/python bench/bench_http_reset_storm.py --config sqlite [--resets 400] [--clients 64]
@@ -387,6 +390,8 @@ class Run:
     client_cpu: float = 0.0  # CPU seconds of this process (the clients) during the timed part
     machine_busy: float = 0.0  # fraction of all cores busy during the timed part (/proc/stat)
     services_cpu: dict[str, float] = field(default_factory=dict)  # PostgreSQL's and Redis's
+    #: CPU seconds a bare request costs the server and the clients (``stack_cost``).
+    stack: tuple[float, float] = (0.0, 0.0)
 
 
 def storm(run: Run, port: int, people: list[Person]) -> None:
@@ -430,6 +435,20 @@ def storm(run: Run, port: int, people: list[Person]) -> None:
     run.machine_busy = busy / every if every else 0.0
 
 
+def stack_cost(run: Run, port: int, requests: int = 3000) -> None:
+    """What a request costs when it does nothing: ``GET /healthz`` (every middleware, no
+    database, no floor) from the same clients, after the storm. With the hash rate, it
+    bounds the reset rate any reset logic could reach on this machine and this stack."""
+    for _ in range(100):  # warm
+        request(port, "GET", "/healthz")
+    server_before = cpu_seconds(process_tree(run.server_pid))
+    clients_before = time.process_time()
+    with ThreadPoolExecutor(max_workers=run.args.clients) as pool:
+        list(pool.map(lambda _n: request(port, "GET", "/healthz"), range(requests)))
+    server = cpu_seconds(process_tree(run.server_pid)) - server_before
+    run.stack = (server / requests, (time.process_time() - clients_before) / requests)
+
+
 def run_config(config: str, args: argparse.Namespace) -> None:
     """Runs in a process of its own: Django is set up once, for this configuration."""
     env, people = prepare(config, args)
@@ -448,6 +467,7 @@ def run_config(config: str, args: argparse.Namespace) -> None:
             wait_ready(port, server)
             storm(run, port, people)
             run.peaks = peak_rss_mb(process_tree(server.pid))
+            stack_cost(run, port)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:
@@ -473,6 +493,16 @@ def report(run: Run) -> None:
             if run.config == "scale-out":  # whoever else uses them here is counted too
                 print(f"{SERVICES[name]}'s CPU per reset: {seconds / done * 1000:.0f} ms")
     print(f"machine busy during the storm: {run.machine_busy:.0%} of {cores} cores")
+    server_ms, client_ms = (seconds * 1000 for seconds in run.stack)
+    print(f"a bare request (GET /healthz): server {server_ms:.2f} ms, clients {client_ms:.2f} ms")
+    # One hash takes cores / rate of the machine; each step a bare request at least.
+    floor = cores / run.hashes + len(STEPS) * sum(run.stack) if run.hashes else 0.0
+    if floor:
+        bound = cores / floor
+        print(
+            f"so at most {bound:.0f} resets/s (ratio {bound / run.hashes:.2f}) with {len(STEPS)} "
+            "requests and one hash a reset, were the rest free"
+        )
     print(f"{'step':<14}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
     for step in (*STEPS, "code_in_outbox"):  # the last: from send_code's answer to the code read
         values = run.timings[step] or [float("nan")]
