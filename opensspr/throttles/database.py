@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import cache
 
 from django.db import connection, transaction
+from django.db.models.functions import Collate
 
 from opensspr.throttles import uses
 from opensspr.throttles.base import Block, Reservation, Verdict
@@ -28,14 +29,33 @@ _DROP_OLD_AFTER = 8
 _WRITTEN = ["uses", "recent", "blocked_until", "blocked_by", "level"]
 
 
+#: On PostgreSQL, the order a take locks subject rows in (scope, then key, byte order:
+#: Python's ``sorted`` of the pairs), for every statement that locks several of them.
+_LOCK_ORDER = 'ORDER BY {scope} COLLATE "C", {key} COLLATE "C" FOR UPDATE'
+
+
 @cache
 def _forget_sql(vendor: str, sizes: tuple[int, ...]) -> str:
     """``DELETE`` of the subjects of some scopes, ``sizes`` keys in each: the queryset's
     ``delete()`` (a fast delete, no signals or relations) built its ``Q`` and compiled
-    it at every successful reset. Made once per database and shape."""
+    it at every successful reset. Made once per database and shape.
+
+    On PostgreSQL the rows are locked first in the order a take locks them: a plain
+    ``DELETE`` locked them in the order it found them (the table's, across two scopes),
+    so a reset's end and a take over two of the same rows (sign-in attempts for that
+    person, say) could each hold the row the other waited for: a deadlock, and one of
+    them failed."""
     q = connection.ops.quote_name
+    table = q(Subject._meta.db_table)
     each = [f"({q('scope')} = %s AND {q('key')} IN ({', '.join(['%s'] * size)}))" for size in sizes]
-    return f"DELETE FROM {q(Subject._meta.db_table)} WHERE {' OR '.join(each)}"  # noqa: S608  # quoted names only
+    where = " OR ".join(each)
+    if vendor != "postgresql":  # one writer at a time, no row locks
+        return f"DELETE FROM {table} WHERE {where}"  # noqa: S608  # quoted names only
+    order = _LOCK_ORDER.format(scope=q("scope"), key=q("key"))
+    locked = f"SELECT {q('id')} FROM {table} WHERE {where} {order}"  # noqa: S608  # quoted names only
+    return (
+        f"DELETE FROM {table} USING ({locked}) AS locked WHERE {table}.{q('id')} = locked.{q('id')}"  # noqa: S608  # quoted names only
+    )
 
 
 def _upsert_sql(rows: int) -> str:
@@ -323,7 +343,10 @@ class DatabaseStore:
     def clear(self, scope: Scope, digests: list[str], now: datetime) -> dict[str, Block]:
         """Lock the rows once and delete those very rows: no second read to delete them."""
         with transaction.atomic(savepoint=False):
-            rows = list(Subject.objects.select_for_update().filter(scope=scope, key__in=digests))
+            locking = Subject.objects.select_for_update().filter(scope=scope, key__in=digests)
+            if connection.vendor == "postgresql":  # in the order takes lock rows (``_LOCK_ORDER``)
+                locking = locking.order_by(Collate("key", "C"))
+            rows = list(locking)
             if not rows:
                 return {}
             lifted = {

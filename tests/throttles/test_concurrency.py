@@ -1,16 +1,23 @@
 """Fifty answers at once against a limit of five: exactly five are compared, in both stores;
 with the reset's growing pauses, the third sets a pause and nothing more is compared."""
 
+import threading
+import time
 from dataclasses import replace
 
 import pytest
+from django.db import connection, transaction
 
+from opensspr.core import clock
 from opensspr.throttles import rules, service
 from opensspr.throttles.database import DatabaseStore
+from opensspr.throttles.models import Subject
+from opensspr.throttles.rules import Scope
 from tests.concurrency import needs_concurrent_writers, race
 from tests.throttles.conftest import redis_store
 
 JAN = "jan@contoso.example"
+WAIT = 10.0  # seconds any thread here waits at most
 
 
 #: A guess rule with a flat block, as both stores keep it.
@@ -74,3 +81,67 @@ def test_parallel_checks_taken_and_given_back_on_one_flow_never_deadlock(clock, 
         outcomes = race(*[check_and_match] * 6)
         assert outcomes == [True] * 6, outcomes
     assert service.reserve_many(takes)[-1].allowed  # every check was given back
+
+
+def _waiting_on_a_lock(statement: str) -> bool:
+    """Whether another session's ``statement`` (its start) now waits for a row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
+            [statement + "%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("forgetting", ["forget", "clear"])
+def test_forgetting_subjects_locks_them_in_the_order_takes_do(forgetting):
+    """A reset's end forgets the person's counts in two scopes. The DELETE used to lock the
+    rows in the order it found them: here the row a take locks second, stored first, was
+    locked while the DELETE waited for the other, and a take holding that other one and
+    waiting for it would have deadlocked. Now the DELETE waits before touching either."""
+    needs_concurrent_writers()
+    later = Subject.objects.create(scope=Scope.SSPR, key="b" * 64)  # stored first
+    sooner = Subject.objects.create(scope=Scope.SIGNIN_LOCKOUT, key="a" * 64)
+    store, holding, release = DatabaseStore(), threading.Event(), threading.Event()
+
+    def hold_the_sooner_row() -> None:  # as a take holding it would
+        try:
+            with transaction.atomic():
+                Subject.objects.select_for_update().get(pk=sooner.pk)
+                holding.set()
+                release.wait(WAIT)
+        finally:
+            connection.close()
+
+    def forget() -> None:
+        try:
+            if forgetting == "forget":
+                store.forget([(Scope.SIGNIN_LOCKOUT, [sooner.key]), (Scope.SSPR, [later.key])])
+            else:  # one scope at a time: both rows are in one scope here
+                Subject.objects.filter(pk=later.pk).update(scope=Scope.SIGNIN_LOCKOUT)
+                store.clear(Scope.SIGNIN_LOCKOUT, [later.key, sooner.key], clock.now())
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_sooner_row)
+    holder.start()
+    forgetter = None
+    try:
+        assert holding.wait(WAIT)
+        forgetter = threading.Thread(target=forget)
+        forgetter.start()
+        statement = "DELETE" if forgetting == "forget" else "SELECT"
+        deadline = time.monotonic() + WAIT
+        while not _waiting_on_a_lock(statement) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiting_on_a_lock(statement)
+        with transaction.atomic():  # the later row is still free: nothing holds it
+            Subject.objects.select_for_update(nowait=True).get(pk=later.pk)
+    finally:
+        release.set()
+        holder.join(WAIT)
+        if forgetter is not None:
+            forgetter.join(WAIT)
+    assert not Subject.objects.filter(pk__in=[sooner.pk, later.pk]).exists()
