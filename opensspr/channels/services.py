@@ -155,32 +155,38 @@ def enqueue_message(message: OutgoingMessage, *, meta: RequestMeta) -> Message:
 
 
 _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="opensspr-inline")
-#: Inline sends handed to the two background threads and not finished, at most. Past
-#: it a message waits in the database for the delivery loop, which every process runs
-#: each second in inline mode: a burst of codes, or a provider that answers slowly,
-#: can't grow the process's memory without bound, and nothing is lost either way.
+#: Inline sends handed to the two background threads and not finished (those being sent
+#: included), at most. Past it a message waits in the database for the delivery loop,
+#: which runs each second beside the requests in every process ``opensspr serve``
+#: starts in inline mode: a burst of codes, or a provider that answers slowly, can't
+#: grow the process's memory without bound, and nothing is lost either way.
 INLINE_BACKLOG = 200
+#: Set in a process whose delivery loop runs (``worker.start_background_worker``): only
+#: there may a message be left to it. Elsewhere (another server, a test) each goes inline.
+delivery_loop_running = threading.Event()
 
 
 class _Backlog:
-    """The inline sends handed to the background threads and not finished yet. A full
-    backlog is logged once, not at every message it turns away, until it drains."""
+    """The inline sends handed to the background threads and not finished yet. Filling up
+    is logged once; once it is down to half, how many messages it turned away is logged
+    and the next fill is logged again."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.count = 0
-        self._full = False
+        self.turned_away = 0
 
     def enter(self) -> bool:
         with self._lock:
             if self.count < INLINE_BACKLOG:
                 self.count += 1
                 return True
-            newly_full, self._full = not self._full, True
-        if newly_full:
+            self.turned_away += 1
+            first = self.turned_away == 1
+        if first:
             logger.warning(
-                "inline delivery: %d sends waiting already; messages wait for the delivery "
-                "loop until they drain",
+                "inline delivery: %d sends waiting already; further messages wait for the "
+                "delivery loop",
                 INLINE_BACKLOG,
             )
         return False
@@ -188,11 +194,21 @@ class _Backlog:
     def leave(self) -> None:
         with self._lock:
             self.count -= 1
-            if self.count == 0:
-                self._full = False
+            turned_away = self.turned_away if self.count <= INLINE_BACKLOG // 2 else 0
+            if turned_away:
+                self.turned_away = 0
+        if turned_away:
+            logger.warning(
+                "inline delivery: the backlog is down to half; %d messages went to the "
+                "delivery loop meanwhile",
+                turned_away,
+            )
 
 
 _backlog = _Backlog()
+#: A run of the registered work is waiting for a background thread: another commit asking
+#: for one needn't queue a second (the waiting run will see its rows).
+_due_work_waiting = threading.Event()
 _due_work: list[Callable[[], object]] = []
 
 
@@ -214,10 +230,15 @@ def run_due_work_after_commit() -> None:
 
 
 def _due_work_soon() -> None:
-    if conf.inline_in_background():
-        _background.submit(_run_due_work, close_connection=True)
-    else:
+    if not conf.inline_in_background():
         _run_due_work(close_connection=False)
+    elif not _due_work_waiting.is_set():
+        _due_work_waiting.set()
+        try:
+            _background.submit(_run_due_work, close_connection=True, waited=True)
+        except BaseException:  # shutting down: a later commit may try again
+            _due_work_waiting.clear()
+            raise
 
 
 def _run_each_due_work() -> None:
@@ -232,7 +253,9 @@ def _run_each_due_work() -> None:
             logger.error("periodic work %s failed: %s", name, type(exc).__name__)
 
 
-def _run_due_work(*, close_connection: bool) -> None:
+def _run_due_work(*, close_connection: bool, waited: bool = False) -> None:
+    if waited:  # running now: what commits from here on asks for a run of its own
+        _due_work_waiting.clear()
     try:
         _run_each_due_work()
     finally:
@@ -243,8 +266,14 @@ def _run_due_work(*, close_connection: bool) -> None:
 def _deliver_after_commit(message_id: int, kind: MessageKind, meta: RequestMeta) -> None:
     if not conf.inline_in_background():
         _deliver_now(message_id, kind, meta, close_connection=False)
+    elif not delivery_loop_running.is_set():  # nothing else would send it
+        _background.submit(_deliver_now, message_id, kind, meta, close_connection=True)
     elif _backlog.enter():  # else the row stays pending: the delivery loop sends it
-        _background.submit(_deliver_from_backlog, message_id, kind, meta)
+        try:
+            _background.submit(_deliver_from_backlog, message_id, kind, meta)
+        except BaseException:  # shutting down: the loop, or the next start, sends it
+            _backlog.leave()
+            raise
 
 
 def _deliver_from_backlog(message_id: int, kind: MessageKind, meta: RequestMeta) -> None:

@@ -12,7 +12,7 @@ import threading
 
 from django.db import close_old_connections, connections
 
-from opensspr.channels.services import deliver_due
+from opensspr.channels.services import deliver_due, delivery_loop_running
 
 logger = logging.getLogger("opensspr.channels.worker")
 
@@ -34,14 +34,23 @@ def run_worker(stop: threading.Event, *, interval: float = 1.0, limit: int = 100
 
 
 def start_background_worker(*, interval: float = 1.0) -> threading.Event:
-    """Start the loop in a daemon thread; set the returned event to stop it."""
+    """Start the loop in a daemon thread; set the returned event to stop it. From now on
+    an inline send past the backlog may be left to it (``services.INLINE_BACKLOG``)."""
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_worker,
+        target=_beside_requests,
         args=(stop,),
         kwargs={"interval": interval},
         daemon=True,
         name="opensspr-delivery",
     )
+    delivery_loop_running.set()
     thread.start()
     return stop
+
+
+def _beside_requests(stop: threading.Event, *, interval: float) -> None:
+    try:
+        run_worker(stop, interval=interval)
+    finally:
+        delivery_loop_running.clear()

@@ -23,6 +23,7 @@ def held_threads(settings, monkeypatch):
     """The background threads take inline sends and hold them until ``release`` is set."""
     settings.OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND = True
     monkeypatch.setattr(services, "INLINE_BACKLOG", 3)
+    services.delivery_loop_running.set()  # as ``opensspr serve`` has it
     release, taken = threading.Event(), []
 
     def held(message_id, kind, meta, *, close_connection):
@@ -31,6 +32,7 @@ def held_threads(settings, monkeypatch):
 
     monkeypatch.setattr(services, "_deliver_now", held)
     yield release, taken
+    services.delivery_loop_running.clear()
     release.set()
     assert _drained()  # the next test starts with an empty backlog
 
@@ -53,8 +55,11 @@ def test_past_the_backlog_messages_wait_in_the_database_for_the_delivery_loop(
     assert services._backlog.count == 3  # two held by the threads, one waiting for them
     full = [r for r in caplog.records if "sends waiting already" in r.getMessage()]
     assert len(full) == 1  # said once, not for each of the three turned away
-    release.set()
-    assert _drained()
+    with caplog.at_level(logging.WARNING, logger="opensspr.channels.services"):
+        release.set()
+        assert _drained()
+    down = [r.getMessage() for r in caplog.records if "down to half" in r.getMessage()]
+    assert len(down) == 1 and "3 messages went to the delivery loop" in down[0]
     # The held sends didn't send (the threads were stand-ins): all six are still pending,
     # and the loop sends every one, those turned away included, each once.
     assert Message.objects.filter(status=MessageStatus.PENDING).count() == 6
@@ -76,3 +81,50 @@ def test_a_drained_backlog_takes_inline_sends_again(
     assert _drained()
     assert taken[-1] == last.pk
     assert len(taken) == 4  # three from the burst, then the one after it drained
+
+
+def test_without_a_delivery_loop_in_the_process_every_message_goes_inline(
+    held_threads, meta, django_capture_on_commit_callbacks
+):
+    """Served by something other than ``opensspr serve``, nothing else would send it."""
+    release, taken = held_threads
+    services.delivery_loop_running.clear()
+    for _ in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            enqueue_message(outgoing(), meta=meta)
+    release.set()
+    deadline = time.monotonic() + WAIT
+    while len(taken) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(taken) == 5
+    assert services._backlog.count == 0  # not counted: no bound without the loop
+
+
+def test_a_send_the_threads_cannot_take_gives_its_place_back(
+    held_threads, meta, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An executor shutting down refuses the job: the place it took is given back."""
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    monkeypatch.setattr(services._background, "submit", refused)
+    for _ in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            enqueue_message(outgoing(), meta=meta)  # on_commit(robust=True) logs it
+    assert services._backlog.count == 0
+    assert Message.objects.filter(status=MessageStatus.PENDING).count() == 5
+
+
+def test_runs_of_the_registered_work_asked_for_meanwhile_are_one_run(settings, monkeypatch):
+    """Each helpdesk commit asks for a run; one waiting run sees all their rows."""
+    settings.OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND = True
+    submitted = []
+    monkeypatch.setattr(services._background, "submit", lambda *a, **k: submitted.append(k))
+    for _ in range(3):
+        services._due_work_soon()
+    assert len(submitted) == 1
+    services._run_due_work(close_connection=False, waited=True)  # the waiting run starts
+    services._due_work_soon()  # a commit from now on: its rows may come after the run's read
+    assert len(submitted) == 2
+    services._run_due_work(close_connection=False, waited=True)  # none left waiting after us
