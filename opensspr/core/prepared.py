@@ -117,22 +117,26 @@ class PreparedSelect[M: Model]:
     def returned(
         self, statement: str, params: Sequence[Any], *, using: str = DEFAULT_DB_ALIAS
     ) -> M | None:
-        """Run ``statement`` (an ``UPDATE`` of this select's model, without its ``RETURNING``)
-        and turn the row it changed into an instance, as ``first`` would have read it after:
-        a claim and the read of what was claimed in one round trip.
+        """Run ``statement`` (an ``UPDATE`` of one row of this select's model, by its key,
+        without its ``RETURNING``) and turn the row it changed into an instance, as ``first``
+        would have read it after: a claim and the read of what was claimed in one round trip.
 
-        For a select of the model's own columns only (no join, no annotation). Inside a
-        transaction on SQLite, for the ``RETURNING`` reason ``insert`` gives.
+        For a select of the model's own table and columns only (no join, no annotation, no
+        parent model's table). Inside a transaction on SQLite, for the ``RETURNING`` reason
+        ``insert`` gives. A statement that changed more than one row is an error (rolled
+        back with the caller's transaction, if there is one).
         """
         connection = connections[using]
         if connection.vendor != "postgresql" and not connection.in_atomic_block:
             raise ValueError("returned() runs inside a transaction on SQLite")
         plan = self._plans.get((using, connection.vendor)) or self._prepare(connection)
         if plan.returning is None:
-            raise TypeError("returned() reads selects of the model's own columns only")
+            raise TypeError("returned() reads selects of the model's own table and columns only")
         with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:
             cursor.execute(f"{statement} RETURNING {plan.returning}", params)
             rows = cursor.fetchall()
+            if len(rows) > 1:
+                raise ValueError(f"returned() changed {len(rows)} rows where one was meant")
         return self._instance(plan, rows[0], connection) if rows else None
 
     def _instance(self, plan: _Plan, row: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
@@ -191,7 +195,13 @@ class PreparedSelect[M: Model]:
         start, end = fields[0], fields[-1] + 1
         fetch_mode = queryset._fetch_mode
         related = tuple(get_related_populators(klass_info, select, connection.alias, fetch_mode))
-        own = not related and not compiler.annotation_col_map and (start, end) == (0, len(columns))
+        table = klass_info["model"]._meta.db_table
+        own = (
+            not related
+            and not compiler.annotation_col_map
+            and (start, end) == (0, len(columns))
+            and all(getattr(column, "alias", None) == table for column in columns)
+        )
         q = connection.ops.quote_name
         plan = _Plan(
             sql=sql,
