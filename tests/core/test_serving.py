@@ -111,6 +111,7 @@ def served(monkeypatch) -> list[dict[str, object]]:
     [
         ("OPENSSPR_WORKERS", "four", "OPENSSPR_WORKERS must be a whole number, not 'four'"),
         ("OPENSSPR_THREADS", "2.5", "OPENSSPR_THREADS must be a whole number, not '2.5'"),
+        ("OPENSSPR_WORKERS", "1_000", "OPENSSPR_WORKERS must be a whole number, not '1_000'"),
         ("OPENSSPR_WORKERS", "0", "OPENSSPR_WORKERS must be at least 1"),
         ("OPENSSPR_THREADS", "-1", "OPENSSPR_THREADS must be at least 1"),
     ],

@@ -1,4 +1,5 @@
 import os
+import re
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -6,22 +7,22 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from opensspr.core.serving import default_workers, serve
 
 
-def _count(option: object, variable: str, default: int | None) -> int | None:
-    """The command line's number, else the environment's, else ``default``; at least 1."""
+def _count(option: object, variable: str) -> int | None:
+    """The command line's number, else the environment's, else None; at least 1.
+
+    Plain ASCII digits only: ``int`` would also take ``1_000``, ``+4`` or other scripts'
+    digits, and a typo would start a thousand workers."""
     if option is not None:
-        count, source = int(str(option)), f"--{variable.removeprefix('OPENSSPR_').lower()}"
+        text, source = str(option).strip(), f"--{variable.removeprefix('OPENSSPR_').lower()}"
     else:
-        named = os.environ.get(variable, "").strip()
-        if not named:
-            return default
-        source = variable
-        try:
-            count = int(named)
-        except ValueError:
-            raise CommandError(f"{variable} must be a whole number, not {named!r}.") from None
-    if count < 1:
+        text, source = os.environ.get(variable, "").strip(), variable
+        if not text:
+            return None
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise CommandError(f"{source} must be a whole number, not {text!r}.")
+    if int(text) < 1:
         raise CommandError(f"{source} must be at least 1.")
-    return count
+    return int(text)
 
 
 class Command(BaseCommand):
@@ -54,8 +55,8 @@ class Command(BaseCommand):
         certfile, keyfile = str(options["certfile"]), str(options["keyfile"])
         if bool(certfile) != bool(keyfile):
             raise CommandError("HTTPS needs both --certfile and --keyfile.")
-        workers = _count(options["workers"], "OPENSSPR_WORKERS", None) or default_workers()
-        threads = _count(options["threads"], "OPENSSPR_THREADS", 4) or 4
+        workers = _count(options["workers"], "OPENSSPR_WORKERS") or default_workers()
+        threads = _count(options["threads"], "OPENSSPR_THREADS") or 4
         call_command("check", fail_level="ERROR")
         if options["migrate"]:
             call_command("migrate", interactive=False)
