@@ -19,6 +19,7 @@ difference this module steps aside for good and the library allocates as before.
 import mmap
 import os
 import threading
+import time
 from typing import Any
 
 from argon2.low_level import ARGON2_VERSION, Type, core, error_to_str, ffi, hash_secret_raw, lib
@@ -29,13 +30,22 @@ _NO_MEMORY: int = lib.ARGON2_MEMORY_ALLOCATION_ERROR
 _local = threading.local()
 
 
+#: Seconds without a hash after which the kept buffers are let go: a busy server keeps
+#: them, an idle one gives its 19 MiB a slot back to the system, and its next hash maps
+#: fresh pages once.
+IDLE_AFTER = 60.0
+
+
 class _Buffers:
-    """Anonymous mappings of the last size given back, at most ``keep`` of them."""
+    """Anonymous mappings of the last size given back, at most ``keep`` of them; let go
+    when no hash gave one back for ``IDLE_AFTER`` (a thread watches while any is kept)."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self._free: list[tuple[mmap.mmap, Any]] = []
         self._lock = threading.Lock()
+        self._given_at = 0.0
+        self._watched = False  # a watcher thread runs
 
     def take(self, size: int) -> tuple[mmap.mmap, Any]:
         with self._lock:
@@ -56,6 +66,24 @@ class _Buffers:
                 self._free.append(item)
             else:
                 dropped.append(item)
+            self._given_at, watch, self._watched = time.monotonic(), not self._watched, True
+        for mapping, _pointer in dropped:
+            mapping.close()
+        if watch:
+            name = "opensspr-argon2-idle"
+            threading.Thread(target=self._let_go_when_idle, name=name, daemon=True).start()
+
+    def _let_go_when_idle(self) -> None:
+        """Sleep until ``IDLE_AFTER`` has passed since the last hash, then drop every kept
+        buffer (none is in a hash's hands: those are taken out) and stop watching."""
+        while True:
+            with self._lock:
+                wait = self._given_at + IDLE_AFTER - time.monotonic()
+                if wait <= 0:
+                    dropped, self._free, self._watched = self._free, [], False
+            if wait <= 0:
+                break
+            time.sleep(wait)
         for mapping, _pointer in dropped:
             mapping.close()
 
@@ -69,6 +97,7 @@ class _Buffers:
         """In a forked child: another thread of the parent may have held the lock at the
         fork, and it would stay held for good here, so the child makes a new one."""
         self._lock = threading.Lock()
+        self._watched = False  # the parent's watcher is not in the child
         dropped, self._free = self._free, []
         for mapping, _pointer in dropped:
             mapping.close()

@@ -121,6 +121,44 @@ def test_kept_buffers_are_wiped_and_bounded():
         assert mapping[:].count(0) == len(mapping), "libargon2 left data in a kept buffer"
 
 
+@pytest.fixture
+def fresh_buffers(monkeypatch) -> argon2_buffers._Buffers:
+    """Buffers of their own (no watcher of an earlier test asleep on them)."""
+    fresh = argon2_buffers._Buffers(keep=2)
+    monkeypatch.setattr(argon2_buffers, "buffers", fresh)
+    return fresh
+
+
+def _kept_until(kept: argon2_buffers._Buffers, wanted: int, seconds: float = 10.0) -> int:
+    deadline = time.monotonic() + seconds
+    while len(kept) != wanted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(kept)
+
+
+def test_kept_buffers_go_back_to_the_system_once_no_hash_came_for_a_while(
+    fresh_buffers, monkeypatch
+):
+    """An idle server doesn't hold 19 MiB a hash slot for good; the next hash still works."""
+    monkeypatch.setattr(argon2_buffers, "IDLE_AFTER", 0.2)
+    first = argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    assert len(fresh_buffers) == 1
+    kept = fresh_buffers._free[0][0]
+    assert _kept_until(fresh_buffers, 0) == 0
+    assert kept.closed  # unmapped, not merely forgotten
+    again = argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    assert again == first and len(fresh_buffers) == 1  # kept again, and watched again
+    assert _kept_until(fresh_buffers, 0) == 0
+
+
+def test_a_busy_server_keeps_its_buffers(fresh_buffers, monkeypatch):
+    monkeypatch.setattr(argon2_buffers, "IDLE_AFTER", 30.0)
+    argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    kept = fresh_buffers._free[0][0]
+    argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    assert len(fresh_buffers) == 1 and fresh_buffers._free[0][0] is kept  # the same pages
+
+
 def test_the_library_allocates_when_the_probe_failed(monkeypatch):
     monkeypatch.setattr(argon2_buffers._Checked, "state", False)
     buffers.clear()
