@@ -125,6 +125,15 @@ def test_a_count_in_the_environment_that_cannot_be_is_refused_in_words(
     assert not served
 
 
+@pytest.mark.parametrize("value", ["1_000", "+4", "\u0664", "2.0"])
+def test_a_count_on_the_command_line_is_plain_digits_too(served, value):
+    with pytest.raises(CommandError, match="--workers must be a whole number"):
+        call_command("serve", "--workers", value)
+    with pytest.raises(CommandError, match="--threads must be a whole number"):
+        call_command("serve", "--threads", value)
+    assert not served
+
+
 def test_the_command_line_wins_over_the_environment_and_the_environment_over_the_default(
     served, monkeypatch
 ):

@@ -32,12 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default=os.environ.get("OPENSSPR_BIND", "127.0.0.1:8000"))
         parser.add_argument(
             "--workers",
-            type=int,
             help="worker processes (default: OPENSSPR_WORKERS, else 1 on SQLite; with Redis, "
             "one per core, 2 to 4)",
         )
         parser.add_argument(
-            "--threads", type=int, help="request threads a worker (default: OPENSSPR_THREADS, 4)"
+            "--threads", help="request threads a worker (default: OPENSSPR_THREADS, 4)"
         )
         parser.add_argument("--migrate", action="store_true", help="apply migrations first")
         parser.add_argument(
