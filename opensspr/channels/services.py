@@ -207,7 +207,8 @@ class _Backlog:
 
 _backlog = _Backlog()
 #: A run of the registered work is waiting for a background thread: another commit asking
-#: for one needn't queue a second (the waiting run will see its rows).
+#: for one needn't queue a second (the waiting run will see its rows, and the delivery
+#: loop, each second, what is past one run's batch).
 _due_work_waiting = threading.Event()
 _due_work: list[Callable[[], object]] = []
 
@@ -232,6 +233,8 @@ def run_due_work_after_commit() -> None:
 def _due_work_soon() -> None:
     if not conf.inline_in_background():
         _run_due_work(close_connection=False)
+    elif not delivery_loop_running.is_set():  # no loop to take what one run leaves
+        _background.submit(_run_due_work, close_connection=True)
     elif not _due_work_waiting.is_set():
         _due_work_waiting.set()
         try:

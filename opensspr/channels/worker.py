@@ -45,7 +45,11 @@ def start_background_worker(*, interval: float = 1.0) -> threading.Event:
         name="opensspr-delivery",
     )
     delivery_loop_running.set()
-    thread.start()
+    try:
+        thread.start()
+    except BaseException:
+        delivery_loop_running.clear()
+        raise
     return stop
 
 

@@ -116,15 +116,30 @@ def test_a_send_the_threads_cannot_take_gives_its_place_back(
     assert Message.objects.filter(status=MessageStatus.PENDING).count() == 5
 
 
-def test_runs_of_the_registered_work_asked_for_meanwhile_are_one_run(settings, monkeypatch):
-    """Each helpdesk commit asks for a run; one waiting run sees all their rows."""
+@pytest.fixture
+def runs_asked(settings, monkeypatch) -> list[dict[str, object]]:
+    """The runs of the registered work handed to the background threads (none is run)."""
     settings.OPENSSPR_INLINE_DELIVERY_IN_BACKGROUND = True
-    submitted = []
+    submitted: list[dict[str, object]] = []
     monkeypatch.setattr(services._background, "submit", lambda *a, **k: submitted.append(k))
+    yield submitted
+    services._due_work_waiting.clear()
+    services.delivery_loop_running.clear()
+
+
+def test_runs_of_the_registered_work_asked_for_meanwhile_are_one_run(runs_asked):
+    """Each helpdesk commit asks for a run; one waiting run sees all their rows, and the
+    delivery loop, each second, what is past its batch."""
+    services.delivery_loop_running.set()
     for _ in range(3):
         services._due_work_soon()
-    assert len(submitted) == 1
+    assert len(runs_asked) == 1
     services._run_due_work(close_connection=False, waited=True)  # the waiting run starts
     services._due_work_soon()  # a commit from now on: its rows may come after the run's read
-    assert len(submitted) == 2
-    services._run_due_work(close_connection=False, waited=True)  # none left waiting after us
+    assert len(runs_asked) == 2
+
+
+def test_without_a_delivery_loop_each_commit_gets_a_run_of_its_own(runs_asked):
+    for _ in range(3):
+        services._due_work_soon()
+    assert len(runs_asked) == 3
