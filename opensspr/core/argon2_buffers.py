@@ -71,7 +71,11 @@ class _Buffers:
             mapping.close()
         if watch:
             name = "opensspr-argon2-idle"
-            threading.Thread(target=self._let_go_when_idle, name=name, daemon=True).start()
+            try:
+                threading.Thread(target=self._let_go_when_idle, name=name, daemon=True).start()
+            except RuntimeError:  # no thread to be had (a process limit): the next give tries
+                with self._lock:
+                    self._watched = False
 
     def _let_go_when_idle(self) -> None:
         """Sleep until ``IDLE_AFTER`` has passed since the last hash, then drop every kept

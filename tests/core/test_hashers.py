@@ -140,7 +140,7 @@ def test_kept_buffers_go_back_to_the_system_once_no_hash_came_for_a_while(
     fresh_buffers, monkeypatch
 ):
     """An idle server doesn't hold 19 MiB a hash slot for good; the next hash still works."""
-    monkeypatch.setattr(argon2_buffers, "IDLE_AFTER", 0.2)
+    monkeypatch.setattr(argon2_buffers, "IDLE_AFTER", 2.0)  # the checks between come first
     first = argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
     assert len(fresh_buffers) == 1
     kept = fresh_buffers._free[0][0]
@@ -149,6 +149,21 @@ def test_kept_buffers_go_back_to_the_system_once_no_hash_came_for_a_while(
     again = argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
     assert again == first and len(fresh_buffers) == 1  # kept again, and watched again
     assert _kept_until(fresh_buffers, 0) == 0
+
+
+def test_a_watcher_that_cannot_start_breaks_no_hash(fresh_buffers, monkeypatch):
+    """A process out of threads still hashes; the next hash tries to watch again."""
+
+    class NoThread:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(argon2_buffers.threading, "Thread", NoThread)
+    argon2id_raw(b"pw", b"saltsaltsalt", time_cost=1, memory_cost=8, hash_len=16)
+    assert len(fresh_buffers) == 1 and not fresh_buffers._watched
 
 
 def test_a_busy_server_keeps_its_buffers(fresh_buffers, monkeypatch):
