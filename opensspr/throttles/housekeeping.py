@@ -5,7 +5,9 @@ each client address, each typed user ID's failures per method and kind of networ
 (the send step looks at that pause in the statement that locks its contact checks,
 which creates the row). A row whose newest use is older than the longest window, with
 no penalty in force, no back-off level and no remembered repeat says nothing a missing
-row wouldn't: it goes.
+row wouldn't: it goes. So does a quiet-reset row (smart lockout's) whose last use is
+older than that, back-off level and remembered repeats included: its next take would
+start afresh anyway, so a sign-in spray over made-up user IDs leaves no row for good.
 
 Safe against a take running at the same moment (attack A2's counts must never be
 lost): the idle rows are locked first, skipping any a take holds; only then are they
@@ -28,9 +30,11 @@ from opensspr.throttles import uses
 from opensspr.throttles.models import Subject
 
 #: The periodic call runs this often at most per process (the table has no index for
-#: "idle", and nothing is urgent about it), and deletes at most this many rows a turn.
+#: "idle", and nothing is urgent about it), and deletes this many rows a statement, as
+#: long as full batches come back, up to ``BATCHES`` a turn.
 EVERY_SECONDS = 600.0
 BATCH = 2000
+BATCHES = 10
 
 
 class _Every:
@@ -55,8 +59,16 @@ _turn = _Every(EVERY_SECONDS)
 
 def purge_idle_due() -> int:
     """The worker's periodic call (``channels.register_due_work``): ``purge_idle`` every
-    ``EVERY_SECONDS``."""
-    return purge_idle() if _turn.due() else 0
+    ``EVERY_SECONDS``, again while a batch comes back full (up to ``BATCHES``)."""
+    if not _turn.due():
+        return 0
+    purged = 0
+    for _ in range(BATCHES):
+        deleted = purge_idle(batch=BATCH)
+        purged += deleted
+        if deleted < BATCH:
+            break
+    return purged
 
 
 def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
@@ -70,9 +82,8 @@ def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
     )
     quiet_since = at - uses.LONGEST_WINDOW  # a quiet-reset rule counts until a quiet window
     idle = (
-        Q(level=0, recent=[])
+        (Q(level=0, recent=[], last_use_at__isnull=True) | Q(last_use_at__lt=quiet_since))
         & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
-        & (Q(last_use_at__isnull=True) | Q(last_use_at__lt=quiet_since))
         & ~Q(recent_use)
     )
     with transaction.atomic():

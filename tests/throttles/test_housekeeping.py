@@ -38,6 +38,39 @@ def test_rows_that_hold_nothing_go_and_rows_that_count_stay(clock):
     assert count_uses(key="counted") == 1
 
 
+def test_a_lockout_row_quiet_for_a_day_goes_with_its_back_off_and_remembered_passwords(clock):
+    """Its next take would start afresh (smart lockout's quiet day): a spray of made-up user
+    IDs with wrong passwords used to leave such a row for every one of them, for good."""
+    now, day = clock.now, uses.LONGEST_WINDOW
+    fields = {"scope": Scope.SIGNIN_LOCKOUT, "level": 2, "recent": ["digest-1", "digest-2"]}
+    quiet = Subject.objects.create(
+        key="quiet", last_use_at=now - day - timedelta(seconds=1), **fields
+    )
+    lately = Subject.objects.create(
+        key="lately", last_use_at=now - day + timedelta(hours=1), **fields
+    )
+    still_blocked = Subject.objects.create(
+        key="blocked",
+        last_use_at=now - day - timedelta(seconds=1),
+        blocked_until=now + timedelta(minutes=5),
+        blocked_by=rules.SIGNIN_LOCKOUT.name,
+        **fields,
+    )
+    assert housekeeping.purge_idle(now) == 1
+    left = set(Subject.objects.values_list("pk", flat=True))
+    assert left == {lately.pk, still_blocked.pk} and quiet.pk not in left
+
+
+def test_a_turn_purges_on_while_batches_come_back_full(monkeypatch):
+    monkeypatch.setattr(housekeeping, "_turn", housekeeping._Every(600))
+    monkeypatch.setattr(housekeeping, "BATCH", 2)
+    monkeypatch.setattr(housekeeping, "BATCHES", 2)
+    for n in range(5):
+        _subject(f"idle-{n}")
+    assert housekeeping.purge_idle_due() == 4  # two full batches, then the turn ends
+    assert Subject.objects.count() == 1
+
+
 def test_a_looked_at_pause_leaves_a_row_the_purge_takes_and_counting_goes_on(clock):
     service.reserve_many_peeking([], [(rules.SSPR_VERIFY_FAILURE, "jan@contoso.example")])
     assert Subject.objects.filter(scope=Scope.SSPR).count() == 1
