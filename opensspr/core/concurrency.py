@@ -43,9 +43,9 @@ def limit() -> int:
 def request_threads() -> int:
     """The threads a process keeps for requests' sync parts (``core/handler.py``).
 
-    The people's slots and the agents', and four spare: a request whose client left
-    frees its slot while its view still runs, and the spares take the ones admitted
-    meanwhile. On PostgreSQL each of them may hold a connection of the pool at once.
+    The people's slots and the agents', and four spare: a slot is given back when the
+    thread's answer reaches the loop, a moment before the thread is free for the next
+    request. On PostgreSQL each of them may hold a connection of the pool at once.
     """
     return 2 * _limit + 4
 
@@ -77,4 +77,12 @@ class ConcurrencyLimitMiddleware:
         slots = self._agent_slots if request.path_info.startswith(AGENT_PREFIX) else self._slots
         respond: Callable[[HttpRequest], Awaitable[HttpResponse]] = self.get_response  # type: ignore[assignment]  # async mode
         async with slots:
-            return await respond(request)
+            running = asyncio.ensure_future(respond(request))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The client left (the handler cancels the request): the view runs on in
+                # its thread, so its slot stays taken until it ends; given back at once, a
+                # client dropping its connections could have more views run than the limit.
+                await asyncio.wait({running})
+                raise

@@ -6,12 +6,16 @@ the limit bounded nothing. This loads the middleware as ``opensspr serve`` does
 (``core/handler.py``: the rest of the chain sync, in one thread hop).
 """
 
+import asyncio
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
 
+from opensspr.core import concurrency
 from opensspr.core.concurrency import ConcurrencyLimitMiddleware
 from opensspr.core.handler import AsgiHandler
 from opensspr.core.timing import ResponseFloorMiddleware
@@ -65,3 +69,41 @@ def test_a_request_runs_the_whole_chain_and_the_view() -> None:
     assert headers[b"X-Frame-Options"] == b"DENY"  # the innermost middleware ran
     assert headers[b"Content-Language"] == b"en"  # the language middleware
     assert headers[b"X-Request-ID"]  # and the outermost sync one
+
+
+def test_a_request_whose_client_left_keeps_its_slot_until_its_view_ends():
+    """The handler cancels a request whose client disconnected; its view runs on in a
+    thread. Giving its slot back at once let more views run than the limit."""
+    limit = concurrency.limit()
+    concurrency.set_limit(1)
+    release, started = threading.Event(), []
+
+    def view(request: SimpleNamespace) -> str:
+        started.append(request.path_info)
+        release.wait(10)
+        return request.path_info
+
+    async def get_response(request: SimpleNamespace) -> str:
+        return await asyncio.to_thread(view, request)
+
+    async def scenario() -> None:
+        middleware = ConcurrencyLimitMiddleware(get_response)
+        left = asyncio.ensure_future(middleware(SimpleNamespace(path_info="/api/v1/resets")))
+        while not started:
+            await asyncio.sleep(0.01)
+        left.cancel()  # the client left: the view goes on in its thread
+        await asyncio.sleep(0.05)
+        second = SimpleNamespace(path_info="/api/v1/resets/current")
+        waiting = asyncio.ensure_future(middleware(second))
+        await asyncio.sleep(0.2)
+        assert started == ["/api/v1/resets"]  # not admitted while the first view runs
+        release.set()
+        assert await waiting == "/api/v1/resets/current"
+        with pytest.raises(asyncio.CancelledError):
+            await left
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+        concurrency.set_limit(limit)
