@@ -29,11 +29,6 @@ _DROP_OLD_AFTER = 8
 _WRITTEN = ["uses", "recent", "blocked_until", "blocked_by", "level"]
 
 
-#: On PostgreSQL, the order a take locks subject rows in (scope, then key, byte order:
-#: Python's ``sorted`` of the pairs), for every statement that locks several of them.
-_LOCK_ORDER = 'ORDER BY {scope} COLLATE "C", {key} COLLATE "C" FOR UPDATE'
-
-
 @cache
 def _forget_sql(vendor: str, sizes: tuple[int, ...]) -> str:
     """``DELETE`` of the subjects of some scopes, ``sizes`` keys in each: the queryset's
@@ -51,8 +46,7 @@ def _forget_sql(vendor: str, sizes: tuple[int, ...]) -> str:
     where = " OR ".join(each)
     if vendor != "postgresql":  # one writer at a time, no row locks
         return f"DELETE FROM {table} WHERE {where}"  # noqa: S608  # quoted names only
-    order = _LOCK_ORDER.format(scope=q("scope"), key=q("key"))
-    locked = f"SELECT {q('id')} FROM {table} WHERE {where} {order}"  # noqa: S608  # quoted names only
+    locked = f"SELECT {q('id')} FROM {table} WHERE {where} {uses.locking_in_take_order()}"  # noqa: S608  # quoted names only
     return (
         f"DELETE FROM {table} USING ({locked}) AS locked WHERE {table}.{q('id')} = locked.{q('id')}"  # noqa: S608  # quoted names only
     )
@@ -344,7 +338,7 @@ class DatabaseStore:
         """Lock the rows once and delete those very rows: no second read to delete them."""
         with transaction.atomic(savepoint=False):
             locking = Subject.objects.select_for_update().filter(scope=scope, key__in=digests)
-            if connection.vendor == "postgresql":  # in the order takes lock rows (``_LOCK_ORDER``)
+            if connection.vendor == "postgresql":  # as takes lock rows (uses.locking_in_take_order)
                 locking = locking.order_by(Collate("key", "C"))
             rows = list(locking)
             if not rows:

@@ -83,6 +83,14 @@ def merged_sql(table: str, column: str) -> str:
     return f"json_patch({table}.{column}, excluded.{column})"
 
 
+def locking_in_take_order() -> str:
+    """The end of a PostgreSQL select that locks several subject rows: in the order a take
+    locks them (scope, then key, byte order: Python's ``sorted`` of the pairs), so two
+    statements over the same rows can't each hold the one the other waits for."""
+    q = connection.ops.quote_name
+    return f'ORDER BY {q("scope")} COLLATE "C", {q("key")} COLLATE "C" FOR UPDATE'
+
+
 def removal(table: str, column: str, tokens: list[str], pks: Iterable[int]) -> tuple[str, list]:
     """One ``UPDATE`` that drops ``tokens`` from the rows ``pks``; a missing token is no error.
 
@@ -94,10 +102,7 @@ def removal(table: str, column: str, tokens: list[str], pks: Iterable[int]) -> t
     q = connection.ops.quote_name
     listed, ids = one_of(Subject._meta.pk, sorted(set(pks)))
     if _postgres():
-        ordered = (
-            f"SELECT {q('id')} FROM {table} WHERE {listed} "  # noqa: S608 - names only
-            f'ORDER BY {q("scope")} COLLATE "C", {q("key")} COLLATE "C" FOR UPDATE'
-        )
+        ordered = f"SELECT {q('id')} FROM {table} WHERE {listed} {locking_in_take_order()}"  # noqa: S608 - names only
         sql = (
             f"UPDATE {table} SET {column} = {table}.{column} - %s::text[] "  # noqa: S608
             f"FROM ({ordered}) AS locked WHERE {table}.{q('id')} = locked.{q('id')}"
