@@ -10,10 +10,13 @@ the server's own thread pool is the bound, and this passes through.
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 _limit = 8
 
@@ -84,5 +87,20 @@ class ConcurrencyLimitMiddleware:
                 # The client left (the handler cancels the request): the view runs on in
                 # its thread, so its slot stays taken until it ends; given back at once, a
                 # client dropping its connections could have more views run than the limit.
+                # (A second cancellation, the process ending, gives it back at once.)
                 await asyncio.wait({running})
+                await _settle(running)
                 raise
+
+
+async def _settle(running: asyncio.Future[HttpResponse]) -> None:
+    """What the view of a request whose client left came to: an error is logged (not left
+    to asyncio's "never retrieved"), a streamed body closed (its file, its query)."""
+    if running.cancelled():
+        return
+    if (error := running.exception()) is not None:
+        logger.error("a request whose client left failed: %s", type(error).__name__)
+        return
+    response = running.result()
+    if getattr(response, "streaming", False):  # one in memory was closed by the view's thread
+        await sync_to_async(response.close)()

@@ -7,6 +7,7 @@ the limit bounded nothing. This loads the middleware as ``opensspr serve`` does
 """
 
 import asyncio
+import logging
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
+from django.http import StreamingHttpResponse
 
 from opensspr.core import concurrency
 from opensspr.core.concurrency import ConcurrencyLimitMiddleware
@@ -107,3 +109,41 @@ def test_a_request_whose_client_left_keeps_its_slot_until_its_view_ends():
     finally:
         release.set()
         concurrency.set_limit(limit)
+
+
+def test_what_the_view_of_a_request_whose_client_left_came_to_is_settled(caplog):
+    """Its error is logged by us, not left to asyncio as never retrieved; a streamed body it
+    returned is closed (its file, its query), as the handler would after sending it."""
+    release, closed = threading.Event(), []
+
+    def view(request: SimpleNamespace) -> StreamingHttpResponse:
+        release.wait(10)
+        if request.path_info == "/fails":
+            raise RuntimeError("a bug")
+        response = StreamingHttpResponse(iter([b"never sent"]))
+        response._resource_closers.append(lambda: closed.append(request.path_info))
+        return response
+
+    async def get_response(request: SimpleNamespace) -> StreamingHttpResponse:
+        return await asyncio.to_thread(view, request)
+
+    async def left_while(path: str) -> None:
+        release.clear()
+        middleware = ConcurrencyLimitMiddleware(get_response)
+        request = asyncio.ensure_future(middleware(SimpleNamespace(path_info=path)))
+        await asyncio.sleep(0.05)
+        request.cancel()  # the client left
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="opensspr.core.concurrency"):
+            asyncio.run(left_while("/fails"))
+            asyncio.run(left_while("/streams"))
+    finally:
+        release.set()
+    assert [r.getMessage() for r in caplog.records if r.name == "opensspr.core.concurrency"] == [
+        "a request whose client left failed: RuntimeError"
+    ]
+    assert closed == ["/streams"]
