@@ -5,9 +5,10 @@ each client address, each typed user ID's failures per method and kind of networ
 (the send step looks at that pause in the statement that locks its contact checks,
 which creates the row). A row whose newest use is older than the longest window, with
 no penalty in force, no back-off level and no remembered repeat says nothing a missing
-row wouldn't: it goes. So does a quiet-reset row (smart lockout's) whose last use is
-older than that, back-off level and remembered repeats included: its next take would
-start afresh anyway, so a sign-in spray over made-up user IDs leaves no row for good.
+row wouldn't: it goes. A back-off level or remembered repeats keep a row only in a scope
+whose rules give them meaning (a growing penalty, a wrong password not counted twice),
+and there only until a quiet window has passed, where every rule starts afresh after one
+(smart lockout's quiet day): a sign-in spray over made-up user IDs leaves no row for good.
 
 Safe against a take running at the same moment (attack A2's counts must never be
 lost): the idle rows are locked first, skipping any a take holds; only then are they
@@ -19,6 +20,7 @@ one writer at a time anyway.
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -28,6 +30,8 @@ from django.db.models.expressions import RawSQL
 from opensspr.core import clock
 from opensspr.throttles import uses
 from opensspr.throttles.models import Subject
+from opensspr.throttles.penalties import Backoff
+from opensspr.throttles.rules import RULES, Rule
 
 #: The periodic call runs this often at most per process (the table has no index for
 #: "idle", and nothing is urgent about it), and deletes this many rows a statement, as
@@ -81,18 +85,38 @@ def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
         output_field=BooleanField(),
     )
     quiet_since = at - uses.LONGEST_WINDOW  # a quiet-reset rule counts until a quiet window
-    idle = (
-        (Q(level=0, recent=[], last_use_at__isnull=True) | Q(last_use_at__lt=quiet_since))
-        & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at))
-        & ~Q(recent_use)
+    settled = (
+        # Level and remembered repeats mean nothing in these scopes (fixed blocks only)...
+        Q(last_use_at__isnull=True) & (~Q(scope__in=_REMEMBERING) | Q(level=0, recent=[]))
+        # ...and in these a quiet day starts the count afresh at the next take anyway.
+        | Q(scope__in=_QUIET, last_use_at__lt=quiet_since)
     )
+    idle = settled & (Q(blocked_until__isnull=True) | Q(blocked_until__lte=at)) & ~Q(recent_use)
+    candidates = Subject.objects.filter(idle).values_list("pk", flat=True)
+    if connection.vendor != "postgresql":
+        # One writer at a time: read without the write lock (a scan of the whole table),
+        # then delete in one statement that looks at each row again.
+        found = list(candidates[:batch])
+        return Subject.objects.filter(idle, pk__in=found).delete()[0] if found else 0
     with transaction.atomic():
-        locked = list(
-            Subject.objects.filter(idle)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:batch]
-        )
+        locked = list(candidates.select_for_update(skip_locked=True)[:batch])
         if not locked:
             return 0
         deleted, _ = Subject.objects.filter(idle, pk__in=locked).delete()
     return deleted
+
+
+def _scopes(has: Callable[[Rule], bool], *, every: bool = False) -> list[str]:
+    """The scopes of which some rule (``every``: each rule) ``has`` it."""
+    by_scope: dict[str, list[Rule]] = {}
+    for rule in RULES:
+        by_scope.setdefault(rule.scope.value, []).append(rule)
+    pick = all if every else any
+    return sorted(scope for scope, rules in by_scope.items() if pick(has(r) for r in rules))
+
+
+#: Scopes where a row's back-off level or remembered repeats count: a growing penalty, or
+#: the same wrong password not counted twice.
+_REMEMBERING = _scopes(lambda rule: isinstance(rule.penalty, Backoff) or rule.distinct > 0)
+#: Scopes whose every rule starts afresh after a quiet window (smart lockout's).
+_QUIET = _scopes(lambda rule: rule.quiet_reset, every=True)

@@ -1,6 +1,7 @@
 """Idle throttle rows are forgotten; anything that still counts is kept, even mid-take."""
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -29,12 +30,16 @@ def test_rows_that_hold_nothing_go_and_rows_that_count_stay(clock):
     old = _subject("old")  # its newest use is older than any window: nothing counts
     add_use(old, rules.SSPR_EMAIL.name, now - uses.LONGEST_WINDOW)
     blocked = _subject("blocked", blocked_until=now + timedelta(hours=1), blocked_by="x")
-    backing_off = _subject("backing-off", level=2)  # the next penalty is longer: kept
-    remembering = _subject("remembering", recent=["a-wrong-password-digest"])
-    assert housekeeping.purge_idle(now) == 3
+    lockout = {"scope": Scope.SIGNIN_LOCKOUT, "last_use_at": now - timedelta(hours=1)}
+    backing_off = Subject.objects.create(key="backing-off", level=2, **lockout)  # longer next
+    remembering = Subject.objects.create(key="remembering", recent=["a-digest"], **lockout)
+    # A fixed block that ended: its level changes no later block's length.
+    was_blocked = _subject("was-blocked", level=1, blocked_until=now - timedelta(seconds=1))
+    assert housekeeping.purge_idle(now) == 4
     left = set(Subject.objects.values_list("pk", flat=True))
     assert left == {counted.pk, blocked.pk, backing_off.pk, remembering.pk}
     assert idle.pk not in left and lifted.pk not in left and old.pk not in left
+    assert was_blocked.pk not in left
     assert count_uses(key="counted") == 1
 
 
@@ -59,6 +64,18 @@ def test_a_lockout_row_quiet_for_a_day_goes_with_its_back_off_and_remembered_pas
     assert housekeeping.purge_idle(now) == 1
     left = set(Subject.objects.values_list("pk", flat=True))
     assert left == {lately.pk, still_blocked.pk} and quiet.pk not in left
+
+
+def test_a_scope_is_quiet_only_when_each_of_its_rules_starts_afresh_after_a_quiet_window(
+    monkeypatch,
+):
+    """A rule without a quiet reset in the lockout's scope would keep its back-off level:
+    the scope's rows would then not be purged for quiet alone."""
+    assert [Scope.SIGNIN_LOCKOUT.value] == housekeeping._QUIET
+    growing = replace(rules.SIGNIN_LOCKOUT, name="signin.growing", quiet_reset=False)
+    monkeypatch.setattr(housekeeping, "RULES", (*rules.RULES, growing))
+    assert housekeeping._scopes(lambda rule: rule.quiet_reset, every=True) == []
+    assert Scope.SIGNIN_LOCKOUT.value in housekeeping._scopes(lambda rule: rule.distinct > 0)
 
 
 def test_a_turn_purges_on_while_batches_come_back_full(monkeypatch):
