@@ -22,6 +22,7 @@ from opensspr.reports.insights import (
     period_ending,
 )
 from opensspr.reports.rollup import today
+from opensspr.resets.recovery import count_waiting
 
 #: Below this share of people able to reset, the home asks for a registration push.
 LOW_CAPABLE_SHARE = 50
@@ -53,8 +54,18 @@ def _url(request: HttpRequest, name: str, perm: str, query: str = "") -> str | N
     return reverse(f"console:{name}") + query
 
 
-def _actions(request: HttpRequest, health: Health, share: int | None, blocked: int) -> list[Action]:
+def _actions(
+    request: HttpRequest, health: Health, share: int | None, blocked: int, recovering: int
+) -> list[Action]:
     found: list[Action] = []
+    if recovering:
+        text = ngettext(
+            "%(n)s person who lost every way to verify is waiting for the helpdesk.",
+            "%(n)s people who lost every way to verify are waiting for the helpdesk.",
+            recovering,
+        ) % {"n": recovering}
+        queue = _url(request, "resets_recoveryrequest_changelist", "resets.view_recoveryrequest")
+        found.append(Action("warning", text, queue))
     outbox = _url(request, "channels_message_changelist", "channels.view_message")
     directory = _url(
         request, "directory_directorysettings_changelist", "directory.view_directorysettings"
@@ -131,7 +142,7 @@ def home_context(request: HttpRequest) -> dict[str, Any]:
             ],
             "blocked": blocked,
             "health": health,
-            "actions": _actions(request, health, share, blocked),
+            "actions": _actions(request, health, share, blocked, count_waiting()),
             "insights_url": _url(request, "reports_insights", "accounts.view_user"),
         }
     }

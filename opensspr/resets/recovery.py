@@ -124,6 +124,12 @@ def request_recovery(*, handle: str, meta: RequestMeta) -> str:
 _UNFINISHED = (RecoveryState.OPEN, RecoveryState.IN_PROGRESS)
 
 
+def count_waiting() -> int:
+    """Recovery requests of real people that nobody has taken yet: the console home's
+    to-do (those of IDs nobody holds are never shown)."""
+    return RecoveryRequest.objects.filter(state=RecoveryState.OPEN, user__isnull=False).count()
+
+
 def _tell_the_helpdesk(flow: ResetFlow) -> bool:
     """Email the helpdesk (``resets.helpdesk``'s recipients), once per flow, any ID alike.
 

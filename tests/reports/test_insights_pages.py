@@ -11,6 +11,7 @@ from opensspr.directory.models import SyncState
 from opensspr.reports.models import DailyRegistration, ReportSettings
 from opensspr.reports.rollup import rollup_recent, today
 from opensspr.reports.snapshot import take_snapshot, take_snapshot_step
+from opensspr.resets.models import RecoveryRequest, RecoveryState
 from tests.conftest import DEFAULT_PASSWORD, open_reset_policy
 from tests.reports.population import add_app
 from tests.reports.usage_population import at, event, seed_usage
@@ -130,6 +131,25 @@ def test_the_home_shows_the_glance_and_what_needs_action(client, population, use
     assert 'id="glance-blocked">1<' in page
     assert "1 person was blocked from self-service reset in the last 24 hours." in page
     assert "The last directory sync failed" in page
+
+
+def test_the_home_says_when_people_wait_for_the_helpdesk_to_get_back_in(
+    client, population, user_factory, clock
+):
+    """A recovery request ("I have none of these") is on the home, linked to its queue;
+    one of an ID nobody holds is not, nor one the helpdesk has taken."""
+    open_reset_policy(methods_required=1)
+    take_snapshot(today())
+    asked = {"created_at": clock.now, "correlation_id": "c"}
+    RecoveryRequest.objects.create(reference="R-WAIT01", user=user_factory(), **asked)
+    RecoveryRequest.objects.create(reference="R-NOBODY", user=None, **asked)
+    taken = RecoveryRequest.objects.create(reference="R-TAKEN1", user=user_factory(), **asked)
+    taken.state = RecoveryState.IN_PROGRESS
+    taken.save()
+    page = _signed_in(client, population).get("/console/").content.decode()
+    assert "1 person who lost every way to verify is waiting for the helpdesk." in page
+    assert 'href="/console/resets/recoveryrequest/"' in page
+    assert 'id="nothing-to-do"' not in page
 
 
 def test_a_quiet_home_says_nothing_needs_action(client, population):
