@@ -22,7 +22,7 @@ from opensspr.registration.identity import record_access_pass_proof
 from opensspr.registration.middleware import ACCESS_PASS_SESSION
 from opensspr.registration.session import start_new_session
 from opensspr.signin.forms import SignInForm
-from opensspr.signin.messages import SIGN_IN_ERRORS
+from opensspr.signin.messages import LOCKED_ELSEWHERE, SIGN_IN_ERRORS
 from opensspr.signin.services import SignInOutcome
 
 BACKEND = "opensspr.signin.backends.DirectorySessionBackend"
@@ -32,7 +32,7 @@ ERRORS = {
         "That user ID and temporary access pass don't match, or the pass is no longer valid. "
         "Check what you typed, or ask your helpdesk for a new pass."
     ),
-    PassOutcome.LOCKED: SIGN_IN_ERRORS[SignInOutcome.LOCKED],
+    PassOutcome.LOCKED: LOCKED_ELSEWHERE,
     PassOutcome.THROTTLED: SIGN_IN_ERRORS[SignInOutcome.THROTTLED],
 }
 

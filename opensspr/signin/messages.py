@@ -12,8 +12,8 @@ SIGN_IN_ERRORS = {
         "“Can't access your account?” below."
     ),
     SignInOutcome.LOCKED: _(
-        "Your account is temporarily locked to prevent unauthorised use. Try again later. "
-        "If you still have trouble, contact your administrator."
+        "Your account is temporarily locked to prevent unauthorised use. To unlock it now, "
+        "choose “Can't access your account?” below and verify it's you; or try again later."
     ),
     SignInOutcome.DISABLED: _(
         "Your account has been disabled. Contact your administrator to have it enabled."
@@ -33,9 +33,15 @@ SIGN_IN_ERRORS[SignInOutcome.UNAVAILABLE] = _(
     "password. Try again in a few minutes."
 )
 
+#: Where no "Can't access your account?" is below the form (changing a password, a pass).
+LOCKED_ELSEWHERE = _(
+    "Your account is temporarily locked to prevent unauthorised use. Try again later. "
+    "If you still have trouble, contact your administrator."
+)
+
 CHANGE_ERRORS = {
     ChangeOutcome.WRONG_CURRENT: _("Your current password is incorrect."),
-    ChangeOutcome.LOCKED: SIGN_IN_ERRORS[SignInOutcome.LOCKED],
+    ChangeOutcome.LOCKED: LOCKED_ELSEWHERE,
     ChangeOutcome.UNAVAILABLE: DIRECTORY_UNAVAILABLE,
     ChangeOutcome.DIRECTORY_REJECTED: _(
         "Your organisation's directory did not accept this password (it may be too short, "

@@ -84,7 +84,11 @@ def signin_view(request: HttpRequest) -> HttpResponse:
         # The user ID is usually right: put the cursor where the next try starts.
         form.fields["user_id"].widget.attrs.pop("autofocus", None)
         form.fields["password"].widget.attrs["autofocus"] = True
-    return render(request, "signin/signin.html", {"form": form, "error": error, "next": next_url})
+    # "Can't access your account?" carries the user ID just typed, so a person who is
+    # locked out (or forgot) needn't type it again on the reset page.
+    typed = form.cleaned_data.get("user_id", "") if form.is_bound and form.is_valid() else ""
+    context = {"form": form, "error": error, "next": next_url, "typed_user_id": typed}
+    return render(request, "signin/signin.html", context)
 
 
 def remember_device(request: HttpRequest, response: HttpResponse, user: User) -> HttpResponse:

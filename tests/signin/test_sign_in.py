@@ -130,6 +130,22 @@ def test_after_a_failed_sign_in_the_cursor_waits_in_the_password_field(client, u
     assert "autofocus" not in input_tag("user_id")
 
 
+def test_a_locked_out_person_is_shown_the_way_to_unlock_it_with_their_user_id_carried(
+    client, user_factory, clock
+):
+    """Self-service unlock is what takes the helpdesk call away: the page points at it, and
+    "Can't access your account?" opens the reset with the user ID already typed."""
+    user_factory("jan.jansen@contoso.example")
+    for n in range(10):  # ten distinct wrong passwords lock the account
+        page = client.post(
+            "/signin", {"user_id": "jan.jansen@contoso.example", "password": f"wrong-{n}"}
+        ).content.decode()
+    assert "temporarily locked" in page
+    assert "To unlock it now, choose “Can&#x27;t access your account?” below" in page
+    assert 'href="/reset?username=jan.jansen%40contoso.example" id="cant-access"' in page
+    assert 'href="/reset" id="cant-access"' in client.get("/signin").content.decode()
+
+
 def test_signing_out_says_so(client, user_factory):
     user = user_factory()
     client.post("/signin", {"user_id": user.user_id, "password": DEFAULT_PASSWORD})
