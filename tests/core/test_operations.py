@@ -127,6 +127,16 @@ def test_mkt_choice_is_kept_for_the_session(client):
     assert "Aanmelden" in response.content.decode()
 
 
+def test_switching_language_keeps_where_the_person_was_going(client):
+    """The language link changes only the language: a sign-in on its way to the console
+    still lands there (the link was a bare ``?mkt=``, which dropped ``next``)."""
+    page = client.get("/signin?next=/console/").content.decode()
+    assert 'href="?next=%2Fconsole%2F&amp;mkt=nl" lang="nl"' in page
+    dutch = client.get("/signin?next=/console/&mkt=nl").content.decode()
+    assert 'href="?next=%2Fconsole%2F&amp;mkt=en" lang="en"' in dutch
+    assert 'name="next" value="/console/"' in dutch
+
+
 def test_field_errors_are_announced_with_their_input(client, user_factory):
     from tests.conftest import DEFAULT_PASSWORD
 
