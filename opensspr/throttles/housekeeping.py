@@ -31,7 +31,7 @@ from opensspr.core import clock
 from opensspr.throttles import uses
 from opensspr.throttles.models import Subject
 from opensspr.throttles.penalties import Backoff
-from opensspr.throttles.rules import RULES, Rule
+from opensspr.throttles.rules import Rule, Scope, rules_of
 
 #: The periodic call runs this often at most per process (the table has no index for
 #: "idle", and nothing is urgent about it), and deletes this many rows a statement, as
@@ -108,11 +108,10 @@ def purge_idle(now: datetime | None = None, *, batch: int = BATCH) -> int:
 
 def _scopes(has: Callable[[Rule], bool], *, every: bool = False) -> list[str]:
     """The scopes of which some rule (``every``: each rule) ``has`` it."""
-    by_scope: dict[str, list[Rule]] = {}
-    for rule in RULES:
-        by_scope.setdefault(rule.scope.value, []).append(rule)
     pick = all if every else any
-    return sorted(scope for scope, rules in by_scope.items() if pick(has(r) for r in rules))
+    return sorted(
+        scope.value for scope in Scope if (rules := rules_of(scope)) and pick(map(has, rules))
+    )
 
 
 #: Scopes where a row's back-off level or remembered repeats count: a growing penalty, or

@@ -73,7 +73,7 @@ def test_a_scope_is_quiet_only_when_each_of_its_rules_starts_afresh_after_a_quie
     the scope's rows would then not be purged for quiet alone."""
     assert [Scope.SIGNIN_LOCKOUT.value] == housekeeping._QUIET
     growing = replace(rules.SIGNIN_LOCKOUT, name="signin.growing", quiet_reset=False)
-    monkeypatch.setattr(housekeeping, "RULES", (*rules.RULES, growing))
+    monkeypatch.setattr(rules, "RULES", (*rules.RULES, growing))
     assert housekeeping._scopes(lambda rule: rule.quiet_reset, every=True) == []
     assert Scope.SIGNIN_LOCKOUT.value in housekeeping._scopes(lambda rule: rule.distinct > 0)
 
